@@ -1,0 +1,41 @@
+# zhutui — see README.md.
+GO      ?= go
+BIN     := bin/zhutui
+PKGS    := ./...
+
+.PHONY: all build demo test test-short bench lint fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/zhutui
+
+## demo: the whole cycle on the built-in fixtures, no set-up needed
+demo: build
+	./$(BIN) demo
+
+## test: every test, the end-to-end ones included (CI runs this)
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+## bench: Go benchmarks of the hot paths and the million-row figures
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	./scripts/bench.sh
+
+## lint: formatting and vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+## fuzz: each fuzz target for FUZZTIME (default 30s)
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./pipeline -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
+	$(GO) test ./pipeline -run '^$$' -fuzz FuzzParseDate -fuzztime $(FUZZTIME)
+	$(GO) test ./connectors/csvfile -run '^$$' -fuzz FuzzRegistrations -fuzztime $(FUZZTIME)
+	$(GO) test ./connectors/csvfile -run '^$$' -fuzz FuzzCertificates -fuzztime $(FUZZTIME)
+
+clean:
+	rm -rf bin .bench

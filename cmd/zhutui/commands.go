@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"zhutui/connectors/localdir"
+	"zhutui/connectors/report"
+	"zhutui/connectors/sqlite"
+	"zhutui/fixtures"
+	"zhutui/pipeline"
+)
+
+func cmdInit(ctx context.Context, app *App, args []string) error {
+	fs := app.flags("init")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if _, err := os.Stat(app.configPath); os.IsNotExist(err) && !app.explicit {
+		if err := os.WriteFile(app.configPath, []byte(defaultConfig), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(app.stdout, "wrote %s with the defaults\n", app.configPath)
+	}
+	cfg, err := app.config()
+	if err != nil {
+		return err
+	}
+	src, from := fixtures.Programme2013, "built-in"
+	if cfg.Programme != "" {
+		if src, err = os.ReadFile(cfg.Programme); err != nil {
+			return configErrorf("programme: %v", err)
+		}
+		from = cfg.Programme
+	}
+	prog, err := pipeline.ParseProgramme(src)
+	if err != nil {
+		return configErrorf("%s: %v", from, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Database), 0o755); err != nil {
+		return err
+	}
+	st, err := sqlite.Open(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	st.Now = app.now
+	changed, err := st.LoadProgramme(ctx, prog)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(app.stdout, "database %s is ready\n", cfg.Database)
+	if changed {
+		fmt.Fprintf(app.stdout, "loaded programme %s (%s, %s): %d occupations\n", prog.Code, prog.Name, from, len(prog.Catalog))
+	} else {
+		fmt.Fprintf(app.stdout, "programme %s is loaded and unchanged\n", prog.Code)
+	}
+	for _, raw := range []string{cfg.Locations.Registrations, cfg.Locations.Certificates, cfg.Locations.Results,
+		cfg.Locations.Payments, cfg.Locations.SMS} {
+		if d, err := localdir.Parse(raw); err == nil {
+			if err := os.MkdirAll(d.Path, 0o755); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func cmdRun(ctx context.Context, app *App, args []string) error {
+	fs := app.flags("run")
+	asOf := fs.String("as-of", "", "business date YYYY-MM-DD (default: today in Beijing)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	date, err := app.businessDate(*asOf)
+	if err != nil {
+		return err
+	}
+	cfg, st, err := app.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	r, err := app.runner(cfg, st)
+	if err != nil {
+		return err
+	}
+	res, err := r.Run(ctx, date, pipeline.TriggerManual)
+	app.printResult(res)
+	return err
+}
+
+// printResult tells the operator what a run did.
+func (app *App) printResult(res *pipeline.Result) {
+	if res == nil || res.RunID == 0 {
+		return
+	}
+	w := app.stdout
+	fmt.Fprintf(w, "run %d\n", res.RunID)
+	for _, t := range res.Files {
+		if t.Quarantined != "" {
+			fmt.Fprintf(w, "  %-13s %s: QUARANTINED: %s\n", t.Kind, t.Name, t.Quarantined)
+			continue
+		}
+		fmt.Fprintf(w, "  %-13s %s: %d applied, %d unchanged, %d rejected\n", t.Kind, t.Name, t.Applied, t.Unchanged, t.Rejected)
+	}
+	fmt.Fprintf(w, "  reconcile: %d judged, %d changed\n", res.Reconcile.Judged, res.Reconcile.Changed)
+	if res.Summary != nil {
+		for _, t := range res.Summary.ByStatus {
+			fmt.Fprintf(w, "  %-26s %8d", t.Key, t.Count)
+			if t.Payable > 0 {
+				fmt.Fprintf(w, "  %14s yuan", pipeline.FormatFen(t.AmountFen))
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	if res.ReportDir != "" {
+		fmt.Fprintf(w, "  report: %s\n", res.ReportDir)
+	}
+}
+
+func cmdIngest(ctx context.Context, app *App, args []string) error {
+	fs := app.flags("ingest")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() < 2 {
+		return configErrorf("usage: zhutui ingest registrations|certificates FILE...")
+	}
+	kind := pipeline.FileKind(fs.Arg(0))
+	if kind != pipeline.KindRegistrations && kind != pipeline.KindCertificates {
+		return configErrorf("ingest: unknown kind %q (want registrations or certificates)", kind)
+	}
+	_, st, err := app.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	runID, err := st.BeginRun(ctx, pipeline.DateOf(app.now()), pipeline.TriggerIngest)
+	if err != nil {
+		return err
+	}
+	if err := st.StartStage(ctx, runID, pipeline.StageCollect); err != nil {
+		return err
+	}
+	var failed []string
+	for _, path := range fs.Args()[1:] {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return err
+		}
+		t, err := pipeline.TakeFile(ctx, st, formats, kind, localdir.New(filepath.Dir(abs)), filepath.Base(abs), runID)
+		switch {
+		case err != nil:
+			failed = append(failed, err.Error())
+		case t.Skipped:
+			fmt.Fprintf(app.stdout, "%s: taken before (same name and content), skipped\n", path)
+		case t.Quarantined != "":
+			failed = append(failed, fmt.Sprintf("%s: quarantined: %s", path, t.Quarantined))
+		default:
+			fmt.Fprintf(app.stdout, "%s: %d applied, %d unchanged, %d rejected\n", path, t.Applied, t.Unchanged, t.Rejected)
+			for _, r := range t.Rejects {
+				fmt.Fprintf(app.stderr, "  rejected %s\n", r.Error())
+			}
+			if t.Rejected > len(t.Rejects) {
+				fmt.Fprintf(app.stderr, "  … and %d more rejected rows (see the report)\n", t.Rejected-len(t.Rejects))
+			}
+		}
+	}
+	var err2 error
+	if len(failed) > 0 {
+		err2 = errors.New(strings.Join(failed, "\n"))
+	}
+	if err := st.FinishStage(ctx, runID, pipeline.StageCollect, fmt.Sprintf("files=%d", fs.NArg()-1), err2); err != nil {
+		return err
+	}
+	if err := st.FinishRun(ctx, runID, err2); err != nil {
+		return err
+	}
+	return err2
+}
+
+func cmdReport(ctx context.Context, app *App, args []string) error {
+	fs := app.flags("report")
+	runFlag := fs.String("run", "", "the run to report on (default: the latest)")
+	out := fs.String("out", "", "folder to write the report under (default: the configured reports folder)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, st, err := app.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var runID int64
+	if *runFlag != "" {
+		if runID, err = strconv.ParseInt(*runFlag, 10, 64); err != nil {
+			return configErrorf("--run %q: not a run id", *runFlag)
+		}
+	} else if runID, err = st.LastRunID(ctx); err != nil {
+		return err
+	} else if runID == 0 {
+		return errors.New("no run yet: nothing to report")
+	}
+	dir := cfg.Reports
+	if *out != "" {
+		dir = *out
+	}
+	w := &report.Writer{Dir: dir}
+	path, _, err := w.Write(ctx, runID, st)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(app.stdout, "report of run %d: %s\n", runID, path)
+	return nil
+}
+
+func cmdStatus(ctx context.Context, app *App, args []string) error {
+	fs := app.flags("status")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	_, st, err := app.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	last, err := st.LastRunID(ctx)
+	if err != nil {
+		return err
+	}
+	for id := max(1, last-9); id <= last; id++ {
+		r, err := st.Run(ctx, id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(app.stdout, "run %d  %s  %-8s %-9s started %s", r.ID, r.BusinessDate, r.Trigger, r.Outcome, r.StartedAt)
+		if r.Error != "" {
+			fmt.Fprintf(app.stdout, "  error: %s", r.Error)
+		}
+		fmt.Fprintln(app.stdout)
+	}
+	if last == 0 {
+		fmt.Fprintln(app.stdout, "no run yet")
+	}
+	return nil
+}

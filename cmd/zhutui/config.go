@@ -1,0 +1,116 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is zhutui.toml. Every key has a default; relative paths are taken
+// from the folder of the configuration file (or the working folder when there
+// is none). No secret belongs here: passwords and keys come from the
+// environment or from files named here.
+type Config struct {
+	Database  string `toml:"database"`
+	Programme string `toml:"programme"` // a programme file; empty: the built-in 2013 programme
+	Reports   string `toml:"reports"`
+
+	Locations struct {
+		Registrations string `toml:"registrations"`
+		Certificates  string `toml:"certificates"`
+		Results       string `toml:"results"`
+		Payments      string `toml:"payments"`
+		SMS           string `toml:"sms"`
+	} `toml:"locations"`
+
+	base string // folder relative paths are taken from
+}
+
+// configError is a usage or configuration problem: exit status 2.
+type configError struct{ err error }
+
+func (e configError) Error() string { return e.err.Error() }
+func (e configError) Unwrap() error { return e.err }
+
+func configErrorf(format string, args ...any) error {
+	return configError{fmt.Errorf(format, args...)}
+}
+
+// loadConfig reads the configuration file at path. A missing file is no
+// error when it was not named explicitly: the defaults apply.
+func loadConfig(path string, explicit bool) (*Config, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, configErrorf("config %q: %v", path, err)
+	}
+	c := &Config{base: filepath.Dir(abs)}
+	md, err := toml.DecodeFile(abs, c)
+	switch {
+	case errors.Is(err, os.ErrNotExist) && !explicit:
+	case err != nil:
+		return nil, configErrorf("config %s: %v", abs, err)
+	default:
+		if u := md.Undecoded(); len(u) > 0 {
+			return nil, configErrorf("config %s: unknown key %q", abs, u[0].String())
+		}
+	}
+	return c, c.defaults()
+}
+
+func (c *Config) defaults() error {
+	def := func(v *string, d string) {
+		if strings.TrimSpace(*v) == "" {
+			*v = d
+		}
+	}
+	def(&c.Database, "zhutui.db")
+	def(&c.Reports, "reports")
+	def(&c.Locations.Registrations, "inbox/registrations")
+	def(&c.Locations.Certificates, "inbox/certificates")
+	def(&c.Locations.Results, "inbox/results")
+	def(&c.Locations.Payments, "outbox/payments")
+	def(&c.Locations.SMS, "outbox/sms")
+	c.Database = c.path(c.Database)
+	c.Reports = c.path(c.Reports)
+	if c.Programme != "" {
+		c.Programme = c.path(c.Programme)
+	}
+	for _, l := range []*string{&c.Locations.Registrations, &c.Locations.Certificates, &c.Locations.Results,
+		&c.Locations.Payments, &c.Locations.SMS} {
+		if !strings.Contains(*l, "://") {
+			*l = "file://" + c.path(*l)
+		}
+	}
+	return nil
+}
+
+// path makes a configured path absolute.
+func (c *Config) path(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.base, p)
+}
+
+// defaultConfig is what `zhutui init` writes when there is no configuration
+// file yet: every key with its default, commented.
+const defaultConfig = `# zhutui configuration. Every key has a default; relative paths are taken from
+# this file's folder. Secrets never go here: the ledger key comes from
+# $ZHUTUI_LEDGER_KEY or a key file, an SFTP password from $ZHUTUI_SFTP_PASSWORD.
+
+# database = "zhutui.db"
+# programme = ""            # a programme file; empty means the built-in 2013 programme
+# reports = "reports"
+
+[locations]
+# file:///abs/dir or a path; sftp://user@host:port/abs/dir for remote folders
+# registrations = "inbox/registrations"
+# certificates = "inbox/certificates"
+# results = "inbox/results"
+# payments = "outbox/payments"
+# sms = "outbox/sms"
+`

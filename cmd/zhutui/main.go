@@ -1,0 +1,186 @@
+// Command zhutui pays Beijing's trade-union career development subsidies:
+// it takes the registration export and the certificate feed, decides every
+// registration, pays the eligible ones through the bank exactly once and
+// reports to finance staff. See README.md and INTERFACES.md §7.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"zhutui/pipeline"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit statuses of INTERFACES.md §7.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// App is one invocation of the command: its global options and where it writes.
+type App struct {
+	configPath string
+	explicit   bool
+	logFormat  string
+	verbose    bool
+	stdout     io.Writer
+	stderr     io.Writer
+	now        func() time.Time
+	log        *slog.Logger
+}
+
+type command struct {
+	usage string
+	help  string
+	run   func(ctx context.Context, app *App, args []string) error
+}
+
+var commands = map[string]command{
+	"init":   {"init", "create or migrate the database and load the programme", cmdInit},
+	"run":    {"run [--as-of DATE]", "one nightly cycle over the configured locations", cmdRun},
+	"ingest": {"ingest registrations|certificates FILE...", "take input files by hand", cmdIngest},
+	"report": {"report [--run RUN_ID] [--out DIR]", "write the reconciliation report", cmdReport},
+	"status": {"status", "show the last runs and what is waiting", cmdStatus},
+}
+
+// Main runs the command line and returns the exit status.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := &App{stdout: stdout, stderr: stderr, now: time.Now}
+	global := flag.NewFlagSet("zhutui", flag.ContinueOnError)
+	global.SetOutput(stderr)
+	app.globalFlags(global)
+	global.Usage = func() { usage(stderr) }
+	if err := global.Parse(args); err != nil {
+		return exitUsage
+	}
+	rest := global.Args()
+	if len(rest) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	cmd, ok := commands[rest[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "zhutui: unknown command %q\n", rest[0])
+		usage(stderr)
+		return exitUsage
+	}
+	err := cmd.run(ctx, app, rest[1:])
+	var ce configError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ce):
+		fmt.Fprintf(stderr, "zhutui %s: %v\n", rest[0], err)
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "zhutui %s: %v\n", rest[0], err)
+		return exitFailed
+	}
+}
+
+func (app *App) globalFlags(fs *flag.FlagSet) {
+	def := os.Getenv("ZHUTUI_CONFIG")
+	if def == "" {
+		def = "zhutui.toml"
+	}
+	if app.configPath == "" {
+		app.configPath = def
+		app.explicit = os.Getenv("ZHUTUI_CONFIG") != ""
+	}
+	fs.Func("config", "configuration file (default zhutui.toml, or $ZHUTUI_CONFIG)", func(v string) error {
+		app.configPath, app.explicit = v, true
+		return nil
+	})
+	fs.StringVar(&app.logFormat, "log-format", "text", "log format: text or json")
+	fs.BoolVar(&app.verbose, "v", false, "log every stage to stderr")
+}
+
+// flags returns a flag set for a command that also takes the global options.
+func (app *App) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("zhutui "+name, flag.ContinueOnError)
+	fs.SetOutput(app.stderr)
+	app.globalFlags(fs)
+	return fs
+}
+
+// parse parses a command's flags, turning mistakes into usage errors.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return configError{err}
+	}
+	return nil
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "usage: zhutui [--config FILE] [--log-format text|json] COMMAND [ARGS]\n\ncommands:\n")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-44s %s\n", commands[n].usage, commands[n].help)
+	}
+}
+
+// logger returns the log for stderr: text or JSON, quiet unless -v was given
+// or a warning is worth seeing.
+func (app *App) logger() (*slog.Logger, error) {
+	if app.log != nil {
+		return app.log, nil
+	}
+	level := slog.LevelWarn
+	if app.verbose {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(app.logFormat) {
+	case "text", "":
+		app.log = slog.New(slog.NewTextHandler(app.stderr, opts))
+	case "json":
+		app.log = slog.New(slog.NewJSONHandler(app.stderr, opts))
+	default:
+		return nil, configErrorf("--log-format %q: want text or json", app.logFormat)
+	}
+	return app.log, nil
+}
+
+// config loads the configuration.
+func (app *App) config() (*Config, error) {
+	return loadConfig(app.configPath, app.explicit)
+}
+
+// businessDate reads --as-of, or today in Beijing.
+func (app *App) businessDate(asOf string) (pipeline.Date, error) {
+	if asOf == "" {
+		return pipeline.DateOf(app.now()), nil
+	}
+	t, err := pipeline.ParseDate(asOf)
+	if err != nil {
+		return pipeline.Date{}, configErrorf("--as-of: %v", err)
+	}
+	return pipeline.DateOf(t), nil
+}

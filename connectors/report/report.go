@@ -1,0 +1,212 @@
+// Package report writes a run's reconciliation report (INTERFACES.md §4.4)
+// into a folder of its own: summary.txt for people, summary.csv,
+// registrations.csv, exceptions.csv and rejects.csv for spreadsheets. Personal
+// numbers are masked and formula-looking text escaped in every file.
+package report
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"zhutui/pipeline"
+)
+
+// Writer writes reports under Dir, one folder per run.
+type Writer struct {
+	Dir string
+}
+
+// Write builds the report of a run from src into Dir/run-<id>, replacing an
+// earlier report of the same run only once the new one is complete. It
+// returns the folder and the summary written.
+func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSource) (string, *pipeline.Summary, error) {
+	sum, err := src.Summary(ctx, runID)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := os.MkdirAll(w.Dir, 0o755); err != nil {
+		return "", nil, fmt.Errorf("report folder: %w", err)
+	}
+	final := filepath.Join(w.Dir, fmt.Sprintf("run-%d", runID))
+	tmp, err := os.MkdirTemp(w.Dir, fmt.Sprintf(".run-%d-*", runID))
+	if err != nil {
+		return "", nil, fmt.Errorf("report folder: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+
+	files := []struct {
+		name  string
+		write func(*bufio.Writer) error
+	}{
+		{"summary.txt", func(b *bufio.Writer) error { return writeSummaryText(b, sum) }},
+		{"summary.csv", func(b *bufio.Writer) error { return writeSummaryCSV(b, sum) }},
+		{"registrations.csv", func(b *bufio.Writer) error { return writeRegistrations(ctx, b, src) }},
+		{"exceptions.csv", func(b *bufio.Writer) error { return writeExceptions(ctx, b, src) }},
+		{"rejects.csv", func(b *bufio.Writer) error { return writeRejects(ctx, b, src, runID) }},
+	}
+	for _, f := range files {
+		if err := writeFile(filepath.Join(tmp, f.name), f.write); err != nil {
+			return "", nil, fmt.Errorf("write report %s: %w", f.name, err)
+		}
+	}
+	if err := os.RemoveAll(final); err != nil {
+		return "", nil, err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return "", nil, fmt.Errorf("report folder: %w", err)
+	}
+	return final, sum, nil
+}
+
+func writeFile(path string, write func(*bufio.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	b := bufio.NewWriterSize(f, 64<<10)
+	if err := write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := b.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// table is a CSV writer that escapes every cell a spreadsheet would take for
+// a formula.
+type table struct{ w *csv.Writer }
+
+func newTable(b *bufio.Writer, header ...string) (*table, error) {
+	t := &table{w: csv.NewWriter(b)}
+	return t, t.w.Write(header)
+}
+
+func (t *table) row(cells ...string) error {
+	for i, c := range cells {
+		cells[i] = Cell(c)
+	}
+	return t.w.Write(cells)
+}
+
+func (t *table) flush() error {
+	t.w.Flush()
+	return t.w.Error()
+}
+
+// Cell escapes text that a spreadsheet would take for a formula (starting
+// with = + - @, a tab or a carriage return) by putting an apostrophe before it.
+func Cell(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
+	}
+	return s
+}
+
+// Masked masks a value by the registration field it comes from: ID, card and
+// mobile numbers never appear whole in a report.
+func Masked(field, value string) string {
+	switch field {
+	case "id_number":
+		return pipeline.MaskID(value)
+	case "card_number":
+		return pipeline.MaskCard(value)
+	case "mobile":
+		return pipeline.MaskMobile(value)
+	}
+	return value
+}
+
+func amount(fen *int64) string {
+	if fen == nil {
+		return ""
+	}
+	return pipeline.FormatFen(*fen)
+}
+
+func writeRegistrations(ctx context.Context, b *bufio.Writer, src pipeline.ReportSource) error {
+	t, err := newTable(b, "registration_id", "status", "amount", "reasons", "payment_ref", "batch_id")
+	if err != nil {
+		return err
+	}
+	err = src.EachRegistration(ctx, func(l pipeline.RegistrationLine) error {
+		return t.row(l.RegistrationID, string(l.Status), amount(l.AmountFen), l.Reasons, l.PaymentRef, l.BatchID)
+	})
+	if err != nil {
+		return err
+	}
+	return t.flush()
+}
+
+func writeExceptions(ctx context.Context, b *bufio.Writer, src pipeline.ReportSource) error {
+	t, err := newTable(b, "registration_id", "station", "status", "code", "reason", "field", "registered", "feed")
+	if err != nil {
+		return err
+	}
+	err = src.EachException(ctx, func(l pipeline.ExceptionLine) error {
+		return t.row(l.RegistrationID, l.Station, string(l.Status), string(l.Code), l.Code.Text(), l.Field,
+			Masked(l.Field, l.Registered), Masked(l.Field, l.Feed))
+	})
+	if err != nil {
+		return err
+	}
+	return t.flush()
+}
+
+func writeRejects(ctx context.Context, b *bufio.Writer, src pipeline.ReportSource, runID int64) error {
+	t, err := newTable(b, "file", "line", "field", "reason")
+	if err != nil {
+		return err
+	}
+	err = src.EachReject(ctx, runID, func(r pipeline.Reject) error {
+		return t.row(r.File, strconv.Itoa(r.Line), r.Field, r.Reason)
+	})
+	if err != nil {
+		return err
+	}
+	return t.flush()
+}
+
+func writeSummaryCSV(b *bufio.Writer, sum *pipeline.Summary) error {
+	t, err := newTable(b, "section", "key", "count", "payable", "amount")
+	if err != nil {
+		return err
+	}
+	for _, sec := range summarySections(sum) {
+		for _, x := range sec.tallies {
+			fen := x.AmountFen
+			if err := t.row(sec.name, x.Key, strconv.FormatInt(x.Count, 10), strconv.FormatInt(x.Payable, 10), amount(&fen)); err != nil {
+				return err
+			}
+		}
+	}
+	return t.flush()
+}
+
+type section struct {
+	name, title string
+	tallies     []pipeline.Tally
+}
+
+func summarySections(sum *pipeline.Summary) []section {
+	return []section{
+		{"status", "按状态 By status", sum.ByStatus},
+		{"level", "按等级 By level", sum.ByLevel},
+		{"station", "按服务站 By station", sum.ByStation},
+	}
+}

@@ -1,0 +1,234 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"zhutui/pipeline"
+)
+
+// CheckFile says whether an inbound file is new, was already taken (same
+// location, name and SHA-256), or clashes with a taken file of the same name
+// and other content.
+func (s *Store) CheckFile(ctx context.Context, location, name, sha string) (pipeline.FileVerdict, error) {
+	var rows []struct {
+		SHA     string `db:"sha256"`
+		Outcome string `db:"outcome"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `SELECT sha256, outcome FROM files WHERE location = ? AND name = ?`, location, name)
+	if err != nil {
+		return 0, fmt.Errorf("check file %s/%s: %w", location, name, err)
+	}
+	verdict := pipeline.FileNew
+	for _, r := range rows {
+		switch {
+		case r.SHA == sha:
+			return pipeline.FileSeen, nil
+		case r.Outcome == pipeline.OutcomeTaken:
+			verdict = pipeline.FileNameClash
+		}
+	}
+	return verdict, nil
+}
+
+// Quarantine records an inbound file that was not applied, and why. A file
+// quarantined before (same location, name and SHA-256) is not recorded again.
+func (s *Store) Quarantine(ctx context.Context, f pipeline.InboundFile, reason string) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO files (kind, location, name, sha256, size, encoding, outcome, reason, run_id, taken_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (location, name, sha256) DO NOTHING`,
+			f.Kind, f.Location, f.Name, f.SHA256, f.Size, f.Encoding, pipeline.OutcomeQuarantined, reason, nullID(f.RunID), s.now())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("quarantine %s: %w", f.Name, err)
+	}
+	return nil
+}
+
+// fileTx is the transaction that takes one inbound file: its files row, its
+// rejects, and whatever its rows apply.
+type fileTx struct {
+	ctx     context.Context
+	tx      *sqlx.Tx
+	fileID  int64
+	outcome pipeline.FileOutcome
+	reject  *sql.Stmt
+}
+
+// takeFile runs read inside one transaction that records the file as taken.
+// When read returns a *pipeline.FileError nothing of the file is applied, and
+// the file is recorded as quarantined instead.
+func (s *Store) takeFile(ctx context.Context, f pipeline.InboundFile, prepare func(ft *fileTx) (func(), error), read func(ft *fileTx) error) (pipeline.FileOutcome, error) {
+	var ft *fileTx
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO files (kind, location, name, sha256, size, encoding, outcome, run_id, taken_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			f.Kind, f.Location, f.Name, f.SHA256, f.Size, f.Encoding, pipeline.OutcomeTaken, nullID(f.RunID), s.now())
+		if err != nil {
+			return err
+		}
+		ft = &fileTx{ctx: ctx, tx: tx}
+		if ft.fileID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		if ft.reject, err = tx.PrepareContext(ctx, `INSERT INTO rejects (file_id, line, field, reason) VALUES (?, ?, ?, ?)`); err != nil {
+			return err
+		}
+		defer ft.reject.Close()
+		closeStmts, err := prepare(ft)
+		if err != nil {
+			return err
+		}
+		defer closeStmts()
+		if err := read(ft); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE files SET rows_applied = ?, rows_rejected = ? WHERE id = ?`,
+			ft.outcome.Applied+ft.outcome.Unchanged, ft.outcome.Rejected, ft.fileID)
+		return err
+	})
+	var fe *pipeline.FileError
+	if errors.As(err, &fe) {
+		if qerr := s.Quarantine(ctx, f, fe.Error()); qerr != nil {
+			return pipeline.FileOutcome{}, qerr
+		}
+		return pipeline.FileOutcome{Quarantined: fe.Error()}, nil
+	}
+	if err != nil {
+		return pipeline.FileOutcome{}, fmt.Errorf("take %s: %w", f.Name, err)
+	}
+	return ft.outcome, nil
+}
+
+// rejectRow records a row that was not applied.
+func (ft *fileTx) rejectRow(r pipeline.Reject) error {
+	ft.outcome.Rejected++
+	if len(ft.outcome.Rejects) < pipeline.MaxRejectsKept {
+		ft.outcome.Rejects = append(ft.outcome.Rejects, r)
+	}
+	_, err := ft.reject.ExecContext(ft.ctx, ft.fileID, r.Line, r.Field, r.Reason)
+	return err
+}
+
+// applyVersion inserts a version into the history and, when it is newer than
+// the current one, makes it current.
+func (ft *fileTx) applyVersion(insert, current *sql.Stmt, args []any, currentArgs func(versionID int64) []any) error {
+	res, err := insert.ExecContext(ft.ctx, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		ft.outcome.Unchanged++ // the same version was taken before
+		return nil
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	res, err = current.ExecContext(ft.ctx, currentArgs(id)...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		ft.outcome.Unchanged++ // older than the current version: history only
+		return nil
+	}
+	ft.outcome.Applied++
+	return nil
+}
+
+// IngestRegistrations takes one registration export in one transaction. read
+// is called once with the two sinks for good and rejected rows (see
+// csvfile.ReadRegistrations).
+func (s *Store) IngestRegistrations(ctx context.Context, f pipeline.InboundFile, read pipeline.RegistrationSource) (pipeline.FileOutcome, error) {
+	var insert, current *sql.Stmt
+	prepare := func(ft *fileTx) (func(), error) {
+		var err error
+		insert, err = ft.tx.PrepareContext(ctx, `INSERT INTO registration_versions (registration_id, updated_at, file_id, line,
+			submitted_at, name, id_number, card_number, mobile, certificate_number, occupation, level, issue_date,
+			station, verification, verified_at, verified_by) VALUES (`+placeholders(17)+`)
+			ON CONFLICT (registration_id, updated_at) DO NOTHING`)
+		if err != nil {
+			return nil, err
+		}
+		current, err = ft.tx.PrepareContext(ctx, `INSERT INTO registrations (registration_id, version_id, updated_at, cert_key)
+			VALUES (?, ?, ?, ?) ON CONFLICT (registration_id) DO UPDATE
+			SET version_id = excluded.version_id, updated_at = excluded.updated_at, cert_key = excluded.cert_key
+			WHERE excluded.updated_at > registrations.updated_at`)
+		if err != nil {
+			insert.Close()
+			return nil, err
+		}
+		return func() { insert.Close(); current.Close() }, nil
+	}
+	return s.takeFile(ctx, f, prepare, func(ft *fileTx) error {
+		return read(func(line int, r *pipeline.Registration) error {
+			updated := pipeline.FormatTime(r.UpdatedAt)
+			verifiedAt := ""
+			if !r.VerifiedAt.IsZero() {
+				verifiedAt = pipeline.FormatTime(r.VerifiedAt)
+			}
+			args := []any{r.ID, updated, ft.fileID, line,
+				pipeline.FormatTime(r.SubmittedAt), r.Name, r.IDNumber, r.CardNumber, r.Mobile, r.CertificateNumber,
+				r.Occupation, r.Level, r.IssueDate.String(), r.Station, string(r.Verification), verifiedAt, r.VerifiedBy}
+			return ft.applyVersion(insert, current, args, func(id int64) []any {
+				return []any{r.ID, id, updated, pipeline.NormalizeCertificateNumber(r.CertificateNumber)}
+			})
+		}, ft.rejectRow)
+	})
+}
+
+// IngestCertificates takes one certificate feed file in one transaction.
+func (s *Store) IngestCertificates(ctx context.Context, f pipeline.InboundFile, read pipeline.CertificateSource) (pipeline.FileOutcome, error) {
+	var insert, current *sql.Stmt
+	prepare := func(ft *fileTx) (func(), error) {
+		var err error
+		insert, err = ft.tx.PrepareContext(ctx, `INSERT INTO certificate_versions (cert_key, updated_at, file_id, line,
+			number, id_number, name, occupation, level, issue_date, authority_code, authority_name, status)
+			VALUES (`+placeholders(13)+`) ON CONFLICT (cert_key, updated_at) DO NOTHING`)
+		if err != nil {
+			return nil, err
+		}
+		current, err = ft.tx.PrepareContext(ctx, `INSERT INTO certificates (cert_key, version_id, updated_at)
+			VALUES (?, ?, ?) ON CONFLICT (cert_key) DO UPDATE
+			SET version_id = excluded.version_id, updated_at = excluded.updated_at
+			WHERE excluded.updated_at > certificates.updated_at`)
+		if err != nil {
+			insert.Close()
+			return nil, err
+		}
+		return func() { insert.Close(); current.Close() }, nil
+	}
+	return s.takeFile(ctx, f, prepare, func(ft *fileTx) error {
+		return read(func(line int, c *pipeline.Certificate) error {
+			key := pipeline.NormalizeCertificateNumber(c.Number)
+			updated := pipeline.FormatTime(c.UpdatedAt)
+			args := []any{key, updated, ft.fileID, line, c.Number, c.IDNumber, c.Name, c.Occupation, c.Level,
+				c.IssueDate.String(), c.AuthorityCode, c.AuthorityName, string(c.Status)}
+			return ft.applyVersion(insert, current, args, func(id int64) []any {
+				return []any{key, id, updated}
+			})
+		}, ft.rejectRow)
+	})
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+func isNoTable(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && strings.Contains(se.Error(), "no such table")
+}

@@ -1,0 +1,333 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"zhutui/pipeline"
+)
+
+// The watermarks: the highest registration and certificate version ids the
+// last reconcile saw. Rules do not depend on the clock, so a registration
+// needs judging again only when its current version or its certificate's
+// changed since.
+const (
+	markRegistrations = "reconcile.registration_version"
+	markCertificates  = "reconcile.certificate_version"
+)
+
+func resetWatermarks(ctx context.Context, tx *sqlx.Tx) error {
+	if err := setSetting(ctx, tx, markRegistrations, "0"); err != nil {
+		return err
+	}
+	return setSetting(ctx, tx, markCertificates, "0")
+}
+
+// reconcileChunk is how many registrations are read, judged and written at a
+// time, bounding memory.
+const reconcileChunk = 4096
+
+// Reconcile judges, in one transaction, every registration whose current
+// version or certificate changed since the last reconcile with rules 1-17
+// (p.Evaluate), then applies the first-come rules 18 and 19 to every
+// certificate and person group those registrations belong to or left, and
+// records each change of status in the history.
+func (s *Store) Reconcile(ctx context.Context, runID int64, p *pipeline.Programme) (pipeline.ReconcileCounts, error) {
+	var counts pipeline.ReconcileCounts
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		regMark, certMark, err := watermarks(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var regTop, certTop int64
+		if err := tx.GetContext(ctx, &regTop, `SELECT coalesce(max(id), 0) FROM registration_versions`); err != nil {
+			return err
+		}
+		if err := tx.GetContext(ctx, &certTop, `SELECT coalesce(max(id), 0) FROM certificate_versions`); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`CREATE TEMP TABLE IF NOT EXISTS todo (registration_id TEXT PRIMARY KEY) WITHOUT ROWID`,
+			`CREATE TEMP TABLE IF NOT EXISTS touched_certs (cert_key TEXT PRIMARY KEY) WITHOUT ROWID`,
+			`CREATE TEMP TABLE IF NOT EXISTS touched_persons (person_key TEXT PRIMARY KEY) WITHOUT ROWID`,
+			`DELETE FROM temp.todo`, `DELETE FROM temp.touched_certs`, `DELETE FROM temp.touched_persons`,
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO temp.todo
+			SELECT registration_id FROM registrations WHERE version_id > ? AND version_id <= ?`, regMark, regTop); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO temp.todo
+			SELECT r.registration_id FROM certificates c JOIN registrations r ON r.cert_key = c.cert_key
+			WHERE c.version_id > ? AND c.version_id <= ?`, certMark, certTop); err != nil {
+			return err
+		}
+		if counts.Judged, err = s.judge(ctx, tx, runID, p); err != nil {
+			return err
+		}
+		if counts.Changed, err = compete(ctx, tx, runID); err != nil {
+			return err
+		}
+		if err := setSetting(ctx, tx, markRegistrations, strconv.FormatInt(regTop, 10)); err != nil {
+			return err
+		}
+		return setSetting(ctx, tx, markCertificates, strconv.FormatInt(certTop, 10))
+	})
+	if err != nil {
+		return counts, fmt.Errorf("reconcile: %w", err)
+	}
+	return counts, nil
+}
+
+func watermarks(ctx context.Context, tx *sqlx.Tx) (reg, cert int64, err error) {
+	for _, m := range []struct {
+		name string
+		v    *int64
+	}{{markRegistrations, &reg}, {markCertificates, &cert}} {
+		v, err := setting(ctx, tx, m.name)
+		if err != nil {
+			return 0, 0, err
+		}
+		if v != "" {
+			if *m.v, err = strconv.ParseInt(v, 10, 64); err != nil {
+				return 0, 0, fmt.Errorf("setting %s: %w", m.name, err)
+			}
+		}
+	}
+	return reg, cert, nil
+}
+
+const judgeQuery = `
+SELECT t.registration_id, v.id, v.updated_at, v.submitted_at, v.name, v.id_number, v.card_number, v.mobile,
+       v.certificate_number, v.occupation, v.level, v.issue_date, v.station, v.verification, v.verified_at,
+       v.verified_by, r.cert_key,
+       cv.id, cv.number, cv.id_number, cv.name, cv.occupation, cv.level, cv.issue_date, cv.authority_code,
+       cv.authority_name, cv.status, cv.updated_at,
+       coalesce(d.cert_key, ''), coalesce(d.person_key, '')
+FROM temp.todo t
+JOIN registrations r ON r.registration_id = t.registration_id
+JOIN registration_versions v ON v.id = r.version_id
+LEFT JOIN certificates c ON c.cert_key = r.cert_key
+LEFT JOIN certificate_versions cv ON cv.id = c.version_id
+LEFT JOIN decisions d ON d.registration_id = t.registration_id
+WHERE t.registration_id > ?
+ORDER BY t.registration_id
+LIMIT ?`
+
+// judged is one registration read for judging, with its certificate.
+type judged struct {
+	reg         pipeline.Registration
+	versionID   int64
+	certKey     string
+	cert        pipeline.Certificate
+	certVersion sql.NullInt64
+	oldCertKey  string
+	oldPerson   string
+}
+
+// judge applies rules 1-17 to the registrations in temp.todo, chunk by chunk,
+// and writes their decisions, noting every certificate and person group
+// touched.
+func (s *Store) judge(ctx context.Context, tx *sqlx.Tx, runID int64, p *pipeline.Programme) (int, error) {
+	upsert, err := tx.PrepareContext(ctx, `INSERT INTO decisions (registration_id, version_id, cert_version_id,
+		base_status, base_reasons, findings, cert_key, person_key, submitted_at, level, amount_fen,
+		status, reasons, decided_run, changed_run)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', ?, 0)
+		ON CONFLICT (registration_id) DO UPDATE SET version_id = excluded.version_id,
+		cert_version_id = excluded.cert_version_id, base_status = excluded.base_status,
+		base_reasons = excluded.base_reasons, findings = excluded.findings, cert_key = excluded.cert_key,
+		person_key = excluded.person_key, submitted_at = excluded.submitted_at, level = excluded.level,
+		amount_fen = excluded.amount_fen, decided_run = excluded.decided_run`)
+	if err != nil {
+		return 0, err
+	}
+	defer upsert.Close()
+	touchCert, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO temp.touched_certs VALUES (?)`)
+	if err != nil {
+		return 0, err
+	}
+	defer touchCert.Close()
+	touchPerson, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO temp.touched_persons VALUES (?)`)
+	if err != nil {
+		return 0, err
+	}
+	defer touchPerson.Close()
+
+	total, after := 0, ""
+	batch := make([]judged, 0, reconcileChunk)
+	for {
+		batch, err = readJudged(ctx, tx, after, batch[:0])
+		if err != nil || len(batch) == 0 {
+			return total, err
+		}
+		for i := range batch {
+			j := &batch[i]
+			var cert *pipeline.Certificate
+			if j.certVersion.Valid {
+				cert = &j.cert
+			}
+			d := p.Evaluate(&j.reg, cert)
+			personKey := "#" + j.reg.ID // no valid ID number: competes with nobody
+			if id := pipeline.NormalizeIDNumber(j.reg.IDNumber); pipeline.ValidIDNumber(id) {
+				personKey = id + "|" + strconv.Itoa(d.Level)
+			}
+			var amount sql.NullInt64
+			if d.Status == pipeline.Eligible {
+				amount = sql.NullInt64{Int64: pipeline.Fen(d.Amount), Valid: true}
+			}
+			codes := make([]string, len(d.Findings))
+			for k, f := range d.Findings {
+				codes[k] = string(f.Code)
+			}
+			findings := "[]"
+			if len(d.Findings) > 0 {
+				b, err := json.Marshal(d.Findings)
+				if err != nil {
+					return total, err
+				}
+				findings = string(b)
+			}
+			if _, err := upsert.ExecContext(ctx, j.reg.ID, j.versionID, j.certVersion, string(d.Status),
+				strings.Join(codes, ";"), findings, j.certKey, personKey, pipeline.FormatTime(j.reg.SubmittedAt),
+				d.Level, amount, runID); err != nil {
+				return total, err
+			}
+			// The groups it is in and the ones it left; registrations without a
+			// certificate number compete with nobody.
+			for _, t := range []struct {
+				stmt *sql.Stmt
+				key  string
+			}{{touchCert, j.certKey}, {touchCert, j.oldCertKey}, {touchPerson, personKey}, {touchPerson, j.oldPerson}} {
+				if t.key == "" {
+					continue
+				}
+				if _, err := t.stmt.ExecContext(ctx, t.key); err != nil {
+					return total, err
+				}
+			}
+		}
+		total += len(batch)
+		after = batch[len(batch)-1].reg.ID
+	}
+}
+
+func readJudged(ctx context.Context, tx *sqlx.Tx, after string, out []judged) ([]judged, error) {
+	rows, err := tx.QueryContext(ctx, judgeQuery, after, reconcileChunk)
+	if err != nil {
+		return out, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var j judged
+		var updated, submitted, issued, verification, verifiedAt string
+		var cNumber, cID, cName, cOcc, cIssued, cCode, cAuth, cStatus, cUpdated sql.NullString
+		var cLevel sql.NullInt64
+		r := &j.reg
+		if err := rows.Scan(&r.ID, &j.versionID, &updated, &submitted, &r.Name, &r.IDNumber, &r.CardNumber, &r.Mobile,
+			&r.CertificateNumber, &r.Occupation, &r.Level, &issued, &r.Station, &verification, &verifiedAt,
+			&r.VerifiedBy, &j.certKey,
+			&j.certVersion, &cNumber, &cID, &cName, &cOcc, &cLevel, &cIssued, &cCode, &cAuth, &cStatus, &cUpdated,
+			&j.oldCertKey, &j.oldPerson); err != nil {
+			return out, err
+		}
+		r.UpdatedAt, err = storedTime(updated)
+		if err == nil {
+			r.SubmittedAt, err = storedTime(submitted)
+		}
+		if err == nil && verifiedAt != "" {
+			r.VerifiedAt, err = storedTime(verifiedAt)
+		}
+		if err == nil {
+			err = r.IssueDate.UnmarshalText([]byte(issued))
+		}
+		r.Verification = pipeline.Verification(verification)
+		if j.certVersion.Valid && err == nil {
+			j.cert = pipeline.Certificate{Number: cNumber.String, IDNumber: cID.String, Name: cName.String,
+				Occupation: cOcc.String, Level: int(cLevel.Int64), AuthorityCode: cCode.String,
+				AuthorityName: cAuth.String, Status: pipeline.CertificateStatus(cStatus.String)}
+			if err = j.cert.IssueDate.UnmarshalText([]byte(cIssued.String)); err == nil {
+				j.cert.UpdatedAt, err = storedTime(cUpdated.String)
+			}
+		}
+		if err != nil {
+			return out, fmt.Errorf("registration %s: stored value: %w", r.ID, err)
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// storedTime parses a time as the store writes it.
+func storedTime(s string) (time.Time, error) {
+	return time.ParseInLocation(pipeline.TimeLayout, s, pipeline.Beijing)
+}
+
+// compete applies the first-come rules (see pipeline.Competition) to the
+// touched groups, sets the final status and reasons, and records the changes
+// in the history. It returns how many registrations changed.
+func compete(ctx context.Context, tx *sqlx.Tx, runID int64) (int, error) {
+	steps := []string{
+		// Rule 18: one registration per certificate.
+		`UPDATE decisions SET duplicate = r.lost FROM (
+			SELECT registration_id,
+			       (row_number() OVER w > 1 AND first_value(held OR base_status = 'ELIGIBLE') OVER w) AS lost
+			FROM decisions WHERE cert_key IN (SELECT cert_key FROM temp.touched_certs)
+			WINDOW w AS (PARTITION BY cert_key
+			             ORDER BY held DESC, base_status = 'ELIGIBLE' DESC, submitted_at, registration_id)
+		) AS r WHERE decisions.registration_id = r.registration_id AND decisions.duplicate != r.lost`,
+		// A change of winner in a certificate group can change a person group.
+		`INSERT OR IGNORE INTO temp.touched_persons
+			SELECT person_key FROM decisions WHERE cert_key IN (SELECT cert_key FROM temp.touched_certs)`,
+		// Rule 19: one subsidy per person and level, among certificate winners.
+		`UPDATE decisions SET over_limit = r.lost FROM (
+			SELECT registration_id,
+			       (row_number() OVER w > 1
+			        AND first_value(held OR (base_status = 'ELIGIBLE' AND NOT duplicate)) OVER w) AS lost
+			FROM decisions WHERE person_key IN (SELECT person_key FROM temp.touched_persons)
+			WINDOW w AS (PARTITION BY person_key
+			             ORDER BY held DESC, (base_status = 'ELIGIBLE' AND NOT duplicate) DESC, submitted_at, registration_id)
+		) AS r WHERE decisions.registration_id = r.registration_id AND decisions.over_limit != r.lost`,
+		// The primary status and every failing code.
+		`UPDATE decisions SET status = n.status, reasons = n.reasons, changed_run = ?1 FROM (
+			SELECT registration_id,
+			       CASE WHEN base_status != 'ELIGIBLE' THEN base_status
+			            WHEN duplicate THEN 'DUPLICATE_CERTIFICATE'
+			            WHEN over_limit THEN 'PERSON_LEVEL_LIMIT'
+			            ELSE 'ELIGIBLE' END AS status,
+			       ltrim(base_reasons || iif(duplicate, ';DUPLICATE_CERTIFICATE', '')
+			                          || iif(over_limit, ';PERSON_LEVEL_LIMIT', ''), ';') AS reasons
+			FROM decisions
+			WHERE cert_key IN (SELECT cert_key FROM temp.touched_certs)
+			   OR person_key IN (SELECT person_key FROM temp.touched_persons)
+		) AS n WHERE decisions.registration_id = n.registration_id
+		         AND (decisions.status != n.status OR decisions.reasons != n.reasons)`,
+		`INSERT INTO status_history (registration_id, run_id, status, reasons)
+			SELECT registration_id, ?1, status, reasons FROM decisions WHERE changed_run = ?1`,
+	}
+	changed := 0
+	for i, q := range steps {
+		var args []any
+		if strings.Contains(q, "?1") {
+			args = append(args, runID)
+		}
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return 0, fmt.Errorf("first-come step %d: %w", i+1, err)
+		}
+		if i == len(steps)-1 {
+			n, _ := res.RowsAffected()
+			changed = int(n)
+		}
+	}
+	return changed, nil
+}

@@ -1,0 +1,169 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"zhutui/pipeline"
+)
+
+var _ pipeline.ReportSource = (*Store)(nil)
+
+// Summary reads the counts and amounts of a run's report.
+func (s *Store) Summary(ctx context.Context, runID int64) (*pipeline.Summary, error) {
+	run, err := s.Run(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	sum := &pipeline.Summary{Run: run}
+	if sum.Programme, err = setting(ctx, s.db, "programme"); err != nil {
+		return nil, err
+	}
+	if err := s.db.GetContext(ctx, &sum.Registrations, `SELECT count(*) FROM registrations`); err != nil {
+		return nil, err
+	}
+	for _, t := range []struct {
+		into *[]pipeline.Tally
+		key  string
+	}{
+		{&sum.ByStatus, "d.status"},
+		{&sum.ByLevel, "CAST(d.level AS TEXT)"},
+		{&sum.ByStation, "v.station"},
+	} {
+		if *t.into, err = s.tally(ctx, t.key); err != nil {
+			return nil, err
+		}
+	}
+	err = s.db.SelectContext(ctx, &sum.Files, `SELECT kind, location, name, sha256, size, encoding, outcome, reason,
+		rows_applied, rows_rejected FROM files WHERE run_id = ? ORDER BY id`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("read files of run %d: %w", runID, err)
+	}
+	return sum, nil
+}
+
+// tally groups every registration by a key expression over d (decisions) and
+// v (its current version).
+func (s *Store) tally(ctx context.Context, key string) ([]pipeline.Tally, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+key+` AS k, count(*),
+		count(d.amount_fen) FILTER (WHERE d.status IN `+payableStatuses+`),
+		coalesce(sum(d.amount_fen) FILTER (WHERE d.status IN `+payableStatuses+`), 0)
+		FROM decisions d JOIN registration_versions v ON v.id = d.version_id
+		GROUP BY k ORDER BY k`)
+	if err != nil {
+		return nil, fmt.Errorf("tally by %s: %w", key, err)
+	}
+	defer rows.Close()
+	var out []pipeline.Tally
+	for rows.Next() {
+		var t pipeline.Tally
+		if err := rows.Scan(&t.Key, &t.Count, &t.Payable, &t.AmountFen); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// payableStatuses is the SQL list of statuses that hold money decided payable.
+var payableStatuses = func() string {
+	var q []string
+	for _, s := range pipeline.MoneyStatuses {
+		q = append(q, "'"+string(s)+"'")
+	}
+	return "(" + strings.Join(q, ", ") + ")"
+}()
+
+// EachRegistration streams registrations.csv's lines.
+func (s *Store) EachRegistration(ctx context.Context, fn func(pipeline.RegistrationLine) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, d.status, d.reasons,
+		iif(d.status IN `+payableStatuses+`, d.amount_fen, NULL)
+		FROM decisions d ORDER BY d.registration_id`)
+	if err != nil {
+		return fmt.Errorf("read registrations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l pipeline.RegistrationLine
+		var amount sql.NullInt64
+		if err := rows.Scan(&l.RegistrationID, &l.Status, &l.Reasons, &amount); err != nil {
+			return err
+		}
+		if amount.Valid {
+			l.AmountFen = &amount.Int64
+		}
+		if err := fn(l); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// EachException streams every failing check: the findings of rules 1-17 and
+// the first-come rules, naming the registration that came first.
+func (s *Store) EachException(ctx context.Context, fn func(pipeline.ExceptionLine) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, v.station, d.status, d.findings,
+		d.duplicate, d.over_limit, v.certificate_number, d.level,
+		iif(d.duplicate, (SELECT w.registration_id FROM decisions w WHERE w.cert_key = d.cert_key
+			ORDER BY w.held DESC, w.base_status = 'ELIGIBLE' DESC, w.submitted_at, w.registration_id LIMIT 1), ''),
+		iif(d.over_limit, (SELECT w.registration_id FROM decisions w WHERE w.person_key = d.person_key
+			ORDER BY w.held DESC, (w.base_status = 'ELIGIBLE' AND NOT w.duplicate) DESC, w.submitted_at, w.registration_id LIMIT 1), '')
+		FROM decisions d JOIN registration_versions v ON v.id = d.version_id
+		WHERE d.reasons != '' ORDER BY d.registration_id`)
+	if err != nil {
+		return fmt.Errorf("read exceptions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l pipeline.ExceptionLine
+		var findings, certNumber, dupWinner, limitWinner string
+		var duplicate, overLimit bool
+		var level int
+		if err := rows.Scan(&l.RegistrationID, &l.Station, &l.Status, &findings, &duplicate, &overLimit,
+			&certNumber, &level, &dupWinner, &limitWinner); err != nil {
+			return err
+		}
+		var fs []pipeline.Finding
+		if err := json.Unmarshal([]byte(findings), &fs); err != nil {
+			return fmt.Errorf("registration %s: stored findings: %w", l.RegistrationID, err)
+		}
+		if duplicate {
+			fs = append(fs, pipeline.Finding{Code: pipeline.DuplicateCertificate, Field: "certificate_number",
+				Registered: certNumber, Feed: "first: " + dupWinner})
+		}
+		if overLimit {
+			fs = append(fs, pipeline.Finding{Code: pipeline.PersonLevelLimit, Field: "level",
+				Registered: fmt.Sprint(level), Feed: "first: " + limitWinner})
+		}
+		for _, f := range fs {
+			l.Finding = f
+			if err := fn(l); err != nil {
+				return err
+			}
+		}
+	}
+	return rows.Err()
+}
+
+// EachReject streams the rows rejected from the files a run took.
+func (s *Store) EachReject(ctx context.Context, runID int64, fn func(pipeline.Reject) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT f.name, r.line, r.field, r.reason FROM rejects r
+		JOIN files f ON f.id = r.file_id WHERE f.run_id = ? ORDER BY f.id, r.line`, runID)
+	if err != nil {
+		return fmt.Errorf("read rejects of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r pipeline.Reject
+		if err := rows.Scan(&r.File, &r.Line, &r.Field, &r.Reason); err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -1,0 +1,159 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Location is a folder files are exchanged through: file:///abs/dir or
+// sftp://user@host:port/abs/dir. Implementations live in connectors.
+type Location interface {
+	// String is the location's URL, without credentials.
+	String() string
+	// List returns the names of the files in the folder, sorted.
+	List(ctx context.Context) ([]string, error)
+	// Open returns a local, seekable copy of a file (for a remote folder, a
+	// downloaded copy checked against the remote size). Close releases it.
+	Open(ctx context.Context, name string) (io.ReadSeekCloser, error)
+}
+
+// Inspection is what one pass over a file tells: size, SHA-256 and encoding.
+type Inspection struct {
+	Size     int64
+	SHA256   string
+	Encoding string
+}
+
+// Formats reads the inbound file formats; connectors provide them.
+type Formats struct {
+	// Inspect reads a file once, hashing it and telling its encoding.
+	Inspect func(r io.Reader) (Inspection, error)
+	// Registrations and Certificates return a source that reads one file.
+	Registrations func(file string, r io.Reader, encoding string) RegistrationSource
+	Certificates  func(file string, r io.Reader, encoding string) CertificateSource
+}
+
+// IngestStore is the part of the store that takes inbound files.
+type IngestStore interface {
+	CheckFile(ctx context.Context, location, name, sha string) (FileVerdict, error)
+	Quarantine(ctx context.Context, f InboundFile, reason string) error
+	IngestRegistrations(ctx context.Context, f InboundFile, read RegistrationSource) (FileOutcome, error)
+	IngestCertificates(ctx context.Context, f InboundFile, read CertificateSource) (FileOutcome, error)
+}
+
+// Taken is the account of one inbound file found at a location.
+type Taken struct {
+	InboundFile
+	Skipped bool // taken before: nothing done
+	FileOutcome
+}
+
+// TakeFile takes one file of a location: it inspects it, skips it when the
+// same name and bytes were taken before, quarantines it when a taken file of
+// the same name had other bytes, and otherwise applies it in one transaction.
+func TakeFile(ctx context.Context, st IngestStore, formats Formats, kind FileKind, loc Location, name string, runID int64) (Taken, error) {
+	t := Taken{InboundFile: InboundFile{Kind: kind, Location: loc.String(), Name: name, RunID: runID}}
+	f, err := loc.Open(ctx, name)
+	if err != nil {
+		return t, fmt.Errorf("open %s %s/%s: %w", kind, loc, name, err)
+	}
+	defer f.Close()
+	in, err := formats.Inspect(f)
+	if err != nil {
+		return t, fmt.Errorf("read %s %s/%s: %w", kind, loc, name, err)
+	}
+	t.SHA256, t.Size, t.Encoding = in.SHA256, in.Size, in.Encoding
+	verdict, err := st.CheckFile(ctx, t.Location, name, in.SHA256)
+	if err != nil {
+		return t, err
+	}
+	switch verdict {
+	case FileSeen:
+		t.Skipped = true
+		return t, nil
+	case FileNameClash:
+		t.Quarantined = "a file of this name with other content was taken before; not applied"
+		return t, st.Quarantine(ctx, t.InboundFile, t.Quarantined)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return t, fmt.Errorf("read %s/%s: %w", loc, name, err)
+	}
+	// The second pass hashes again: a file that changed between the passes
+	// is not applied.
+	h := sha256.New()
+	body := &sameBytes{r: io.TeeReader(f, h), h: h, want: in.SHA256, file: name}
+	switch kind {
+	case KindRegistrations:
+		t.FileOutcome, err = st.IngestRegistrations(ctx, t.InboundFile, body.registrations(formats.Registrations(name, body, in.Encoding)))
+	case KindCertificates:
+		t.FileOutcome, err = st.IngestCertificates(ctx, t.InboundFile, body.certificates(formats.Certificates(name, body, in.Encoding)))
+	default:
+		return t, fmt.Errorf("take %s: unknown kind %q", name, kind)
+	}
+	return t, err
+}
+
+// sameBytes checks, once a source has read a file, that its bytes still hash
+// to what the first pass saw.
+type sameBytes struct {
+	r    io.Reader
+	h    interface{ Sum([]byte) []byte }
+	want string
+	file string
+}
+
+func (s *sameBytes) Read(p []byte) (int, error) { return s.r.Read(p) }
+
+func (s *sameBytes) check() error {
+	if _, err := io.Copy(io.Discard, s.r); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(s.h.Sum(nil)); got != s.want {
+		return &FileError{File: s.file, Reason: "the file changed while it was being read"}
+	}
+	return nil
+}
+
+func (s *sameBytes) registrations(src RegistrationSource) RegistrationSource {
+	return func(row RegistrationSink, reject RejectSink) error {
+		if err := src(row, reject); err != nil {
+			return err
+		}
+		return s.check()
+	}
+}
+
+func (s *sameBytes) certificates(src CertificateSource) CertificateSource {
+	return func(row CertificateSink, reject RejectSink) error {
+		if err := src(row, reject); err != nil {
+			return err
+		}
+		return s.check()
+	}
+}
+
+// Inbound says whether a name found at an inbound location is a file of the
+// given kind to take: hidden and temporary files never are.
+func Inbound(kind FileKind, name string) bool {
+	if strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, ".part") {
+		return false
+	}
+	lower := strings.ToLower(name)
+	switch kind {
+	case KindResults:
+		return strings.HasPrefix(name, "ZTRES_") && strings.HasSuffix(lower, ".txt")
+	default:
+		return strings.HasSuffix(lower, ".csv")
+	}
+}
+
+// IsFileError reports whether err means a file was not to be trusted.
+func IsFileError(err error) bool {
+	var fe *FileError
+	return errors.As(err, &fe)
+}

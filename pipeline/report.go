@@ -1,0 +1,67 @@
+package pipeline
+
+import "context"
+
+// Tally counts registrations under one key (a status, a level, a station),
+// with how many of them hold money decided payable and its sum.
+type Tally struct {
+	Key       string
+	Count     int64
+	Payable   int64
+	AmountFen int64
+}
+
+// FileRecord is an inbound file as recorded.
+type FileRecord struct {
+	Kind     string `db:"kind"`
+	Location string `db:"location"`
+	Name     string `db:"name"`
+	SHA256   string `db:"sha256"`
+	Size     int64  `db:"size"`
+	Encoding string `db:"encoding"`
+	Outcome  string `db:"outcome"`
+	Reason   string `db:"reason"`
+	Applied  int64  `db:"rows_applied"`
+	Rejected int64  `db:"rows_rejected"`
+}
+
+// Summary is the head of a run's reconciliation report.
+type Summary struct {
+	Run           Run
+	Programme     string
+	Registrations int64
+	ByStatus      []Tally
+	ByLevel       []Tally
+	ByStation     []Tally
+	Files         []FileRecord // files the run took or quarantined
+}
+
+// RegistrationLine is one line of registrations.csv.
+type RegistrationLine struct {
+	RegistrationID string
+	Status         Status
+	AmountFen      *int64 // nil when nothing is payable
+	Reasons        string // every failing code, joined by ';'
+	PaymentRef     string
+	BatchID        string
+}
+
+// ExceptionLine is one failing check of one registration.
+type ExceptionLine struct {
+	RegistrationID string
+	Station        string
+	Status         Status // the registration's primary status
+	Finding
+}
+
+// ReportSource is what a report is read from; the store implements it.
+type ReportSource interface {
+	Summary(ctx context.Context, runID int64) (*Summary, error)
+	// EachRegistration calls fn for every registration in registration_id order.
+	EachRegistration(ctx context.Context, fn func(RegistrationLine) error) error
+	// EachException calls fn for every failing check, by registration_id and
+	// the order of §3.
+	EachException(ctx context.Context, fn func(ExceptionLine) error) error
+	// EachReject calls fn for every row rejected from the files a run took.
+	EachReject(ctx context.Context, runID int64, fn func(Reject) error) error
+}

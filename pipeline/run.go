@@ -1,0 +1,58 @@
+package pipeline
+
+import "errors"
+
+// ErrNotFound means a run, batch or file asked for does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Trigger says what started a run.
+type Trigger string
+
+// The triggers.
+const (
+	TriggerManual   Trigger = "manual"
+	TriggerSchedule Trigger = "schedule"
+	TriggerRerun    Trigger = "rerun"
+	TriggerIngest   Trigger = "ingest"
+	TriggerReport   Trigger = "report"
+)
+
+// Stage is one step of a run. Each stage commits its own work and is safe to
+// run again: what it already did, it does not do twice.
+type Stage string
+
+// The stages of a nightly run, in order.
+const (
+	StageCollect   Stage = "collect"
+	StageReconcile Stage = "reconcile"
+	StageReport    Stage = "report"
+)
+
+// The outcomes of runs and stages.
+const (
+	OutcomeRunning   = "running"
+	OutcomeSucceeded = "succeeded"
+	OutcomeFailed    = "failed"
+)
+
+// Run is a recorded run.
+type Run struct {
+	ID           int64
+	BusinessDate Date
+	Trigger      Trigger
+	StartedAt    string
+	FinishedAt   string
+	Outcome      string
+	Error        string
+	Stages       []StageRecord
+}
+
+// StageRecord is how one stage of a run went.
+type StageRecord struct {
+	Stage      string `db:"stage"`
+	StartedAt  string `db:"started_at"`
+	FinishedAt string `db:"finished_at"`
+	Outcome    string `db:"outcome"`
+	Counts     string `db:"counts"`
+	Error      string `db:"error"`
+}
