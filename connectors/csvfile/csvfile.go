@@ -152,6 +152,12 @@ func (t *table) next() error {
 	if errors.Is(err, io.EOF) {
 		return io.EOF
 	}
+	for _, f := range rec {
+		if strings.ContainsRune(f, utf8.RuneError) {
+			line, _ := t.csv.FieldPos(0)
+			return &pipeline.FileError{File: t.file, Line: line, Reason: "undecodable bytes (neither UTF-8 nor GB18030)"}
+		}
+	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		t.line = pe.StartLine
@@ -165,11 +171,6 @@ func (t *table) next() error {
 		return &pipeline.FileError{File: t.file, Line: t.line + 1, Reason: "undecodable: " + err.Error()}
 	}
 	t.line, _ = t.csv.FieldPos(0)
-	for _, f := range rec {
-		if strings.ContainsRune(f, utf8.RuneError) {
-			return &pipeline.FileError{File: t.file, Line: t.line, Reason: "undecodable bytes (neither UTF-8 nor GB18030)"}
-		}
-	}
 	t.rec = rec
 	return nil
 }
