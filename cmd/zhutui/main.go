@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -23,9 +24,22 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// $ZHUTUI_CPUPROFILE names a file for a CPU profile of this invocation
+	// (make bench and performance work use it).
+	if path := os.Getenv("ZHUTUI_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer f.Close()
+				defer pprof.StopCPUProfile()
+			}
+		}
+	}
 	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	os.Exit(code)
+	if code != exitOK {
+		pprof.StopCPUProfile()
+		os.Exit(code)
+	}
 }
 
 // Exit statuses of INTERFACES.md §7.
@@ -59,6 +73,7 @@ var commands = map[string]command{
 	"ingest": {"ingest registrations|certificates FILE...", "take input files by hand", cmdIngest},
 	"report": {"report [--run RUN_ID] [--out DIR]", "write the reconciliation report", cmdReport},
 	"status": {"status", "show the last runs and what is waiting", cmdStatus},
+	"gen":    {"gen --registrations N --out DIR", "generate synthetic input files (for benchmarks)", cmdGen},
 }
 
 // Main runs the command line and returns the exit status.

@@ -56,6 +56,8 @@ func (s *Store) Quarantine(ctx context.Context, f pipeline.InboundFile, reason s
 // rejects, and whatever its rows apply.
 type fileTx struct {
 	ctx     context.Context
+	cancel  context.Context // the caller's context, checked by rowDone
+	rows    int
 	tx      *sqlx.Tx
 	fileID  int64
 	outcome pipeline.FileOutcome
@@ -74,7 +76,10 @@ func (s *Store) takeFile(ctx context.Context, f pipeline.InboundFile, prepare fu
 		if err != nil {
 			return err
 		}
-		ft = &fileTx{ctx: ctx, tx: tx}
+		// Per-row statements run without a cancellable context: go-sqlite3
+		// starts a watcher goroutine per statement for one. Cancellation is
+		// checked every few thousand rows instead (rowDone).
+		ft = &fileTx{ctx: context.WithoutCancel(ctx), cancel: ctx, tx: tx}
 		if ft.fileID, err = res.LastInsertId(); err != nil {
 			return err
 		}
@@ -107,8 +112,20 @@ func (s *Store) takeFile(ctx context.Context, f pipeline.InboundFile, prepare fu
 	return ft.outcome, nil
 }
 
+// rowDone counts a row and checks every 4096 rows whether the caller gave up.
+func (ft *fileTx) rowDone() error {
+	ft.rows++
+	if ft.rows%4096 == 0 {
+		return ft.cancel.Err()
+	}
+	return nil
+}
+
 // rejectRow records a row that was not applied.
 func (ft *fileTx) rejectRow(r pipeline.Reject) error {
+	if err := ft.rowDone(); err != nil {
+		return err
+	}
 	ft.outcome.Rejected++
 	if len(ft.outcome.Rejects) < pipeline.MaxRejectsKept {
 		ft.outcome.Rejects = append(ft.outcome.Rejects, r)
@@ -120,6 +137,9 @@ func (ft *fileTx) rejectRow(r pipeline.Reject) error {
 // applyVersion inserts a version into the history and, when it is newer than
 // the current one, makes it current.
 func (ft *fileTx) applyVersion(insert, current *sql.Stmt, args []any, currentArgs func(versionID int64) []any) error {
+	if err := ft.rowDone(); err != nil {
+		return err
+	}
 	res, err := insert.ExecContext(ft.ctx, args...)
 	if err != nil {
 		return err

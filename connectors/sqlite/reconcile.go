@@ -138,7 +138,10 @@ type judged struct {
 // judge applies rules 1-17 to the registrations in temp.todo, chunk by chunk,
 // and writes their decisions, noting every certificate and person group
 // touched.
-func (s *Store) judge(ctx context.Context, tx *sqlx.Tx, runID int64, p *pipeline.Programme) (int, error) {
+func (s *Store) judge(cancel context.Context, tx *sqlx.Tx, runID int64, p *pipeline.Programme) (int, error) {
+	// Per-row statements run without a cancellable context (see fileTx);
+	// cancellation is checked once per chunk.
+	ctx := context.WithoutCancel(cancel)
 	upsert, err := tx.PrepareContext(ctx, `INSERT INTO decisions (registration_id, version_id, cert_version_id,
 		base_status, base_reasons, findings, cert_key, person_key, submitted_at, level, amount_fen,
 		status, reasons, decided_run, changed_run)
@@ -166,6 +169,9 @@ func (s *Store) judge(ctx context.Context, tx *sqlx.Tx, runID int64, p *pipeline
 	total, after := 0, ""
 	batch := make([]judged, 0, reconcileChunk)
 	for {
+		if err := cancel.Err(); err != nil {
+			return total, err
+		}
 		batch, err = readJudged(ctx, tx, after, batch[:0])
 		if err != nil || len(batch) == 0 {
 			return total, err

@@ -1,0 +1,257 @@
+package main_test
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// binary is the zhutui command built once for the end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "zhutui-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "zhutui")
+	if runtime.GOOS == "windows" {
+		binary += ".exe"
+	}
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build zhutui:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// workdir is a folder with a zhutui.toml, as an operator would have.
+type workdir struct {
+	t   *testing.T
+	dir string
+	env []string
+}
+
+func newWorkdir(t *testing.T) *workdir {
+	t.Helper()
+	w := &workdir{t: t, dir: t.TempDir()}
+	w.env = append(os.Environ(), "ZHUTUI_CONFIG=")
+	return w
+}
+
+// zhutui runs the binary in the work folder and returns stdout, stderr and
+// the exit status.
+func (w *workdir) zhutui(args ...string) (string, string, int) {
+	w.t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir, cmd.Env = w.dir, w.env
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		w.t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// ok runs the binary and fails the test unless it exits 0.
+func (w *workdir) ok(args ...string) string {
+	w.t.Helper()
+	out, errs, code := w.zhutui(args...)
+	if code != 0 {
+		w.t.Fatalf("zhutui %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
+func (w *workdir) path(p ...string) string { return filepath.Join(append([]string{w.dir}, p...)...) }
+
+func (w *workdir) read(p ...string) []byte {
+	w.t.Helper()
+	b, err := os.ReadFile(w.path(p...))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return b
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+// samples is the absolute path of the fixture files.
+var samples = func() string {
+	p, err := filepath.Abs("../../fixtures/samples")
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
+
+func TestReconcileEndToEnd(t *testing.T) {
+	w := newWorkdir(t)
+	w.ok("init")
+	if _, err := os.Stat(w.path("zhutui.toml")); err != nil {
+		t.Fatalf("init wrote no zhutui.toml: %v", err)
+	}
+	// By hand: one UTF-8 export with English headers, one GB18030 feed with Chinese headers.
+	out := w.ok("ingest", "registrations", filepath.Join(samples, "night1/registrations.csv"))
+	if !strings.Contains(out, "31 applied") {
+		t.Errorf("ingest registrations said %q", out)
+	}
+	out = w.ok("ingest", "certificates", filepath.Join(samples, "night1/certificates.csv"))
+	if !strings.Contains(out, "30 applied") {
+		t.Errorf("ingest certificates said %q", out)
+	}
+	out = w.ok("ingest", "certificates", filepath.Join(samples, "night1/certificates.csv"))
+	if !strings.Contains(out, "skipped") {
+		t.Errorf("the same file ingested twice said %q", out)
+	}
+	out = w.ok("run", "--as-of", "2014-02-01")
+	golden(t, "night1/registrations.csv", w.read("reports/run-4/registrations.csv"))
+	golden(t, "night1/exceptions.csv", w.read("reports/run-4/exceptions.csv"))
+	if !strings.Contains(out, "31 judged") {
+		t.Errorf("run said %q", out)
+	}
+
+	// Running again changes nothing.
+	out = w.ok("run", "--as-of", "2014-02-01")
+	if !strings.Contains(out, "0 judged, 0 changed") {
+		t.Errorf("second run said %q", out)
+	}
+	if !bytes.Equal(w.read("reports/run-4/registrations.csv"), w.read("reports/run-5/registrations.csv")) {
+		t.Error("registrations.csv changed on a run with no new input")
+	}
+
+	// The next night's files arrive at the configured locations.
+	copyFile(t, filepath.Join(samples, "night2/registrations.csv"), w.path("inbox/registrations/night2.csv"))
+	copyFile(t, filepath.Join(samples, "night2/certificates.csv"), w.path("inbox/certificates/night2.csv"))
+	w.ok("run", "--as-of", "2014-02-02")
+	golden(t, "night2/registrations.csv", w.read("reports/run-6/registrations.csv"))
+
+	// Personal numbers are masked and formulas escaped in every report file.
+	for _, name := range []string{"registrations.csv", "exceptions.csv", "summary.txt", "summary.csv", "rejects.csv"} {
+		body := string(w.read("reports/run-6", name))
+		for _, secret := range []string{"110105198003030030", "6210670000000000041", "13800138000"} {
+			if strings.Contains(body, secret) {
+				t.Errorf("%s holds an unmasked number %s", name, secret)
+			}
+		}
+		if strings.Contains(body, ",=HYPERLINK") || strings.Contains(body, "\"=HYPERLINK") || strings.Contains(body, " =HYPERLINK") {
+			t.Errorf("%s holds an unescaped formula", name)
+		}
+	}
+}
+
+func TestQuarantineEndToEnd(t *testing.T) {
+	w := newWorkdir(t)
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/export.csv"))
+	// A feed without its status column cannot be trusted as a whole.
+	if err := os.WriteFile(w.path("inbox/certificates/feed.csv"),
+		[]byte("certificate_number,id_number,name,occupation,level,issue_date,authority_code,updated_at\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := w.ok("run", "--as-of", "2014-02-01")
+	if !strings.Contains(out, "feed.csv: QUARANTINED") || !strings.Contains(out, "status (状态)") {
+		t.Errorf("run said %q", out)
+	}
+	summary := string(w.read("reports/run-1/summary.txt"))
+	if !strings.Contains(summary, "QUARANTINED") {
+		t.Errorf("summary does not report the quarantined file:\n%s", summary)
+	}
+	// The same name with other content, after a file of that name was taken.
+	if err := os.WriteFile(w.path("inbox/registrations/export.csv"), []byte("registration_id\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = w.ok("run", "--as-of", "2014-02-02")
+	if !strings.Contains(out, "export.csv: QUARANTINED: a file of this name with other content") {
+		t.Errorf("run said %q", out)
+	}
+	// Bad rows are rejected with file, line and field; the others are applied.
+	rows := "registration_id,updated_at,submitted_at,name,id_number,card_number,mobile,certificate_number,occupation,level,issue_date,station,verification\n" +
+		"RX1,2014-01-10 09:00:00,2014-01-10 09:00:00,王芳,110105198001010016,6210670000000000016,13800138000,CX1,半导体芯片制造工,1,2013-02-30,东城区服务站,passed\n" +
+		"RX2,2014-01-10 09:00:00,2014-01-10 09:00:00,王芳,110105198001010016,6210670000000000016,13800138000,CX2,半导体芯片制造工,1,2013-11-05,东城区服务站,passed\n"
+	if err := os.WriteFile(w.path("inbox/registrations/late.csv"), []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = w.ok("run", "--as-of", "2014-02-03")
+	if !strings.Contains(out, "late.csv: 1 applied, 0 unchanged, 1 rejected") {
+		t.Errorf("run said %q", out)
+	}
+	golden(t, "quarantine/rejects.csv", w.read("reports/run-3/rejects.csv"))
+}
+
+func TestExitCodes(t *testing.T) {
+	w := newWorkdir(t)
+	if _, errs, code := w.zhutui("bogus"); code != 2 || !strings.Contains(errs, "unknown command") {
+		t.Errorf("unknown command: exit %d, %q", code, errs)
+	}
+	if _, errs, code := w.zhutui("run"); code != 2 || !strings.Contains(errs, "zhutui init") {
+		t.Errorf("run before init: exit %d, %q", code, errs)
+	}
+	if _, errs, code := w.zhutui("--config", "nope.toml", "init"); code != 2 || !strings.Contains(errs, "nope.toml") {
+		t.Errorf("missing named config: exit %d, %q", code, errs)
+	}
+	if err := os.WriteFile(w.path("bad.toml"), []byte("databse = \"x.db\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := w.zhutui("--config", "bad.toml", "init"); code != 2 || !strings.Contains(errs, "databse") {
+		t.Errorf("unknown config key: exit %d, %q", code, errs)
+	}
+	w.ok("init")
+	if _, errs, code := w.zhutui("run", "--as-of", "yesterday"); code != 2 || !strings.Contains(errs, "--as-of") {
+		t.Errorf("bad --as-of: exit %d, %q", code, errs)
+	}
+	if _, errs, code := w.zhutui("ingest", "registrations", w.path("missing.csv")); code != 1 || !strings.Contains(errs, "missing.csv") {
+		t.Errorf("missing input file: exit %d, %q", code, errs)
+	}
+}
