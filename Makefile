@@ -19,10 +19,13 @@ test:
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 
-## bench: Go benchmarks of the hot paths and the million-row figures
+## bench: Go benchmarks of the hot paths, then the million-row nights
+## (BENCH_N registrations, default 1000000; BENCH_SECOND added on night two)
+BENCH_N      ?= 1000000
+BENCH_SECOND ?= 10000
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
-	./scripts/bench.sh
+	$(GO) run ./cmd/zhutui-bench --bin $(BIN) --registrations $(BENCH_N) --second $(BENCH_SECOND)
 
 ## lint: formatting and vet
 lint:

@@ -27,6 +27,12 @@ type Config struct {
 		SMS           string `toml:"sms"`
 	} `toml:"locations"`
 
+	Approval struct {
+		// Required makes every batch wait for a person other than its
+		// creator to approve it before it is delivered (default true).
+		Required *bool `toml:"required"`
+	} `toml:"approval"`
+
 	base string // folder relative paths are taken from
 }
 

@@ -73,6 +73,7 @@ var commands = map[string]command{
 	"ingest": {"ingest registrations|certificates FILE...", "take input files by hand", cmdIngest},
 	"report": {"report [--run RUN_ID] [--out DIR]", "write the reconciliation report", cmdReport},
 	"status": {"status", "show the last runs and what is waiting", cmdStatus},
+	"demo":   {"demo [--dir DIR]", "the whole cycle on the built-in fixtures, no set-up", cmdDemo},
 	"gen":    {"gen --registrations N --out DIR", "generate synthetic input files (for benchmarks)", cmdGen},
 }
 

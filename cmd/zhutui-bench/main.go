@@ -1,0 +1,239 @@
+// Command zhutui-bench measures a million-row night (make bench): it
+// generates synthetic input, times the sqlite3 shell's bare floor on the same
+// files, then a first night of zhutui (init, run) and a second night adding a
+// small increment, and prints wall time, CPU time and peak RSS of each with
+// the ratios the performance goals are stated in.
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type figure struct {
+	name    string
+	wall    time.Duration
+	cpu     time.Duration
+	peakKiB int64
+}
+
+func main() {
+	bin := flag.String("bin", "bin/zhutui", "the zhutui binary")
+	n := flag.Int("registrations", 1_000_000, "registrations (and certificates) on the first night")
+	second := flag.Int("second", 10_000, "registrations (and certificates) added on the second night")
+	dir := flag.String("dir", ".bench", "working folder (generated data is kept and reused)")
+	flag.Parse()
+	if err := run(*bin, *n, *second, *dir); err != nil {
+		fmt.Fprintln(os.Stderr, "zhutui-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(bin string, n, second int, dir string) error {
+	bin, err := filepath.Abs(bin)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	dir, _ = filepath.Abs(dir)
+	night1 := filepath.Join(dir, fmt.Sprintf("data-%d", n))
+	night2 := filepath.Join(dir, fmt.Sprintf("data-%d-plus-%d", n, second))
+	if err := generate(bin, night1, n, 1, 1); err != nil {
+		return err
+	}
+	if err := generate(bin, night2, second, n+1, 2); err != nil {
+		return err
+	}
+	var figs []figure
+
+	// The floor: the sqlite3 shell importing both files and joining them with the same field checks.
+	floorDB := filepath.Join(dir, "floor.db")
+	os.Remove(floorDB)
+	f, out, err := measure("sqlite3 floor (import + join)", dir, nil, "sqlite3", floorDB)
+	_ = out
+	if err != nil {
+		return fmt.Errorf("sqlite3 floor (is Debian's sqlite3 installed?): %w", err)
+	}
+	figs = append(figs, f)
+
+	// zhutui: ingest alone, for the memory bound of streaming ingestion.
+	ingestDir := filepath.Join(dir, "ingest")
+	if err := fresh(ingestDir); err != nil {
+		return err
+	}
+	if _, _, err := measure("init", ingestDir, nil, bin, "init"); err != nil {
+		return err
+	}
+	f, _, err = measure("ingest registrations only", ingestDir, nil, bin, "ingest", "registrations", filepath.Join(night1, "registrations.csv"))
+	if err != nil {
+		return err
+	}
+	figs = append(figs, f)
+
+	// The first night, then the second.
+	work := filepath.Join(dir, "work")
+	if err := fresh(work); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(work, "zhutui.toml"), []byte(benchConfig), 0o644); err != nil {
+		return err
+	}
+	initFig, _, err := measure("init", work, nil, bin, "init")
+	if err != nil {
+		return err
+	}
+	if err := drop(night1, work, "night1"); err != nil {
+		return err
+	}
+	runFig, _, err := measure("run", work, nil, bin, "run", "--as-of", "2015-01-10")
+	if err != nil {
+		return err
+	}
+	first := figure{name: "first night (init + run)", wall: initFig.wall + runFig.wall, cpu: initFig.cpu + runFig.cpu,
+		peakKiB: max(initFig.peakKiB, runFig.peakKiB)}
+	figs = append(figs, first)
+	if err := drop(night2, work, "night2"); err != nil {
+		return err
+	}
+	secondFig, _, err := measure(fmt.Sprintf("second night (+%d)", second), work, nil, bin, "run", "--as-of", "2015-01-11")
+	if err != nil {
+		return err
+	}
+	figs = append(figs, secondFig)
+
+	fmt.Printf("\nzhutui bench: %d registrations and certificates, then %d more (%s)\n", n, second, time.Now().Format("2006-01-02"))
+	fmt.Printf("%-34s %10s %10s %12s\n", "step", "wall", "cpu", "peak RSS")
+	for _, f := range figs {
+		fmt.Printf("%-34s %9.2fs %9.2fs %9.1f MiB\n", f.name, f.wall.Seconds(), f.cpu.Seconds(), float64(f.peakKiB)/1024)
+	}
+	fmt.Printf("\nfirst night / floor        = %.2f  (goal ≤ 1.0)\n", first.wall.Seconds()/figs[0].wall.Seconds())
+	fmt.Printf("second night / first night = %.3f (goal ≤ 0.05)\n", secondFig.wall.Seconds()/first.wall.Seconds())
+	fmt.Printf("first night peak RSS       = %.1f MiB (goal ≤ 512)\n", float64(first.peakKiB)/1024)
+	fmt.Printf("ingest peak RSS            = %.1f MiB (goal ≤ 300)\n", float64(figs[1].peakKiB)/1024)
+	return nil
+}
+
+// benchConfig delivers without waiting for approval, so that a night runs
+// through to the payment files.
+const benchConfig = `[approval]
+required = false
+`
+
+func fresh(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	return os.MkdirAll(dir, 0o755)
+}
+
+func generate(bin, dir string, n, first int, seed int) error {
+	if _, err := os.Stat(filepath.Join(dir, "certificates.csv")); err == nil {
+		return nil
+	}
+	fmt.Fprintf(os.Stderr, "generating %d registrations into %s\n", n, dir)
+	cmd := exec.Command(bin, "gen", "--registrations", strconv.Itoa(n), "--first", strconv.Itoa(first),
+		"--seed", strconv.Itoa(seed), "--out", dir)
+	cmd.Stderr = os.Stderr
+	return cmd.Run()
+}
+
+// drop copies a night's files into the work folder's inbound folders.
+func drop(data, work, night string) error {
+	for _, f := range []struct{ name, to string }{
+		{"registrations.csv", "inbox/registrations"},
+		{"certificates.csv", "inbox/certificates"},
+	} {
+		if err := os.MkdirAll(filepath.Join(work, f.to), 0o755); err != nil {
+			return err
+		}
+		src, err := os.Open(filepath.Join(data, f.name))
+		if err != nil {
+			return err
+		}
+		dst, err := os.Create(filepath.Join(work, f.to, night+"-"+f.name))
+		if err != nil {
+			src.Close()
+			return err
+		}
+		_, err = io.Copy(dst, src)
+		src.Close()
+		if cerr := dst.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// measure runs a command and returns its wall time, CPU time and peak RSS.
+// For the sqlite3 floor the script goes to its standard input.
+func measure(name, dir string, env []string, command string, args ...string) (figure, string, error) {
+	cmd := exec.Command(command, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	if command == "sqlite3" {
+		cmd.Stdin = strings.NewReader(floorScript(dir))
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	fmt.Fprintf(os.Stderr, "%s: %s %s\n", name, filepath.Base(command), strings.Join(args, " "))
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return figure{}, out.String(), fmt.Errorf("%s: %w\n%s", name, err, out.String())
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return figure{}, "", errors.New("no resource usage on this system")
+	}
+	return figure{name: name, wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(),
+		peakKiB: ru.Maxrss}, out.String(), nil
+}
+
+// floorScript imports the first night's files into bare tables and joins them
+// on the certificate number with the field checks of rules 6-16.
+func floorScript(dir string) string {
+	data := ""
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "data-") && !strings.Contains(e.Name(), "plus") {
+			data = filepath.Join(dir, e.Name())
+		}
+	}
+	return fmt.Sprintf(`.mode csv
+.import %[1]s/registrations.csv regs
+.import %[1]s/certificates.csv certs
+CREATE TABLE decided AS
+SELECT r.registration_id,
+  CASE WHEN r.verification = 'rejected' THEN 'STATION_REJECTED'
+       WHEN r.verification = 'pending' THEN 'PENDING_VERIFICATION'
+       WHEN c.certificate_number IS NULL THEN 'PENDING_CERTIFICATE'
+       WHEN c.status = 'revoked' THEN 'CERT_REVOKED'
+       WHEN upper(trim(c.id_number)) != upper(trim(r.id_number)) THEN 'ID_MISMATCH'
+       WHEN trim(c.name) != trim(r.name) THEN 'NAME_MISMATCH'
+       WHEN replace(c.occupation, ' ', '') != replace(r.occupation, ' ', '') THEN 'OCCUPATION_MISMATCH'
+       WHEN c.level != r.level THEN 'LEVEL_MISMATCH'
+       WHEN c.issue_date != r.issue_date THEN 'ISSUE_DATE_MISMATCH'
+       WHEN c.authority_code NOT LIKE '11%%' THEN 'AUTHORITY_NOT_ELIGIBLE'
+       WHEN c.level NOT IN ('1', '2') THEN 'LEVEL_NOT_COVERED'
+       WHEN c.issue_date < '2013-10-01' THEN 'ISSUED_BEFORE_START'
+       ELSE 'ELIGIBLE' END AS status
+FROM regs r LEFT JOIN certs c ON c.certificate_number = r.certificate_number;
+SELECT status, count(*) FROM decided GROUP BY status;
+`, data)
+}
