@@ -88,7 +88,9 @@ func TestEvaluate(t *testing.T) {
 			want: pipeline.InvalidName, reasons: []pipeline.Status{pipeline.InvalidName, pipeline.NameMismatch}},
 		{name: "INVALID_NAME newline", edit: func(r *pipeline.Registration, c *pipeline.Certificate) { r.Name, c.Name = "王\n芳", "王\n芳" },
 			want: pipeline.InvalidName},
-		{name: "STATION_REJECTED", edit: func(r *pipeline.Registration, c *pipeline.Certificate) { r.Verification = pipeline.VerificationRejected },
+		{name: "STATION_REJECTED", edit: func(r *pipeline.Registration, c *pipeline.Certificate) {
+			r.Verification = pipeline.VerificationRejected
+		},
 			want: pipeline.StationRejected},
 		{name: "PENDING_VERIFICATION", edit: func(r *pipeline.Registration, c *pipeline.Certificate) { r.Verification = pipeline.VerificationPending },
 			want: pipeline.PendingVerification},
@@ -119,7 +121,9 @@ func TestEvaluate(t *testing.T) {
 			want: pipeline.IssueDateMismatch},
 		{name: "AUTHORITY_NOT_ELIGIBLE", edit: func(r *pipeline.Registration, c *pipeline.Certificate) { c.AuthorityCode = "120101001" },
 			want: pipeline.AuthorityNotEligible},
-		{name: "OCCUPATION_NOT_IN_CATALOG", edit: func(r *pipeline.Registration, c *pipeline.Certificate) { r.Occupation, c.Occupation = "茶艺师", "茶艺师" },
+		{name: "OCCUPATION_NOT_IN_CATALOG", edit: func(r *pipeline.Registration, c *pipeline.Certificate) {
+			r.Occupation, c.Occupation = "茶艺师", "茶艺师"
+		},
 			want: pipeline.OccupationNotInCatalog},
 		{name: "LEVEL_NOT_COVERED level 1 of a level-2 occupation", edit: func(r *pipeline.Registration, c *pipeline.Certificate) {
 			r.Occupation, c.Occupation = "电子计算机维修工", "电子计算机维修工"
