@@ -20,7 +20,16 @@ type Location interface {
 	// Open returns a local, seekable copy of a file (for a remote folder, a
 	// downloaded copy checked against the remote size). Close releases it.
 	Open(ctx context.Context, name string) (io.ReadSeekCloser, error)
+	// Put writes a file so that no reader ever sees part of it: under a
+	// temporary name, checked, then renamed into place. When the final name
+	// already holds the same bytes it does nothing and reports already; when
+	// it holds other bytes it fails with ErrClash and overwrites nothing.
+	Put(ctx context.Context, name string, data []byte) (already bool, err error)
 }
+
+// ErrClash means a file of the same name with other bytes is already at a
+// location: zhutui never overwrites it.
+var ErrClash = errors.New("a file of that name with other content is already there")
 
 // Inspection is what one pass over a file tells: size, SHA-256 and encoding.
 type Inspection struct {
@@ -36,6 +45,8 @@ type Formats struct {
 	// Registrations and Certificates return a source that reads one file.
 	Registrations func(file string, r io.Reader, encoding string) RegistrationSource
 	Certificates  func(file string, r io.Reader, encoding string) CertificateSource
+	// Result reads a bank result file.
+	Result func(file string, r io.Reader) (*ResultFile, error)
 }
 
 // IngestStore is the part of the store that takes inbound files.
@@ -44,6 +55,7 @@ type IngestStore interface {
 	Quarantine(ctx context.Context, f InboundFile, reason string) error
 	IngestRegistrations(ctx context.Context, f InboundFile, read RegistrationSource) (FileOutcome, error)
 	IngestCertificates(ctx context.Context, f InboundFile, read CertificateSource) (FileOutcome, error)
+	IngestResult(ctx context.Context, f InboundFile, rf *ResultFile) (FileOutcome, error)
 }
 
 // Taken is the account of one inbound file found at a location.
@@ -92,6 +104,19 @@ func TakeFile(ctx context.Context, st IngestStore, formats Formats, kind FileKin
 		t.FileOutcome, err = st.IngestRegistrations(ctx, t.InboundFile, body.registrations(formats.Registrations(name, body, in.Encoding)))
 	case KindCertificates:
 		t.FileOutcome, err = st.IngestCertificates(ctx, t.InboundFile, body.certificates(formats.Certificates(name, body, in.Encoding)))
+	case KindResults:
+		rf, perr := formats.Result(name, body)
+		if perr == nil {
+			perr = body.check()
+		}
+		if IsFileError(perr) {
+			t.Quarantined = perr.Error()
+			return t, st.Quarantine(ctx, t.InboundFile, t.Quarantined)
+		}
+		if perr != nil {
+			return t, fmt.Errorf("read %s/%s: %w", loc, name, perr)
+		}
+		t.FileOutcome, err = st.IngestResult(ctx, t.InboundFile, rf)
 	default:
 		return t, fmt.Errorf("take %s: unknown kind %q", name, kind)
 	}

@@ -34,6 +34,31 @@ type Summary struct {
 	ByLevel       []Tally
 	ByStation     []Tally
 	Files         []FileRecord // files the run took or quarantined
+	Money         *MoneyCheck
+	Batches       []BatchState
+	Alerts        []Alert
+	Budget        *BudgetState // nil when the programme has no budget
+}
+
+// Verdict is the report's verdict line.
+func (s *Summary) Verdict() string { return s.Money.Verdict() }
+
+// Alert is a change that arrived after a registration's payment entered a
+// batch: it moves no money by itself, finance staff decide.
+type Alert struct {
+	RegistrationID string
+	PaymentRef     string
+	PaymentStatus  Status
+	Decision       Status // what the rules say now
+	Reasons        string
+}
+
+// BudgetState is how much of a programme's budget the batches took.
+type BudgetState struct {
+	BudgetFen    int64
+	CommittedFen int64 // in batches: BATCHED, SENT, PAID or RETURNED
+	WaitingCount int64 // ELIGIBLE payments not batched
+	WaitingFen   int64
 }
 
 // RegistrationLine is one line of registrations.csv.

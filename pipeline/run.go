@@ -25,6 +25,9 @@ type Stage string
 const (
 	StageCollect   Stage = "collect"
 	StageReconcile Stage = "reconcile"
+	StageBatch     Stage = "batch"
+	StageDeliver   Stage = "deliver"
+	StageSettle    Stage = "settle"
 	StageReport    Stage = "report"
 )
 

@@ -2,10 +2,18 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 )
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
 
 // Store is everything a run needs from the database; connectors/sqlite
 // implements it.
@@ -19,6 +27,20 @@ type Store interface {
 	FinishStage(ctx context.Context, runID int64, stage Stage, counts string, err error) error
 	FinishRun(ctx context.Context, runID int64, err error) error
 	Reconcile(ctx context.Context, runID int64, p *Programme) (ReconcileCounts, error)
+	CreateBatches(ctx context.Context, runID int64, spec BatchSpec, render func(*Batch) ([]byte, error)) ([]Batch, error)
+	BatchesToDeliver(ctx context.Context) ([]string, error)
+	Batch(ctx context.Context, id string) (*Batch, error)
+	MarkSent(ctx context.Context, runID int64, id string, deliveries []Delivery) error
+}
+
+// Banking is how batches are made and delivered.
+type Banking struct {
+	PayerAccount     string
+	MaxLines         int
+	ApprovalRequired bool
+	Format           BankFormat
+	Payments         Location // where payment files go
+	Results          Location // where result files come from
 }
 
 // Reporter writes a run's report and returns where it went.
@@ -38,8 +60,10 @@ type Runner struct {
 	Store   Store
 	Formats Formats
 	Inboxes []Inbox
+	Bank    Banking
 	Reports Reporter
 	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // Result is what a run did.
@@ -47,6 +71,8 @@ type Result struct {
 	RunID     int64
 	Files     []Taken
 	Reconcile ReconcileCounts
+	Batches   []Batch // made by this run
+	Delivered []string
 	ReportDir string
 	Summary   *Summary
 }
@@ -62,6 +88,9 @@ func (r *Runner) stages() []stage {
 	return []stage{
 		{StageCollect, r.collect},
 		{StageReconcile, r.reconcile},
+		{StageBatch, r.batch},
+		{StageDeliver, r.deliver},
+		{StageSettle, r.settle},
 		{StageReport, r.report},
 	}
 }
@@ -109,43 +138,53 @@ func (r *Runner) log() *slog.Logger {
 	return r.Log
 }
 
-// collect takes every new file of every inbound location. A file that cannot
-// be trusted is quarantined and the next goes on; a file that cannot be read
-// at all fails the stage once the others are taken.
+// collect takes every new file of every inbound location.
 func (r *Runner) collect(ctx context.Context, runID int64, res *Result) (string, error) {
 	var errs []error
-	taken, quarantined, skipped := 0, 0, 0
 	for _, in := range r.Inboxes {
-		names, err := in.Location.List(ctx)
+		errs = append(errs, r.take(ctx, runID, res, in))
+	}
+	taken, quarantined := 0, 0
+	for _, t := range res.Files {
+		if t.Quarantined != "" {
+			quarantined++
+		} else {
+			taken++
+		}
+	}
+	return fmt.Sprintf("taken=%d quarantined=%d", taken, quarantined), errors.Join(errs...)
+}
+
+// take takes every new file of one inbound location. A file that cannot be
+// trusted is quarantined and the next goes on; a file that cannot be read at
+// all fails the stage once the others are taken.
+func (r *Runner) take(ctx context.Context, runID int64, res *Result, in Inbox) error {
+	names, err := in.Location.List(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, name := range names {
+		if !Inbound(in.Kind, name) {
+			continue
+		}
+		t, err := TakeFile(ctx, r.Store, r.Formats, in.Kind, in.Location, name, runID)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		for _, name := range names {
-			if !Inbound(in.Kind, name) {
-				continue
-			}
-			t, err := TakeFile(ctx, r.Store, r.Formats, in.Kind, in.Location, name, runID)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			switch {
-			case t.Skipped:
-				skipped++
-				continue
-			case t.Quarantined != "":
-				quarantined++
-				r.log().Warn("file quarantined", "run", runID, "kind", in.Kind, "file", name, "reason", t.Quarantined)
-			default:
-				taken++
-				r.log().Info("file taken", "run", runID, "kind", in.Kind, "file", name,
-					"applied", t.Applied, "unchanged", t.Unchanged, "rejected", t.Rejected)
-			}
-			res.Files = append(res.Files, t)
+		switch {
+		case t.Skipped:
+			continue
+		case t.Quarantined != "":
+			r.log().Warn("file quarantined", "run", runID, "kind", in.Kind, "file", name, "reason", t.Quarantined)
+		default:
+			r.log().Info("file taken", "run", runID, "kind", in.Kind, "file", name,
+				"applied", t.Applied, "unchanged", t.Unchanged, "rejected", t.Rejected)
 		}
+		res.Files = append(res.Files, t)
 	}
-	return fmt.Sprintf("taken=%d quarantined=%d skipped=%d", taken, quarantined, skipped), errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 func (r *Runner) reconcile(ctx context.Context, runID int64, res *Result) (string, error) {
@@ -154,7 +193,96 @@ func (r *Runner) reconcile(ctx context.Context, runID int64, res *Result) (strin
 		return "", err
 	}
 	res.Reconcile, err = r.Store.Reconcile(ctx, runID, p)
-	return fmt.Sprintf("judged=%d changed=%d", res.Reconcile.Judged, res.Reconcile.Changed), err
+	c := res.Reconcile
+	return fmt.Sprintf("judged=%d changed=%d decided=%d withdrawn=%d reissued=%d", c.Judged, c.Changed,
+		c.Payments.Decided, c.Payments.Withdrawn, c.Payments.Reissued), err
+}
+
+// batch groups the ELIGIBLE payments into batches for the run's business date.
+func (r *Runner) batch(ctx context.Context, runID int64, res *Result) (string, error) {
+	run, err := r.Store.Run(ctx, runID)
+	if err != nil {
+		return "", err
+	}
+	p, err := r.Store.Programme(ctx)
+	if err != nil {
+		return "", err
+	}
+	spec := BatchSpec{BusinessDate: run.BusinessDate, PayerAccount: r.Bank.PayerAccount, Memo: p.Memo,
+		MaxLines: r.Bank.MaxLines, ApprovalRequired: r.Bank.ApprovalRequired}
+	if budget, ok := p.Budget(); ok {
+		spec.BudgetSet, spec.BudgetFen = true, Fen(budget)
+	}
+	res.Batches, err = r.Store.CreateBatches(ctx, runID, spec, r.Bank.Format.RenderPayment)
+	var lines int64
+	for _, b := range res.Batches {
+		lines += b.Count
+		r.log().Info("batch created", "run", runID, "batch", b.ID, "lines", b.Count, "total", FormatFen(b.TotalFen), "status", b.Status)
+	}
+	return fmt.Sprintf("batches=%d lines=%d", len(res.Batches), lines), err
+}
+
+// deliver writes the payment file and its sidecar of every approved batch not
+// yet delivered, data file first, then records the batch as SENT. A batch
+// whose file is already there with the same bytes is recorded without
+// writing again; other bytes under its name stop the stage.
+func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string, error) {
+	ids, err := r.Store.BatchesToDeliver(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, id := range ids {
+		b, err := r.Store.Batch(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		data, err := r.Bank.Format.RenderPayment(b)
+		if err != nil {
+			return "", err
+		}
+		if got := sha256Hex(data); got != b.FileSHA256 {
+			return "", fmt.Errorf("batch %s renders to other bytes (sha256 %s) than when it was created (%s): not delivered", id, got, b.FileSHA256)
+		}
+		name := PaymentFileName(id)
+		var ds []Delivery
+		for _, f := range []struct {
+			kind, name string
+			data       []byte
+		}{
+			{"payment", name, data},
+			{"sidecar", name + ".sha256", r.Bank.Format.Sidecar(name, data)},
+		} {
+			already, err := r.Bank.Payments.Put(ctx, f.name, f.data)
+			if err != nil {
+				return "", fmt.Errorf("deliver batch %s: %w", id, err)
+			}
+			ds = append(ds, Delivery{Kind: f.kind, BatchID: id, Location: r.Bank.Payments.String(), Name: f.name,
+				SHA256: sha256Hex(f.data), Size: int64(len(f.data)), At: FormatTime(r.now()), Already: already})
+		}
+		if err := r.Store.MarkSent(ctx, runID, id, ds); err != nil {
+			return "", err
+		}
+		res.Delivered = append(res.Delivered, id)
+		r.log().Info("batch delivered", "run", runID, "batch", id, "file", name)
+	}
+	return fmt.Sprintf("delivered=%d", len(res.Delivered)), nil
+}
+
+// settle takes the bank's result files.
+func (r *Runner) settle(ctx context.Context, runID int64, res *Result) (string, error) {
+	if r.Bank.Results == nil {
+		return "no results location", nil
+	}
+	n := len(res.Files)
+	err := r.take(ctx, runID, res, Inbox{Kind: KindResults, Location: r.Bank.Results})
+	return fmt.Sprintf("files=%d", len(res.Files)-n), err
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now == nil {
+		return time.Now()
+	}
+	return r.Now()
 }
 
 func (r *Runner) report(ctx context.Context, runID int64, res *Result) (string, error) {

@@ -55,6 +55,13 @@ func cmdInit(ctx context.Context, app *App, args []string) error {
 	if err != nil {
 		return err
 	}
+	key, err := app.ledgerKey(cfg, true)
+	if err != nil {
+		return err
+	}
+	if err := st.SetLedgerKey(ctx, key); err != nil {
+		return err
+	}
 	fmt.Fprintf(app.stdout, "database %s is ready\n", cfg.Database)
 	if changed {
 		fmt.Fprintf(app.stdout, "loaded programme %s (%s, %s): %d occupations\n", prog.Code, prog.Name, from, len(prog.Catalog))
@@ -131,11 +138,11 @@ func cmdIngest(ctx context.Context, app *App, args []string) error {
 		return err
 	}
 	if fs.NArg() < 2 {
-		return configErrorf("usage: zhutui ingest registrations|certificates FILE...")
+		return configErrorf("usage: zhutui ingest registrations|certificates|results FILE...")
 	}
 	kind := pipeline.FileKind(fs.Arg(0))
-	if kind != pipeline.KindRegistrations && kind != pipeline.KindCertificates {
-		return configErrorf("ingest: unknown kind %q (want registrations or certificates)", kind)
+	if kind != pipeline.KindRegistrations && kind != pipeline.KindCertificates && kind != pipeline.KindResults {
+		return configErrorf("ingest: unknown kind %q (want registrations, certificates or results)", kind)
 	}
 	_, st, err := app.openStore(ctx)
 	if err != nil {

@@ -27,6 +27,20 @@ type Config struct {
 		SMS           string `toml:"sms"`
 	} `toml:"locations"`
 
+	Bank struct {
+		// PayerAccount is the programme's account the bank pays from; it
+		// goes into every payment file's header. No default.
+		PayerAccount string `toml:"payer_account"`
+		// MaxLines caps the lines of one batch (default 10000).
+		MaxLines int `toml:"max_lines"`
+	} `toml:"bank"`
+
+	Ledger struct {
+		// KeyFile holds the ledger's HMAC key when $ZHUTUI_LEDGER_KEY is not
+		// set (default: zhutui.ledger.key beside the database).
+		KeyFile string `toml:"key_file"`
+	} `toml:"ledger"`
+
 	Approval struct {
 		// Required makes every batch wait for a person other than its
 		// creator to approve it before it is delivered (default true).
@@ -80,7 +94,22 @@ func (c *Config) defaults() error {
 	def(&c.Locations.Results, "inbox/results")
 	def(&c.Locations.Payments, "outbox/payments")
 	def(&c.Locations.SMS, "outbox/sms")
+	if c.Bank.MaxLines == 0 {
+		c.Bank.MaxLines = 10000
+	}
+	if c.Bank.MaxLines < 0 {
+		return configErrorf("[bank] max_lines must be positive")
+	}
+	if c.Approval.Required == nil {
+		yes := true
+		c.Approval.Required = &yes
+	}
 	c.Database = c.path(c.Database)
+	if c.Ledger.KeyFile == "" {
+		c.Ledger.KeyFile = filepath.Join(filepath.Dir(c.Database), "zhutui.ledger.key")
+	} else {
+		c.Ledger.KeyFile = c.path(c.Ledger.KeyFile)
+	}
 	c.Reports = c.path(c.Reports)
 	if c.Programme != "" {
 		c.Programme = c.path(c.Programme)
@@ -111,6 +140,16 @@ const defaultConfig = `# zhutui configuration. Every key has a default; relative
 # database = "zhutui.db"
 # programme = ""            # a programme file; empty means the built-in 2013 programme
 # reports = "reports"
+
+[bank]
+# payer_account = ""        # the programme's account the bank pays from: required before batches are made
+# max_lines = 10000         # lines per batch at most
+
+[approval]
+# required = true           # a batch is delivered only after someone other than its creator approves it
+
+[ledger]
+# key_file = "zhutui.ledger.key"   # the ledger's HMAC key, when $ZHUTUI_LEDGER_KEY is not set; keep it outside backups of the database
 
 [locations]
 # file:///abs/dir or a path; sftp://user@host:port/abs/dir for remote folders

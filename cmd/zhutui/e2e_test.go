@@ -46,10 +46,27 @@ type workdir struct {
 	env []string
 }
 
+// testConfig is the configuration of the end-to-end tests: the defaults and
+// a payer account.
+const testConfig = `[bank]
+payer_account = "0200001009000012345"
+`
+
+// newWorkdir returns a folder with testConfig as its zhutui.toml.
 func newWorkdir(t *testing.T) *workdir {
 	t.Helper()
+	w := emptyWorkdir(t)
+	if err := os.WriteFile(w.path("zhutui.toml"), []byte(testConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// emptyWorkdir returns an empty folder.
+func emptyWorkdir(t *testing.T) *workdir {
+	t.Helper()
 	w := &workdir{t: t, dir: t.TempDir()}
-	w.env = append(os.Environ(), "ZHUTUI_CONFIG=")
+	w.env = append(os.Environ(), "ZHUTUI_CONFIG=", "ZHUTUI_LEDGER_KEY=")
 	return w
 }
 
@@ -136,12 +153,29 @@ var samples = func() string {
 	return p
 }()
 
+func TestInitOnEmptyFolder(t *testing.T) {
+	w := emptyWorkdir(t)
+	out := w.ok("init")
+	for _, p := range []string{"zhutui.toml", "zhutui.db", "zhutui.ledger.key", "inbox/registrations", "outbox/payments"} {
+		if _, err := os.Stat(w.path(p)); err != nil {
+			t.Errorf("init made no %s: %v", p, err)
+		}
+	}
+	if fi, err := os.Stat(w.path("zhutui.ledger.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("ledger key mode: %v, %v", fi.Mode(), err)
+	}
+	if !strings.Contains(out, "zhutui.ledger.key") || !strings.Contains(out, "loaded programme 2013") {
+		t.Errorf("init said %q", out)
+	}
+	if out := w.ok("init"); !strings.Contains(out, "unchanged") {
+		t.Errorf("second init said %q", out)
+	}
+	w.ok("run", "--as-of", "2014-02-01") // nothing to do, but it runs
+}
+
 func TestReconcileEndToEnd(t *testing.T) {
 	w := newWorkdir(t)
 	w.ok("init")
-	if _, err := os.Stat(w.path("zhutui.toml")); err != nil {
-		t.Fatalf("init wrote no zhutui.toml: %v", err)
-	}
 	// By hand: one UTF-8 export with English headers, one GB18030 feed with Chinese headers.
 	out := w.ok("ingest", "registrations", filepath.Join(samples, "night1/registrations.csv"))
 	if !strings.Contains(out, "31 applied") {

@@ -70,7 +70,9 @@ type command struct {
 var commands = map[string]command{
 	"init":   {"init", "create or migrate the database and load the programme", cmdInit},
 	"run":    {"run [--as-of DATE]", "one nightly cycle over the configured locations", cmdRun},
-	"ingest": {"ingest registrations|certificates FILE...", "take input files by hand", cmdIngest},
+	"ingest": {"ingest registrations|certificates|results FILE...", "take input files by hand", cmdIngest},
+	"batch":  {batchUsage, "payment batches", cmdBatch},
+	"ledger": {"ledger verify", "recompute the ledger's chain and balances", cmdLedger},
 	"report": {"report [--run RUN_ID] [--out DIR]", "write the reconciliation report", cmdReport},
 	"status": {"status", "show the last runs and what is waiting", cmdStatus},
 	"demo":   {"demo [--dir DIR]", "the whole cycle on the built-in fixtures, no set-up", cmdDemo},

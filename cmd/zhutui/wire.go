@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"zhutui/connectors/bankfile"
 	"zhutui/connectors/csvfile"
 	"zhutui/connectors/localdir"
 	"zhutui/connectors/report"
@@ -27,6 +28,14 @@ func (app *App) openStore(ctx context.Context) (*Config, *sqlite.Store, error) {
 		return nil, nil, err
 	}
 	st.Now = app.now
+	key, err := app.ledgerKey(cfg, false)
+	if err == nil {
+		err = st.SetLedgerKey(ctx, key)
+	}
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
 	return cfg, st, nil
 }
 
@@ -49,6 +58,7 @@ var formats = pipeline.Formats{
 	Inspect:       csvfile.Inspect,
 	Registrations: csvfile.Registrations,
 	Certificates:  csvfile.Certificates,
+	Result:        bankfile.ParseResult,
 }
 
 // runner wires a nightly cycle from the configuration.
@@ -57,7 +67,15 @@ func (app *App) runner(cfg *Config, st *sqlite.Store) (*pipeline.Runner, error) 
 	if err != nil {
 		return nil, err
 	}
-	r := &pipeline.Runner{Store: st, Formats: formats, Reports: &report.Writer{Dir: cfg.Reports}, Log: log}
+	r := &pipeline.Runner{Store: st, Formats: formats, Reports: &report.Writer{Dir: cfg.Reports}, Log: log, Now: app.now,
+		Bank: pipeline.Banking{PayerAccount: cfg.Bank.PayerAccount, MaxLines: cfg.Bank.MaxLines,
+			ApprovalRequired: *cfg.Approval.Required, Format: bankfile.Format{}}}
+	if r.Bank.Payments, err = location(cfg.Locations.Payments); err != nil {
+		return nil, fmt.Errorf("locations.payments: %w", err)
+	}
+	if r.Bank.Results, err = location(cfg.Locations.Results); err != nil {
+		return nil, fmt.Errorf("locations.results: %w", err)
+	}
 	for _, in := range []struct {
 		kind pipeline.FileKind
 		url  string

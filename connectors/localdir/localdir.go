@@ -2,13 +2,16 @@
 package localdir
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"zhutui/pipeline"
 )
@@ -67,4 +70,70 @@ func (d *Dir) Open(ctx context.Context, name string) (io.ReadSeekCloser, error) 
 		return nil, fmt.Errorf("open %q in %s: not a plain file name", name, d)
 	}
 	return os.Open(filepath.Join(d.Path, name))
+}
+
+// Put writes a file atomically: to a temporary name in the folder, synced,
+// read back and compared, then linked to its final name (which fails rather
+// than overwrite) and the temporary name removed.
+func (d *Dir) Put(ctx context.Context, name string, data []byte) (bool, error) {
+	if name != filepath.Base(name) || strings.HasPrefix(name, ".") {
+		return false, fmt.Errorf("put %q in %s: not a plain file name", name, d)
+	}
+	if err := os.MkdirAll(d.Path, 0o755); err != nil {
+		return false, fmt.Errorf("put %s in %s: %w", name, d, err)
+	}
+	final := filepath.Join(d.Path, name)
+	if same, err := sameFile(final, data); err == nil {
+		if !same {
+			return false, fmt.Errorf("put %s in %s: %w", name, d, pipeline.ErrClash)
+		}
+		return true, nil
+	} else if !os.IsNotExist(err) {
+		return false, fmt.Errorf("put %s in %s: %w", name, d, err)
+	}
+	tmp, err := os.CreateTemp(d.Path, "."+name+".*.tmp")
+	if err != nil {
+		return false, fmt.Errorf("put %s in %s: %w", name, d, err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return false, fmt.Errorf("put %s in %s: %w", name, d, err)
+	}
+	if same, err := sameFile(tmp.Name(), data); err != nil || !same {
+		return false, fmt.Errorf("put %s in %s: the written copy does not read back the same (%v)", name, d, err)
+	}
+	if err := os.Link(tmp.Name(), final); err != nil {
+		if os.IsExist(err) {
+			return d.Put(ctx, name, data) // someone else put it meanwhile: compare
+		}
+		return false, fmt.Errorf("put %s in %s: %w", name, d, err)
+	}
+	if dir, err := os.Open(d.Path); err == nil {
+		dir.Sync()
+		dir.Close()
+	}
+	return false, nil
+}
+
+// sameFile reports whether the file at path holds exactly data.
+func sameFile(path string, data []byte) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return false, err
+	}
+	want := sha256.Sum256(data)
+	return n == int64(len(data)) && bytes.Equal(h.Sum(nil), want[:]), nil
 }

@@ -187,10 +187,30 @@ func writeSummaryCSV(b *bufio.Writer, sum *pipeline.Summary) error {
 	if err != nil {
 		return err
 	}
+	row := func(section, key string, count, payable int64, fen int64) error {
+		return t.row(section, key, strconv.FormatInt(count, 10), strconv.FormatInt(payable, 10), pipeline.FormatFen(fen))
+	}
+	m := sum.Money
+	if err := t.row("verdict", sum.Verdict(), "", "", ""); err != nil {
+		return err
+	}
+	if err := t.row("ledger", m.HeadHash, strconv.FormatInt(m.LedgerEntries, 10), "", ""); err != nil {
+		return err
+	}
+	for _, s := range pipeline.MoneyStatuses {
+		p := m.Payments[s]
+		if err := row("money", string(s), p.Count, p.Count, p.AmountFen); err != nil {
+			return err
+		}
+	}
+	for _, x := range m.Batches {
+		if err := row("batch", x.ID, x.Count, x.Count, x.FileFen); err != nil {
+			return err
+		}
+	}
 	for _, sec := range summarySections(sum) {
 		for _, x := range sec.tallies {
-			fen := x.AmountFen
-			if err := t.row(sec.name, x.Key, strconv.FormatInt(x.Count, 10), strconv.FormatInt(x.Payable, 10), amount(&fen)); err != nil {
+			if err := row(sec.name, x.Key, x.Count, x.Payable, x.AmountFen); err != nil {
 				return err
 			}
 		}

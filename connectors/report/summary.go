@@ -15,6 +15,9 @@ func writeSummaryText(b *bufio.Writer, sum *pipeline.Summary) error {
 	fmt.Fprintf(b, "programme %s · run %d (%s) · business date %s · started %s\n",
 		sum.Programme, r.ID, r.Trigger, r.BusinessDate, r.StartedAt)
 	fmt.Fprintf(b, "registrations: %d\n", sum.Registrations)
+	fmt.Fprintf(b, "\nverdict 结论: %s\n", sum.Verdict())
+	fmt.Fprintf(b, "ledger 账本: %d entries, head hash %s\n", sum.Money.LedgerEntries, sum.Money.HeadHash)
+	writeMoneyText(b, sum)
 
 	fmt.Fprintf(b, "\n文件 Files taken by this run\n")
 	if len(sum.Files) == 0 {
@@ -48,4 +51,59 @@ func writeSummaryText(b *bufio.Writer, sum *pipeline.Summary) error {
 		fmt.Fprintf(b, "  %8d %8d %16s  %s\n", count, payable, pipeline.FormatFen(fen), "total 合计")
 	}
 	return nil
+}
+
+// writeMoneyText writes the money check: where every yuan decided payable is,
+// against the ledger, and each batch's totals; then the alerts.
+func writeMoneyText(b *bufio.Writer, sum *pipeline.Summary) {
+	m := sum.Money
+	fmt.Fprintf(b, "\n资金核对 Money check\n")
+	fmt.Fprintf(b, "  %-10s %8s %16s %16s\n", "status", "count", "payments", "ledger")
+	for _, s := range pipeline.MoneyStatuses {
+		t := m.Payments[s]
+		fmt.Fprintf(b, "  %-10s %8d %16s %16s\n", s, t.Count, pipeline.FormatFen(t.AmountFen), pipeline.FormatFen(m.Ledger[pipeline.StatusAccount[s]]))
+	}
+	fmt.Fprintf(b, "  %-10s %8s %16s %16s\n", "decided", "", pipeline.FormatFen(m.DecidedFen()), pipeline.FormatFen(-m.Ledger[pipeline.AccountProgramme]))
+	if sum.Budget != nil {
+		bs := sum.Budget
+		fmt.Fprintf(b, "  budget %s: %s in batches, %s left; %d payable payments (%s) not batched\n",
+			pipeline.FormatFen(bs.BudgetFen), pipeline.FormatFen(bs.CommittedFen), pipeline.FormatFen(bs.BudgetFen-bs.CommittedFen),
+			bs.WaitingCount, pipeline.FormatFen(bs.WaitingFen))
+	}
+	if len(m.Batches) > 0 {
+		fmt.Fprintf(b, "\n批次 Batches\n")
+		fmt.Fprintf(b, "  %-12s %-18s %7s %14s %14s %14s %14s %14s %14s\n", "batch", "status", "lines", "file", "ledger",
+			"settled", "returned", "awaiting", "bank confirmed")
+		for _, x := range m.Batches {
+			bank := "-"
+			if x.BankKnown {
+				bank = pipeline.FormatFen(x.BankFen)
+			}
+			fmt.Fprintf(b, "  %-12s %-18s %7d %14s %14s %14s %14s %14s %14s\n", x.ID, x.Status, x.Count, pipeline.FormatFen(x.FileFen),
+				pipeline.FormatFen(x.LedgerFen), pipeline.FormatFen(x.SettledFen), pipeline.FormatFen(x.ReturnedFen),
+				pipeline.FormatFen(x.AwaitingFen), bank)
+		}
+	}
+	waiting := 0
+	for _, x := range sum.Batches {
+		if x.Status == pipeline.BatchAwaitingApproval {
+			if waiting == 0 {
+				fmt.Fprintf(b, "\n待审批 Batches awaiting approval\n")
+			}
+			waiting++
+			fmt.Fprintf(b, "  %s: %d lines, %s yuan, created %s by %s\n", x.ID, x.Count, pipeline.FormatFen(x.TotalFen), x.CreatedAt, x.CreatedBy)
+		}
+	}
+	if len(sum.Alerts) > 0 {
+		fmt.Fprintf(b, "\n提醒 Alerts: changes after a payment entered a batch (no money moved)\n")
+		for _, a := range sum.Alerts {
+			fmt.Fprintf(b, "  %s (%s, %s): now %s %s [%s]\n", Cell(a.RegistrationID), a.PaymentRef, a.PaymentStatus, a.Decision, a.Decision.Text(), a.Reasons)
+		}
+	}
+	if p := m.Problems(); len(p) > 0 {
+		fmt.Fprintf(b, "\n不符 What does not add up\n")
+		for _, x := range p {
+			fmt.Fprintf(b, "  - %s\n", x)
+		}
+	}
 }

@@ -38,7 +38,8 @@ const reconcileChunk = 4096
 // version or certificate changed since the last reconcile with rules 1-17
 // (p.Evaluate), then applies the first-come rules 18 and 19 to every
 // certificate and person group those registrations belong to or left, and
-// records each change of status in the history.
+// records each change of status in the history. Then it brings the payments
+// in line with the decisions (syncPayments), posting every movement.
 func (s *Store) Reconcile(ctx context.Context, runID int64, p *pipeline.Programme) (pipeline.ReconcileCounts, error) {
 	var counts pipeline.ReconcileCounts
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -72,10 +73,26 @@ func (s *Store) Reconcile(ctx context.Context, runID int64, p *pipeline.Programm
 			WHERE c.version_id > ? AND c.version_id <= ?`, certMark, certTop); err != nil {
 			return err
 		}
+		// Registrations whose batch was rejected no longer hold a place.
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO temp.todo SELECT registration_id FROM rejudge
+			WHERE registration_id IN (SELECT registration_id FROM registrations)`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM rejudge`); err != nil {
+			return err
+		}
 		if counts.Judged, err = s.judge(ctx, tx, runID, p); err != nil {
 			return err
 		}
 		if counts.Changed, err = compete(ctx, tx, runID); err != nil {
+			return err
+		}
+		lw, err := s.ledger(ctx, tx, runID)
+		if err != nil {
+			return err
+		}
+		defer lw.close()
+		if counts.Payments, err = s.syncPayments(ctx, tx, lw, runID); err != nil {
 			return err
 		}
 		if err := setSetting(ctx, tx, markRegistrations, strconv.FormatInt(regTop, 10)); err != nil {

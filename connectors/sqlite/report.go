@@ -37,6 +37,28 @@ func (s *Store) Summary(ctx context.Context, runID int64) (*pipeline.Summary, er
 			return nil, err
 		}
 	}
+	if sum.Money, err = s.MoneyCheck(ctx); err != nil {
+		return nil, err
+	}
+	if sum.Batches, err = s.Batches(ctx); err != nil {
+		return nil, err
+	}
+	if sum.Alerts, err = s.alerts(ctx); err != nil {
+		return nil, err
+	}
+	p, err := s.Programme(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if budget, ok := p.Budget(); ok {
+		b := &pipeline.BudgetState{BudgetFen: pipeline.Fen(budget)}
+		if err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(amount_fen) FILTER (WHERE status != 'ELIGIBLE'), 0),
+			count(*) FILTER (WHERE status = 'ELIGIBLE'), coalesce(sum(amount_fen) FILTER (WHERE status = 'ELIGIBLE'), 0)
+			FROM payments WHERE status IN `+payableStatuses).Scan(&b.CommittedFen, &b.WaitingCount, &b.WaitingFen); err != nil {
+			return nil, err
+		}
+		sum.Budget = b
+	}
 	err = s.db.SelectContext(ctx, &sum.Files, `SELECT kind, location, name, sha256, size, encoding, outcome, reason,
 		rows_applied, rows_rejected FROM files WHERE run_id = ? ORDER BY id`, runID)
 	if err != nil {
@@ -45,13 +67,21 @@ func (s *Store) Summary(ctx context.Context, runID int64) (*pipeline.Summary, er
 	return sum, nil
 }
 
-// tally groups every registration by a key expression over d (decisions) and
-// v (its current version).
+// registrationStatus is the FROM clause of a registration with the status
+// reports show: its live payment's, else its decision's.
+const registrationStatus = `(SELECT d.registration_id, d.version_id, d.level, d.reasons, d.status AS decision,
+		coalesce(p.status, d.status) AS status, coalesce(p.amount_fen, iif(d.status = 'ELIGIBLE', d.amount_fen, NULL)) AS amount_fen,
+		coalesce(p.payment_ref, '') AS payment_ref, coalesce(p.batch_id, '') AS batch_id
+	FROM decisions d LEFT JOIN payments p ON p.registration_id = d.registration_id
+		AND p.status IN ('ELIGIBLE', 'BATCHED', 'SENT', 'PAID', 'RETURNED'))`
+
+// tally groups every registration by a key expression over d (its status,
+// see registrationStatus) and v (its current version).
 func (s *Store) tally(ctx context.Context, key string) ([]pipeline.Tally, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+key+` AS k, count(*),
 		count(d.amount_fen) FILTER (WHERE d.status IN `+payableStatuses+`),
 		coalesce(sum(d.amount_fen) FILTER (WHERE d.status IN `+payableStatuses+`), 0)
-		FROM decisions d JOIN registration_versions v ON v.id = d.version_id
+		FROM `+registrationStatus+` d JOIN registration_versions v ON v.id = d.version_id
 		GROUP BY k ORDER BY k`)
 	if err != nil {
 		return nil, fmt.Errorf("tally by %s: %w", key, err)
@@ -79,9 +109,8 @@ var payableStatuses = func() string {
 
 // EachRegistration streams registrations.csv's lines.
 func (s *Store) EachRegistration(ctx context.Context, fn func(pipeline.RegistrationLine) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, d.status, d.reasons,
-		iif(d.status IN `+payableStatuses+`, d.amount_fen, NULL)
-		FROM decisions d ORDER BY d.registration_id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, d.status, d.reasons, d.amount_fen,
+		d.payment_ref, d.batch_id FROM `+registrationStatus+` d ORDER BY d.registration_id`)
 	if err != nil {
 		return fmt.Errorf("read registrations: %w", err)
 	}
@@ -89,7 +118,7 @@ func (s *Store) EachRegistration(ctx context.Context, fn func(pipeline.Registrat
 	for rows.Next() {
 		var l pipeline.RegistrationLine
 		var amount sql.NullInt64
-		if err := rows.Scan(&l.RegistrationID, &l.Status, &l.Reasons, &amount); err != nil {
+		if err := rows.Scan(&l.RegistrationID, &l.Status, &l.Reasons, &amount, &l.PaymentRef, &l.BatchID); err != nil {
 			return err
 		}
 		if amount.Valid {
@@ -166,4 +195,26 @@ func (s *Store) EachReject(ctx context.Context, runID int64, fn func(pipeline.Re
 		}
 	}
 	return rows.Err()
+}
+
+// alerts lists the registrations whose payment entered a batch and whose
+// decision no longer says ELIGIBLE.
+func (s *Store) alerts(ctx context.Context) ([]pipeline.Alert, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, p.payment_ref, p.status, d.status, d.reasons
+		FROM decisions d JOIN payments p ON p.registration_id = d.registration_id
+			AND p.status IN ('BATCHED', 'SENT', 'PAID', 'RETURNED')
+		WHERE d.held = 1 AND d.status != 'ELIGIBLE' ORDER BY d.registration_id`)
+	if err != nil {
+		return nil, fmt.Errorf("read alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []pipeline.Alert
+	for rows.Next() {
+		var a pipeline.Alert
+		if err := rows.Scan(&a.RegistrationID, &a.PaymentRef, &a.PaymentStatus, &a.Decision, &a.Reasons); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }

@@ -5,7 +5,9 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -28,6 +30,8 @@ type Store struct {
 	path string
 	// Now is the clock; tests set it.
 	Now func() time.Time
+
+	ledgerKey []byte // see SetLedgerKey
 }
 
 // Open opens (creating if needed) the database at path and applies any
@@ -135,6 +139,11 @@ func setSetting(ctx context.Context, tx *sqlx.Tx, name, value string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES (?, ?)
 		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value)
 	return err
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // placeholders returns "?, ?, …" for n arguments.

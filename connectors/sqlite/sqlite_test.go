@@ -30,8 +30,13 @@ func MustOpen(tb testing.TB) *sqlite.Store {
 	if _, err := st.LoadProgramme(ctx, p); err != nil {
 		tb.Fatal(err)
 	}
+	if err := st.SetLedgerKey(ctx, testKey); err != nil {
+		tb.Fatal(err)
+	}
 	return st
 }
+
+var testKey = []byte("test ledger key, 32 bytes long..")
 
 func at(s string) time.Time {
 	t, err := pipeline.ParseTime(s)

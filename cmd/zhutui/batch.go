@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+
+	"zhutui/pipeline"
+)
+
+// parseInterleaved parses flags that may come before or after the positional
+// arguments (zhutui batch approve B2014020101 --by li).
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parse(fs, args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+const batchUsage = "batch list | show ID | approve ID --by USER | reject ID --by USER --reason TEXT | reissue ID --by USER --reason TEXT"
+
+func cmdBatch(ctx context.Context, app *App, args []string) error {
+	fs := app.flags("batch")
+	by := fs.String("by", "", "who approves, rejects or reissues")
+	reason := fs.String("reason", "", "why (reject, reissue)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return configErrorf("usage: zhutui %s", batchUsage)
+	}
+	needID := func() (string, error) {
+		if len(pos) != 2 {
+			return "", configErrorf("usage: zhutui batch %s ID", pos[0])
+		}
+		return pos[1], nil
+	}
+	_, st, err := app.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	w := app.stdout
+	switch pos[0] {
+	case "list":
+		bs, err := st.Batches(ctx)
+		if err != nil {
+			return err
+		}
+		if len(bs) == 0 {
+			fmt.Fprintln(w, "no batches yet")
+			return nil
+		}
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "batch\tstatus\tlines\ttotal\tpaid\treturned\tcreated\tapproved by")
+		for _, b := range bs {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", b.ID, b.Status, b.Count, pipeline.FormatFen(b.TotalFen),
+				b.PaidCount, b.ReturnedCount, b.CreatedAt, b.ApprovedBy)
+		}
+		return tw.Flush()
+	case "show":
+		id, err := needID()
+		if err != nil {
+			return err
+		}
+		b, err := st.Batch(ctx, id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "batch %s: %s\n  business date %s, payer account %s\n  %d lines, %s yuan\n  payment file %s, sha256 %s\n",
+			b.ID, b.Status, b.BusinessDate, b.PayerAccount, b.Count, pipeline.FormatFen(b.TotalFen),
+			pipeline.PaymentFileName(b.ID), b.FileSHA256)
+		events, err := st.BatchEvents(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			fmt.Fprintf(w, "  %s  %-9s by %s  %s\n", e.At, e.Action, e.Actor, e.Detail)
+		}
+		return nil
+	case "approve":
+		id, err := needID()
+		if err != nil {
+			return err
+		}
+		if err := st.ApproveBatch(ctx, id, *by); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "batch %s approved by %s: the next run delivers it\n", id, *by)
+		return nil
+	case "reject":
+		id, err := needID()
+		if err != nil {
+			return err
+		}
+		if err := st.RejectBatch(ctx, id, *by, *reason); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "batch %s rejected by %s: its payments are ELIGIBLE again\n", id, *by)
+		return nil
+	case "reissue":
+		id, err := needID()
+		if err != nil {
+			return err
+		}
+		n, skipped, err := st.ReissueBatch(ctx, id, *by, *reason)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "batch %s: %d returned payments are ELIGIBLE again as their next attempt\n", id, n)
+		for _, s := range skipped {
+			fmt.Fprintf(w, "  not reissued: %s\n", s)
+		}
+		return nil
+	}
+	return configErrorf("batch: unknown subcommand %q (list, show, approve, reject, reissue)", pos[0])
+}
+
+func cmdLedger(ctx context.Context, app *App, args []string) error {
+	fs := app.flags("ledger")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || fs.Arg(0) != "verify" {
+		return configErrorf("usage: zhutui ledger verify")
+	}
+	_, st, err := app.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rep, err := st.VerifyLedger(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(app.stdout, "ledger: %d entries, head hash %s\n", rep.Entries, rep.HeadHash)
+	for _, a := range []pipeline.Account{pipeline.AccountProgramme, pipeline.AccountEligible, pipeline.AccountBatched,
+		pipeline.AccountSent, pipeline.AccountPaid, pipeline.AccountReturned} {
+		fmt.Fprintf(app.stdout, "  %-10s %16s\n", a, pipeline.FormatFen(rep.Balances[a]))
+	}
+	if rep.OK() {
+		fmt.Fprintln(app.stdout, "verified: the chain, the balances and the payment states agree")
+		return nil
+	}
+	for _, p := range rep.Problems {
+		fmt.Fprintf(app.stderr, "  %s\n", p)
+	}
+	if rep.FirstBad > 0 {
+		return fmt.Errorf("ledger does not verify: first bad entry is %d", rep.FirstBad)
+	}
+	return fmt.Errorf("ledger does not verify: %s", rep.Problems[0])
+}

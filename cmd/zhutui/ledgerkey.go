@@ -1,0 +1,40 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// ledgerKey returns the ledger's HMAC key: $ZHUTUI_LEDGER_KEY, else the
+// contents of the key file. With create, a missing key file is made with a
+// new random key, readable by its owner only.
+func (app *App) ledgerKey(cfg *Config, create bool) ([]byte, error) {
+	if k := os.Getenv("ZHUTUI_LEDGER_KEY"); k != "" {
+		return []byte(k), nil
+	}
+	b, err := os.ReadFile(cfg.Ledger.KeyFile)
+	if os.IsNotExist(err) && create {
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(cfg.Ledger.KeyFile, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("create ledger key: %w", err)
+		}
+		fmt.Fprintf(app.stdout, "created the ledger key %s (mode 0600): keep it safe and apart from the database's backups\n", cfg.Ledger.KeyFile)
+		return app.ledgerKey(cfg, false)
+	}
+	if os.IsNotExist(err) {
+		return nil, configErrorf("no ledger key: set $ZHUTUI_LEDGER_KEY or create %s (zhutui init does)", cfg.Ledger.KeyFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read ledger key: %w", err)
+	}
+	if fi, err := os.Stat(cfg.Ledger.KeyFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return nil, configErrorf("ledger key %s is readable by others (mode %v): chmod 600 it", cfg.Ledger.KeyFile, fi.Mode().Perm())
+	}
+	return []byte(strings.TrimSpace(string(b))), nil
+}

@@ -1,0 +1,136 @@
+package main_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"zhutui/fixtures/bank"
+)
+
+// TestMoneyEndToEnd drives the binary through a whole payment cycle with
+// file:// locations: run, approve, run (payment file), the bank's result file
+// with two failures, run (statuses, verdict), run again (nothing new), and a
+// second attempt after a card change.
+func TestMoneyEndToEnd(t *testing.T) {
+	w := newWorkdir(t)
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	out := w.ok("run", "--as-of", "2014-02-01")
+	if entries, _ := os.ReadDir(w.path("outbox/payments")); len(entries) != 0 {
+		t.Fatalf("a payment file was delivered before approval: %v", entries)
+	}
+	if !strings.Contains(string(w.read("reports/run-1/summary.txt")), "B2014020101: 11 lines, 19000.00 yuan") {
+		t.Errorf("the report does not list the batch awaiting approval:\n%s", w.read("reports/run-1/summary.txt"))
+	}
+	_ = out
+
+	// Maker-checker: the creator cannot approve its own batch.
+	if _, errs, code := w.zhutui("batch", "approve", "B2014020101", "--by", "system"); code != 1 || !strings.Contains(errs, "cannot also approve") {
+		t.Fatalf("approval by the creator: exit %d, %q", code, errs)
+	}
+	w.ok("batch", "approve", "B2014020101", "--by", "finance-li")
+	w.ok("run", "--as-of", "2014-02-02")
+	pay := w.read("outbox/payments/ZTPAY_B2014020101.txt")
+	side := string(w.read("outbox/payments/ZTPAY_B2014020101.txt.sha256"))
+	if !strings.HasSuffix(side, "  ZTPAY_B2014020101.txt\n") || len(side) != 64+2+len("ZTPAY_B2014020101.txt")+1 {
+		t.Errorf("sidecar = %q", side)
+	}
+	if sum := exec.Command("sha256sum", "-c", "ZTPAY_B2014020101.txt.sha256"); true {
+		sum.Dir = w.path("outbox/payments")
+		if out, err := sum.CombinedOutput(); err != nil {
+			t.Errorf("sha256sum -c: %v %s", err, out)
+		}
+	}
+
+	// The bank returns two payments.
+	name, result, err := bank.Answer(pay, map[string]bank.Failure{"R001-1": bank.AccountClosed, "R028-1": bank.NameMismatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.path("inbox/results", name), result, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = w.ok("run", "--as-of", "2014-02-03")
+	regs := w.read("reports/run-3/registrations.csv")
+	golden(t, "money/registrations.csv", regs)
+	summary := string(w.read("reports/run-3/summary.txt"))
+	if !strings.Contains(summary, "verdict 结论: RECONCILED") {
+		t.Errorf("verdict is not RECONCILED:\n%s", summary)
+	}
+	for _, want := range []string{"R001,RETURNED,2000.00,,R001-1,B2014020101", "R002,PAID,1000.00,,R002-1,B2014020101"} {
+		if !bytes.Contains(regs, []byte(want)) {
+			t.Errorf("registrations.csv has no line %q", want)
+		}
+	}
+
+	// Running again: no new file, nothing changes.
+	w.ok("run", "--as-of", "2014-02-04")
+	if !bytes.Equal(regs, w.read("reports/run-4/registrations.csv")) {
+		t.Error("registrations.csv changed on a run with nothing new")
+	}
+	files, _ := os.ReadDir(w.path("outbox/payments"))
+	if len(files) != 2 {
+		t.Errorf("outbox/payments holds %d files, want the one payment file and its sidecar", len(files))
+	}
+	w.ok("ledger", "verify")
+
+	// R001 updates its card: its returned payment is paid again as attempt 2.
+	export := string(w.read("inbox/registrations/night1.csv"))
+	var header, r001 string
+	for i, l := range strings.Split(export, "\n") {
+		if i == 0 {
+			header = l
+		}
+		if strings.Contains(l, ",R001,") {
+			r001 = l
+		}
+	}
+	r001 = strings.Replace(r001, "6210670000000000016", "6210670000000000990", 1)
+	r001 = strings.ReplaceAll(r001, "2014-01-10 09:00:00,R001", "2014-02-04 09:00:00,R001")
+	if err := os.WriteFile(w.path("inbox/registrations/update.csv"), []byte(header+"\n"+r001+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = w.ok("run", "--as-of", "2014-02-05")
+	if !strings.Contains(string(w.read("reports/run-5/registrations.csv")), "R001,BATCHED,2000.00,,R001-2,B2014020501") {
+		t.Errorf("R001 was not paid again as attempt 2:\n%s\n%s", out, w.read("reports/run-5/registrations.csv"))
+	}
+	if !strings.Contains(string(w.read("reports/run-5/registrations.csv")), "R028,RETURNED") {
+		t.Error("R028 is paid again although its card and name did not change")
+	}
+	w.ok("ledger", "verify")
+}
+
+// TestLedgerTamper shows that `ledger verify` finds an entry changed with the
+// sqlite3 shell, even with the append-only triggers dropped first.
+func TestLedgerTamper(t *testing.T) {
+	if _, err := exec.LookPath("sqlite3"); err != nil {
+		t.Skip("sqlite3 shell not installed (.ci/run installs it): cannot tamper from outside")
+	}
+	w := newWorkdir(t)
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w.ok("run", "--as-of", "2014-02-01")
+	if out := w.ok("ledger", "verify"); !strings.Contains(out, "verified") {
+		t.Fatalf("clean ledger: %s", out)
+	}
+	sql := func(q string) (string, error) {
+		out, err := exec.Command("sqlite3", w.path("zhutui.db"), q).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := sql(`UPDATE ledger_entries SET amount_fen = 300000 WHERE seq = 3`); err == nil || !strings.Contains(out, "append-only") {
+		t.Fatalf("the trigger let an UPDATE through: %v %s", err, out)
+	}
+	if out, err := sql(`DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET amount_fen = 300000 WHERE seq = 3`); err != nil {
+		t.Fatalf("tamper: %v %s", err, out)
+	}
+	_, errs, code := w.zhutui("ledger", "verify")
+	if code != 1 || !strings.Contains(errs, "first bad entry is 3") {
+		t.Fatalf("ledger verify after tampering: exit %d, %q", code, errs)
+	}
+}

@@ -1,0 +1,450 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"zhutui/pipeline"
+)
+
+// CreateBatches groups the ELIGIBLE payments, first come first, into batches
+// of at most spec.MaxLines lines, in one transaction: each batch's lines are
+// fixed, its payment file rendered once to fix its SHA-256, its payments
+// BATCHED and the movements posted. With a budget, batches stop at the first
+// payment that would take the total of all batches past it; that payment and
+// those after it stay ELIGIBLE.
+func (s *Store) CreateBatches(ctx context.Context, runID int64, spec pipeline.BatchSpec, render func(*pipeline.Batch) ([]byte, error)) ([]pipeline.Batch, error) {
+	if spec.MaxLines <= 0 {
+		return nil, errors.New("create batches: max lines must be positive")
+	}
+	var made []pipeline.Batch
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		lw, err := s.ledger(ctx, tx, runID)
+		if err != nil {
+			return err
+		}
+		defer lw.close()
+		room := int64(-1) // no budget
+		if spec.BudgetSet {
+			var committed int64
+			if err := tx.GetContext(ctx, &committed, `SELECT coalesce(sum(amount_fen), 0) FROM payments
+				WHERE status IN ('BATCHED', 'SENT', 'PAID', 'RETURNED')`); err != nil {
+				return err
+			}
+			room = max(0, spec.BudgetFen-committed)
+		}
+		var n int
+		if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM batches WHERE business_date = ?`, spec.BusinessDate.String()); err != nil {
+			return err
+		}
+		// The payable payments in first-come order, sorted once.
+		for _, q := range []string{
+			`CREATE TEMP TABLE IF NOT EXISTS to_batch (ord INTEGER PRIMARY KEY, payment_id INTEGER, payment_ref TEXT,
+				amount_fen INTEGER, card_number TEXT, name TEXT, mobile TEXT)`,
+			`DELETE FROM temp.to_batch`,
+			`INSERT INTO temp.to_batch (payment_id, payment_ref, amount_fen, card_number, name, mobile)
+				SELECT p.id, p.payment_ref, p.amount_fen, v.card_number, v.name, v.mobile
+				FROM payments p JOIN decisions d ON d.registration_id = p.registration_id
+				JOIN registration_versions v ON v.id = d.version_id
+				WHERE p.status = 'ELIGIBLE' ORDER BY d.submitted_at, p.registration_id`,
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("select eligible payments: %w", err)
+			}
+		}
+		after := int64(0)
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var lines []struct {
+				Ord       int64  `db:"ord"`
+				PaymentID int64  `db:"payment_id"`
+				Ref       string `db:"payment_ref"`
+				Amount    int64  `db:"amount_fen"`
+				Card      string `db:"card_number"`
+				Name      string `db:"name"`
+				Mobile    string `db:"mobile"`
+			}
+			err := sqlx.SelectContext(ctx, tx, &lines, `SELECT * FROM temp.to_batch WHERE ord > ? ORDER BY ord LIMIT ?`,
+				after, spec.MaxLines)
+			if err != nil {
+				return fmt.Errorf("select eligible payments: %w", err)
+			}
+			if len(lines) == 0 {
+				return nil
+			}
+			after = lines[len(lines)-1].Ord
+			n++
+			b := pipeline.Batch{ID: pipeline.BatchID(spec.BusinessDate, n), BusinessDate: spec.BusinessDate,
+				PayerAccount: spec.PayerAccount, Memo: spec.Memo, Status: pipeline.BatchAwaitingApproval,
+				CreatedBy: pipeline.SystemUser, CreatedAt: s.now()}
+			if !spec.ApprovalRequired {
+				b.Status, b.ApprovedBy = pipeline.BatchApproved, "(approval not required)"
+			}
+			full := false
+			for _, l := range lines {
+				if room >= 0 && l.Amount > room {
+					full = true
+					break
+				}
+				if room >= 0 {
+					room -= l.Amount
+				}
+				b.Count++
+				b.TotalFen += l.Amount
+				b.Lines = append(b.Lines, pipeline.BatchLine{Seq: int(b.Count), PaymentRef: l.Ref,
+					CardNumber: pipeline.NormalizeCardNumber(l.Card), Name: pipeline.NormalizeName(l.Name), AmountFen: l.Amount})
+			}
+			if b.Count > 0 {
+				data, err := render(&b)
+				if err != nil {
+					return err
+				}
+				b.FileSHA256 = sha256Hex(data)
+				if err := s.insertBatch(ctx, tx, lw, runID, &b, func(i int) (int64, string) {
+					return lines[i].PaymentID, pipeline.NormalizeMobile(lines[i].Mobile)
+				}); err != nil {
+					return fmt.Errorf("batch %s: %w", b.ID, err)
+				}
+				b.Lines = nil // the caller needs the head only
+				made = append(made, b)
+			}
+			if full {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create batches: %w", err)
+	}
+	return made, nil
+}
+
+// insertBatch records a batch, its lines and events, moves its payments to
+// BATCHED and posts the movements.
+func (s *Store) insertBatch(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter, runID int64, b *pipeline.Batch, payment func(i int) (int64, string)) error {
+	approvedAt := ""
+	if b.Status == pipeline.BatchApproved {
+		approvedAt = b.CreatedAt
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, business_date, payer_account, memo, status, count, total_fen,
+		file_sha256, created_by, created_at, created_run, approved_by, approved_at) VALUES (`+placeholders(13)+`)`,
+		b.ID, b.BusinessDate.String(), b.PayerAccount, b.Memo, string(b.Status), b.Count, b.TotalFen, b.FileSHA256,
+		b.CreatedBy, b.CreatedAt, nullID(runID), b.ApprovedBy, approvedAt); err != nil {
+		return err
+	}
+	line, err := tx.PrepareContext(ctx, `INSERT INTO batch_lines (batch_id, seq, payment_id, payment_ref, card_number,
+		name, mobile, amount_fen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer line.Close()
+	pay, err := tx.PrepareContext(ctx, `UPDATE payments SET status = 'BATCHED', batch_id = ?, changed_run = ?
+		WHERE id = ? AND status = 'ELIGIBLE'`)
+	if err != nil {
+		return err
+	}
+	defer pay.Close()
+	hold, err := tx.PrepareContext(ctx, `UPDATE decisions SET held = 1 WHERE registration_id =
+		(SELECT registration_id FROM payments WHERE id = ?)`)
+	if err != nil {
+		return err
+	}
+	defer hold.Close()
+	bg := context.WithoutCancel(ctx)
+	for i, l := range b.Lines {
+		id, mobile := payment(i)
+		if _, err := line.ExecContext(bg, b.ID, l.Seq, id, l.PaymentRef, l.CardNumber, l.Name, mobile, l.AmountFen); err != nil {
+			return err
+		}
+		if res, err := pay.ExecContext(bg, b.ID, runID, id); err != nil {
+			return err
+		} else if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("payment %s is no longer ELIGIBLE", l.PaymentRef)
+		}
+		if _, err := hold.ExecContext(bg, id); err != nil {
+			return err
+		}
+		if err := lw.post(pipeline.NewPosting(pipeline.MoveBatch, l.PaymentRef, l.AmountFen, b.ID, "")); err != nil {
+			return err
+		}
+	}
+	return batchEvent(ctx, tx, b.ID, s.now(), b.CreatedBy, "created",
+		fmt.Sprintf("%d lines, %s yuan, %s", b.Count, pipeline.FormatFen(b.TotalFen), b.Status))
+}
+
+func batchEvent(ctx context.Context, tx *sqlx.Tx, batchID, at, actor, action, detail string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO batch_events (batch_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)`,
+		batchID, at, actor, action, detail)
+	return err
+}
+
+// batchRow is a batches row.
+type batchRow struct {
+	ID           string        `db:"id"`
+	BusinessDate string        `db:"business_date"`
+	PayerAccount string        `db:"payer_account"`
+	Memo         string        `db:"memo"`
+	Status       string        `db:"status"`
+	Count        int64         `db:"count"`
+	TotalFen     int64         `db:"total_fen"`
+	FileSHA256   string        `db:"file_sha256"`
+	CreatedBy    string        `db:"created_by"`
+	CreatedAt    string        `db:"created_at"`
+	CreatedRun   sql.NullInt64 `db:"created_run"`
+	ApprovedBy   string        `db:"approved_by"`
+	ApprovedAt   string        `db:"approved_at"`
+	SentAt       string        `db:"sent_at"`
+	SettledFen   sql.NullInt64 `db:"settled_fen"`
+	ReturnedFen  sql.NullInt64 `db:"returned_fen"`
+}
+
+func (r *batchRow) batch() pipeline.Batch {
+	b := pipeline.Batch{ID: r.ID, PayerAccount: r.PayerAccount, Memo: r.Memo, Status: pipeline.BatchStatus(r.Status),
+		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, ApprovedBy: r.ApprovedBy, Count: r.Count, TotalFen: r.TotalFen,
+		FileSHA256: r.FileSHA256}
+	b.BusinessDate.UnmarshalText([]byte(r.BusinessDate))
+	return b
+}
+
+// getBatch reads a batch with its lines.
+func getBatch(ctx context.Context, q sqlx.QueryerContext, id string) (*pipeline.Batch, *batchRow, error) {
+	var row batchRow
+	if err := sqlx.GetContext(ctx, q, &row, `SELECT * FROM batches WHERE id = ?`, id); err != nil {
+		if isNoRows(err) {
+			return nil, nil, fmt.Errorf("batch %s: %w", id, pipeline.ErrNotFound)
+		}
+		return nil, nil, fmt.Errorf("read batch %s: %w", id, err)
+	}
+	b := row.batch()
+	err := sqlx.SelectContext(ctx, q, &b.Lines, `SELECT seq, payment_ref AS paymentref, card_number AS cardnumber,
+		name, amount_fen AS amountfen FROM batch_lines WHERE batch_id = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read lines of batch %s: %w", id, err)
+	}
+	return &b, &row, nil
+}
+
+// Batch returns a batch with its lines.
+func (s *Store) Batch(ctx context.Context, id string) (*pipeline.Batch, error) {
+	b, _, err := getBatch(ctx, s.db, id)
+	return b, err
+}
+
+// Batches lists the batches, newest first, with where their money stands.
+func (s *Store) Batches(ctx context.Context) ([]pipeline.BatchState, error) {
+	var out []pipeline.BatchState
+	rows, err := s.db.QueryxContext(ctx, `SELECT b.*,
+		coalesce((SELECT count(*) FROM payments p WHERE p.batch_id = b.id AND p.status = 'PAID'), 0) AS paid_count,
+		coalesce((SELECT count(*) FROM payments p WHERE p.batch_id = b.id AND p.status IN ('RETURNED', 'REISSUED')), 0) AS returned_count
+		FROM batches b ORDER BY b.created_at DESC, b.id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("list batches: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r struct {
+			batchRow
+			PaidCount     int64 `db:"paid_count"`
+			ReturnedCount int64 `db:"returned_count"`
+		}
+		if err := rows.StructScan(&r); err != nil {
+			return nil, err
+		}
+		out = append(out, pipeline.BatchState{Batch: r.batch(), ApprovedAt: r.ApprovedAt, SentAt: r.SentAt,
+			SettledFen: r.SettledFen.Int64, ReturnedFen: r.ReturnedFen.Int64, Settled: r.SettledFen.Valid,
+			PaidCount: r.PaidCount, ReturnedCount: r.ReturnedCount})
+	}
+	return out, rows.Err()
+}
+
+// BatchEvents returns who did what to a batch.
+func (s *Store) BatchEvents(ctx context.Context, id string) ([]pipeline.BatchEvent, error) {
+	var out []pipeline.BatchEvent
+	err := s.db.SelectContext(ctx, &out, `SELECT at, actor, action, detail FROM batch_events WHERE batch_id = ? ORDER BY rowid`, id)
+	return out, err
+}
+
+// ApproveBatch records the approval of a batch awaiting it. Its creator
+// cannot approve it.
+func (s *Store) ApproveBatch(ctx context.Context, id, by string) error {
+	by = strings.TrimSpace(by)
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		_, row, err := getBatch(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case by == "":
+			return errors.New("approve: say who approves (--by)")
+		case row.Status != string(pipeline.BatchAwaitingApproval):
+			return fmt.Errorf("approve batch %s: it is %s, not awaiting approval", id, row.Status)
+		case strings.EqualFold(by, row.CreatedBy):
+			return fmt.Errorf("approve batch %s: %s created it and cannot also approve it", id, by)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE batches SET status = 'APPROVED', approved_by = ?, approved_at = ? WHERE id = ?`,
+			by, s.now(), id); err != nil {
+			return err
+		}
+		return batchEvent(ctx, tx, id, s.now(), by, "approved", "")
+	})
+}
+
+// RejectBatch rejects a batch not yet delivered: its payments are ELIGIBLE
+// again, the movements posted, the reason kept.
+func (s *Store) RejectBatch(ctx context.Context, id, by, reason string) error {
+	by, reason = strings.TrimSpace(by), strings.TrimSpace(reason)
+	if by == "" || reason == "" {
+		return errors.New("reject: say who rejects (--by) and why (--reason)")
+	}
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		b, row, err := getBatch(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if row.Status != string(pipeline.BatchAwaitingApproval) && row.Status != string(pipeline.BatchApproved) {
+			return fmt.Errorf("reject batch %s: it is %s; only a batch not yet delivered can be rejected", id, row.Status)
+		}
+		lw, err := s.ledger(ctx, tx, 0)
+		if err != nil {
+			return err
+		}
+		defer lw.close()
+		for _, l := range b.Lines {
+			if err := lw.post(pipeline.NewPosting(pipeline.MoveUnbatch, l.PaymentRef, l.AmountFen, id, "batch rejected: "+reason)); err != nil {
+				return err
+			}
+		}
+		for _, q := range []string{
+			// The registrations no longer hold a place: judge them again.
+			`INSERT OR IGNORE INTO rejudge SELECT registration_id FROM payments WHERE batch_id = ?1 AND status = 'BATCHED'`,
+			`UPDATE decisions SET held = 0 WHERE registration_id IN (SELECT registration_id FROM payments WHERE batch_id = ?1 AND status = 'BATCHED')`,
+			`UPDATE payments SET status = 'ELIGIBLE', batch_id = NULL WHERE batch_id = ?1 AND status = 'BATCHED'`,
+			`UPDATE batches SET status = 'REJECTED' WHERE id = ?1`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return err
+			}
+		}
+		return batchEvent(ctx, tx, id, s.now(), by, "rejected", reason)
+	})
+}
+
+// ReissueBatch pays again, as the next attempt, every RETURNED payment of a
+// settled batch whose registration is still payable: the manual rerun of a
+// batch the bank failed. It returns how many were reissued and the
+// references left alone, with why.
+func (s *Store) ReissueBatch(ctx context.Context, id, by, reason string) (int, []string, error) {
+	by, reason = strings.TrimSpace(by), strings.TrimSpace(reason)
+	if by == "" || reason == "" {
+		return 0, nil, errors.New("reissue: say who reissues (--by) and why (--reason)")
+	}
+	n := 0
+	var skipped []string
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		_, row, err := getBatch(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if row.Status != string(pipeline.BatchSettled) {
+			return fmt.Errorf("reissue batch %s: it is %s; only a batch whose result file was taken has returned payments", id, row.Status)
+		}
+		lw, err := s.ledger(ctx, tx, 0)
+		if err != nil {
+			return err
+		}
+		defer lw.close()
+		var returned []struct {
+			ID             int64          `db:"id"`
+			RegistrationID string         `db:"registration_id"`
+			Attempt        int            `db:"attempt"`
+			Ref            string         `db:"payment_ref"`
+			Amount         int64          `db:"amount_fen"`
+			Status         sql.NullString `db:"status"`
+			NewAmount      sql.NullInt64  `db:"new_amount"`
+			Level          int            `db:"level"`
+		}
+		err = sqlx.SelectContext(ctx, tx, &returned, `SELECT p.id, p.registration_id, p.attempt, p.payment_ref,
+			p.amount_fen, d.status, d.amount_fen AS new_amount, p.level
+			FROM payments p LEFT JOIN decisions d ON d.registration_id = p.registration_id
+			WHERE p.batch_id = ? AND p.status = 'RETURNED' ORDER BY p.id`, id)
+		if err != nil {
+			return err
+		}
+		for _, r := range returned {
+			if r.Status.String != string(pipeline.Eligible) || !r.NewAmount.Valid {
+				skipped = append(skipped, fmt.Sprintf("%s: the registration is now %s", r.Ref, r.Status.String))
+				continue
+			}
+			if err := reissue(ctx, tx, lw, 0, r.ID, r.RegistrationID, r.Attempt, r.Ref, r.Amount, r.NewAmount.Int64, r.Level,
+				"batch "+id+" reissued by "+by+": "+reason); err != nil {
+				return err
+			}
+			n++
+		}
+		return batchEvent(ctx, tx, id, s.now(), by, "reissued", fmt.Sprintf("%d payments: %s", n, reason))
+	})
+	return n, skipped, err
+}
+
+// BatchesToDeliver returns the ids of the approved batches not yet delivered,
+// oldest first.
+func (s *Store) BatchesToDeliver(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := s.db.SelectContext(ctx, &ids, `SELECT id FROM batches WHERE status = 'APPROVED' ORDER BY created_at, id`)
+	return ids, err
+}
+
+// MarkSent records that a batch's payment file and sidecar were delivered:
+// the batch is SENT, its payments SENT, the movements posted and the
+// deliveries recorded, in one transaction.
+func (s *Store) MarkSent(ctx context.Context, runID int64, id string, deliveries []pipeline.Delivery) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		b, row, err := getBatch(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if row.Status != string(pipeline.BatchApproved) {
+			return fmt.Errorf("mark batch %s sent: it is %s", id, row.Status)
+		}
+		lw, err := s.ledger(ctx, tx, runID)
+		if err != nil {
+			return err
+		}
+		defer lw.close()
+		for _, l := range b.Lines {
+			if err := lw.post(pipeline.NewPosting(pipeline.MoveSend, l.PaymentRef, l.AmountFen, id, "")); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE payments SET status = 'SENT', changed_run = ? WHERE batch_id = ? AND status = 'BATCHED'`, runID, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != b.Count {
+			return fmt.Errorf("mark batch %s sent: %d payments were BATCHED, the batch has %d lines", id, n, b.Count)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE batches SET status = 'SENT', sent_at = ? WHERE id = ?`, s.now(), id); err != nil {
+			return err
+		}
+		for _, d := range deliveries {
+			if err := recordDelivery(ctx, tx, runID, d); err != nil {
+				return err
+			}
+		}
+		return batchEvent(ctx, tx, id, s.now(), pipeline.SystemUser, "delivered", deliveries[0].Location)
+	})
+}
+
+func recordDelivery(ctx context.Context, tx *sqlx.Tx, runID int64, d pipeline.Delivery) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO deliveries (kind, batch_id, location, name, sha256, size, delivered_at, run_id, already)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (location, name) DO NOTHING`,
+		d.Kind, d.BatchID, d.Location, d.Name, d.SHA256, d.Size, d.At, runID, d.Already)
+	return err
+}

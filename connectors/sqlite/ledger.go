@@ -1,0 +1,252 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+
+	"zhutui/pipeline"
+)
+
+// ErrNoLedgerKey means the store was asked to post or verify without a key.
+var ErrNoLedgerKey = errors.New("no ledger key: set $ZHUTUI_LEDGER_KEY or [ledger] key_file")
+
+// SetLedgerKey gives the store the key the ledger is chained under. The first
+// key given to a database is remembered by its fingerprint; another key is
+// refused, so that a wrong key is not mistaken for a tampered ledger.
+func (s *Store) SetLedgerKey(ctx context.Context, key []byte) error {
+	if len(key) < 16 {
+		return errors.New("ledger key: too short (want at least 16 bytes)")
+	}
+	check := pipeline.KeyCheck(key)
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		have, err := setting(ctx, tx, "ledger.key_check")
+		if err != nil {
+			return err
+		}
+		switch have {
+		case "":
+			return setSetting(ctx, tx, "ledger.key_check", check)
+		case check:
+			return nil
+		}
+		return errors.New("the ledger key is not the one this database's ledger was chained with")
+	})
+	if err != nil {
+		return fmt.Errorf("ledger key: %w", err)
+	}
+	s.ledgerKey = append([]byte(nil), key...)
+	return nil
+}
+
+// ledgerWriter appends postings to the chain inside one transaction.
+type ledgerWriter struct {
+	ctx   context.Context
+	chain *pipeline.Chain
+	stmt  *sql.Stmt
+	runID int64
+	at    string
+	seq   int64
+	head  string
+}
+
+// ledger returns a writer appending after the current head of the chain. The
+// caller must close it before the transaction ends.
+func (s *Store) ledger(ctx context.Context, tx *sqlx.Tx, runID int64) (*ledgerWriter, error) {
+	if s.ledgerKey == nil {
+		return nil, ErrNoLedgerKey
+	}
+	w := &ledgerWriter{ctx: context.WithoutCancel(ctx), chain: pipeline.NewChain(s.ledgerKey), runID: runID, at: s.now(),
+		head: pipeline.GenesisHash}
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1`).Scan(&w.seq, &w.head)
+	if err != nil && !isNoRows(err) {
+		return nil, err
+	}
+	w.stmt, err = tx.PrepareContext(ctx, `INSERT INTO ledger_entries (seq, at, run_id, movement, payment_ref, debit,
+		credit, amount_fen, batch_id, memo, prev_hash, hash) VALUES (`+placeholders(12)+`)`)
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *ledgerWriter) close() { w.stmt.Close() }
+
+// post appends one posting to the chain.
+func (w *ledgerWriter) post(p pipeline.Posting) error {
+	if !p.Valid() {
+		return fmt.Errorf("ledger: refusing an invalid posting %+v", p)
+	}
+	e := pipeline.Entry{Seq: w.seq + 1, At: w.at, RunID: w.runID, Posting: p, PrevHash: w.head}
+	e.Hash = w.chain.Hash(w.head, &e)
+	if _, err := w.stmt.ExecContext(w.ctx, e.Seq, e.At, e.RunID, string(p.Movement), p.PaymentRef, string(p.Debit),
+		string(p.Credit), p.AmountFen, p.BatchID, p.Memo, e.PrevHash, e.Hash); err != nil {
+		return fmt.Errorf("ledger: append entry %d: %w", e.Seq, err)
+	}
+	w.seq, w.head = e.Seq, e.Hash
+	return nil
+}
+
+// LedgerHead returns the number of entries and the hash of the last one.
+func (s *Store) LedgerHead(ctx context.Context) (int64, string, error) {
+	var seq int64
+	head := pipeline.GenesisHash
+	err := s.db.QueryRowContext(ctx, `SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1`).Scan(&seq, &head)
+	if err != nil && !isNoRows(err) {
+		return 0, "", err
+	}
+	return seq, head, nil
+}
+
+// VerifyLedger recomputes the whole chain and every balance, and checks the
+// balances against the payments: each money status's account must hold
+// exactly the money of the payments in that status, and each payment's own
+// postings must leave its amount in the account of its status and nothing
+// anywhere else.
+func (s *Store) VerifyLedger(ctx context.Context) (*pipeline.LedgerReport, error) {
+	if s.ledgerKey == nil {
+		return nil, ErrNoLedgerKey
+	}
+	rep := &pipeline.LedgerReport{HeadHash: pipeline.GenesisHash, Balances: map[pipeline.Account]int64{}}
+	problem := func(seq int64, format string, args ...any) {
+		if rep.FirstBad == 0 && seq > 0 {
+			rep.FirstBad = seq
+		}
+		if len(rep.Problems) < 50 {
+			rep.Problems = append(rep.Problems, fmt.Sprintf(format, args...))
+		}
+	}
+	last, head, err := s.walkChain(ctx, 0, pipeline.GenesisHash, problem, func(e *pipeline.Entry) {
+		rep.Balances[e.Debit] += e.AmountFen
+		rep.Balances[e.Credit] -= e.AmountFen
+	})
+	if err != nil {
+		return nil, err
+	}
+	rep.Entries, rep.HeadHash = last, head
+	var sum int64
+	for _, b := range rep.Balances {
+		sum += b
+	}
+	if sum != 0 {
+		problem(0, "the balances do not sum to zero (%d fen)", sum)
+	}
+	held, err := s.moneyByStatus(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	for status, acct := range pipeline.StatusAccount {
+		if got, want := rep.Balances[acct], held[status].AmountFen; got != want {
+			problem(0, "account %s holds %s, the payments %s hold %s", acct, pipeline.FormatFen(got), status, pipeline.FormatFen(want))
+		}
+	}
+	mismatches, err := s.paymentLedgerMismatches(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range mismatches {
+		problem(0, "%s", m)
+	}
+	return rep, nil
+}
+
+// walkChain verifies the entries after seq from, whose hash is head: the
+// sequence has no gap, each entry names the hash before it, its hash matches
+// its contents under the key, and it is a valid posting. It calls problem for
+// each fault and each (when not nil) for every entry, and returns the last
+// sequence number and hash.
+func (s *Store) walkChain(ctx context.Context, from int64, head string, problem func(seq int64, format string, args ...any), each func(*pipeline.Entry)) (int64, string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, run_id, movement, payment_ref, debit, credit, amount_fen,
+		batch_id, memo, prev_hash, hash FROM ledger_entries WHERE seq > ? ORDER BY seq`, from)
+	if err != nil {
+		return 0, "", fmt.Errorf("read ledger: %w", err)
+	}
+	defer rows.Close()
+	chain := pipeline.NewChain(s.ledgerKey)
+	last := from
+	for rows.Next() {
+		var e pipeline.Entry
+		if err := rows.Scan(&e.Seq, &e.At, &e.RunID, &e.Movement, &e.PaymentRef, &e.Debit, &e.Credit, &e.AmountFen,
+			&e.BatchID, &e.Memo, &e.PrevHash, &e.Hash); err != nil {
+			return 0, "", err
+		}
+		last++
+		switch {
+		case e.Seq != last:
+			problem(e.Seq, "entry %d: expected sequence number %d (an entry is missing or inserted)", e.Seq, last)
+			last = e.Seq
+		case e.PrevHash != head:
+			problem(e.Seq, "entry %d: previous hash %.12s… does not match entry %d's hash %.12s…", e.Seq, e.PrevHash, e.Seq-1, head)
+		case chain.Hash(head, &e) != e.Hash:
+			problem(e.Seq, "entry %d (%s %s %s): hash does not match its contents", e.Seq, e.Movement, e.PaymentRef, pipeline.FormatFen(e.AmountFen))
+		case !e.Posting.Valid():
+			problem(e.Seq, "entry %d: not a valid posting (%s: %s -> %s, %d fen)", e.Seq, e.Movement, e.Credit, e.Debit, e.AmountFen)
+		}
+		if each != nil {
+			each(&e)
+		}
+		head = e.Hash
+	}
+	return last, head, rows.Err()
+}
+
+// moneyByStatus counts and sums the live payments by status.
+func (s *Store) moneyByStatus(ctx context.Context, q sqlx.QueryerContext) (map[pipeline.Status]pipeline.Tally, error) {
+	rows, err := q.QueryContext(ctx, `SELECT status, count(*), coalesce(sum(amount_fen), 0) FROM payments
+		WHERE status IN `+payableStatuses+` GROUP BY status`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[pipeline.Status]pipeline.Tally{}
+	for rows.Next() {
+		var t pipeline.Tally
+		if err := rows.Scan(&t.Key, &t.Count, &t.AmountFen); err != nil {
+			return nil, err
+		}
+		t.Payable = t.Count
+		out[pipeline.Status(t.Key)] = t
+	}
+	return out, rows.Err()
+}
+
+// paymentLedgerMismatches compares, payment by payment, where the ledger says
+// its money is with the payment's status.
+func (s *Store) paymentLedgerMismatches(ctx context.Context) ([]string, error) {
+	accountOf := `CASE status`
+	for st, a := range pipeline.StatusAccount {
+		accountOf += fmt.Sprintf(" WHEN '%s' THEN '%s'", st, a)
+	}
+	accountOf += ` END`
+	q := `WITH net AS (
+		SELECT payment_ref, account, sum(amount) AS amount FROM (
+			SELECT payment_ref, debit AS account, amount_fen AS amount FROM ledger_entries
+			UNION ALL SELECT payment_ref, credit, -amount_fen FROM ledger_entries)
+		WHERE account != 'programme' GROUP BY payment_ref, account HAVING sum(amount) != 0),
+	want AS (SELECT payment_ref, ` + accountOf + ` AS account, amount_fen AS amount FROM payments WHERE status IN ` + payableStatuses + `)
+	SELECT 'ledger', * FROM (SELECT * FROM net EXCEPT SELECT * FROM want)
+	UNION ALL SELECT 'payments', * FROM (SELECT * FROM want EXCEPT SELECT * FROM net)
+	ORDER BY 2 LIMIT 20`
+	rows, err := s.db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("compare payments with the ledger: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var side, ref, acct string
+		var amount int64
+		if err := rows.Scan(&side, &ref, &acct, &amount); err != nil {
+			return nil, err
+		}
+		if side == "ledger" {
+			out = append(out, fmt.Sprintf("payment %s: the ledger leaves %s in %s, its status says otherwise", ref, pipeline.FormatFen(amount), acct))
+		} else {
+			out = append(out, fmt.Sprintf("payment %s: its status puts %s in %s, the ledger does not", ref, pipeline.FormatFen(amount), acct))
+		}
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,108 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"zhutui/pipeline"
+)
+
+// MoneyCheck gathers the facts of the report's money check: live payments by
+// status, the ledger's balances, each batch's totals, and a verification of
+// the chain's entries added since the last check.
+func (s *Store) MoneyCheck(ctx context.Context) (*pipeline.MoneyCheck, error) {
+	m := &pipeline.MoneyCheck{Ledger: map[pipeline.Account]int64{}}
+	var err error
+	if m.Payments, err = s.moneyByStatus(ctx, s.db); err != nil {
+		return nil, fmt.Errorf("money check: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT account, sum(amount) FROM (
+		SELECT debit AS account, sum(amount_fen) AS amount FROM ledger_entries GROUP BY debit
+		UNION ALL SELECT credit, -sum(amount_fen) FROM ledger_entries GROUP BY credit) GROUP BY account`)
+	if err != nil {
+		return nil, fmt.Errorf("money check: ledger balances: %w", err)
+	}
+	for rows.Next() {
+		var a string
+		var v int64
+		if err := rows.Scan(&a, &v); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		m.Ledger[pipeline.Account(a)] = v
+	}
+	rows.Close()
+	if m.LedgerEntries, m.HeadHash, err = s.LedgerHead(ctx); err != nil {
+		return nil, err
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT b.id, b.status, b.count, b.total_fen, b.settled_fen,
+		coalesce((SELECT sum(CASE movement WHEN 'batch' THEN amount_fen WHEN 'unbatch' THEN -amount_fen ELSE 0 END)
+			FROM ledger_entries WHERE batch_id = b.id AND batch_id != ''), 0),
+		coalesce((SELECT sum(amount_fen) FROM payments WHERE batch_id = b.id AND status = 'PAID'), 0),
+		coalesce((SELECT sum(amount_fen) FROM payments WHERE batch_id = b.id AND status IN ('RETURNED', 'REISSUED')), 0),
+		coalesce((SELECT sum(amount_fen) FROM payments WHERE batch_id = b.id AND status IN ('BATCHED', 'SENT')), 0)
+		FROM batches b ORDER BY b.id`)
+	if err != nil {
+		return nil, fmt.Errorf("money check: batches: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b pipeline.BatchMoney
+		var bank sql.NullInt64
+		if err := rows.Scan(&b.ID, &b.Status, &b.Count, &b.FileFen, &bank, &b.LedgerFen, &b.SettledFen, &b.ReturnedFen, &b.AwaitingFen); err != nil {
+			return nil, err
+		}
+		b.BankFen, b.BankKnown = bank.Int64, bank.Valid
+		m.Batches = append(m.Batches, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if m.ChainProblems, err = s.verifyNewEntries(ctx); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// verifyNewEntries verifies the chain from the last entry a report verified
+// to the head, and moves that checkpoint when all is well. `zhutui ledger
+// verify` checks the whole chain.
+func (s *Store) verifyNewEntries(ctx context.Context) ([]string, error) {
+	if s.ledgerKey == nil {
+		return []string{"the ledger chain was not verified: no ledger key"}, nil
+	}
+	cp, err := setting(ctx, s.db, "ledger.verified")
+	if err != nil {
+		return nil, err
+	}
+	from, head := int64(0), pipeline.GenesisHash
+	if seq, hash, ok := strings.Cut(cp, ":"); ok {
+		if from, err = strconv.ParseInt(seq, 10, 64); err != nil {
+			return nil, fmt.Errorf("setting ledger.verified: %w", err)
+		}
+		head = hash
+	}
+	var problems []string
+	last, lastHash, err := s.walkChain(ctx, from, head, func(seq int64, format string, args ...any) {
+		if len(problems) < 10 {
+			problems = append(problems, "ledger "+fmt.Sprintf(format, args...))
+		}
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(problems) == 0 && last > from {
+		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+			return setSetting(ctx, tx, "ledger.verified", fmt.Sprintf("%d:%s", last, lastHash))
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return problems, nil
+}

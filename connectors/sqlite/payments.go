@@ -1,0 +1,158 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+
+	"zhutui/pipeline"
+)
+
+// The payment states that are not live.
+const (
+	paymentCancelled = "CANCELLED" // stopped being payable before a batch
+	paymentReissued  = "REISSUED"  // returned, and replaced by the next attempt
+)
+
+// PaymentRef is <registration_id>-<attempt>.
+func PaymentRef(registrationID string, attempt int) string {
+	return fmt.Sprintf("%s-%d", registrationID, attempt)
+}
+
+// syncPayments brings the payments in line with the decisions, inside the
+// reconcile transaction, posting every movement to the ledger:
+//   - an ELIGIBLE payment whose registration stopped being payable, or is
+//     payable for another amount, is withdrawn (CANCELLED);
+//   - a payable registration without a live payment gets one: its cancelled
+//     attempt revived, or a new attempt;
+//   - a RETURNED payment whose registration, still payable, has a newer
+//     version with another card number or name is closed (REISSUED) and paid
+//     again as the next attempt.
+func (s *Store) syncPayments(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter, runID int64) (pipeline.PaymentCounts, error) {
+	var c pipeline.PaymentCounts
+	var withdraw []struct {
+		ID     int64  `db:"id"`
+		Amount int64  `db:"amount"`
+		Ref    string `db:"ref"`
+	}
+	err := sqlx.SelectContext(ctx, tx, &withdraw, `SELECT p.id, p.amount_fen AS amount, p.payment_ref AS ref
+		FROM payments p JOIN decisions d ON d.registration_id = p.registration_id
+		WHERE p.status = 'ELIGIBLE' AND (d.status != 'ELIGIBLE' OR d.amount_fen != p.amount_fen)`)
+	if err != nil {
+		return c, fmt.Errorf("find payments to withdraw: %w", err)
+	}
+	for _, w := range withdraw {
+		if err := lw.post(pipeline.NewPosting(pipeline.MoveWithdraw, w.Ref, w.Amount, "", "no longer payable")); err != nil {
+			return c, err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE payments SET status = ?, changed_run = ? WHERE id = ?`, paymentCancelled, runID, w.ID); err != nil {
+			return c, err
+		}
+	}
+	c.Withdrawn = len(withdraw)
+
+	// New and revived payments, in bounded chunks.
+	after := ""
+	for {
+		var todo []struct {
+			RegistrationID string `db:"registration_id"`
+			Amount         int64  `db:"amount_fen"`
+			Level          int    `db:"level"`
+			LastAttempt    int    `db:"last_attempt"`
+			LastStatus     string `db:"last_status"`
+			LastID         int64  `db:"last_id"`
+		}
+		err := sqlx.SelectContext(ctx, tx, &todo, `SELECT d.registration_id, d.amount_fen, d.level,
+			coalesce(p.attempt, 0) AS last_attempt, coalesce(p.status, '') AS last_status, coalesce(p.id, 0) AS last_id
+			FROM decisions d LEFT JOIN payments p ON p.id = (SELECT id FROM payments WHERE registration_id = d.registration_id
+				ORDER BY attempt DESC LIMIT 1)
+			WHERE d.status = 'ELIGIBLE' AND d.held = 0 AND d.registration_id > ?
+			  AND coalesce(p.status, '') IN ('', ?, ?)
+			ORDER BY d.registration_id LIMIT 4096`, after, paymentCancelled, paymentReissued)
+		if err != nil {
+			return c, fmt.Errorf("find new payments: %w", err)
+		}
+		if len(todo) == 0 {
+			break
+		}
+		for _, t := range todo {
+			attempt := t.LastAttempt
+			if t.LastStatus == paymentCancelled {
+				if _, err := tx.ExecContext(ctx, `UPDATE payments SET status = 'ELIGIBLE', amount_fen = ?, level = ?,
+					changed_run = ? WHERE id = ?`, t.Amount, t.Level, runID, t.LastID); err != nil {
+					return c, err
+				}
+			} else {
+				attempt++
+				if err := insertPayment(ctx, tx, t.RegistrationID, attempt, t.Amount, t.Level, runID); err != nil {
+					return c, err
+				}
+			}
+			if err := lw.post(pipeline.NewPosting(pipeline.MoveDecide, PaymentRef(t.RegistrationID, attempt), t.Amount, "", "decided payable")); err != nil {
+				return c, err
+			}
+		}
+		c.Decided += len(todo)
+		after = todo[len(todo)-1].RegistrationID
+	}
+
+	// Returned payments whose card number or name changed since.
+	var returned []struct {
+		ID             int64  `db:"id"`
+		RegistrationID string `db:"registration_id"`
+		Attempt        int    `db:"attempt"`
+		Ref            string `db:"payment_ref"`
+		Amount         int64  `db:"amount_fen"`
+		NewAmount      int64  `db:"new_amount"`
+		Level          int    `db:"level"`
+		PaidCard       string `db:"paid_card"`
+		PaidName       string `db:"paid_name"`
+		Card           string `db:"card_number"`
+		Name           string `db:"name"`
+	}
+	err = sqlx.SelectContext(ctx, tx, &returned, `SELECT p.id, p.registration_id, p.attempt, p.payment_ref, p.amount_fen,
+		d.amount_fen AS new_amount, d.level, bl.card_number AS paid_card, bl.name AS paid_name, v.card_number, v.name
+		FROM payments p
+		JOIN batch_lines bl ON bl.batch_id = p.batch_id AND bl.payment_id = p.id
+		JOIN decisions d ON d.registration_id = p.registration_id
+		JOIN registration_versions v ON v.id = d.version_id
+		WHERE p.status = 'RETURNED' AND d.status = 'ELIGIBLE'`)
+	if err != nil {
+		return c, fmt.Errorf("find returned payments: %w", err)
+	}
+	for _, r := range returned {
+		if pipeline.NormalizeCardNumber(r.Card) == r.PaidCard && pipeline.NormalizeName(r.Name) == r.PaidName {
+			continue // nothing the bank objected to has changed yet
+		}
+		if err := reissue(ctx, tx, lw, runID, r.ID, r.RegistrationID, r.Attempt, r.Ref, r.Amount, r.NewAmount, r.Level,
+			"card number or name changed"); err != nil {
+			return c, err
+		}
+		c.Reissued++
+	}
+	return c, nil
+}
+
+func insertPayment(ctx context.Context, tx *sqlx.Tx, registrationID string, attempt int, amount int64, level int, runID int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO payments (registration_id, attempt, payment_ref, amount_fen, level, status,
+		created_run, changed_run) VALUES (?, ?, ?, ?, ?, 'ELIGIBLE', ?, ?)`,
+		registrationID, attempt, PaymentRef(registrationID, attempt), amount, level, runID, runID)
+	return err
+}
+
+// reissue closes a returned attempt and makes the next attempt ELIGIBLE.
+func reissue(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter, runID, id int64, registrationID string, attempt int,
+	ref string, amount, newAmount int64, level int, why string) error {
+	if err := lw.post(pipeline.NewPosting(pipeline.MoveRelease, ref, amount, "", why)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE payments SET status = ?, changed_run = ? WHERE id = ?`, paymentReissued, runID, id); err != nil {
+		return err
+	}
+	if err := insertPayment(ctx, tx, registrationID, attempt+1, newAmount, level, runID); err != nil {
+		return err
+	}
+	return lw.post(pipeline.NewPosting(pipeline.MoveDecide, PaymentRef(registrationID, attempt+1), newAmount, "",
+		"next attempt after "+ref))
+}
