@@ -1,0 +1,158 @@
+package bankfile_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"zhutui/connectors/bankfile"
+	"zhutui/fixtures/bank"
+	"zhutui/pipeline"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func sampleBatch() *pipeline.Batch {
+	return &pipeline.Batch{
+		ID: "B2014020101", BusinessDate: pipeline.MustDate("2014-02-01"), PayerAccount: "0200001009000012345",
+		Memo: "职业发展助推计划资助", Count: 3, TotalFen: 500000,
+		Lines: []pipeline.BatchLine{
+			{Seq: 1, PaymentRef: "R001-1", CardNumber: "6210670000000000016", Name: "王芳", AmountFen: 200000},
+			{Seq: 2, PaymentRef: "R002-1", CardNumber: "6210670000000000024", Name: "李强", AmountFen: 100000},
+			{Seq: 3, PaymentRef: "R025-2", CardNumber: "6210670000000000255", Name: "阿依古丽·买买提", AmountFen: 200000},
+		},
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		os.WriteFile(path, got, 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestRenderPayment(t *testing.T) {
+	data, err := bankfile.Format{}.RenderPayment(sampleBatch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The golden file is the payment file decoded from GB18030, for reading.
+	text, err := simplifiedchinese.GB18030.NewDecoder().Bytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "ZTPAY_B2014020101.decoded.txt", text)
+	if bytes.Contains(data, []byte("王芳")) {
+		t.Error("the file is UTF-8, not GB18030")
+	}
+	if n := bytes.Count(data, []byte("\r\n")); n != 5 || !bytes.HasSuffix(data, []byte("\r\n")) || bytes.Count(data, []byte("\n")) != 5 {
+		t.Errorf("want CRLF after each of the 5 lines, got %d", n)
+	}
+	again, _ := bankfile.Format{}.RenderPayment(sampleBatch())
+	if !bytes.Equal(data, again) {
+		t.Error("the same batch rendered to other bytes")
+	}
+}
+
+func TestRenderPaymentRefuses(t *testing.T) {
+	for name, edit := range map[string]func(b *pipeline.Batch){
+		"ErrTotal":      func(b *pipeline.Batch) { b.TotalFen++ },
+		"ErrCount":      func(b *pipeline.Batch) { b.Count++ },
+		"ErrPipeInName": func(b *pipeline.Batch) { b.Lines[0].Name = "王|芳" },
+		"ErrNoPayer":    func(b *pipeline.Batch) { b.PayerAccount = "" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := sampleBatch()
+			edit(b)
+			if _, err := (bankfile.Format{}).RenderPayment(b); err == nil {
+				t.Fatal("rendered")
+			}
+		})
+	}
+}
+
+func TestSidecar(t *testing.T) {
+	got := string(bankfile.Format{}.Sidecar("ZTPAY_B1.txt", []byte("abc")))
+	if got != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  ZTPAY_B1.txt\n" {
+		t.Errorf("sidecar = %q", got)
+	}
+}
+
+func TestParseResult(t *testing.T) {
+	pay, _ := bankfile.Format{}.RenderPayment(sampleBatch())
+	name, res, err := bank.Answer(pay, map[string]bank.Failure{"R002-1": bank.NameMismatch})
+	if err != nil || name != "ZTRES_B2014020101.txt" {
+		t.Fatal(name, err)
+	}
+	rf, err := bankfile.ParseResult(name, bytes.NewReader(res))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rf.BatchID != "B2014020101" || rf.Count != 3 || rf.TotalFen != 500000 || len(rf.Lines) != 3 ||
+		rf.SuccessCount != 2 || rf.SuccessFen != 400000 || rf.FailCount != 1 || rf.FailFen != 100000 {
+		t.Fatalf("parsed %+v", rf)
+	}
+	if l := rf.Lines[1]; l.Success || l.Code != "1002" || l.Message != "户名不符" || l.PaymentRef != "R002-1" {
+		t.Errorf("line 2 = %+v", l)
+	}
+	if err := pipeline.CheckResult(name, rf, sampleBatch()); err != nil {
+		t.Errorf("a faithful answer does not check: %v", err)
+	}
+}
+
+func TestParseResultErrors(t *testing.T) {
+	ok := "H|B1|1|10.00\r\nD|000001|R1-1|6210670000000000016|10.00|S|0000|ok\r\nT|1|10.00|0|0.00\r\n"
+	if _, err := bankfile.ParseResult("r", strings.NewReader(ok)); err != nil {
+		t.Fatalf("good file: %v", err)
+	}
+	for name, text := range map[string]string{
+		"ErrNoTrailer":   "H|B1|1|10.00\r\nD|000001|R1-1|6210670000000000016|10.00|S|0000|ok\r\n",
+		"ErrBadAmount":   strings.Replace(ok, "|10.00|S", "|10.0|S", 1),
+		"ErrBadOutcome":  strings.Replace(ok, "|S|", "|X|", 1),
+		"ErrExtraField":  strings.Replace(ok, "|ok", "|ok|x", 1),
+		"ErrAfterTrail":  ok + "D|000002|R2-1|1|1.00|S|0|x\r\n",
+		"ErrNoHeader":    "D|000001|R1-1|6210670000000000016|10.00|S|0000|ok\r\nT|1|10.00|0|0.00\r\n",
+		"ErrNegativeFee": strings.Replace(ok, "T|1|10.00", "T|1|-10.00", 1),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := bankfile.ParseResult("r", strings.NewReader(text))
+			if !pipeline.IsFileError(err) {
+				t.Fatalf("err = %v, want a file error", err)
+			}
+		})
+	}
+}
+
+func FuzzParseResult(f *testing.F) {
+	f.Add([]byte("H|B1|1|10.00\r\nD|000001|R1-1|6210670000000000016|10.00|S|0000|ok\r\nT|1|10.00|0|0.00\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rf, err := bankfile.ParseResult("r", bytes.NewReader(data))
+		if err != nil {
+			if !pipeline.IsFileError(err) {
+				t.Fatalf("not a file error: %v", err)
+			}
+			return
+		}
+		for _, l := range rf.Lines {
+			if l.Seq <= 0 || l.AmountFen < 0 {
+				t.Fatalf("line breaks an invariant: %+v", l)
+			}
+		}
+		if rf.Count < 0 || rf.TotalFen < 0 || rf.SuccessFen < 0 || rf.FailFen < 0 {
+			t.Fatalf("negative totals: %+v", rf)
+		}
+	})
+}

@@ -1,0 +1,275 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"zhutui/connectors/bankfile"
+	"zhutui/connectors/sqlite"
+	"zhutui/fixtures"
+	"zhutui/fixtures/bank"
+	"zhutui/pipeline"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func spec(maxLines int) pipeline.BatchSpec {
+	return pipeline.BatchSpec{BusinessDate: pipeline.MustDate("2014-02-01"), PayerAccount: "0200001009000012345",
+		Memo: "职业发展助推计划资助", MaxLines: maxLines, ApprovalRequired: true}
+}
+
+// payable loads n payable registrations (persons 0..n-1, level 2) and reconciles.
+func payable(t *testing.T, st *sqlite.Store, n int) {
+	t.Helper()
+	var regs []pipeline.Registration
+	var certs []pipeline.Certificate
+	for i := range n {
+		no := fmt.Sprintf("C%d", i+1)
+		regs = append(regs, reg(fmt.Sprintf("R%d", i+1), i, no, fmt.Sprintf("2014-01-1%d 09:00:00", i)))
+		certs = append(certs, cert(no, i, "2013-12-01 08:00:00"))
+	}
+	ingestCerts(t, st, certs...)
+	ingestRegs(t, st, regs...)
+	reconcile(t, st)
+}
+
+func render(b *pipeline.Batch) ([]byte, error) { return bankfile.Format{}.RenderPayment(b) }
+
+func verify(t *testing.T, st *sqlite.Store) {
+	t.Helper()
+	rep, err := st.VerifyLedger(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		t.Fatalf("ledger does not verify: %v", rep.Problems)
+	}
+}
+
+func ledgerLines(t *testing.T, st *sqlite.Store, where string) string {
+	t.Helper()
+	var rows []struct {
+		Seq      int64  `db:"seq"`
+		Movement string `db:"movement"`
+		Ref      string `db:"payment_ref"`
+		Debit    string `db:"debit"`
+		Credit   string `db:"credit"`
+		Amount   int64  `db:"amount_fen"`
+		Batch    string `db:"batch_id"`
+	}
+	if err := st.DB().Select(&rows, `SELECT seq, movement, payment_ref, debit, credit, amount_fen, batch_id
+		FROM ledger_entries WHERE `+where+` ORDER BY seq`); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%d %s %s Dr %s Cr %s %s %s\n", r.Seq, r.Movement, r.Ref, r.Debit, r.Credit, pipeline.FormatFen(r.Amount), r.Batch)
+	}
+	return b.String()
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		os.WriteFile(path, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs:\n--- got\n%s--- want\n%s", name, got, want)
+	}
+}
+
+func TestBatches(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	payable(t, st, 3)
+	made, err := st.CreateBatches(ctx, 1, spec(2), render)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(made) != 2 || made[0].ID != "B2014020101" || made[0].Count != 2 || made[1].Count != 1 || made[0].TotalFen != 200000 {
+		t.Fatalf("batches = %+v", made)
+	}
+	golden(t, "ledger-batch.txt", ledgerLines(t, st, "1"))
+	verify(t, st)
+
+	t.Run("RendersTheSameAfterARestart", func(t *testing.T) {
+		b, err := st.Batch(ctx, "B2014020101")
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, _ := render(b)
+		second, _ := render(b)
+		path := st.Path()
+		st2, err := sqlite.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st2.Close()
+		b2, err := st2.Batch(ctx, "B2014020101")
+		if err != nil {
+			t.Fatal(err)
+		}
+		third, _ := render(b2)
+		if !bytes.Equal(first, second) || !bytes.Equal(first, third) {
+			t.Fatal("a batch rendered to other bytes")
+		}
+		if got := fmt.Sprintf("%x", sha256sum(third)); got != b.FileSHA256 {
+			t.Errorf("rendered sha256 %s, fixed at creation %s", got, b.FileSHA256)
+		}
+	})
+	t.Run("ErrCreatorApproves", func(t *testing.T) {
+		if err := st.ApproveBatch(ctx, "B2014020101", "system"); err == nil || !strings.Contains(err.Error(), "cannot also approve") {
+			t.Fatalf("err = %v", err)
+		}
+		if err := st.ApproveBatch(ctx, "B2014020101", ""); err == nil {
+			t.Fatal("approved by nobody")
+		}
+	})
+	t.Run("RejectedBatchIsEligibleAgain", func(t *testing.T) {
+		if err := st.RejectBatch(ctx, "B2014020102", "finance-li", "wrong payer account"); err != nil {
+			t.Fatal(err)
+		}
+		got := statuses(t, st)
+		if got["R3"] != "ELIGIBLE" || got["R1"] != "BATCHED" {
+			t.Fatalf("statuses = %v", got)
+		}
+		if err := st.ApproveBatch(ctx, "B2014020102", "finance-li"); err == nil {
+			t.Fatal("a rejected batch was approved")
+		}
+		reconcile(t, st) // the rejected registration is judged again; nothing changes
+		made, err := st.CreateBatches(ctx, 2, spec(10), render)
+		if err != nil || len(made) != 1 || made[0].ID != "B2014020103" || made[0].Count != 1 {
+			t.Fatalf("after reject: %+v, %v", made, err)
+		}
+		verify(t, st)
+		events, _ := st.BatchEvents(ctx, "B2014020102")
+		if len(events) != 2 || events[1].Action != "rejected" || events[1].Detail != "wrong payer account" || events[1].Actor != "finance-li" {
+			t.Errorf("events = %+v", events)
+		}
+	})
+	t.Run("WrongAmountInResultChangesNothing", func(t *testing.T) {
+		if err := st.ApproveBatch(ctx, "B2014020101", "finance-li"); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := st.Batch(ctx, "B2014020101")
+		data, _ := render(b)
+		if err := st.MarkSent(ctx, 3, b.ID, []pipeline.Delivery{{Kind: "payment", BatchID: b.ID, Location: "file:///out", Name: "x"}}); err != nil {
+			t.Fatal(err)
+		}
+		name, res, err := bank.Answer(data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := bytes.Replace(res, []byte("|1000.00|S|"), []byte("|1001.00|S|"), 1)
+		rf, err := bankfile.ParseResult(name, bytes.NewReader(bad))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := ledgerLines(t, st, "1")
+		out, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "x1"}, rf)
+		if err != nil || !strings.Contains(out.Quarantined, "names amount 1001.00") {
+			t.Fatalf("outcome %+v, %v", out, err)
+		}
+		if after := ledgerLines(t, st, "1"); after != before {
+			t.Error("a quarantined result file moved money")
+		}
+		if got := statuses(t, st); got["R1"] != "SENT" || got["R2"] != "SENT" {
+			t.Errorf("statuses after a quarantined result: %v", got)
+		}
+		// The faithful answer settles the batch.
+		name, res, _ = bank.Answer(data, map[string]bank.Failure{"R2-1": bank.NoSuchCard})
+		rf, _ = bankfile.ParseResult(name, bytes.NewReader(res))
+		out, err = st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "x2"}, rf)
+		if err != nil || out.Quarantined != "" || out.Applied != 2 {
+			t.Fatalf("outcome %+v, %v", out, err)
+		}
+		if got := statuses(t, st); got["R1"] != "PAID" || got["R2"] != "RETURNED" {
+			t.Errorf("statuses after the result: %v", got)
+		}
+		// The same batch answered again is quarantined.
+		out, err = st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: "ZTRES_again.txt", SHA256: "x3"}, rf)
+		if err != nil || !strings.Contains(out.Quarantined, "not awaiting a result") {
+			t.Fatalf("second answer: %+v, %v", out, err)
+		}
+		verify(t, st)
+		m, err := st.MoneyCheck(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := m.Verdict(); v != "RECONCILED" {
+			t.Errorf("verdict = %s", v)
+		}
+	})
+	t.Run("Reissue", func(t *testing.T) {
+		n, skipped, err := st.ReissueBatch(ctx, "B2014020101", "finance-li", "the bank fixed its card index")
+		if err != nil || n != 1 || len(skipped) != 0 {
+			t.Fatalf("reissue: %d, %v, %v", n, skipped, err)
+		}
+		if got := statuses(t, st); got["R2"] != "ELIGIBLE" {
+			t.Errorf("R2 = %s", got["R2"])
+		}
+		var ref string
+		st.DB().Get(&ref, `SELECT payment_ref FROM payments WHERE registration_id = 'R2' AND status = 'ELIGIBLE'`)
+		if ref != "R2-2" {
+			t.Errorf("next attempt = %q, want R2-2", ref)
+		}
+		verify(t, st)
+	})
+}
+
+func TestWithdrawBeforeBatch(t *testing.T) {
+	st := MustOpen(t)
+	payable(t, st, 1)
+	revoked := cert("C1", 0, "2014-01-30 08:00:00")
+	revoked.Status = pipeline.CertificateRevoked
+	ingestCerts(t, st, revoked)
+	expect(t, reconcile(t, st), map[string]string{"R1": "CERT_REVOKED"})
+	ingestCerts(t, st, cert("C1", 0, "2014-01-31 08:00:00"))
+	expect(t, reconcile(t, st), map[string]string{"R1": "ELIGIBLE"})
+	golden(t, "ledger-withdraw.txt", ledgerLines(t, st, "1"))
+	verify(t, st)
+}
+
+func TestBudget(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	src := strings.Replace(string(fixtures.Programme2013), `budget = ""`, `budget = "2500.00"`, 1)
+	p, err := pipeline.ParseProgramme([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.LoadProgramme(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	payable(t, st, 3) // 3 x 1000.00
+	s := spec(10)
+	s.BudgetSet, s.BudgetFen = true, 250000
+	made, err := st.CreateBatches(ctx, 1, s, render)
+	if err != nil || len(made) != 1 || made[0].Count != 2 || made[0].TotalFen != 200000 {
+		t.Fatalf("batches within the budget: %+v, %v", made, err)
+	}
+	made, err = st.CreateBatches(ctx, 1, s, render)
+	if err != nil || len(made) != 0 {
+		t.Fatalf("a second batch past the budget: %+v, %v", made, err)
+	}
+	if got := statuses(t, st); got["R3"] != "ELIGIBLE" {
+		t.Errorf("the payment over budget is %s, want ELIGIBLE", got["R3"])
+	}
+}
+
+func sha256sum(b []byte) []byte {
+	h := sha256.Sum256(b)
+	return h[:]
+}

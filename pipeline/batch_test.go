@@ -1,0 +1,107 @@
+package pipeline_test
+
+import (
+	"strings"
+	"testing"
+
+	"zhutui/pipeline"
+)
+
+func checkedBatch() *pipeline.Batch {
+	return &pipeline.Batch{ID: "B2014020101", Count: 2, TotalFen: 300000, Lines: []pipeline.BatchLine{
+		{Seq: 1, PaymentRef: "R1-1", CardNumber: "6210670000000000016", AmountFen: 200000},
+		{Seq: 2, PaymentRef: "R2-1", CardNumber: "6210670000000000024", AmountFen: 100000},
+	}}
+}
+
+func faithfulResult() *pipeline.ResultFile {
+	return &pipeline.ResultFile{BatchID: "B2014020101", Count: 2, TotalFen: 300000,
+		Lines: []pipeline.ResultLine{
+			{Seq: 1, PaymentRef: "R1-1", CardNumber: "6210670000000000016", AmountFen: 200000, Success: true},
+			{Seq: 2, PaymentRef: "R2-1", CardNumber: "6210670000000000024", AmountFen: 100000, Code: "1001"},
+		},
+		SuccessCount: 1, SuccessFen: 200000, FailCount: 1, FailFen: 100000}
+}
+
+func TestCheckResult(t *testing.T) {
+	if err := pipeline.CheckResult("r", faithfulResult(), checkedBatch()); err != nil {
+		t.Fatalf("faithful result: %v", err)
+	}
+	for name, tt := range map[string]struct {
+		edit func(*pipeline.ResultFile)
+		want string
+	}{
+		"ErrOtherBatch":     {func(r *pipeline.ResultFile) { r.BatchID = "B2014020102" }, "answers batch B2014020102"},
+		"ErrHeaderTotal":    {func(r *pipeline.ResultFile) { r.TotalFen = 1 }, "header says"},
+		"ErrUnknownRef":     {func(r *pipeline.ResultFile) { r.Lines[1].PaymentRef = "R9-1" }, "unknown in batch"},
+		"ErrOtherCard":      {func(r *pipeline.ResultFile) { r.Lines[1].CardNumber = "6210670000000000032" }, "names card 621067*********0032"},
+		"ErrOtherAmount":    {func(r *pipeline.ResultFile) { r.Lines[0].AmountFen = 100000 }, "names amount 1000.00"},
+		"ErrMissingLine":    {func(r *pipeline.ResultFile) { r.Lines = r.Lines[:1] }, "is not answered"},
+		"ErrAnsweredTwice":  {func(r *pipeline.ResultFile) { r.Lines[1] = r.Lines[0] }, "answered twice"},
+		"ErrTrailerDiffers": {func(r *pipeline.ResultFile) { r.SuccessFen = 300000 }, "trailer says"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rf := faithfulResult()
+			tt.edit(rf)
+			err := pipeline.CheckResult("r", rf, checkedBatch())
+			if !pipeline.IsFileError(err) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want a file error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestBatchID(t *testing.T) {
+	if got := pipeline.BatchID(pipeline.MustDate("2014-02-01"), 3); got != "B2014020103" {
+		t.Errorf("BatchID = %s", got)
+	}
+	if got := pipeline.BatchID(pipeline.MustDate("2014-02-01"), 100); got != "B20140201100" {
+		t.Errorf("BatchID(100) = %s", got)
+	}
+}
+
+func TestChainHash(t *testing.T) {
+	c := pipeline.NewChain([]byte("k"))
+	e := pipeline.Entry{Seq: 1, At: "2014-02-01 02:30:00", RunID: 1,
+		Posting: pipeline.NewPosting(pipeline.MoveDecide, "R1-1", 200000, "", "decided payable")}
+	h := c.Hash(pipeline.GenesisHash, &e)
+	if len(h) != 64 || h != c.Hash(pipeline.GenesisHash, &e) {
+		t.Fatalf("hash %q is not stable", h)
+	}
+	// Moving text from one field into its neighbour changes the hash: fields are length-prefixed.
+	moved := e
+	moved.PaymentRef, moved.Memo = "R1-1d", "ecided payable"
+	if c.Hash(pipeline.GenesisHash, &moved) == h {
+		t.Error("length prefixes do not separate fields")
+	}
+	other := pipeline.NewChain([]byte("other key"))
+	if other.Hash(pipeline.GenesisHash, &e) == h {
+		t.Error("the hash does not depend on the key")
+	}
+	seq2 := e
+	seq2.Seq = 2
+	if c.Hash(pipeline.GenesisHash, &seq2) == h {
+		t.Error("the hash does not cover the sequence number")
+	}
+}
+
+func TestMoneyCheckProblems(t *testing.T) {
+	m := &pipeline.MoneyCheck{
+		Payments: map[pipeline.Status]pipeline.Tally{pipeline.Paid: {Count: 1, AmountFen: 200000}, pipeline.Returned: {Count: 1, AmountFen: 100000}},
+		Ledger:   map[pipeline.Account]int64{pipeline.AccountPaid: 200000, pipeline.AccountReturned: 100000, pipeline.AccountProgramme: -300000},
+		Batches: []pipeline.BatchMoney{{ID: "B1", Status: pipeline.BatchSettled, Count: 2, FileFen: 300000, LedgerFen: 300000,
+			SettledFen: 200000, ReturnedFen: 100000, BankFen: 200000, BankKnown: true}},
+	}
+	if v := m.Verdict(); v != "RECONCILED" {
+		t.Fatalf("verdict = %s", v)
+	}
+	m.Batches[0].BankFen = 100000
+	if v := m.Verdict(); !strings.Contains(v, "bank confirmed 1000.00") {
+		t.Errorf("verdict = %s", v)
+	}
+	m.Batches[0].BankFen = 200000
+	m.Ledger[pipeline.AccountPaid] = 100000
+	if p := m.Problems(); len(p) != 1 || !strings.Contains(p[0], "PAID") {
+		t.Errorf("problems = %v", p)
+	}
+}
