@@ -2,8 +2,8 @@ package sqlite_test
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"context"
+	"crypto/sha256"
 	"flag"
 	"fmt"
 	"os"
