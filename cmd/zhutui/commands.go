@@ -117,7 +117,15 @@ func (app *App) printResult(res *pipeline.Result) {
 		}
 		fmt.Fprintf(w, "  %-13s %s: %d applied, %d unchanged, %d rejected\n", t.Kind, t.Name, t.Applied, t.Unchanged, t.Rejected)
 	}
-	fmt.Fprintf(w, "  reconcile: %d judged, %d changed\n", res.Reconcile.Judged, res.Reconcile.Changed)
+	c := res.Reconcile
+	fmt.Fprintf(w, "  reconcile: %d judged, %d changed; payments: %d decided, %d withdrawn, %d reissued\n",
+		c.Judged, c.Changed, c.Payments.Decided, c.Payments.Withdrawn, c.Payments.Reissued)
+	for _, b := range res.Batches {
+		fmt.Fprintf(w, "  batch %s: %d lines, %s yuan, %s\n", b.ID, b.Count, pipeline.FormatFen(b.TotalFen), b.Status)
+	}
+	for _, id := range res.Delivered {
+		fmt.Fprintf(w, "  delivered %s\n", pipeline.PaymentFileName(id))
+	}
 	if res.Summary != nil {
 		for _, t := range res.Summary.ByStatus {
 			fmt.Fprintf(w, "  %-26s %8d", t.Key, t.Count)
@@ -126,6 +134,10 @@ func (app *App) printResult(res *pipeline.Result) {
 			}
 			fmt.Fprintln(w)
 		}
+	}
+	if res.Summary != nil {
+		fmt.Fprintf(w, "  verdict: %s\n", res.Summary.Verdict())
+		fmt.Fprintf(w, "  ledger head: %s\n", res.Summary.Money.HeadHash)
 	}
 	if res.ReportDir != "" {
 		fmt.Fprintf(w, "  report: %s\n", res.ReportDir)
