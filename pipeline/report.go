@@ -38,6 +38,7 @@ type Summary struct {
 	Batches       []BatchState
 	Alerts        []Alert
 	Budget        *BudgetState // nil when the programme has no budget
+	NoMobile      []Notice     // paid or returned members no SMS could reach
 }
 
 // Verdict is the report's verdict line.

@@ -28,6 +28,7 @@ const (
 	StageBatch     Stage = "batch"
 	StageDeliver   Stage = "deliver"
 	StageSettle    Stage = "settle"
+	StageNotify    Stage = "notify"
 	StageReport    Stage = "report"
 )
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -31,6 +32,16 @@ type Store interface {
 	BatchesToDeliver(ctx context.Context) ([]string, error)
 	Batch(ctx context.Context, id string) (*Batch, error)
 	MarkSent(ctx context.Context, runID int64, id string, deliveries []Delivery) error
+	FileNotices(ctx context.Context, runID int64, tpl SMSTemplates) ([]string, error)
+	SMSFilesToDeliver(ctx context.Context) ([]string, error)
+	SMSFile(ctx context.Context, name string) ([]Notice, error)
+	MarkSMSDelivered(ctx context.Context, runID int64, d Delivery) error
+}
+
+// Messaging is how SMS notices are made and delivered.
+type Messaging struct {
+	Templates SMSTemplates
+	Outbox    Location // the SMS platform's folder
 }
 
 // Banking is how batches are made and delivered.
@@ -61,6 +72,7 @@ type Runner struct {
 	Formats Formats
 	Inboxes []Inbox
 	Bank    Banking
+	SMS     Messaging
 	Reports Reporter
 	Log     *slog.Logger
 	Now     func() time.Time
@@ -73,6 +85,7 @@ type Result struct {
 	Reconcile ReconcileCounts
 	Batches   []Batch // made by this run
 	Delivered []string
+	SMSFiles  []string
 	ReportDir string
 	Summary   *Summary
 }
@@ -91,6 +104,7 @@ func (r *Runner) stages() []stage {
 		{StageBatch, r.batch},
 		{StageDeliver, r.deliver},
 		{StageSettle, r.settle},
+		{StageNotify, r.notify},
 		{StageReport, r.report},
 	}
 }
@@ -276,6 +290,46 @@ func (r *Runner) settle(ctx context.Context, runID int64, res *Result) (string, 
 	n := len(res.Files)
 	err := r.take(ctx, runID, res, Inbox{Kind: KindResults, Location: r.Bank.Results})
 	return fmt.Sprintf("files=%d", len(res.Files)-n), err
+}
+
+// notify files the notices of newly PAID and RETURNED payments into SMS
+// batches and delivers every SMS batch not yet delivered. A notice is made
+// once, when the bank's result is taken; its file renders the same bytes on
+// every attempt to deliver it.
+func (r *Runner) notify(ctx context.Context, runID int64, res *Result) (string, error) {
+	made, err := r.Store.FileNotices(ctx, runID, r.SMS.Templates)
+	if err != nil {
+		return "", err
+	}
+	if r.SMS.Outbox == nil {
+		return fmt.Sprintf("files=%d undelivered: no sms location", len(made)), nil
+	}
+	names, err := r.Store.SMSFilesToDeliver(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, name := range names {
+		notices, err := r.Store.SMSFile(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		data, err := RenderSMSFile(notices)
+		if err != nil {
+			return "", err
+		}
+		already, err := r.SMS.Outbox.Put(ctx, name, data)
+		if err != nil {
+			return "", fmt.Errorf("deliver %s: %w", name, err)
+		}
+		d := Delivery{Kind: "sms", BatchID: strings.SplitN(strings.TrimPrefix(name, "ZTSMS_"), "_", 2)[0],
+			Location: r.SMS.Outbox.String(), Name: name, SHA256: sha256Hex(data), Size: int64(len(data)), At: FormatTime(r.now()), Already: already}
+		if err := r.Store.MarkSMSDelivered(ctx, runID, d); err != nil {
+			return "", err
+		}
+		res.SMSFiles = append(res.SMSFiles, name)
+		r.log().Info("sms batch delivered", "run", runID, "file", name, "messages", len(notices))
+	}
+	return fmt.Sprintf("files=%d delivered=%d", len(made), len(res.SMSFiles)), nil
 }
 
 func (r *Runner) now() time.Time {

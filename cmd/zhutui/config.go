@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"zhutui/pipeline"
 )
 
 // Config is zhutui.toml. Every key has a default; relative paths are taken
@@ -40,6 +42,26 @@ type Config struct {
 		// set (default: zhutui.ledger.key beside the database).
 		KeyFile string `toml:"key_file"`
 	} `toml:"ledger"`
+
+	SSH struct {
+		// KeyFile is the private key zhutui logs in to SFTP servers with.
+		KeyFile string `toml:"key_file"`
+		// KnownHosts holds the host keys of the SFTP servers; a server whose
+		// key is not there is refused.
+		KnownHosts string `toml:"known_hosts"`
+		// TimeoutSeconds bounds dialing and each operation (default 30).
+		TimeoutSeconds int `toml:"timeout_seconds"`
+		// Retries after a transient network error (default 3).
+		Retries int `toml:"retries"`
+	} `toml:"ssh"`
+
+	SMSTemplates struct {
+		// Paid and Returned are the texts sent when a payment is settled or
+		// returned; they may use {name}, {amount}, {card_last4},
+		// {payment_ref} and {bank_message}.
+		Paid     string `toml:"paid"`
+		Returned string `toml:"returned"`
+	} `toml:"sms_templates"`
 
 	Approval struct {
 		// Required makes every batch wait for a person other than its
@@ -100,11 +122,23 @@ func (c *Config) defaults() error {
 	if c.Bank.MaxLines < 0 {
 		return configErrorf("[bank] max_lines must be positive")
 	}
+	if c.SMSTemplates.Paid == "" {
+		c.SMSTemplates.Paid = pipeline.DefaultSMSTemplates.Paid
+	}
+	if c.SMSTemplates.Returned == "" {
+		c.SMSTemplates.Returned = pipeline.DefaultSMSTemplates.Returned
+	}
 	if c.Approval.Required == nil {
 		yes := true
 		c.Approval.Required = &yes
 	}
 	c.Database = c.path(c.Database)
+	if c.SSH.KeyFile != "" {
+		c.SSH.KeyFile = c.path(c.SSH.KeyFile)
+	}
+	if c.SSH.KnownHosts != "" {
+		c.SSH.KnownHosts = c.path(c.SSH.KnownHosts)
+	}
 	if c.Ledger.KeyFile == "" {
 		c.Ledger.KeyFile = filepath.Join(filepath.Dir(c.Database), "zhutui.ledger.key")
 	} else {
@@ -150,6 +184,16 @@ const defaultConfig = `# zhutui configuration. Every key has a default; relative
 
 [ledger]
 # key_file = "zhutui.ledger.key"   # the ledger's HMAC key, when $ZHUTUI_LEDGER_KEY is not set; keep it outside backups of the database
+
+[ssh]
+# key_file = ""             # private key for sftp:// locations
+# known_hosts = ""          # the servers' host keys; a server not in it is refused
+# timeout_seconds = 30
+# retries = 3               # a password, if a server needs one, comes from $ZHUTUI_SFTP_PASSWORD only
+
+[sms_templates]
+# paid = "【北京市总工会】{name}您好，您的职业发展助推计划资助{amount}元已划拨至尾号{card_last4}的京卡·互助服务卡。"
+# returned = "【北京市总工会】{name}您好，…（{bank_message}），请携带身份证和京卡到区县工会服务站更新卡信息。"
 
 [locations]
 # file:///abs/dir or a path; sftp://user@host:port/abs/dir for remote folders

@@ -59,6 +59,7 @@ type App struct {
 	stderr     io.Writer
 	now        func() time.Time
 	log        *slog.Logger
+	closers    []io.Closer
 }
 
 type command struct {
@@ -101,6 +102,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	err := cmd.run(ctx, app, rest[1:])
+	app.close()
 	var ce configError
 	switch {
 	case err == nil:

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"zhutui/connectors/bankfile"
 	"zhutui/connectors/csvfile"
 	"zhutui/connectors/localdir"
 	"zhutui/connectors/report"
+	"zhutui/connectors/sftp"
 	"zhutui/connectors/sqlite"
 	"zhutui/pipeline"
 )
@@ -39,8 +41,9 @@ func (app *App) openStore(ctx context.Context) (*Config, *sqlite.Store, error) {
 	return cfg, st, nil
 }
 
-// location turns a configured URL into a location.
-func location(raw string) (pipeline.Location, error) {
+// location turns a configured URL into a location. SFTP locations are closed
+// by app.close.
+func (app *App) location(cfg *Config, raw string) (pipeline.Location, error) {
 	switch {
 	case strings.HasPrefix(raw, "file://"):
 		d, err := localdir.Parse(raw)
@@ -48,9 +51,26 @@ func location(raw string) (pipeline.Location, error) {
 			return nil, configError{err}
 		}
 		return d, nil
+	case strings.HasPrefix(raw, "sftp://"):
+		l, err := sftp.Parse(raw, sftp.Options{KeyFile: cfg.SSH.KeyFile, KnownHosts: cfg.SSH.KnownHosts,
+			Password: os.Getenv("ZHUTUI_SFTP_PASSWORD"), Timeout: time.Duration(cfg.SSH.TimeoutSeconds) * time.Second,
+			Retries: cfg.SSH.Retries})
+		if err != nil {
+			return nil, configError{err}
+		}
+		app.closers = append(app.closers, l)
+		return l, nil
 	default:
-		return nil, configErrorf("location %q: only file:// locations are supported so far", raw)
+		return nil, configErrorf("location %q: want file:///abs/dir or sftp://user@host:port/abs/dir", raw)
 	}
+}
+
+// close closes what the invocation opened.
+func (app *App) close() {
+	for _, c := range app.closers {
+		c.Close()
+	}
+	app.closers = nil
 }
 
 // formats are the inbound file formats.
@@ -70,11 +90,15 @@ func (app *App) runner(cfg *Config, st *sqlite.Store) (*pipeline.Runner, error) 
 	r := &pipeline.Runner{Store: st, Formats: formats, Reports: &report.Writer{Dir: cfg.Reports}, Log: log, Now: app.now,
 		Bank: pipeline.Banking{PayerAccount: cfg.Bank.PayerAccount, MaxLines: cfg.Bank.MaxLines,
 			ApprovalRequired: *cfg.Approval.Required, Format: bankfile.Format{}}}
-	if r.Bank.Payments, err = location(cfg.Locations.Payments); err != nil {
+	if r.Bank.Payments, err = app.location(cfg, cfg.Locations.Payments); err != nil {
 		return nil, fmt.Errorf("locations.payments: %w", err)
 	}
-	if r.Bank.Results, err = location(cfg.Locations.Results); err != nil {
+	if r.Bank.Results, err = app.location(cfg, cfg.Locations.Results); err != nil {
 		return nil, fmt.Errorf("locations.results: %w", err)
+	}
+	r.SMS.Templates = pipeline.SMSTemplates{Paid: cfg.SMSTemplates.Paid, Returned: cfg.SMSTemplates.Returned}
+	if r.SMS.Outbox, err = app.location(cfg, cfg.Locations.SMS); err != nil {
+		return nil, fmt.Errorf("locations.sms: %w", err)
 	}
 	for _, in := range []struct {
 		kind pipeline.FileKind
@@ -83,7 +107,7 @@ func (app *App) runner(cfg *Config, st *sqlite.Store) (*pipeline.Runner, error) 
 		{pipeline.KindCertificates, cfg.Locations.Certificates},
 		{pipeline.KindRegistrations, cfg.Locations.Registrations},
 	} {
-		loc, err := location(in.url)
+		loc, err := app.location(cfg, in.url)
 		if err != nil {
 			return nil, fmt.Errorf("locations.%s: %w", in.kind, err)
 		}

@@ -100,6 +100,12 @@ func writeMoneyText(b *bufio.Writer, sum *pipeline.Summary) {
 			fmt.Fprintf(b, "  %s (%s, %s): now %s %s [%s]\n", Cell(a.RegistrationID), a.PaymentRef, a.PaymentStatus, a.Decision, a.Decision.Text(), a.Reasons)
 		}
 	}
+	if len(sum.NoMobile) > 0 {
+		fmt.Fprintf(b, "\n无有效手机号 No SMS: no valid mobile (tell these members another way)\n")
+		for _, n := range sum.NoMobile {
+			fmt.Fprintf(b, "  %s %s %s yuan\n", n.PaymentRef, n.Kind, pipeline.FormatFen(n.AmountFen))
+		}
+	}
 	if p := m.Problems(); len(p) > 0 {
 		fmt.Fprintf(b, "\n不符 What does not add up\n")
 		for _, x := range p {

@@ -46,6 +46,9 @@ func (s *Store) Summary(ctx context.Context, runID int64) (*pipeline.Summary, er
 	if sum.Alerts, err = s.alerts(ctx); err != nil {
 		return nil, err
 	}
+	if sum.NoMobile, err = s.noticesWithoutMobile(ctx); err != nil {
+		return nil, err
+	}
 	p, err := s.Programme(ctx)
 	if err != nil {
 		return nil, err

@@ -47,6 +47,13 @@ func (s *Store) IngestResult(ctx context.Context, f pipeline.InboundFile, rf *pi
 			return err
 		}
 		defer returned.Close()
+		notice, err := tx.PrepareContext(ctx, `INSERT INTO messages (message_id, payment_ref, batch_id, kind, mobile, name,
+			card_last4, amount_fen, bank_message) SELECT ?, ?, ?, ?, mobile, name, substr(card_number, -4), amount_fen, ?
+			FROM batch_lines WHERE batch_id = ? AND payment_ref = ? ON CONFLICT (message_id) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer notice.Close()
 		for _, l := range rf.Lines {
 			stmt, move := paid, pipeline.MoveSettle
 			if !l.Success {
@@ -64,6 +71,14 @@ func (s *Store) IngestResult(ctx context.Context, f pipeline.InboundFile, rf *pi
 				memo = l.Code + " " + l.Message
 			}
 			if err := lw.post(pipeline.NewPosting(move, l.PaymentRef, l.AmountFen, b.ID, memo)); err != nil {
+				return err
+			}
+			kind := pipeline.NoticePaid
+			if !l.Success {
+				kind = pipeline.NoticeReturned
+			}
+			if _, err := notice.ExecContext(ft.ctx, pipeline.MessageID(l.PaymentRef, kind), l.PaymentRef, b.ID, kind,
+				l.Message, b.ID, l.PaymentRef); err != nil {
 				return err
 			}
 			ft.outcome.Applied++

@@ -1,0 +1,199 @@
+package sftp
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	pkgsftp "github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// Server is a small SFTP server on the loopback interface, for tests and
+// `zhutui demo`: an x/crypto/ssh server with a generated host key that lets
+// one user in with one public key and serves pkg/sftp's server over the real
+// file system (absolute paths; it is not a chroot). It can cut a connection
+// after a number of bytes, to test interrupted uploads.
+type Server struct {
+	Addr string // 127.0.0.1:port
+
+	hostKey  ssh.Signer
+	config   *ssh.ServerConfig
+	listener net.Listener
+	cutAfter atomic.Int64
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	conns    map[net.Conn]bool
+	closed   bool
+}
+
+// GenerateKey returns a new ed25519 key and its private half in OpenSSH PEM.
+func GenerateKey() (ssh.Signer, []byte, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "zhutui")
+	if err != nil {
+		return nil, nil, err
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		return nil, nil, err
+	}
+	return signer, pem.EncodeToMemory(block), nil
+}
+
+// StartServer starts a server on 127.0.0.1 with a new host key, letting user
+// in with the given public key.
+func StartServer(user string, clientKey ssh.PublicKey) (*Server, error) {
+	hostKey, _, err := GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	return StartServerWithHostKey(user, clientKey, hostKey)
+}
+
+// StartServerWithHostKey starts a server with a given host key.
+func StartServerWithHostKey(user string, clientKey ssh.PublicKey, hostKey ssh.Signer) (*Server, error) {
+	s := &Server{hostKey: hostKey, conns: map[net.Conn]bool{}}
+	s.config = &ssh.ServerConfig{
+		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+			if meta.User() == user && string(key.Marshal()) == string(clientKey.Marshal()) {
+				return &ssh.Permissions{}, nil
+			}
+			return nil, fmt.Errorf("unknown user %q or key", meta.User())
+		},
+	}
+	s.config.AddHostKey(hostKey)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s.listener, s.Addr = l, l.Addr().String()
+	s.wg.Add(1)
+	go s.serve()
+	return s, nil
+}
+
+// KnownHostsLine returns the known_hosts line for this server.
+func (s *Server) KnownHostsLine() string {
+	return knownhosts.Line([]string{knownhosts.Normalize(s.Addr)}, s.hostKey.PublicKey()) + "\n"
+}
+
+// HostKey returns the server's public host key.
+func (s *Server) HostKey() ssh.PublicKey { return s.hostKey.PublicKey() }
+
+// CutAfter makes the server drop each connection once it has received n more
+// bytes from the client (0: never).
+func (s *Server) CutAfter(n int64) { s.cutAfter.Store(n) }
+
+// Close stops the server and drops its connections.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	err := s.listener.Close()
+	s.wg.Wait()
+	return err
+}
+
+func (s *Server) serve() {
+	defer s.wg.Done()
+	for {
+		conn, err := s.listener.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			conn.Close()
+			return
+		}
+		s.conns[conn] = true
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.handle(conn)
+			s.mu.Lock()
+			delete(s.conns, conn)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+func (s *Server) handle(conn net.Conn) {
+	defer conn.Close()
+	sc, chans, reqs, err := ssh.NewServerConn(conn, s.config)
+	if err != nil {
+		return
+	}
+	defer sc.Close()
+	go ssh.DiscardRequests(reqs)
+	for nc := range chans {
+		if nc.ChannelType() != "session" {
+			nc.Reject(ssh.UnknownChannelType, "only sessions")
+			continue
+		}
+		ch, creqs, err := nc.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			for req := range creqs {
+				ok := req.Type == "subsystem" && len(req.Payload) > 4 && string(req.Payload[4:]) == "sftp"
+				req.Reply(ok, nil)
+				if !ok {
+					continue
+				}
+				var rw io.ReadWriteCloser = ch
+				if n := s.cutAfter.Load(); n > 0 {
+					rw = &cutter{ReadWriteCloser: ch, left: n, conn: conn}
+				}
+				srv, err := pkgsftp.NewServer(rw)
+				if err != nil {
+					ch.Close()
+					return
+				}
+				if err := srv.Serve(); err != nil && !errors.Is(err, io.EOF) {
+					conn.Close()
+				}
+				srv.Close()
+				ch.Close()
+			}
+		}()
+	}
+}
+
+// cutter drops the whole connection once a number of bytes have been read
+// from the client, as a network failure would.
+type cutter struct {
+	io.ReadWriteCloser
+	left int64
+	conn net.Conn
+}
+
+func (c *cutter) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		c.conn.Close()
+		return 0, io.ErrUnexpectedEOF
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.ReadWriteCloser.Read(p)
+	c.left -= int64(n)
+	return n, err
+}

@@ -1,0 +1,193 @@
+package sftp_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"zhutui/connectors/sftp"
+	"zhutui/pipeline"
+)
+
+// testServer is a built-in server with a client key and known_hosts written
+// to a temporary folder, serving dir.
+type testServer struct {
+	*sftp.Server
+	dir        string // the served folder
+	keyFile    string
+	knownHosts string
+}
+
+func startServer(t *testing.T) *testServer {
+	t.Helper()
+	tmp := t.TempDir()
+	clientKey, pemBytes, err := sftp.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sftp.StartServer("zhutui", clientKey.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ts := &testServer{Server: srv, dir: filepath.Join(tmp, "served"), keyFile: filepath.Join(tmp, "id"), knownHosts: filepath.Join(tmp, "known_hosts")}
+	os.MkdirAll(ts.dir, 0o755)
+	os.WriteFile(ts.keyFile, pemBytes, 0o600)
+	os.WriteFile(ts.knownHosts, []byte(srv.KnownHostsLine()), 0o600)
+	return ts
+}
+
+func (ts *testServer) location(t *testing.T, opts sftp.Options) *sftp.Location {
+	t.Helper()
+	if opts.KeyFile == "" {
+		opts.KeyFile = ts.keyFile
+	}
+	if opts.KnownHosts == "" {
+		opts.KnownHosts = ts.knownHosts
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	if opts.Backoff == 0 {
+		opts.Backoff = 10 * time.Millisecond
+	}
+	l, err := sftp.Parse("sftp://zhutui@"+ts.Addr+ts.dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func TestPutListOpen(t *testing.T) {
+	ctx := context.Background()
+	ts := startServer(t)
+	l := ts.location(t, sftp.Options{})
+	data := []byte("H|B1|...\r\n")
+	if already, err := l.Put(ctx, "ZTPAY_B1.txt", data); err != nil || already {
+		t.Fatalf("put: %v, already %v", err, already)
+	}
+	if got, _ := os.ReadFile(filepath.Join(ts.dir, "ZTPAY_B1.txt")); !bytes.Equal(got, data) {
+		t.Fatalf("server holds %q", got)
+	}
+	if already, err := l.Put(ctx, "ZTPAY_B1.txt", data); err != nil || !already {
+		t.Fatalf("second put of the same bytes: %v, already %v", err, already)
+	}
+	if _, err := l.Put(ctx, "ZTPAY_B1.txt", []byte("other")); !errors.Is(err, pipeline.ErrClash) {
+		t.Fatalf("put of other bytes: %v, want ErrClash", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(ts.dir, "ZTPAY_B1.txt")); !bytes.Equal(got, data) {
+		t.Fatal("a clash overwrote the file")
+	}
+	names, err := l.List(ctx)
+	if err != nil || len(names) != 1 || names[0] != "ZTPAY_B1.txt" {
+		t.Fatalf("list = %v, %v (no temporary file may be left)", names, err)
+	}
+	f, err := l.Open(ctx, "ZTPAY_B1.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(f)
+	f.Close()
+	if !bytes.Equal(got, data) {
+		t.Fatalf("downloaded %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(ts.dir, "ZTPAY_B1.txt")); err != nil {
+		t.Error("a downloaded file was removed from the server")
+	}
+	if _, err := l.Open(ctx, "missing.csv"); err == nil || !strings.Contains(err.Error(), "missing.csv") || !strings.Contains(err.Error(), ts.Addr) {
+		t.Errorf("open of a missing file: %v (want host and path named)", err)
+	}
+}
+
+func TestUploadCutInTheMiddle(t *testing.T) {
+	ctx := context.Background()
+	ts := startServer(t)
+	l := ts.location(t, sftp.Options{Retries: 2})
+	data := make([]byte, 256<<10)
+	rand.Read(data)
+	ts.CutAfter(64 << 10) // every connection drops a quarter of the way in
+	_, err := l.Put(ctx, "ZTPAY_B2.txt", data)
+	if err == nil || !strings.Contains(err.Error(), "gave up after 3 attempts") || !strings.Contains(err.Error(), "ZTPAY_B2.txt") {
+		t.Fatalf("put through a failing network: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(ts.dir, "ZTPAY_B2.txt")); !os.IsNotExist(err) {
+		t.Fatalf("a file is under the final name after a cut upload: %v", err)
+	}
+	ts.CutAfter(0)
+	if already, err := l.Put(ctx, "ZTPAY_B2.txt", data); err != nil || already {
+		t.Fatalf("put after the network recovers: %v, already %v", err, already)
+	}
+	if got, _ := os.ReadFile(filepath.Join(ts.dir, "ZTPAY_B2.txt")); !bytes.Equal(got, data) {
+		t.Fatal("the delivered file is not whole")
+	}
+	if already, _ := l.Put(ctx, "ZTPAY_B2.txt", data); !already {
+		t.Fatal("a repeat upload wrote again")
+	}
+}
+
+func TestHostKeyChecked(t *testing.T) {
+	ctx := context.Background()
+	ts := startServer(t)
+	t.Run("ErrChangedHostKey", func(t *testing.T) {
+		other, _, _ := sftp.GenerateKey()
+		kh := filepath.Join(t.TempDir(), "known_hosts")
+		impostor, err := sftp.StartServerWithHostKey("zhutui", mustPublic(t, ts.keyFile), other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer impostor.Close()
+		// known_hosts holds the real server's key under the impostor's address.
+		line := knownhosts.Line([]string{knownhosts.Normalize(impostor.Addr)}, ts.HostKey()) + "\n"
+		os.WriteFile(kh, []byte(line), 0o600)
+		l, _ := sftp.Parse("sftp://zhutui@"+impostor.Addr+ts.dir, sftp.Options{KeyFile: ts.keyFile, KnownHosts: kh, Timeout: 5 * time.Second})
+		defer l.Close()
+		_, err = l.List(ctx)
+		var hke *sftp.HostKeyError
+		if !errors.As(err, &hke) || !hke.Changed || !strings.Contains(err.Error(), "NOT the one") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("ErrUnknownHost", func(t *testing.T) {
+		kh := filepath.Join(t.TempDir(), "known_hosts")
+		os.WriteFile(kh, nil, 0o600)
+		l := ts.location(t, sftp.Options{KnownHosts: kh})
+		_, err := l.List(ctx)
+		var hke *sftp.HostKeyError
+		if !errors.As(err, &hke) || hke.Changed || !strings.Contains(err.Error(), "not in") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("ErrNoKnownHosts", func(t *testing.T) {
+		if _, err := sftp.Parse("sftp://zhutui@"+ts.Addr+"/x", sftp.Options{KeyFile: ts.keyFile}); err == nil {
+			t.Fatal("a location without known_hosts was accepted")
+		}
+	})
+	t.Run("ErrPasswordInURL", func(t *testing.T) {
+		if _, err := sftp.Parse("sftp://zhutui:secret@"+ts.Addr+"/x", sftp.Options{KeyFile: ts.keyFile, KnownHosts: ts.knownHosts}); err == nil {
+			t.Fatal("a password in the URL was accepted")
+		}
+	})
+}
+
+func mustPublic(t *testing.T, keyFile string) ssh.PublicKey {
+	b, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ssh.ParsePrivateKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.PublicKey()
+}

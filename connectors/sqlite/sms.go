@@ -1,0 +1,86 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+
+	"zhutui/pipeline"
+)
+
+// FileNotices puts every notice not yet in an SMS file into a new file per
+// payment batch (ZTSMS_<batch_id>_<n>.csv), rendering each text with the
+// templates, in one transaction. It returns the files made.
+func (s *Store) FileNotices(ctx context.Context, runID int64, tpl pipeline.SMSTemplates) ([]string, error) {
+	var made []string
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var batches []string
+		if err := tx.SelectContext(ctx, &batches, `SELECT DISTINCT batch_id FROM messages
+			WHERE sms_file IS NULL AND mobile != '' ORDER BY batch_id`); err != nil {
+			return err
+		}
+		for _, b := range batches {
+			var n int
+			if err := tx.GetContext(ctx, &n, `SELECT coalesce(max(n), 0) + 1 FROM sms_files WHERE batch_id = ?`, b); err != nil {
+				return err
+			}
+			name := pipeline.SMSFileName(b, n)
+			notices, err := notices(ctx, tx, `batch_id = ? AND sms_file IS NULL AND mobile != '' ORDER BY message_id`, b)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sms_files (name, batch_id, n, count, created_run) VALUES (?, ?, ?, ?, ?)`,
+				name, b, n, len(notices), runID); err != nil {
+				return err
+			}
+			for i := range notices {
+				if _, err := tx.ExecContext(ctx, `UPDATE messages SET sms_file = ?, seq = ?, content = ? WHERE message_id = ?`,
+					name, i+1, tpl.Render(&notices[i]), notices[i].MessageID); err != nil {
+					return err
+				}
+			}
+			made = append(made, name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("file SMS notices: %w", err)
+	}
+	return made, nil
+}
+
+func notices(ctx context.Context, q sqlx.QueryerContext, where string, args ...any) ([]pipeline.Notice, error) {
+	var out []pipeline.Notice
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT message_id AS messageid, kind, mobile, name, card_last4 AS cardlast4,
+		amount_fen AS amountfen, bank_message AS bankmessage, payment_ref AS paymentref, content FROM messages WHERE `+where, args...)
+	return out, err
+}
+
+// SMSFilesToDeliver returns the SMS files not yet delivered.
+func (s *Store) SMSFilesToDeliver(ctx context.Context) ([]string, error) {
+	var names []string
+	err := s.db.SelectContext(ctx, &names, `SELECT name FROM sms_files WHERE delivered_at = '' ORDER BY name`)
+	return names, err
+}
+
+// SMSFile returns the notices of an SMS file in their order.
+func (s *Store) SMSFile(ctx context.Context, name string) ([]pipeline.Notice, error) {
+	return notices(ctx, s.db, `sms_file = ? ORDER BY seq`, name)
+}
+
+// MarkSMSDelivered records that an SMS file was delivered.
+func (s *Store) MarkSMSDelivered(ctx context.Context, runID int64, d pipeline.Delivery) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE sms_files SET delivered_at = ? WHERE name = ?`, d.At, d.Name); err != nil {
+			return err
+		}
+		return recordDelivery(ctx, tx, runID, d)
+	})
+}
+
+// noticesWithoutMobile lists the payments whose member could not be told by
+// SMS: no valid mobile.
+func (s *Store) noticesWithoutMobile(ctx context.Context) ([]pipeline.Notice, error) {
+	return notices(ctx, s.db, `mobile = '' ORDER BY message_id`)
+}
