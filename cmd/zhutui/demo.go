@@ -7,20 +7,29 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
+	"time"
 
-	"zhutui/connectors/localdir"
+	"zhutui/connectors/sftp"
 	"zhutui/fixtures"
 	"zhutui/fixtures/bank"
 	"zhutui/pipeline"
 )
 
-// demoConfig is the demo's configuration: the defaults and a payer account.
-var demoConfig = strings.Replace(defaultConfig, "# payer_account = \"\"", `payer_account = "0200001009000012345"`, 1)
+// demoFolders are where the other organisations' files live in the demo:
+// the appraisal centre, the bank and the SMS platform are reached over SFTP
+// (the built-in server), the registration export is a local folder.
+var demoFolders = map[string]string{
+	"registrations": "registration-system/export",
+	"certificates":  "sftp/appraisal-centre/out",
+	"payments":      "sftp/bank/in",
+	"results":       "sftp/bank/out",
+	"sms":           "sftp/sms-platform/in",
+}
 
 // cmdDemo runs the whole cycle on the built-in fixtures in a fresh folder,
-// with nothing to set up: init, run, approve, run (the payment file), the
-// bank's answer with two returns, run, then the next night's files.
+// with nothing to set up: it starts an SFTP server on the loopback interface
+// with generated keys, then init, run, approve, run (the payment file goes to
+// the bank), plays the bank (two payments returned), and runs the next night.
 func cmdDemo(ctx context.Context, app *App, args []string) error {
 	fset := app.flags("demo")
 	dir := fset.String("dir", "", "folder to run the demo in (default: a new temporary folder)")
@@ -34,23 +43,66 @@ func cmdDemo(ctx context.Context, app *App, args []string) error {
 		}
 		*dir = d
 	}
+	start := time.Now()
+	say := func(format string, args ...any) { fmt.Fprintf(app.stdout, "\n==> "+format+"\n", args...) }
+
+	// The SFTP server and the keys to reach it.
+	clientKey, pemBytes, err := sftp.GenerateKey()
+	if err != nil {
+		return err
+	}
+	srv, err := sftp.StartServer("zhutui", clientKey.PublicKey())
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	keyFile, knownHosts := filepath.Join(*dir, "id_ed25519"), filepath.Join(*dir, "known_hosts")
+	if err := os.WriteFile(keyFile, pemBytes, 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(knownHosts, []byte(srv.KnownHostsLine()), 0o600); err != nil {
+		return err
+	}
+	urls := map[string]string{}
+	for k, rel := range demoFolders {
+		abs := filepath.Join(*dir, rel)
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return err
+		}
+		urls[k] = "sftp://zhutui@" + srv.Addr + abs
+		if k == "registrations" {
+			urls[k] = "file://" + abs
+		}
+	}
 	cfgPath := filepath.Join(*dir, "zhutui.toml")
-	if err := os.WriteFile(cfgPath, []byte(demoConfig), 0o644); err != nil {
+	cfgText := fmt.Sprintf(`# zhutui demo configuration (see zhutui init for every key)
+[bank]
+payer_account = "0200001009000012345"
+
+[ssh]
+key_file = %q
+known_hosts = %q
+
+[locations]
+registrations = %q
+certificates = %q
+payments = %q
+results = %q
+sms = %q
+`, keyFile, knownHosts, urls["registrations"], urls["certificates"], urls["payments"], urls["results"], urls["sms"])
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
 		return err
 	}
 	demo := *app
-	demo.configPath, demo.explicit = cfgPath, true
-	say := func(format string, args ...any) { fmt.Fprintf(app.stdout, "\n==> "+format+"\n", args...) }
+	demo.configPath, demo.explicit, demo.closers = cfgPath, true, nil
+	defer demo.close()
+	say("an SFTP server for the appraisal centre, the bank and the SMS platform listens on %s", srv.Addr)
 
 	say("zhutui init (in %s)", *dir)
 	if err := cmdInit(ctx, &demo, nil); err != nil {
 		return err
 	}
-	cfg, err := demo.config()
-	if err != nil {
-		return err
-	}
-	if err := dropSamples("night1", cfg); err != nil {
+	if err := dropSamples(*dir, "night1"); err != nil {
 		return err
 	}
 	say("night 1: the registration export and the certificate feed arrive; zhutui run --as-of 2014-02-01")
@@ -61,18 +113,18 @@ func cmdDemo(ctx context.Context, app *App, args []string) error {
 	if err := cmdBatch(ctx, &demo, []string{"approve", "B2014020101", "--by", "finance-li"}); err != nil {
 		return err
 	}
-	say("zhutui run --as-of 2014-02-02: the payment file goes to the bank")
+	say("zhutui run --as-of 2014-02-02: the payment file goes to the bank over SFTP")
 	if err := cmdRun(ctx, &demo, []string{"--as-of", "2014-02-02"}); err != nil {
 		return err
 	}
 	say("the bank answers: two payments returned (R001-1 card closed, R028-1 name differs)")
-	if err := playBank(cfg, "B2014020101", map[string]bank.Failure{"R001-1": bank.AccountClosed, "R028-1": bank.NameMismatch}); err != nil {
+	if err := playBank(*dir, "B2014020101", map[string]bank.Failure{"R001-1": bank.AccountClosed, "R028-1": bank.NameMismatch}); err != nil {
 		return err
 	}
-	if err := dropSamples("night2", cfg); err != nil {
+	if err := dropSamples(*dir, "night2"); err != nil {
 		return err
 	}
-	say("night 2: the result file and new registration and feed files; zhutui run --as-of 2014-02-03")
+	say("night 2: the result file, a new export and feed; zhutui run --as-of 2014-02-03 (statuses settle, SMS go out)")
 	if err := cmdRun(ctx, &demo, []string{"--as-of", "2014-02-03"}); err != nil {
 		return err
 	}
@@ -80,25 +132,30 @@ func cmdDemo(ctx context.Context, app *App, args []string) error {
 	if err := cmdLedger(ctx, &demo, []string{"verify"}); err != nil {
 		return err
 	}
-	say("done: everything is in %s; the last report is %s", *dir, filepath.Join(cfg.Reports, "run-3"))
+	cfg, err := demo.config()
+	if err != nil {
+		return err
+	}
+	say("done in %.1f s. Everything is in %s:", time.Since(start).Seconds(), *dir)
+	for _, p := range []string{filepath.Join(cfg.Reports, "run-3", "summary.txt"), filepath.Join(*dir, demoFolders["payments"]),
+		filepath.Join(*dir, demoFolders["sms"])} {
+		fmt.Fprintf(app.stdout, "    %s\n", p)
+	}
 	return nil
 }
 
-// dropSamples copies a night's fixture files into the configured inbound folders.
-func dropSamples(night string, cfg *Config) error {
+// dropSamples puts a night's fixture files where the registration system and
+// the appraisal centre would.
+func dropSamples(dir, night string) error {
 	for _, f := range []struct{ name, to string }{
-		{"registrations.csv", cfg.Locations.Registrations},
-		{"certificates.csv", cfg.Locations.Certificates},
+		{"registrations.csv", demoFolders["registrations"]},
+		{"certificates.csv", demoFolders["certificates"]},
 	} {
 		body, err := fs.ReadFile(fixtures.Samples, path.Join("samples", night, f.name))
 		if err != nil {
 			return err
 		}
-		d, err := localdir.Parse(f.to)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(d.Path, night+"-"+f.name), body, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, f.to, night+"-"+f.name), body, 0o644); err != nil {
 			return err
 		}
 	}
@@ -106,16 +163,8 @@ func dropSamples(night string, cfg *Config) error {
 }
 
 // playBank answers a delivered payment file with a result file, as the bank would.
-func playBank(cfg *Config, batchID string, fail map[string]bank.Failure) error {
-	out, err := localdir.Parse(cfg.Locations.Payments)
-	if err != nil {
-		return err
-	}
-	in, err := localdir.Parse(cfg.Locations.Results)
-	if err != nil {
-		return err
-	}
-	pay, err := os.ReadFile(filepath.Join(out.Path, pipeline.PaymentFileName(batchID)))
+func playBank(dir, batchID string, fail map[string]bank.Failure) error {
+	pay, err := os.ReadFile(filepath.Join(dir, demoFolders["payments"], pipeline.PaymentFileName(batchID)))
 	if err != nil {
 		return err
 	}
@@ -123,5 +172,5 @@ func playBank(cfg *Config, batchID string, fail map[string]bank.Failure) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(in.Path, name), res, 0o644)
+	return os.WriteFile(filepath.Join(dir, demoFolders["results"], name), res, 0o644)
 }

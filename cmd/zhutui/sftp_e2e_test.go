@@ -1,0 +1,154 @@
+package main_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"zhutui/connectors/sftp"
+	"zhutui/connectors/sftp/sftptest"
+	"zhutui/fixtures/bank"
+)
+
+// sftpWorkdir is a work folder whose appraisal centre, bank and SMS platform
+// are folders on an SFTP server.
+type sftpWorkdir struct {
+	*workdir
+	srv    *sftptest.Server
+	remote string // the served folders' parent
+}
+
+func newSFTPWorkdir(t *testing.T, srv *sftptest.Server) *sftpWorkdir {
+	w := emptyWorkdir(t)
+	remote := t.TempDir()
+	for _, d := range []string{"appraisal/out", "bank/in", "bank/out", "sms/in"} {
+		if err := os.MkdirAll(filepath.Join(remote, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := fmt.Sprintf(`[bank]
+payer_account = "0200001009000012345"
+[ssh]
+key_file = %q
+known_hosts = %q
+timeout_seconds = 10
+retries = 1
+[locations]
+certificates = %q
+payments = %q
+results = %q
+sms = %q
+`, srv.KeyFile, srv.KnownHosts, srv.URL(remote+"/appraisal/out"), srv.URL(remote+"/bank/in"),
+		srv.URL(remote+"/bank/out"), srv.URL(remote+"/sms/in"))
+	if err := os.WriteFile(w.path("zhutui.toml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &sftpWorkdir{workdir: w, srv: srv, remote: remote}
+}
+
+func (w *sftpWorkdir) remotePath(p ...string) string {
+	return filepath.Join(append([]string{w.remote}, p...)...)
+}
+
+// cycle runs the whole cycle over SFTP: the feed is taken from the appraisal
+// centre's folder, the payment file and sidecar reach the bank's, its result
+// file is taken, and the SMS batch reaches the SMS platform.
+func cycle(t *testing.T, w *sftpWorkdir) {
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.remotePath("appraisal/out/feed-20140201.csv"))
+	out := w.ok("run", "--as-of", "2014-02-01")
+	if !strings.Contains(out, "feed-20140201.csv: 30 applied") {
+		t.Fatalf("the feed was not taken over SFTP:\n%s", out)
+	}
+	w.ok("batch", "approve", "B2014020101", "--by", "finance-li")
+	w.ok("run", "--as-of", "2014-02-02")
+	pay, err := os.ReadFile(w.remotePath("bank/in/ZTPAY_B2014020101.txt"))
+	if err != nil {
+		t.Fatalf("no payment file at the bank: %v", err)
+	}
+	if _, err := os.Stat(w.remotePath("bank/in/ZTPAY_B2014020101.txt.sha256")); err != nil {
+		t.Fatalf("no sidecar at the bank: %v", err)
+	}
+	name, res, err := bank.Answer(pay, map[string]bank.Failure{"R028-1": bank.CardAbnormal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.remotePath("bank/out", name), res, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = w.ok("run", "--as-of", "2014-02-03")
+	if !strings.Contains(out, name+": 11 applied") || !strings.Contains(out, "verdict: RECONCILED") {
+		t.Fatalf("the result file was not taken:\n%s", out)
+	}
+	sms, err := os.ReadFile(w.remotePath("sms/in/ZTSMS_B2014020101_1.csv"))
+	if err != nil || !strings.Contains(string(sms), "R028-1-returned,13912345678,") || !strings.Contains(string(sms), "R002-1-paid,") {
+		t.Fatalf("SMS batch: %v\n%s", err, sms)
+	}
+	if _, err := os.Stat(w.remotePath("bank/out", name)); err != nil {
+		t.Error("the result file was removed from the server")
+	}
+}
+
+func TestSFTPWithOpenSSH(t *testing.T) {
+	cycle(t, newSFTPWorkdir(t, sftptest.SSHD(t)))
+}
+
+func TestSFTPFaults(t *testing.T) {
+	srv := sftptest.Builtin(t)
+	w := newSFTPWorkdir(t, srv)
+	cycle(t, w)
+
+	t.Run("SameFileTakenOnce", func(t *testing.T) {
+		out := w.ok("run", "--as-of", "2014-02-04")
+		if strings.Contains(out, "feed-20140201.csv") || strings.Contains(out, "ZTRES_") {
+			t.Fatalf("a file was taken again:\n%s", out)
+		}
+	})
+	t.Run("SameNameNewContentQuarantined", func(t *testing.T) {
+		copyFile(t, filepath.Join(samples, "night2/certificates.csv"), w.remotePath("appraisal/out/feed-20140201.csv"))
+		out := w.ok("run", "--as-of", "2014-02-05")
+		if !strings.Contains(out, "feed-20140201.csv: QUARANTINED: a file of this name with other content") {
+			t.Fatalf("run said:\n%s", out)
+		}
+	})
+	t.Run("CutUploadDeliversExactlyOnce", func(t *testing.T) {
+		// R007 is verified: a new batch is made, approved, and its upload cut.
+		copyFile(t, filepath.Join(samples, "night2/registrations.csv"), w.path("inbox/registrations/night2.csv"))
+		w.ok("run", "--as-of", "2014-02-06")
+		w.ok("batch", "approve", "B2014020601", "--by", "finance-li")
+		srv.Builtin.CutAfter(300) // every connection drops 300 bytes in
+		_, errs, code := w.zhutui("run", "--as-of", "2014-02-07")
+		if code != 1 || !strings.Contains(errs, "gave up after") {
+			t.Fatalf("run through a failing network: exit %d\n%s", code, errs)
+		}
+		if _, err := os.Stat(w.remotePath("bank/in/ZTPAY_B2014020601.txt")); !os.IsNotExist(err) {
+			t.Fatalf("a payment file is under its final name after a cut upload: %v", err)
+		}
+		srv.Builtin.CutAfter(0)
+		out := w.ok("run", "--as-of", "2014-02-07")
+		if !strings.Contains(out, "delivered ZTPAY_B2014020601.txt") {
+			t.Fatalf("the next run did not deliver:\n%s", out)
+		}
+		out = w.ok("run", "--as-of", "2014-02-08")
+		if strings.Contains(out, "delivered") {
+			t.Fatalf("delivered twice:\n%s", out)
+		}
+		w.ok("ledger", "verify")
+	})
+	t.Run("ErrChangedHostKey", func(t *testing.T) {
+		other, _, _ := sftp.GenerateKey()
+		line := knownhosts.Line([]string{knownhosts.Normalize(srv.Addr)}, other.PublicKey()) + "\n"
+		if err := os.WriteFile(srv.KnownHosts, []byte(line), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, errs, code := w.zhutui("run", "--as-of", "2014-02-09")
+		if code != 1 || !strings.Contains(errs, "host key is NOT the one") {
+			t.Fatalf("exit %d\n%s", code, errs)
+		}
+	})
+}
