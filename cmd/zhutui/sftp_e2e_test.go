@@ -89,6 +89,12 @@ func cycle(t *testing.T, w *sftpWorkdir) {
 	if err != nil || !strings.Contains(string(sms), "R028-1-returned,13912345678,") || !strings.Contains(string(sms), "R002-1-paid,") {
 		t.Fatalf("SMS batch: %v\n%s", err, sms)
 	}
+	if strings.Contains(string(sms), "R029-1") {
+		t.Error("an SMS went to R029, whose mobile is not valid")
+	}
+	if !strings.Contains(string(w.read("reports/run-3/summary.txt")), "R029-1 paid 2000.00") {
+		t.Error("the report does not list R029, paid without a valid mobile")
+	}
 	if _, err := os.Stat(w.remotePath("bank/out", name)); err != nil {
 		t.Error("the result file was removed from the server")
 	}
