@@ -1,6 +1,9 @@
 package pipeline
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // ErrNotFound means a run, batch or file asked for does not exist.
 var ErrNotFound = errors.New("not found")
@@ -59,4 +62,31 @@ type StageRecord struct {
 	Outcome    string `db:"outcome"`
 	Counts     string `db:"counts"`
 	Error      string `db:"error"`
+}
+
+// Holder identifies a process holding the run lease.
+type Holder struct {
+	User    string
+	Host    string
+	PID     int
+	Command string
+}
+
+func (h Holder) String() string { return fmt.Sprintf("%s@%s pid %d", h.User, h.Host, h.PID) }
+
+// BusyError means another process holds the run lease.
+type BusyError struct {
+	Holder  string
+	Command string
+	RunID   int64
+	Since   string
+}
+
+func (e *BusyError) Error() string {
+	run := ""
+	if e.RunID > 0 {
+		run = fmt.Sprintf(", run %d", e.RunID)
+	}
+	return fmt.Sprintf("another zhutui is working on this database: %s (zhutui %s%s, since %s); try again when it is done",
+		e.Holder, e.Command, run, e.Since)
 }

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"zhutui/pipeline/crashpoint"
 )
 
 func sha256Hex(b []byte) string {
@@ -124,6 +126,7 @@ func (r *Runner) Resume(ctx context.Context, runID int64) (*Result, error) {
 	res := &Result{RunID: runID}
 	log := r.log().With("run", runID)
 	for _, s := range r.stages() {
+		crashpoint.Here("stage:" + string(s.name) + ":before")
 		if err := r.Store.StartStage(ctx, runID, s.name); err != nil {
 			return res, err
 		}
@@ -141,6 +144,7 @@ func (r *Runner) Resume(ctx context.Context, runID int64) (*Result, error) {
 			return res, err
 		}
 		log.Info("stage finished", "stage", s.name, "counts", counts)
+		crashpoint.Here("stage:" + string(s.name) + ":after")
 	}
 	return res, r.Store.FinishRun(ctx, runID, nil)
 }
@@ -270,6 +274,7 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 			if err != nil {
 				return "", fmt.Errorf("deliver batch %s: %w", id, err)
 			}
+			crashpoint.Here("deliver:put")
 			ds = append(ds, Delivery{Kind: f.kind, BatchID: id, Location: r.Bank.Payments.String(), Name: f.name,
 				SHA256: sha256Hex(f.data), Size: int64(len(f.data)), At: FormatTime(r.now()), Already: already})
 		}
@@ -321,6 +326,7 @@ func (r *Runner) notify(ctx context.Context, runID int64, res *Result) (string, 
 		if err != nil {
 			return "", fmt.Errorf("deliver %s: %w", name, err)
 		}
+		crashpoint.Here("notify:put")
 		d := Delivery{Kind: "sms", BatchID: strings.SplitN(strings.TrimPrefix(name, "ZTSMS_"), "_", 2)[0],
 			Location: r.SMS.Outbox.String(), Name: name, SHA256: sha256Hex(data), Size: int64(len(data)), At: FormatTime(r.now()), Already: already}
 		if err := r.Store.MarkSMSDelivered(ctx, runID, d); err != nil {

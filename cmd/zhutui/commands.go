@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -94,11 +95,76 @@ func cmdRun(ctx context.Context, app *App, args []string) error {
 		return err
 	}
 	defer st.Close()
+	res, err := app.cycle(ctx, cfg, st, date, pipeline.TriggerManual, 0)
+	app.printResult(res)
+	return err
+}
+
+// cycle runs one nightly cycle under the run lease: a new run for a business
+// date, or (rerun > 0) the stages of a recorded run again.
+func (app *App) cycle(ctx context.Context, cfg *Config, st *sqlite.Store, date pipeline.Date, trigger pipeline.Trigger, rerun int64) (*pipeline.Result, error) {
 	r, err := app.runner(cfg, st)
+	if err != nil {
+		return nil, err
+	}
+	lease, err := app.lease(ctx, st, string(trigger))
+	if err != nil {
+		return nil, err
+	}
+	defer lease.Release()
+	runID := rerun
+	if runID == 0 {
+		if runID, err = st.BeginRun(ctx, date, trigger); err != nil {
+			return nil, err
+		}
+	} else if err := st.RestartRun(ctx, runID); err != nil {
+		return nil, err
+	}
+	if err := lease.SetRun(ctx, runID); err != nil {
+		return nil, err
+	}
+	return r.Resume(ctx, runID)
+}
+
+// lease takes the database's run lease for this process.
+func (app *App) lease(ctx context.Context, st *sqlite.Store, command string) (*sqlite.Lease, error) {
+	host, _ := os.Hostname()
+	name := "?"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	return st.AcquireLease(ctx, pipeline.Holder{User: name, Host: host, PID: os.Getpid(), Command: command})
+}
+
+func cmdRerun(ctx context.Context, app *App, args []string) error {
+	fs := app.flags("rerun")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return configErrorf("usage: zhutui rerun RUN_ID")
+	}
+	runID, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	if err != nil || runID <= 0 {
+		return configErrorf("rerun: %q is not a run id", fs.Arg(0))
+	}
+	cfg, st, err := app.openStore(ctx)
 	if err != nil {
 		return err
 	}
-	res, err := r.Run(ctx, date, pipeline.TriggerManual)
+	defer st.Close()
+	run, err := st.Run(ctx, runID)
+	if err != nil {
+		return err
+	}
+	if run.Outcome == pipeline.OutcomeSucceeded {
+		fmt.Fprintf(app.stdout, "run %d succeeded already: nothing to finish\n", runID)
+		return nil
+	}
+	if run.Trigger == pipeline.TriggerIngest {
+		return fmt.Errorf("run %d was a manual ingest: ingest its files again instead", runID)
+	}
+	res, err := app.cycle(ctx, cfg, st, run.BusinessDate, pipeline.TriggerRerun, runID)
 	app.printResult(res)
 	return err
 }
@@ -161,8 +227,16 @@ func cmdIngest(ctx context.Context, app *App, args []string) error {
 		return err
 	}
 	defer st.Close()
+	lease, err := app.lease(ctx, st, "ingest")
+	if err != nil {
+		return err
+	}
+	defer lease.Release()
 	runID, err := st.BeginRun(ctx, pipeline.DateOf(app.now()), pipeline.TriggerIngest)
 	if err != nil {
+		return err
+	}
+	if err := lease.SetRun(ctx, runID); err != nil {
 		return err
 	}
 	if err := st.StartStage(ctx, runID, pipeline.StageCollect); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,7 +152,7 @@ func (c *Config) defaults() error {
 	for _, l := range []*string{&c.Locations.Registrations, &c.Locations.Certificates, &c.Locations.Results,
 		&c.Locations.Payments, &c.Locations.SMS} {
 		if !strings.Contains(*l, "://") {
-			*l = "file://" + c.path(*l)
+			*l = (&url.URL{Scheme: "file", Path: c.path(*l)}).String()
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -69,10 +70,11 @@ func cmdDemo(ctx context.Context, app *App, args []string) error {
 		if err := os.MkdirAll(abs, 0o755); err != nil {
 			return err
 		}
-		urls[k] = "sftp://zhutui@" + srv.Addr + abs
+		u := url.URL{Scheme: "sftp", User: url.User("zhutui"), Host: srv.Addr, Path: abs}
 		if k == "registrations" {
-			urls[k] = "file://" + abs
+			u = url.URL{Scheme: "file", Path: abs}
 		}
+		urls[k] = u.String()
 	}
 	cfgPath := filepath.Join(*dir, "zhutui.toml")
 	cfgText := fmt.Sprintf(`# zhutui demo configuration (see zhutui init for every key)

@@ -74,6 +74,7 @@ var commands = map[string]command{
 	"ingest": {"ingest registrations|certificates|results FILE...", "take input files by hand", cmdIngest},
 	"batch":  {batchUsage, "payment batches", cmdBatch},
 	"ledger": {"ledger verify", "recompute the ledger's chain and balances", cmdLedger},
+	"rerun":  {"rerun RUN_ID", "finish a run that failed", cmdRerun},
 	"report": {"report [--run RUN_ID] [--out DIR]", "write the reconciliation report", cmdReport},
 	"status": {"status", "show the last runs and what is waiting", cmdStatus},
 	"demo":   {"demo [--dir DIR]", "the whole cycle on the built-in fixtures, no set-up", cmdDemo},

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"zhutui/pipeline"
+	"zhutui/pipeline/crashpoint"
 )
 
 // Dir is a local folder used as a location.
@@ -109,6 +110,7 @@ func (d *Dir) Put(ctx context.Context, name string, data []byte) (bool, error) {
 	if same, err := sameFile(tmp.Name(), data); err != nil || !same {
 		return false, fmt.Errorf("put %s in %s: the written copy does not read back the same (%v)", name, d, err)
 	}
+	crashpoint.Here("upload:before-rename")
 	if err := os.Link(tmp.Name(), final); err != nil {
 		if os.IsExist(err) {
 			return d.Put(ctx, name, data) // someone else put it meanwhile: compare

@@ -28,6 +28,7 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"zhutui/pipeline"
+	"zhutui/pipeline/crashpoint"
 )
 
 // Options are the connection settings shared by every SFTP location.
@@ -424,6 +425,7 @@ func (l *Location) Put(ctx context.Context, name string, data []byte) (bool, err
 			}
 			return err
 		}
+		crashpoint.Here("upload:before-rename")
 		if err := c.Rename(tmp, final); err != nil {
 			// Someone put the final name meanwhile (OpenSSH refuses to
 			// rename onto it): compare with what is there.

@@ -11,6 +11,7 @@ import (
 	sqlite3 "github.com/mattn/go-sqlite3"
 
 	"zhutui/pipeline"
+	"zhutui/pipeline/crashpoint"
 )
 
 // CheckFile says whether an inbound file is new, was already taken (same
@@ -114,6 +115,7 @@ func (s *Store) takeFile(ctx context.Context, f pipeline.InboundFile, prepare fu
 
 // rowDone counts a row and checks every 4096 rows whether the caller gave up.
 func (ft *fileTx) rowDone() error {
+	crashpoint.Here("ingest:row")
 	ft.rows++
 	if ft.rows%4096 == 0 {
 		return ft.cancel.Err()

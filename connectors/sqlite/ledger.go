@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"zhutui/pipeline"
+	"zhutui/pipeline/crashpoint"
 )
 
 // ErrNoLedgerKey means the store was asked to post or verify without a key.
@@ -87,6 +88,7 @@ func (w *ledgerWriter) post(p pipeline.Posting) error {
 		return fmt.Errorf("ledger: append entry %d: %w", e.Seq, err)
 	}
 	w.seq, w.head = e.Seq, e.Hash
+	crashpoint.Here("ledger:post")
 	return nil
 }
 

@@ -66,6 +66,21 @@ func (s *Store) LastRunID(ctx context.Context) (int64, error) {
 	return id, err
 }
 
+// RestartRun marks a recorded run as running again, for a rerun.
+func (s *Store) RestartRun(ctx context.Context, runID int64) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET outcome = 'running', finished_at = NULL, error = NULL,
+			trigger = CASE WHEN trigger LIKE '%rerun' THEN trigger ELSE trigger || '+rerun' END WHERE id = ?`, runID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("run %d: %w", runID, pipeline.ErrNotFound)
+		}
+		return nil
+	})
+}
+
 // StartStage records that a stage of a run began (again).
 func (s *Store) StartStage(ctx context.Context, runID int64, stage pipeline.Stage) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {

@@ -44,7 +44,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_txlock", "immediate")
 	q.Set("_cache_size", "-65536") // 64 MiB: large transactions would spill pages otherwise
-	db, err := sqlx.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	// The path goes into a URI: '%', '?' and '#' in it must be escaped, or
+	// SQLite would open another file.
+	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	db, err := sqlx.Open("sqlite3", "file:"+escaped+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open database %q: %w", path, err)
 	}

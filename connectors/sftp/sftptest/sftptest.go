@@ -5,6 +5,7 @@ package sftptest
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -31,7 +32,9 @@ type Server struct {
 }
 
 // URL returns the sftp:// URL of an absolute folder on the server.
-func (s *Server) URL(dir string) string { return "sftp://" + s.User + "@" + s.Addr + dir }
+func (s *Server) URL(dir string) string {
+	return (&url.URL{Scheme: "sftp", User: url.User(s.User), Host: s.Addr, Path: dir}).String()
+}
 
 // Builtin starts the built-in server for the test.
 func Builtin(t testing.TB) *Server {

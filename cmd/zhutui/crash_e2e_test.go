@@ -1,0 +1,203 @@
+package main_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"zhutui/fixtures/bank"
+)
+
+// crashConfig delivers without waiting for approval, so that one run goes
+// from the input files to the payment file.
+const crashConfig = testConfig + `[approval]
+required = false
+`
+
+// nightState is what a finished scenario leaves: every file delivered, byte
+// for byte, and the last registrations.csv.
+type nightState map[string][]byte
+
+// scenario runs two nights: night 1 takes the fixtures and delivers the
+// payment file; the bank returns two payments; night 2 settles and sends the
+// SMS batch. crashAt, when set, kills the binary at that point of night
+// `night`; the cut run is then finished by `zhutui rerun` (or, with
+// nextRun, by the next `zhutui run`).
+func scenario(t *testing.T, crashAt string, night int, nextRun bool) nightState {
+	w := newWorkdir(t)
+	if err := os.WriteFile(w.path("zhutui.toml"), []byte(crashConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	runNight := func(n int, asOf string) {
+		if crashAt == "" || n != night {
+			w.ok("run", "--as-of", asOf)
+			return
+		}
+		w.env = append(w.env, "ZHUTUI_CRASH_AT="+crashAt)
+		out, errs, code := w.zhutui("run", "--as-of", asOf)
+		w.env = w.env[:len(w.env)-1]
+		if code != -1 {
+			t.Fatalf("crash at %s: the run was not killed (exit %d)\n%s\n%s", crashAt, code, out, errs)
+		}
+		if nextRun {
+			w.ok("run", "--as-of", asOf)
+			return
+		}
+		last := lastRunID(t, w)
+		out = w.ok("rerun", strconv.Itoa(last))
+		if !strings.Contains(out, fmt.Sprintf("run %d", last)) {
+			t.Fatalf("rerun said %q", out)
+		}
+	}
+	runNight(1, "2014-02-01")
+	pay, err := os.ReadFile(w.path("outbox/payments/ZTPAY_B2014020101.txt"))
+	if err != nil {
+		t.Fatalf("crash at %s: no payment file after night 1: %v", crashAt, err)
+	}
+	name, res, err := bank.Answer(pay, map[string]bank.Failure{"R001-1": bank.AccountClosed, "R028-1": bank.NameMismatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.path("inbox/results", name), res, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runNight(2, "2014-02-02")
+	if out := w.ok("ledger", "verify"); !strings.Contains(out, "verified") {
+		t.Fatalf("crash at %s: ledger: %s", crashAt, out)
+	}
+	state := nightState{}
+	for _, dir := range []string{"outbox/payments", "outbox/sms"} {
+		entries, _ := os.ReadDir(w.path(dir))
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".") {
+				continue // an upload's temporary file: nobody takes it
+			}
+			state[dir+"/"+e.Name()] = w.read(dir, e.Name())
+		}
+	}
+	state["registrations.csv"] = w.read("reports", fmt.Sprintf("run-%d", lastRunID(t, w)), "registrations.csv")
+	return state
+}
+
+var runLine = regexp.MustCompile(`(?m)^run (\d+) `)
+
+func lastRunID(t *testing.T, w *workdir) int {
+	t.Helper()
+	out := w.ok("status")
+	ids := runLine.FindAllStringSubmatch(out, -1)
+	if len(ids) == 0 {
+		t.Fatalf("status shows no run:\n%s", out)
+	}
+	n, _ := strconv.Atoi(ids[len(ids)-1][1])
+	return n
+}
+
+// TestCrashAnywhere kills the binary (SIGKILL) at every stage boundary and in
+// the middle of the ingest, ledger and upload steps, finishes the cut run,
+// and compares the end state with that of an uninterrupted run.
+func TestCrashAnywhere(t *testing.T) {
+	want := scenario(t, "", 0, false)
+	if len(want) != 4 { // payment file, sidecar, SMS batch, registrations.csv
+		t.Fatalf("reference state has %d files: %v", len(want), keys(want))
+	}
+	type point struct {
+		at    string
+		night int
+	}
+	var points []point
+	for _, stage := range []string{"collect", "reconcile", "batch", "deliver", "settle", "notify", "report"} {
+		points = append(points, point{"stage:" + stage + ":before", 1}, point{"stage:" + stage + ":after", 1})
+	}
+	points = append(points,
+		point{"ingest:row#10", 1},          // inside the certificate feed's transaction
+		point{"ingest:row#45", 1},          // inside the registration export's
+		point{"ledger:post#5", 1},          // deciding payable
+		point{"ledger:post#15", 1},         // batching
+		point{"ledger:post#25", 1},         // marking the batch sent
+		point{"upload:before-rename#1", 1}, // the payment file written, not yet in place
+		point{"upload:before-rename#2", 1}, // the sidecar
+		point{"deliver:put#1", 1},          // the payment file in place, not the sidecar
+		point{"deliver:put#2", 1},          // both in place, the batch not yet marked sent
+		point{"ledger:post#3", 2},          // settling
+		point{"stage:settle:after", 2},     //
+		point{"upload:before-rename#1", 2}, // the SMS batch
+		point{"notify:put", 2},             // the SMS batch in place, not yet recorded
+		point{"stage:notify:before", 2},    //
+	)
+	for i, p := range points {
+		p, nextRun := p, i%3 == 2 // every third one is finished by the next run instead of a rerun
+		t.Run(fmt.Sprintf("%s/night%d", p.at, p.night), func(t *testing.T) {
+			t.Parallel()
+			got := scenario(t, p.at, p.night, nextRun)
+			if !sameKeys(got, want) {
+				t.Fatalf("files %v, want %v", keys(got), keys(want))
+			}
+			for k, v := range want {
+				if !bytes.Equal(got[k], v) {
+					t.Errorf("%s differs from the uninterrupted run's", k)
+				}
+			}
+		})
+	}
+}
+
+func keys(m nightState) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func sameKeys(a, b nightState) bool { return strings.Join(keys(a), ",") == strings.Join(keys(b), ",") }
+
+// TestOneRunAtATime starts two runs together: one works, the other exits 1
+// naming the holder.
+func TestOneRunAtATime(t *testing.T) {
+	w := newWorkdir(t)
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	// The first run pauses inside its collect stage: $ZHUTUI_PAUSE_AT holds it there.
+	first := exec.Command(binary, "run", "--as-of", "2014-02-01")
+	first.Dir = w.dir
+	first.Env = append(w.env, "ZHUTUI_PAUSE_AT=stage:collect:before", "ZHUTUI_PAUSE_FILE="+w.path("go"))
+	var firstOut bytes.Buffer
+	first.Stdout, first.Stderr = &firstOut, &firstOut
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, w.path("go.waiting"))
+	_, errs, code := w.zhutui("run", "--as-of", "2014-02-01")
+	if code != 1 || !strings.Contains(errs, "another zhutui is working on this database") ||
+		!strings.Contains(errs, fmt.Sprintf("pid %d", first.Process.Pid)) {
+		t.Errorf("second run: exit %d, %q", code, errs)
+	}
+	os.WriteFile(w.path("go"), nil, 0o644) // let the first one go on
+	if err := first.Wait(); err != nil {
+		t.Fatalf("first run: %v\n%s", err, firstOut.String())
+	}
+	w.ok("run", "--as-of", "2014-02-02") // the lease was released
+}
+
+func waitFor(t *testing.T, path string) {
+	t.Helper()
+	for i := 0; i < 500; i++ {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s did not appear", path)
+}

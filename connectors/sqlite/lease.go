@@ -1,0 +1,119 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"zhutui/pipeline"
+)
+
+// LeaseTTL is how long a lease lives without a heartbeat.
+const LeaseTTL = 60 * time.Second
+
+// Lease is the database's run lease, held by one process.
+type Lease struct {
+	st     *Store
+	holder pipeline.Holder
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+// AcquireLease takes the run lease for a holder in an immediate transaction.
+// A lease held by a live process is not taken: the error (a
+// *pipeline.BusyError) names its holder. A lease whose holder stopped
+// heartbeating for LeaseTTL, or whose process on this host is gone, is taken
+// over. The lease heartbeats until Release.
+func (s *Store) AcquireLease(ctx context.Context, h pipeline.Holder) (*Lease, error) {
+	now := s.Now()
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var cur struct {
+			Holder    string        `db:"holder"`
+			Host      string        `db:"host"`
+			PID       int           `db:"pid"`
+			RunID     sql.NullInt64 `db:"run_id"`
+			Command   string        `db:"command"`
+			StartedAt string        `db:"started_at"`
+			Heartbeat string        `db:"heartbeat_at"`
+		}
+		err := tx.GetContext(ctx, &cur, `SELECT holder, host, pid, run_id, command, started_at, heartbeat_at FROM lease WHERE id = 1`)
+		if err != nil && !isNoRows(err) {
+			return err
+		}
+		if err == nil {
+			beat, perr := time.ParseInLocation(pipeline.TimeLayout, cur.Heartbeat, pipeline.Beijing)
+			alive := perr == nil && now.Sub(beat) < LeaseTTL
+			if alive && cur.Host == h.Host && !processAlive(cur.PID) {
+				alive = false // its process is gone: kill -9, power cut
+			}
+			if alive {
+				return &pipeline.BusyError{Holder: cur.Holder, Command: cur.Command, RunID: cur.RunID.Int64, Since: cur.StartedAt}
+			}
+			// The holder died: its run, if any, was cut off.
+			if cur.RunID.Valid {
+				if _, err := tx.ExecContext(ctx, `UPDATE runs SET outcome = 'failed', finished_at = ?,
+					error = 'interrupted: its process stopped (finish it with zhutui rerun)' WHERE id = ? AND outcome = 'running'`,
+					s.now(), cur.RunID.Int64); err != nil {
+					return err
+				}
+			}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO lease (id, holder, host, pid, run_id, command, started_at, heartbeat_at)
+			VALUES (1, ?, ?, ?, NULL, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, host = excluded.host,
+			pid = excluded.pid, run_id = NULL, command = excluded.command, started_at = excluded.started_at,
+			heartbeat_at = excluded.heartbeat_at`, h.String(), h.Host, h.PID, h.Command, s.now(), s.now())
+		return err
+	})
+	if err != nil {
+		var busy *pipeline.BusyError
+		if errors.As(err, &busy) {
+			return nil, busy
+		}
+		return nil, fmt.Errorf("take the run lease: %w", err)
+	}
+	l := &Lease{st: s, holder: h, stop: make(chan struct{}), done: make(chan struct{})}
+	go l.heartbeat()
+	return l, nil
+}
+
+func (l *Lease) heartbeat() {
+	defer close(l.done)
+	t := time.NewTicker(LeaseTTL / 6)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			l.st.db.Exec(`UPDATE lease SET heartbeat_at = ? WHERE id = 1 AND pid = ? AND host = ?`, l.st.now(), l.holder.PID, l.holder.Host)
+		}
+	}
+}
+
+// SetRun records which run the lease holder is working on.
+func (l *Lease) SetRun(ctx context.Context, runID int64) error {
+	_, err := l.st.db.ExecContext(ctx, `UPDATE lease SET run_id = ? WHERE id = 1 AND pid = ? AND host = ?`, runID, l.holder.PID, l.holder.Host)
+	return err
+}
+
+// Release gives the lease up.
+func (l *Lease) Release() error {
+	close(l.stop)
+	<-l.done
+	_, err := l.st.db.Exec(`DELETE FROM lease WHERE id = 1 AND pid = ? AND host = ?`, l.holder.PID, l.holder.Host)
+	return err
+}
+
+// processAlive reports whether a process of this host is running.
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
