@@ -91,3 +91,20 @@ type ReportSource interface {
 	// EachReject calls fn for every row rejected from the files a run took.
 	EachReject(ctx context.Context, runID int64, fn func(Reject) error) error
 }
+
+// Waiting is a group of registrations that wait (not final): for a station's
+// check or for their certificate to reach the feed.
+type Waiting struct {
+	Status          Status
+	Count           int64
+	OldestSubmitted string
+}
+
+// StatusReport is what `zhutui status` shows.
+type StatusReport struct {
+	Runs        []Run // the latest first
+	LeaseHolder string
+	Quarantined []FileRecord
+	Awaiting    []BatchState
+	Waiting     []Waiting
+}

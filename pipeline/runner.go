@@ -131,7 +131,7 @@ func (r *Runner) Resume(ctx context.Context, runID int64) (*Result, error) {
 			return res, err
 		}
 		log.Info("stage started", "stage", s.name)
-		counts, err := s.do(ctx, runID, res)
+		counts, err := s.do(WithProgress(ctx, log.With("stage", s.name)), runID, res)
 		if ferr := r.Store.FinishStage(context.WithoutCancel(ctx), runID, s.name, counts, err); ferr != nil && err == nil {
 			err = ferr
 		}

@@ -11,10 +11,10 @@ import (
 
 // parseInterleaved parses flags that may come before or after the positional
 // arguments (zhutui batch approve B2014020101 --by li).
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+func (app *App) parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := parse(fs, args); err != nil {
+		if err := app.parse(fs, args); err != nil {
 			return nil, err
 		}
 		if fs.NArg() == 0 {
@@ -31,7 +31,7 @@ func cmdBatch(ctx context.Context, app *App, args []string) error {
 	fs := app.flags("batch")
 	by := fs.String("by", "", "who approves, rejects or reissues")
 	reason := fs.String("reason", "", "why (reject, reissue)")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := app.parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func cmdBatch(ctx context.Context, app *App, args []string) error {
 
 func cmdLedger(ctx context.Context, app *App, args []string) error {
 	fs := app.flags("ledger")
-	if err := parse(fs, args); err != nil {
+	if err := app.parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || fs.Arg(0) != "verify" {

@@ -19,7 +19,7 @@ import (
 
 func cmdInit(ctx context.Context, app *App, args []string) error {
 	fs := app.flags("init")
-	if err := parse(fs, args); err != nil {
+	if err := app.parse(fs, args); err != nil {
 		return err
 	}
 	if _, err := os.Stat(app.configPath); os.IsNotExist(err) && !app.explicit {
@@ -83,7 +83,7 @@ func cmdInit(ctx context.Context, app *App, args []string) error {
 func cmdRun(ctx context.Context, app *App, args []string) error {
 	fs := app.flags("run")
 	asOf := fs.String("as-of", "", "business date YYYY-MM-DD (default: today in Beijing)")
-	if err := parse(fs, args); err != nil {
+	if err := app.parse(fs, args); err != nil {
 		return err
 	}
 	date, err := app.businessDate(*asOf)
@@ -138,7 +138,7 @@ func (app *App) lease(ctx context.Context, st *sqlite.Store, command string) (*s
 
 func cmdRerun(ctx context.Context, app *App, args []string) error {
 	fs := app.flags("rerun")
-	if err := parse(fs, args); err != nil {
+	if err := app.parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -212,7 +212,7 @@ func (app *App) printResult(res *pipeline.Result) {
 
 func cmdIngest(ctx context.Context, app *App, args []string) error {
 	fs := app.flags("ingest")
-	if err := parse(fs, args); err != nil {
+	if err := app.parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() < 2 {
@@ -283,7 +283,7 @@ func cmdReport(ctx context.Context, app *App, args []string) error {
 	fs := app.flags("report")
 	runFlag := fs.String("run", "", "the run to report on (default: the latest)")
 	out := fs.String("out", "", "folder to write the report under (default: the configured reports folder)")
-	if err := parse(fs, args); err != nil {
+	if err := app.parse(fs, args); err != nil {
 		return err
 	}
 	cfg, st, err := app.openStore(ctx)
@@ -316,7 +316,8 @@ func cmdReport(ctx context.Context, app *App, args []string) error {
 
 func cmdStatus(ctx context.Context, app *App, args []string) error {
 	fs := app.flags("status")
-	if err := parse(fs, args); err != nil {
+	n := fs.Int("runs", 10, "how many of the last runs to show")
+	if err := app.parse(fs, args); err != nil {
 		return err
 	}
 	_, st, err := app.openStore(ctx)
@@ -324,23 +325,47 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 		return err
 	}
 	defer st.Close()
-	last, err := st.LastRunID(ctx)
+	r, err := st.Status(ctx, *n)
 	if err != nil {
 		return err
 	}
-	for id := max(1, last-9); id <= last; id++ {
-		r, err := st.Run(ctx, id)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(app.stdout, "run %d  %s  %-8s %-9s started %s", r.ID, r.BusinessDate, r.Trigger, r.Outcome, r.StartedAt)
-		if r.Error != "" {
-			fmt.Fprintf(app.stdout, "  error: %s", r.Error)
-		}
-		fmt.Fprintln(app.stdout)
+	w := app.stdout
+	if len(r.Runs) == 0 {
+		fmt.Fprintln(w, "no run yet")
 	}
-	if last == 0 {
-		fmt.Fprintln(app.stdout, "no run yet")
+	for i := len(r.Runs) - 1; i >= 0; i-- {
+		run := r.Runs[i]
+		fmt.Fprintf(w, "run %d  %s  %-14s %-9s %s .. %s\n", run.ID, run.BusinessDate, run.Trigger, run.Outcome, run.StartedAt, run.FinishedAt)
+		for _, s := range run.Stages {
+			if s.Outcome != pipeline.OutcomeSucceeded {
+				fmt.Fprintf(w, "    stage %s %s: %s\n", s.Stage, s.Outcome, s.Error)
+			}
+		}
+		if run.Error != "" && run.Outcome == pipeline.OutcomeFailed {
+			fmt.Fprintf(w, "    error: %s\n    finish it with: zhutui rerun %d\n", run.Error, run.ID)
+		}
+	}
+	if r.LeaseHolder != "" {
+		fmt.Fprintf(w, "\nworking now: %s\n", r.LeaseHolder)
+	}
+	if len(r.Quarantined) > 0 {
+		fmt.Fprintln(w, "\nquarantined files (latest first):")
+		for _, f := range r.Quarantined {
+			fmt.Fprintf(w, "  %s %s/%s: %s\n", f.Kind, f.Location, f.Name, f.Reason)
+		}
+	}
+	if len(r.Awaiting) > 0 {
+		fmt.Fprintln(w, "\nbatches awaiting approval:")
+		for _, b := range r.Awaiting {
+			fmt.Fprintf(w, "  %s: %d lines, %s yuan, created %s  (zhutui batch approve %s --by USER)\n", b.ID, b.Count,
+				pipeline.FormatFen(b.TotalFen), b.CreatedAt, b.ID)
+		}
+	}
+	if len(r.Waiting) > 0 {
+		fmt.Fprintln(w, "\nwaiting:")
+		for _, x := range r.Waiting {
+			fmt.Fprintf(w, "  %-22s %6d  %s, oldest submitted %s\n", x.Status, x.Count, x.Status.Text(), x.OldestSubmitted)
+		}
 	}
 	return nil
 }

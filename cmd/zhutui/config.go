@@ -56,6 +56,14 @@ type Config struct {
 		Retries int `toml:"retries"`
 	} `toml:"ssh"`
 
+	Schedule struct {
+		// Cron is when the nightly run starts: five fields, or six with
+		// seconds first (default "30 2 * * *").
+		Cron string `toml:"cron"`
+		// TimeZone the cron expression is read in (default Asia/Shanghai).
+		TimeZone string `toml:"time_zone"`
+	} `toml:"schedule"`
+
 	SMSTemplates struct {
 		// Paid and Returned are the texts sent when a payment is settled or
 		// returned; they may use {name}, {amount}, {card_last4},
@@ -122,6 +130,12 @@ func (c *Config) defaults() error {
 	}
 	if c.Bank.MaxLines < 0 {
 		return configErrorf("[bank] max_lines must be positive")
+	}
+	if c.Schedule.Cron == "" {
+		c.Schedule.Cron = "30 2 * * *"
+	}
+	if c.Schedule.TimeZone == "" {
+		c.Schedule.TimeZone = "Asia/Shanghai"
 	}
 	if c.SMSTemplates.Paid == "" {
 		c.SMSTemplates.Paid = pipeline.DefaultSMSTemplates.Paid
@@ -191,6 +205,10 @@ const defaultConfig = `# zhutui configuration. Every key has a default; relative
 # known_hosts = ""          # the servers' host keys; a server not in it is refused
 # timeout_seconds = 30
 # retries = 3               # a password, if a server needs one, comes from $ZHUTUI_SFTP_PASSWORD only
+
+[schedule]
+# cron = "30 2 * * *"       # zhutui daemon's nightly run (six fields: seconds first)
+# time_zone = "Asia/Shanghai"
 
 [sms_templates]
 # paid = "【北京市总工会】{name}您好，您的职业发展助推计划资助{amount}元已划拨至尾号{card_last4}的京卡·互助服务卡。"

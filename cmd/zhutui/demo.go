@@ -34,7 +34,7 @@ var demoFolders = map[string]string{
 func cmdDemo(ctx context.Context, app *App, args []string) error {
 	fset := app.flags("demo")
 	dir := fset.String("dir", "", "folder to run the demo in (default: a new temporary folder)")
-	if err := parse(fset, args); err != nil {
+	if err := app.parse(fset, args); err != nil {
 		return err
 	}
 	if *dir == "" {

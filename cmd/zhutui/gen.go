@@ -18,7 +18,7 @@ func cmdGen(ctx context.Context, app *App, args []string) error {
 	seed := fs.Uint64("seed", 1, "random seed: the same seed gives the same files")
 	exc := fs.Float64("exceptions", 0.1, "share of registrations that fail a rule")
 	out := fs.String("out", "", "folder to write registrations.csv and certificates.csv into")
-	if err := parse(fs, args); err != nil {
+	if err := app.parse(fs, args); err != nil {
 		return err
 	}
 	if *out == "" || *n < 0 || *first < 1 || *exc < 0 || *exc > 1 {

@@ -74,6 +74,7 @@ var commands = map[string]command{
 	"ingest": {"ingest registrations|certificates|results FILE...", "take input files by hand", cmdIngest},
 	"batch":  {batchUsage, "payment batches", cmdBatch},
 	"ledger": {"ledger verify", "recompute the ledger's chain and balances", cmdLedger},
+	"daemon": {"daemon", "the nightly schedule (cron expression in the config)", cmdDaemon},
 	"rerun":  {"rerun RUN_ID", "finish a run that failed", cmdRerun},
 	"report": {"report [--run RUN_ID] [--out DIR]", "write the reconciliation report", cmdReport},
 	"status": {"status", "show the last runs and what is waiting", cmdStatus},
@@ -132,8 +133,13 @@ func (app *App) globalFlags(fs *flag.FlagSet) {
 		app.configPath, app.explicit = v, true
 		return nil
 	})
-	fs.StringVar(&app.logFormat, "log-format", "text", "log format: text or json")
-	fs.BoolVar(&app.verbose, "v", false, "log every stage to stderr")
+	if app.logFormat == "" {
+		app.logFormat = "text"
+	}
+	// The defaults are the values already parsed: global options given
+	// before the command stay set.
+	fs.StringVar(&app.logFormat, "log-format", app.logFormat, "log format: text or json")
+	fs.BoolVar(&app.verbose, "v", app.verbose, "log every stage and progress to stderr (the default on a terminal)")
 }
 
 // flags returns a flag set for a command that also takes the global options.
@@ -145,14 +151,15 @@ func (app *App) flags(name string) *flag.FlagSet {
 }
 
 // parse parses a command's flags, turning mistakes into usage errors.
-func parse(fs *flag.FlagSet, args []string) error {
+func (app *App) parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return configError{err}
 	}
-	return nil
+	_, err := app.logger()
+	return err
 }
 
 func usage(w io.Writer) {
@@ -167,14 +174,14 @@ func usage(w io.Writer) {
 	}
 }
 
-// logger returns the log for stderr: text or JSON, quiet unless -v was given
-// or a warning is worth seeing.
+// logger returns the log for stderr: text or JSON. It logs every stage and
+// progress on a terminal or with -v, and only warnings and errors otherwise.
 func (app *App) logger() (*slog.Logger, error) {
 	if app.log != nil {
 		return app.log, nil
 	}
 	level := slog.LevelWarn
-	if app.verbose {
+	if app.verbose || isTerminal(app.stderr) {
 		level = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: level}
@@ -204,4 +211,14 @@ func (app *App) businessDate(asOf string) (pipeline.Date, error) {
 		return pipeline.Date{}, configErrorf("--as-of: %v", err)
 	}
 	return pipeline.DateOf(t), nil
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

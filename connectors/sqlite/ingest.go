@@ -58,6 +58,7 @@ func (s *Store) Quarantine(ctx context.Context, f pipeline.InboundFile, reason s
 type fileTx struct {
 	ctx     context.Context
 	cancel  context.Context // the caller's context, checked by rowDone
+	name    string
 	rows    int
 	tx      *sqlx.Tx
 	fileID  int64
@@ -80,7 +81,7 @@ func (s *Store) takeFile(ctx context.Context, f pipeline.InboundFile, prepare fu
 		// Per-row statements run without a cancellable context: go-sqlite3
 		// starts a watcher goroutine per statement for one. Cancellation is
 		// checked every few thousand rows instead (rowDone).
-		ft = &fileTx{ctx: context.WithoutCancel(ctx), cancel: ctx, tx: tx}
+		ft = &fileTx{ctx: context.WithoutCancel(ctx), cancel: ctx, tx: tx, name: f.Name}
 		if ft.fileID, err = res.LastInsertId(); err != nil {
 			return err
 		}
@@ -118,6 +119,7 @@ func (ft *fileTx) rowDone() error {
 	crashpoint.Here("ingest:row")
 	ft.rows++
 	if ft.rows%4096 == 0 {
+		pipeline.Tick(ft.ctx, "take "+ft.name, int64(ft.rows))
 		return ft.cancel.Err()
 	}
 	return nil

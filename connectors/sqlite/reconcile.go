@@ -241,6 +241,7 @@ func (s *Store) judge(cancel context.Context, tx *sqlx.Tx, runID int64, p *pipel
 		}
 		total += len(batch)
 		after = batch[len(batch)-1].reg.ID
+		pipeline.Tick(ctx, "judge registrations", int64(total))
 	}
 }
 

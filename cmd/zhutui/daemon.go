@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/google/uuid"
+
+	"zhutui/pipeline"
+)
+
+// cmdDaemon runs the nightly cycle on the configured schedule until SIGINT
+// or SIGTERM. Runs never overlap (singleton mode; the run lease guards
+// against other processes too). On a signal the running stage is cut at its
+// next safe point (its transaction rolls back; the next run or `zhutui rerun`
+// finishes it) and the daemon exits. A run missed while the machine was off
+// is not caught up by the scheduler; the next run does what was missed.
+func cmdDaemon(ctx context.Context, app *App, args []string) error {
+	fs := app.flags("daemon")
+	if err := app.parse(fs, args); err != nil {
+		return err
+	}
+	cfg, st, err := app.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	log, err := app.logger()
+	if err != nil {
+		return err
+	}
+	loc, err := time.LoadLocation(cfg.Schedule.TimeZone)
+	if err != nil {
+		return configErrorf("[schedule] time_zone %q: %v", cfg.Schedule.TimeZone, err)
+	}
+	s, err := gocron.NewScheduler(gocron.WithLocation(loc))
+	if err != nil {
+		return err
+	}
+	withSeconds := len(strings.Fields(cfg.Schedule.Cron)) == 6
+	job, err := s.NewJob(
+		gocron.CronJob(cfg.Schedule.Cron, withSeconds),
+		gocron.NewTask(func(jctx context.Context) error {
+			date := pipeline.DateOf(app.now())
+			log.Info("scheduled run starting", "business_date", date.String())
+			res, err := app.cycle(jctx, cfg, st, date, pipeline.TriggerSchedule, 0)
+			if res != nil && res.Summary != nil {
+				log.Info("scheduled run finished", "run", res.RunID, "verdict", res.Summary.Verdict())
+			}
+			return err
+		}),
+		gocron.WithName("nightly"),
+		gocron.WithContext(ctx),
+		gocron.WithSingletonMode(gocron.LimitModeReschedule),
+		gocron.WithEventListeners(gocron.AfterJobRunsWithError(func(_ uuid.UUID, _ string, err error) {
+			var busy *pipeline.BusyError
+			if errors.As(err, &busy) {
+				log.Warn("scheduled run skipped", "reason", busy.Error())
+				return
+			}
+			log.Error("scheduled run failed", "err", err)
+		})),
+	)
+	if err != nil {
+		return configErrorf("[schedule] cron %q: %v", cfg.Schedule.Cron, err)
+	}
+	s.Start()
+	next, _ := job.NextRun()
+	log.Warn("daemon started", "cron", cfg.Schedule.Cron, "time_zone", loc.String(), "next_run", next.In(loc).Format(time.RFC3339))
+	fmt.Fprintf(app.stdout, "zhutui daemon: schedule %q (%s); next run %s\n", cfg.Schedule.Cron, loc, next.In(loc).Format("2006-01-02 15:04:05"))
+	<-ctx.Done()
+	log.Warn("daemon stopping: the running stage, if any, stops at its next safe point")
+	if err := s.Shutdown(); err != nil {
+		return err
+	}
+	log.Warn("daemon stopped")
+	fmt.Fprintln(app.stdout, "zhutui daemon: stopped")
+	return nil
+}

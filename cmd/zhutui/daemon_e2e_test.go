@@ -1,0 +1,105 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestDaemon runs the daemon on a two-second schedule: two scheduled runs
+// happen, one after the other, and SIGTERM stops it cleanly.
+func TestDaemon(t *testing.T) {
+	w := newWorkdir(t)
+	cfg := testConfig + "[schedule]\ncron = \"*/2 * * * * *\"\n"
+	if err := os.WriteFile(w.path("zhutui.toml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	d := exec.Command(binary, "-v", "daemon")
+	d.Dir, d.Env = w.dir, w.env
+	var out, errs bytes.Buffer
+	d.Stdout, d.Stderr = &out, &errs
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Process.Kill()
+	scheduled := regexp.MustCompile(`(?m)^run (\d+)\s+\S+\s+schedule\s+succeeded (\S+ \S+) \.\. (\S+ \S+)$`)
+	var runs [][]string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		status, _, _ := w.zhutui("status")
+		if runs = scheduled.FindAllStringSubmatch(status, -1); len(runs) >= 2 {
+			break
+		}
+	}
+	if len(runs) < 2 {
+		t.Fatalf("fewer than two scheduled runs in 20 s\nstdout:\n%s\nstderr:\n%s", out.String(), errs.String())
+	}
+	if runs[0][3] > runs[1][2] {
+		t.Errorf("runs overlap: run %s ended %s, run %s started %s", runs[0][1], runs[0][3], runs[1][1], runs[1][2])
+	}
+	if err := d.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("daemon exit: %v\n%s", err, errs.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the daemon did not stop within 15 s of SIGTERM")
+	}
+	if !strings.Contains(out.String(), "stopped") {
+		t.Errorf("stdout: %s", out.String())
+	}
+	log := errs.String()
+	for _, want := range []string{"daemon started", "stage started", "stage=deliver", "run=1", "daemon stopped"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log has no %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, "110105198001010016") || strings.Contains(log, "6210670000000000016") {
+		t.Error("the log holds personal numbers")
+	}
+}
+
+// TestJSONLog checks that --log-format json gives one JSON object per line,
+// each stage line carrying the run id.
+func TestJSONLog(t *testing.T) {
+	w := newWorkdir(t)
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	_, errs, code := w.zhutui("--log-format", "json", "-v", "run", "--as-of", "2014-02-01")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(errs), "\n")
+	stages := 0
+	for _, l := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("not JSON: %q", l)
+		}
+		if rec["msg"] == "stage finished" {
+			stages++
+			if rec["run"] != float64(1) {
+				t.Errorf("stage line without the run id: %q", l)
+			}
+		}
+	}
+	if stages != 7 {
+		t.Errorf("%d stage lines, want 7:\n%s", stages, errs)
+	}
+	if _, errs, code := w.zhutui("--log-format", "xml", "status"); code != 2 || !strings.Contains(errs, "xml") {
+		t.Errorf("bad log format: exit %d, %q", code, errs)
+	}
+}

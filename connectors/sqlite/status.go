@@ -1,0 +1,57 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"zhutui/pipeline"
+)
+
+// Status reads what an operator needs in the morning: the last runs, who
+// holds the lease, quarantined files, batches awaiting approval and what is
+// waiting.
+func (s *Store) Status(ctx context.Context, runs int) (*pipeline.StatusReport, error) {
+	r := &pipeline.StatusReport{}
+	var ids []int64
+	if err := s.db.SelectContext(ctx, &ids, `SELECT id FROM runs ORDER BY id DESC LIMIT ?`, runs); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	for _, id := range ids {
+		run, err := s.Run(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		r.Runs = append(r.Runs, run)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT coalesce((SELECT holder || ' (zhutui ' || command || coalesce(', run ' || run_id, '')
+		|| ', since ' || started_at || ', heartbeat ' || heartbeat_at || ')' FROM lease WHERE id = 1), '')`).Scan(&r.LeaseHolder); err != nil {
+		return nil, err
+	}
+	if err := s.db.SelectContext(ctx, &r.Quarantined, `SELECT kind, location, name, sha256, size, encoding, outcome, reason,
+		rows_applied, rows_rejected FROM files WHERE outcome = 'quarantined' ORDER BY id DESC LIMIT 10`); err != nil {
+		return nil, err
+	}
+	batches, err := s.Batches(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range batches {
+		if b.Status == pipeline.BatchAwaitingApproval {
+			r.Awaiting = append(r.Awaiting, b)
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT status, count(*), min(submitted_at) FROM decisions
+		WHERE status IN ('PENDING_VERIFICATION', 'PENDING_CERTIFICATE') GROUP BY status ORDER BY status DESC`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var w pipeline.Waiting
+		if err := rows.Scan(&w.Status, &w.Count, &w.OldestSubmitted); err != nil {
+			return nil, err
+		}
+		r.Waiting = append(r.Waiting, w)
+	}
+	return r, rows.Err()
+}
