@@ -114,6 +114,7 @@ func (s *Store) CreateBatches(ctx context.Context, runID int64, spec pipeline.Ba
 				}
 				b.Lines = nil // the caller needs the head only
 				made = append(made, b)
+				pipeline.Tick(ctx, "make batches", int64(len(made)))
 			}
 			if full {
 				return nil

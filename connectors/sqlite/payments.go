@@ -95,6 +95,7 @@ func (s *Store) syncPayments(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter,
 		}
 		c.Decided += len(todo)
 		after = todo[len(todo)-1].RegistrationID
+		pipeline.Tick(ctx, "decide payments", int64(c.Decided))
 	}
 
 	// Returned payments whose card number or name changed since.
