@@ -90,6 +90,10 @@ func run(bin string, n, second int, dir string) error {
 	if err := os.WriteFile(filepath.Join(work, "zhutui.toml"), []byte(benchConfig), 0o644); err != nil {
 		return err
 	}
+	profile := []string{}
+	if p := os.Getenv("BENCH_PROFILE"); p != "" {
+		profile = append(profile, "ZHUTUI_CPUPROFILE="+p)
+	}
 	initFig, _, err := measure("init", work, nil, bin, "init")
 	if err != nil {
 		return err
@@ -97,7 +101,7 @@ func run(bin string, n, second int, dir string) error {
 	if err := drop(night1, work, "night1"); err != nil {
 		return err
 	}
-	runFig, _, err := measure("run", work, nil, bin, "run", "--as-of", "2015-01-10")
+	runFig, _, err := measure("run", work, profile, bin, "run", "--as-of", "2015-01-10")
 	if err != nil {
 		return err
 	}
@@ -129,6 +133,8 @@ func run(bin string, n, second int, dir string) error {
 // through to the payment files.
 const benchConfig = `[approval]
 required = false
+[bank]
+payer_account = "0200001009000012345"
 `
 
 func fresh(dir string) error {

@@ -140,41 +140,32 @@ func (s *Store) insertBatch(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter, 
 		b.CreatedBy, b.CreatedAt, nullID(runID), b.ApprovedBy, approvedAt); err != nil {
 		return err
 	}
-	line, err := tx.PrepareContext(ctx, `INSERT INTO batch_lines (batch_id, seq, payment_id, payment_ref, card_number,
-		name, mobile, amount_fen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer line.Close()
-	pay, err := tx.PrepareContext(ctx, `UPDATE payments SET status = 'BATCHED', batch_id = ?, changed_run = ?
-		WHERE id = ? AND status = 'ELIGIBLE'`)
-	if err != nil {
-		return err
-	}
-	defer pay.Close()
-	hold, err := tx.PrepareContext(ctx, `UPDATE decisions SET held = 1 WHERE registration_id =
-		(SELECT registration_id FROM payments WHERE id = ?)`)
-	if err != nil {
-		return err
-	}
-	defer hold.Close()
-	bg := context.WithoutCancel(ctx)
+	lines := newBulk(ctx, tx, `INSERT INTO batch_lines (batch_id, seq, payment_id, payment_ref, card_number, name,
+		mobile, amount_fen)`, "", 8)
+	defer lines.close()
 	for i, l := range b.Lines {
 		id, mobile := payment(i)
-		if _, err := line.ExecContext(bg, b.ID, l.Seq, id, l.PaymentRef, l.CardNumber, l.Name, mobile, l.AmountFen); err != nil {
-			return err
-		}
-		if res, err := pay.ExecContext(bg, b.ID, runID, id); err != nil {
-			return err
-		} else if n, _ := res.RowsAffected(); n != 1 {
-			return fmt.Errorf("payment %s is no longer ELIGIBLE", l.PaymentRef)
-		}
-		if _, err := hold.ExecContext(bg, id); err != nil {
+		if err := lines.add(b.ID, l.Seq, id, l.PaymentRef, l.CardNumber, l.Name, mobile, l.AmountFen); err != nil {
 			return err
 		}
 		if err := lw.post(pipeline.NewPosting(pipeline.MoveBatch, l.PaymentRef, l.AmountFen, b.ID, "")); err != nil {
 			return err
 		}
+	}
+	if err := lines.flush(); err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE payments SET status = 'BATCHED', batch_id = ?1, changed_run = ?2
+		WHERE id IN (SELECT payment_id FROM batch_lines WHERE batch_id = ?1) AND status = 'ELIGIBLE'`, b.ID, runID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != b.Count {
+		return fmt.Errorf("%d of its %d payments were ELIGIBLE", n, b.Count)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE decisions SET held = 1
+		WHERE registration_id IN (SELECT registration_id FROM payments WHERE batch_id = ?)`, b.ID); err != nil {
+		return err
 	}
 	return batchEvent(ctx, tx, b.ID, s.now(), b.CreatedBy, "created",
 		fmt.Sprintf("%d lines, %s yuan, %s", b.Count, pipeline.FormatFen(b.TotalFen), b.Status))

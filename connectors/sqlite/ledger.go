@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
@@ -43,38 +42,43 @@ func (s *Store) SetLedgerKey(ctx context.Context, key []byte) error {
 	return nil
 }
 
-// ledgerWriter appends postings to the chain inside one transaction.
+// ledgerWriter appends postings to the chain inside one transaction, many
+// rows per statement; what is queued is written when the transaction
+// commits (inTx), or earlier by flush. Its caller must close it.
 type ledgerWriter struct {
-	ctx   context.Context
 	chain *pipeline.Chain
-	stmt  *sql.Stmt
+	rows  *bulk
 	runID int64
 	at    string
 	seq   int64
 	head  string
 }
 
-// ledger returns a writer appending after the current head of the chain. The
-// caller must close it before the transaction ends.
+// ledger returns a writer appending after the current head of the chain.
 func (s *Store) ledger(ctx context.Context, tx *sqlx.Tx, runID int64) (*ledgerWriter, error) {
 	if s.ledgerKey == nil {
 		return nil, ErrNoLedgerKey
 	}
-	w := &ledgerWriter{ctx: context.WithoutCancel(ctx), chain: pipeline.NewChain(s.ledgerKey), runID: runID, at: s.now(),
-		head: pipeline.GenesisHash}
+	w := &ledgerWriter{chain: pipeline.NewChain(s.ledgerKey), runID: runID, at: s.now(), head: pipeline.GenesisHash,
+		rows: newBulk(ctx, tx, `INSERT INTO ledger_entries (seq, at, run_id, movement, payment_ref, debit, credit,
+			amount_fen, batch_id, memo, prev_hash, hash)`, "", 12)}
 	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1`).Scan(&w.seq, &w.head)
 	if err != nil && !isNoRows(err) {
 		return nil, err
 	}
-	w.stmt, err = tx.PrepareContext(ctx, `INSERT INTO ledger_entries (seq, at, run_id, movement, payment_ref, debit,
-		credit, amount_fen, batch_id, memo, prev_hash, hash) VALUES (`+placeholders(12)+`)`)
-	if err != nil {
-		return nil, err
-	}
+	s.onCommit(tx, w.flush)
 	return w, nil
 }
 
-func (w *ledgerWriter) close() { w.stmt.Close() }
+func (w *ledgerWriter) close() { w.rows.close() }
+
+// flush writes the postings not yet written.
+func (w *ledgerWriter) flush() error {
+	if err := w.rows.flush(); err != nil {
+		return fmt.Errorf("ledger: append entries up to %d: %w", w.seq, err)
+	}
+	return nil
+}
 
 // post appends one posting to the chain.
 func (w *ledgerWriter) post(p pipeline.Posting) error {
@@ -83,7 +87,7 @@ func (w *ledgerWriter) post(p pipeline.Posting) error {
 	}
 	e := pipeline.Entry{Seq: w.seq + 1, At: w.at, RunID: w.runID, Posting: p, PrevHash: w.head}
 	e.Hash = w.chain.Hash(w.head, &e)
-	if _, err := w.stmt.ExecContext(w.ctx, e.Seq, e.At, e.RunID, string(p.Movement), p.PaymentRef, string(p.Debit),
+	if err := w.rows.add(e.Seq, e.At, e.RunID, string(p.Movement), p.PaymentRef, string(p.Debit),
 		string(p.Credit), p.AmountFen, p.BatchID, p.Memo, e.PrevHash, e.Hash); err != nil {
 		return fmt.Errorf("ledger: append entry %d: %w", e.Seq, err)
 	}

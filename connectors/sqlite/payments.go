@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"sort"
 
 	"github.com/jmoiron/sqlx"
 
@@ -52,49 +53,64 @@ func (s *Store) syncPayments(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter,
 	}
 	c.Withdrawn = len(withdraw)
 
-	// New and revived payments, in bounded chunks.
-	after := ""
+	// A payable registration without a live payment: its cancelled last
+	// attempt is revived, or a new attempt made. Set-based, in chunks of
+	// registrations, each chunk's postings in payment_ref order.
+	const chunk = 50000
+	lo := ""
 	for {
-		var todo []struct {
-			RegistrationID string `db:"registration_id"`
-			Amount         int64  `db:"amount_fen"`
-			Level          int    `db:"level"`
-			LastAttempt    int    `db:"last_attempt"`
-			LastStatus     string `db:"last_status"`
-			LastID         int64  `db:"last_id"`
+		if err := ctx.Err(); err != nil {
+			return c, err
 		}
-		err := sqlx.SelectContext(ctx, tx, &todo, `SELECT d.registration_id, d.amount_fen, d.level,
-			coalesce(p.attempt, 0) AS last_attempt, coalesce(p.status, '') AS last_status, coalesce(p.id, 0) AS last_id
-			FROM decisions d LEFT JOIN payments p ON p.id = (SELECT id FROM payments WHERE registration_id = d.registration_id
-				ORDER BY attempt DESC LIMIT 1)
-			WHERE d.status = 'ELIGIBLE' AND d.held = 0 AND d.registration_id > ?
-			  AND coalesce(p.status, '') IN ('', ?, ?)
-			ORDER BY d.registration_id LIMIT 4096`, after, paymentCancelled, paymentReissued)
+		var hi string
+		err := tx.GetContext(ctx, &hi, `SELECT coalesce((SELECT registration_id FROM decisions
+			WHERE status = 'ELIGIBLE' AND held = 0 AND registration_id > ? ORDER BY registration_id LIMIT 1 OFFSET ?),
+			(SELECT max(registration_id) FROM decisions WHERE status = 'ELIGIBLE' AND held = 0 AND registration_id > ?), '')`,
+			lo, chunk-1, lo)
 		if err != nil {
 			return c, fmt.Errorf("find new payments: %w", err)
 		}
-		if len(todo) == 0 {
+		if hi == "" {
 			break
 		}
-		for _, t := range todo {
-			attempt := t.LastAttempt
-			if t.LastStatus == paymentCancelled {
-				if _, err := tx.ExecContext(ctx, `UPDATE payments SET status = 'ELIGIBLE', amount_fen = ?, level = ?,
-					changed_run = ? WHERE id = ?`, t.Amount, t.Level, runID, t.LastID); err != nil {
-					return c, err
-				}
-			} else {
-				attempt++
-				if err := insertPayment(ctx, tx, t.RegistrationID, attempt, t.Amount, t.Level, runID); err != nil {
-					return c, err
-				}
+		var made []struct {
+			Ref    string `db:"payment_ref"`
+			Amount int64  `db:"amount_fen"`
+		}
+		for _, q := range []string{
+			`UPDATE payments SET status = 'ELIGIBLE', amount_fen = d.amount_fen, level = d.level, changed_run = ?1
+			FROM decisions d
+			WHERE payments.registration_id = d.registration_id AND payments.status = 'CANCELLED'
+			  AND d.status = 'ELIGIBLE' AND d.held = 0 AND d.registration_id > ?2 AND d.registration_id <= ?3
+			  AND payments.attempt = (SELECT max(attempt) FROM payments p WHERE p.registration_id = d.registration_id)
+			RETURNING payment_ref, amount_fen`,
+			`INSERT INTO payments (registration_id, attempt, payment_ref, amount_fen, level, status, created_run, changed_run)
+			SELECT d.registration_id, a.attempt, d.registration_id || '-' || a.attempt, d.amount_fen, d.level, 'ELIGIBLE', ?1, ?1
+			FROM decisions d JOIN (SELECT registration_id, 1 + coalesce((SELECT max(attempt) FROM payments p
+				WHERE p.registration_id = x.registration_id), 0) AS attempt FROM decisions x
+				WHERE x.status = 'ELIGIBLE' AND x.held = 0 AND x.registration_id > ?2 AND x.registration_id <= ?3) a
+				ON a.registration_id = d.registration_id
+			WHERE NOT EXISTS (SELECT 1 FROM payments p WHERE p.registration_id = d.registration_id
+				AND p.status IN ('ELIGIBLE', 'BATCHED', 'SENT', 'PAID', 'RETURNED'))
+			RETURNING payment_ref, amount_fen`,
+		} {
+			var rows []struct {
+				Ref    string `db:"payment_ref"`
+				Amount int64  `db:"amount_fen"`
 			}
-			if err := lw.post(pipeline.NewPosting(pipeline.MoveDecide, PaymentRef(t.RegistrationID, attempt), t.Amount, "", "decided payable")); err != nil {
+			if err := sqlx.SelectContext(ctx, tx, &rows, q, runID, lo, hi); err != nil {
+				return c, fmt.Errorf("make payments: %w", err)
+			}
+			made = append(made, rows...)
+		}
+		sort.Slice(made, func(i, j int) bool { return made[i].Ref < made[j].Ref })
+		for _, m := range made {
+			if err := lw.post(pipeline.NewPosting(pipeline.MoveDecide, m.Ref, m.Amount, "", "decided payable")); err != nil {
 				return c, err
 			}
 		}
-		c.Decided += len(todo)
-		after = todo[len(todo)-1].RegistrationID
+		c.Decided += len(made)
+		lo = hi
 		pipeline.Tick(ctx, "decide payments", int64(c.Decided))
 	}
 

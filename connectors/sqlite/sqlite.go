@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -32,6 +33,9 @@ type Store struct {
 	Now func() time.Time
 
 	ledgerKey []byte // see SetLedgerKey
+
+	mu           sync.Mutex
+	beforeCommit map[*sqlx.Tx][]func() error // see onCommit
 }
 
 // Open opens (creating if needed) the database at path and applies any
@@ -111,17 +115,41 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// inTx runs fn in a write transaction, committing when it returns nil.
+// inTx runs fn in a write transaction, committing when it returns nil. Rows
+// queued by bulk writers of the transaction (onCommit) are written first.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer func() {
+		s.mu.Lock()
+		delete(s.beforeCommit, tx)
+		s.mu.Unlock()
+		tx.Rollback()
+	}()
 	if err := fn(tx); err != nil {
 		return err
 	}
+	s.mu.Lock()
+	flush := s.beforeCommit[tx]
+	s.mu.Unlock()
+	for _, f := range flush {
+		if err := f(); err != nil {
+			return err
+		}
+	}
 	return tx.Commit()
+}
+
+// onCommit registers fn to run just before tx commits.
+func (s *Store) onCommit(tx *sqlx.Tx, fn func() error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.beforeCommit == nil {
+		s.beforeCommit = map[*sqlx.Tx][]func() error{}
+	}
+	s.beforeCommit[tx] = append(s.beforeCommit[tx], fn)
 }
 
 func (s *Store) now() string {
