@@ -87,6 +87,7 @@ CREATE TABLE registration_versions (
     verification       TEXT NOT NULL,
     verified_at        TEXT NOT NULL,
     verified_by        TEXT NOT NULL,
+    cert_key           TEXT NOT NULL,     -- normalised certificate number
     UNIQUE (registration_id, updated_at)
 );
 

@@ -69,7 +69,7 @@ type fileTx struct {
 // takeFile runs read inside one transaction that records the file as taken.
 // When read returns a *pipeline.FileError nothing of the file is applied, and
 // the file is recorded as quarantined instead.
-func (s *Store) takeFile(ctx context.Context, f pipeline.InboundFile, prepare func(ft *fileTx) (func(), error), read func(ft *fileTx) error) (pipeline.FileOutcome, error) {
+func (s *Store) takeFile(ctx context.Context, f pipeline.InboundFile, read func(ft *fileTx) error) (pipeline.FileOutcome, error) {
 	var ft *fileTx
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO files (kind, location, name, sha256, size, encoding, outcome, run_id, taken_at)
@@ -89,11 +89,6 @@ func (s *Store) takeFile(ctx context.Context, f pipeline.InboundFile, prepare fu
 			return err
 		}
 		defer ft.reject.Close()
-		closeStmts, err := prepare(ft)
-		if err != nil {
-			return err
-		}
-		defer closeStmts()
 		if err := read(ft); err != nil {
 			return err
 		}
@@ -138,108 +133,106 @@ func (ft *fileTx) rejectRow(r pipeline.Reject) error {
 	return err
 }
 
-// applyVersion inserts a version into the history and, when it is newer than
-// the current one, makes it current.
-func (ft *fileTx) applyVersion(insert, current *sql.Stmt, args []any, currentArgs func(versionID int64) []any) error {
+// versions is how a file's rows become versions: every row is inserted into
+// the history (an equal version taken before, or earlier in the file, is
+// not), many rows per statement; then, set-based, each registration or
+// certificate whose newest version in the file is newer than its current one
+// gets it as current.
+type versions struct {
+	rows    *bulk
+	current string // the set-based pointer upsert, ?1 the first version id of this file
+	first   int64
+	total   int
+}
+
+func (ft *fileTx) newVersions(table, cols, current string, n int) (*versions, error) {
+	v := &versions{rows: newBulk(ft.ctx, ft.tx, "INSERT INTO "+table+" ("+cols+")", "ON CONFLICT DO NOTHING", n), current: current}
+	err := ft.tx.GetContext(ft.ctx, &v.first, `SELECT coalesce(max(id), 0) + 1 FROM `+table)
+	return v, err
+}
+
+func (ft *fileTx) addVersion(v *versions, args ...any) error {
 	if err := ft.rowDone(); err != nil {
 		return err
 	}
-	res, err := insert.ExecContext(ft.ctx, args...)
+	v.total++
+	return v.rows.add(args...)
+}
+
+// finish writes the queued versions and moves the current pointers.
+func (ft *fileTx) finish(v *versions) error {
+	defer v.rows.close()
+	if err := v.rows.flush(); err != nil {
+		return err
+	}
+	res, err := ft.tx.ExecContext(ft.ctx, v.current, v.first)
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		ft.outcome.Unchanged++ // the same version was taken before
-		return nil
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return err
-	}
-	res, err = current.ExecContext(ft.ctx, currentArgs(id)...)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		ft.outcome.Unchanged++ // older than the current version: history only
-		return nil
-	}
-	ft.outcome.Applied++
+	n, _ := res.RowsAffected()
+	ft.outcome.Applied = int(n)
+	ft.outcome.Unchanged = v.total - int(n)
 	return nil
 }
 
 // IngestRegistrations takes one registration export in one transaction. read
 // is called once with the two sinks for good and rejected rows (see
-// csvfile.ReadRegistrations).
+// csvfile.Registrations).
 func (s *Store) IngestRegistrations(ctx context.Context, f pipeline.InboundFile, read pipeline.RegistrationSource) (pipeline.FileOutcome, error) {
-	var insert, current *sql.Stmt
-	prepare := func(ft *fileTx) (func(), error) {
-		var err error
-		insert, err = ft.tx.PrepareContext(ctx, `INSERT INTO registration_versions (registration_id, updated_at, file_id, line,
-			submitted_at, name, id_number, card_number, mobile, certificate_number, occupation, level, issue_date,
-			station, verification, verified_at, verified_by) VALUES (`+placeholders(17)+`)
-			ON CONFLICT (registration_id, updated_at) DO NOTHING`)
+	return s.takeFile(ctx, f, func(ft *fileTx) error {
+		v, err := ft.newVersions("registration_versions", `registration_id, updated_at, file_id, line, submitted_at, name,
+			id_number, card_number, mobile, certificate_number, occupation, level, issue_date, station, verification,
+			verified_at, verified_by, cert_key`, `INSERT INTO registrations (registration_id, version_id, updated_at, cert_key)
+			SELECT v.registration_id, v.id, v.updated_at, v.cert_key FROM registration_versions v
+			WHERE v.id >= ?1 AND v.updated_at = (SELECT max(updated_at) FROM registration_versions w
+				WHERE w.registration_id = v.registration_id AND w.id >= ?1)
+			ON CONFLICT (registration_id) DO UPDATE SET version_id = excluded.version_id, updated_at = excluded.updated_at,
+				cert_key = excluded.cert_key
+			WHERE excluded.updated_at > registrations.updated_at`, 18)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		current, err = ft.tx.PrepareContext(ctx, `INSERT INTO registrations (registration_id, version_id, updated_at, cert_key)
-			VALUES (?, ?, ?, ?) ON CONFLICT (registration_id) DO UPDATE
-			SET version_id = excluded.version_id, updated_at = excluded.updated_at, cert_key = excluded.cert_key
-			WHERE excluded.updated_at > registrations.updated_at`)
-		if err != nil {
-			insert.Close()
-			return nil, err
-		}
-		return func() { insert.Close(); current.Close() }, nil
-	}
-	return s.takeFile(ctx, f, prepare, func(ft *fileTx) error {
-		return read(func(line int, r *pipeline.Registration) error {
-			updated := pipeline.FormatTime(r.UpdatedAt)
+		err = read(func(line int, r *pipeline.Registration) error {
 			verifiedAt := ""
 			if !r.VerifiedAt.IsZero() {
 				verifiedAt = pipeline.FormatTime(r.VerifiedAt)
 			}
-			args := []any{r.ID, updated, ft.fileID, line,
+			return ft.addVersion(v, r.ID, pipeline.FormatTime(r.UpdatedAt), ft.fileID, line,
 				pipeline.FormatTime(r.SubmittedAt), r.Name, r.IDNumber, r.CardNumber, r.Mobile, r.CertificateNumber,
-				r.Occupation, r.Level, r.IssueDate.String(), r.Station, string(r.Verification), verifiedAt, r.VerifiedBy}
-			return ft.applyVersion(insert, current, args, func(id int64) []any {
-				return []any{r.ID, id, updated, pipeline.NormalizeCertificateNumber(r.CertificateNumber)}
-			})
+				r.Occupation, r.Level, r.IssueDate.String(), r.Station, string(r.Verification), verifiedAt, r.VerifiedBy,
+				pipeline.NormalizeCertificateNumber(r.CertificateNumber))
 		}, ft.rejectRow)
+		if err != nil {
+			v.rows.close()
+			return err
+		}
+		return ft.finish(v)
 	})
 }
 
 // IngestCertificates takes one certificate feed file in one transaction.
 func (s *Store) IngestCertificates(ctx context.Context, f pipeline.InboundFile, read pipeline.CertificateSource) (pipeline.FileOutcome, error) {
-	var insert, current *sql.Stmt
-	prepare := func(ft *fileTx) (func(), error) {
-		var err error
-		insert, err = ft.tx.PrepareContext(ctx, `INSERT INTO certificate_versions (cert_key, updated_at, file_id, line,
-			number, id_number, name, occupation, level, issue_date, authority_code, authority_name, status)
-			VALUES (`+placeholders(13)+`) ON CONFLICT (cert_key, updated_at) DO NOTHING`)
+	return s.takeFile(ctx, f, func(ft *fileTx) error {
+		v, err := ft.newVersions("certificate_versions", `cert_key, updated_at, file_id, line, number, id_number, name,
+			occupation, level, issue_date, authority_code, authority_name, status`, `INSERT INTO certificates (cert_key, version_id, updated_at)
+			SELECT v.cert_key, v.id, v.updated_at FROM certificate_versions v
+			WHERE v.id >= ?1 AND v.updated_at = (SELECT max(updated_at) FROM certificate_versions w
+				WHERE w.cert_key = v.cert_key AND w.id >= ?1)
+			ON CONFLICT (cert_key) DO UPDATE SET version_id = excluded.version_id, updated_at = excluded.updated_at
+			WHERE excluded.updated_at > certificates.updated_at`, 13)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		current, err = ft.tx.PrepareContext(ctx, `INSERT INTO certificates (cert_key, version_id, updated_at)
-			VALUES (?, ?, ?) ON CONFLICT (cert_key) DO UPDATE
-			SET version_id = excluded.version_id, updated_at = excluded.updated_at
-			WHERE excluded.updated_at > certificates.updated_at`)
-		if err != nil {
-			insert.Close()
-			return nil, err
-		}
-		return func() { insert.Close(); current.Close() }, nil
-	}
-	return s.takeFile(ctx, f, prepare, func(ft *fileTx) error {
-		return read(func(line int, c *pipeline.Certificate) error {
-			key := pipeline.NormalizeCertificateNumber(c.Number)
-			updated := pipeline.FormatTime(c.UpdatedAt)
-			args := []any{key, updated, ft.fileID, line, c.Number, c.IDNumber, c.Name, c.Occupation, c.Level,
-				c.IssueDate.String(), c.AuthorityCode, c.AuthorityName, string(c.Status)}
-			return ft.applyVersion(insert, current, args, func(id int64) []any {
-				return []any{key, id, updated}
-			})
+		err = read(func(line int, c *pipeline.Certificate) error {
+			return ft.addVersion(v, pipeline.NormalizeCertificateNumber(c.Number), pipeline.FormatTime(c.UpdatedAt), ft.fileID,
+				line, c.Number, c.IDNumber, c.Name, c.Occupation, c.Level, c.IssueDate.String(), c.AuthorityCode,
+				c.AuthorityName, string(c.Status))
 		}, ft.rejectRow)
+		if err != nil {
+			v.rows.close()
+			return err
+		}
+		return ft.finish(v)
 	})
 }
 

@@ -159,29 +159,26 @@ func (s *Store) judge(cancel context.Context, tx *sqlx.Tx, runID int64, p *pipel
 	// Per-row statements run without a cancellable context (see fileTx);
 	// cancellation is checked once per chunk.
 	ctx := context.WithoutCancel(cancel)
-	upsert, err := tx.PrepareContext(ctx, `INSERT INTO decisions (registration_id, version_id, cert_version_id,
+	upsert := newBulk(ctx, tx, `INSERT INTO decisions (registration_id, version_id, cert_version_id,
 		base_status, base_reasons, findings, cert_key, person_key, submitted_at, level, amount_fen,
-		status, reasons, decided_run, changed_run)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', ?, 0)
-		ON CONFLICT (registration_id) DO UPDATE SET version_id = excluded.version_id,
+		status, reasons, decided_run, changed_run)`, `ON CONFLICT (registration_id) DO UPDATE SET version_id = excluded.version_id,
 		cert_version_id = excluded.cert_version_id, base_status = excluded.base_status,
 		base_reasons = excluded.base_reasons, findings = excluded.findings, cert_key = excluded.cert_key,
 		person_key = excluded.person_key, submitted_at = excluded.submitted_at, level = excluded.level,
-		amount_fen = excluded.amount_fen, decided_run = excluded.decided_run`)
-	if err != nil {
-		return 0, err
+		amount_fen = excluded.amount_fen, decided_run = excluded.decided_run`, 15)
+	defer upsert.close()
+	touchCert := newBulk(ctx, tx, `INSERT OR IGNORE INTO temp.touched_certs (cert_key)`, "", 1)
+	defer touchCert.close()
+	touchPerson := newBulk(ctx, tx, `INSERT OR IGNORE INTO temp.touched_persons (person_key)`, "", 1)
+	defer touchPerson.close()
+	flush := func() error {
+		for _, b := range []*bulk{upsert, touchCert, touchPerson} {
+			if err := b.flush(); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	defer upsert.Close()
-	touchCert, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO temp.touched_certs VALUES (?)`)
-	if err != nil {
-		return 0, err
-	}
-	defer touchCert.Close()
-	touchPerson, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO temp.touched_persons VALUES (?)`)
-	if err != nil {
-		return 0, err
-	}
-	defer touchPerson.Close()
 
 	total, after := 0, ""
 	batch := make([]judged, 0, reconcileChunk)
@@ -189,9 +186,13 @@ func (s *Store) judge(cancel context.Context, tx *sqlx.Tx, runID int64, p *pipel
 		if err := cancel.Err(); err != nil {
 			return total, err
 		}
+		var err error
 		batch, err = readJudged(ctx, tx, after, batch[:0])
-		if err != nil || len(batch) == 0 {
+		if err != nil {
 			return total, err
+		}
+		if len(batch) == 0 {
+			return total, flush()
 		}
 		for i := range batch {
 			j := &batch[i]
@@ -220,21 +221,21 @@ func (s *Store) judge(cancel context.Context, tx *sqlx.Tx, runID int64, p *pipel
 				}
 				findings = string(b)
 			}
-			if _, err := upsert.ExecContext(ctx, j.reg.ID, j.versionID, j.certVersion, string(d.Status),
+			if err := upsert.add(j.reg.ID, j.versionID, j.certVersion, string(d.Status),
 				strings.Join(codes, ";"), findings, j.certKey, personKey, pipeline.FormatTime(j.reg.SubmittedAt),
-				d.Level, amount, runID); err != nil {
+				d.Level, amount, "", "", runID, 0); err != nil {
 				return total, err
 			}
 			// The groups it is in and the ones it left; registrations without a
 			// certificate number compete with nobody.
 			for _, t := range []struct {
-				stmt *sql.Stmt
+				rows *bulk
 				key  string
 			}{{touchCert, j.certKey}, {touchCert, j.oldCertKey}, {touchPerson, personKey}, {touchPerson, j.oldPerson}} {
 				if t.key == "" {
 					continue
 				}
-				if _, err := t.stmt.ExecContext(ctx, t.key); err != nil {
+				if err := t.rows.add(t.key); err != nil {
 					return total, err
 				}
 			}

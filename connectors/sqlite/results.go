@@ -14,8 +14,7 @@ import (
 // posted and the batch is SETTLED. A file that does not agree with its batch,
 // or answers a batch not awaiting results, is quarantined with nothing applied.
 func (s *Store) IngestResult(ctx context.Context, f pipeline.InboundFile, rf *pipeline.ResultFile) (pipeline.FileOutcome, error) {
-	prepare := func(*fileTx) (func(), error) { return func() {}, nil }
-	return s.takeFile(ctx, f, prepare, func(ft *fileTx) error {
+	return s.takeFile(ctx, f, func(ft *fileTx) error {
 		tx := ft.tx
 		b, row, err := getBatch(ctx, tx, rf.BatchID)
 		if errors.Is(err, pipeline.ErrNotFound) {
