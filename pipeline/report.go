@@ -1,6 +1,10 @@
 package pipeline
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"sort"
+)
 
 // Tally counts registrations under one key (a status, a level, a station),
 // with how many of them hold money decided payable and its sum.
@@ -25,7 +29,8 @@ type FileRecord struct {
 	Rejected int64  `db:"rows_rejected"`
 }
 
-// Summary is the head of a run's reconciliation report.
+// Summary is the head of a run's reconciliation report. The tallies are
+// filled from the registrations as registrations.csv is written (Tallies).
 type Summary struct {
 	Run           Run
 	Programme     string
@@ -62,7 +67,8 @@ type BudgetState struct {
 	WaitingFen   int64
 }
 
-// RegistrationLine is one line of registrations.csv.
+// RegistrationLine is one line of registrations.csv, with the level and
+// station the summary counts it under.
 type RegistrationLine struct {
 	RegistrationID string
 	Status         Status
@@ -70,6 +76,52 @@ type RegistrationLine struct {
 	Reasons        string // every failing code, joined by ';'
 	PaymentRef     string
 	BatchID        string
+	Level          int
+	Station        string
+}
+
+// Tallies counts registrations by status, level and station as they stream
+// by, so that one pass over them gives registrations.csv and the summary.
+type Tallies struct {
+	byStatus, byLevel, byStation map[string]*Tally
+	Registrations               int64
+}
+
+// Add counts one registration.
+func (t *Tallies) Add(l *RegistrationLine) {
+	if t.byStatus == nil {
+		t.byStatus, t.byLevel, t.byStation = map[string]*Tally{}, map[string]*Tally{}, map[string]*Tally{}
+	}
+	t.Registrations++
+	for _, g := range []struct {
+		m   map[string]*Tally
+		key string
+	}{{t.byStatus, string(l.Status)}, {t.byLevel, fmt.Sprint(l.Level)}, {t.byStation, l.Station}} {
+		x := g.m[g.key]
+		if x == nil {
+			x = &Tally{Key: g.key}
+			g.m[g.key] = x
+		}
+		x.Count++
+		if l.AmountFen != nil {
+			x.Payable++
+			x.AmountFen += *l.AmountFen
+		}
+	}
+}
+
+// Fill puts the tallies, sorted by key, into a summary.
+func (t *Tallies) Fill(s *Summary) {
+	sorted := func(m map[string]*Tally) []Tally {
+		out := make([]Tally, 0, len(m))
+		for _, x := range m {
+			out = append(out, *x)
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+		return out
+	}
+	s.Registrations = t.Registrations
+	s.ByStatus, s.ByLevel, s.ByStation = sorted(t.byStatus), sorted(t.byLevel), sorted(t.byStation)
 }
 
 // ExceptionLine is one failing check of one registration.

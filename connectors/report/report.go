@@ -39,13 +39,19 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 	}
 	defer os.RemoveAll(tmp)
 
+	// registrations.csv first: the summary's tallies are counted as it is written.
+	var tallies pipeline.Tallies
 	files := []struct {
 		name  string
 		write func(*bufio.Writer) error
 	}{
+		{"registrations.csv", func(b *bufio.Writer) error {
+			err := writeRegistrations(ctx, b, src, &tallies)
+			tallies.Fill(sum)
+			return err
+		}},
 		{"summary.txt", func(b *bufio.Writer) error { return writeSummaryText(b, sum) }},
 		{"summary.csv", func(b *bufio.Writer) error { return writeSummaryCSV(b, sum) }},
-		{"registrations.csv", func(b *bufio.Writer) error { return writeRegistrations(ctx, b, src) }},
 		{"exceptions.csv", func(b *bufio.Writer) error { return writeExceptions(ctx, b, src) }},
 		{"rejects.csv", func(b *bufio.Writer) error { return writeRejects(ctx, b, src, runID) }},
 	}
@@ -139,12 +145,13 @@ func amount(fen *int64) string {
 	return pipeline.FormatFen(*fen)
 }
 
-func writeRegistrations(ctx context.Context, b *bufio.Writer, src pipeline.ReportSource) error {
+func writeRegistrations(ctx context.Context, b *bufio.Writer, src pipeline.ReportSource, tallies *pipeline.Tallies) error {
 	t, err := newTable(b, "registration_id", "status", "amount", "reasons", "payment_ref", "batch_id")
 	if err != nil {
 		return err
 	}
 	err = src.EachRegistration(ctx, func(l pipeline.RegistrationLine) error {
+		tallies.Add(&l)
 		return t.row(l.RegistrationID, string(l.Status), amount(l.AmountFen), l.Reasons, l.PaymentRef, l.BatchID)
 	})
 	if err != nil {

@@ -46,12 +46,38 @@ func (s *Store) SetLedgerKey(ctx context.Context, key []byte) error {
 // rows per statement; what is queued is written when the transaction
 // commits (inTx), or earlier by flush. Its caller must close it.
 type ledgerWriter struct {
-	chain *pipeline.Chain
-	rows  *bulk
-	runID int64
-	at    string
-	seq   int64
-	head  string
+	chain    *pipeline.Chain
+	rows     *bulk
+	tx       *sqlx.Tx
+	runID    int64
+	at       string
+	seq      int64
+	head     string
+	balances map[pipeline.Account]int64 // after the last posting
+	posted   bool                       // since the last checkpoint
+}
+
+// checkpointAccounts are the columns of ledger_checkpoints.
+var checkpointAccounts = []pipeline.Account{pipeline.AccountProgramme, pipeline.AccountEligible, pipeline.AccountBatched,
+	pipeline.AccountSent, pipeline.AccountPaid, pipeline.AccountReturned}
+
+// lastCheckpoint reads the balances after the latest checkpoint.
+func lastCheckpoint(ctx context.Context, q sqlx.QueryerContext) (int64, map[pipeline.Account]int64, error) {
+	b := make(map[pipeline.Account]int64, len(checkpointAccounts))
+	vals := make([]int64, len(checkpointAccounts))
+	dest := []any{new(int64)}
+	for i := range vals {
+		dest = append(dest, &vals[i])
+	}
+	err := q.QueryRowxContext(ctx, `SELECT seq, programme, eligible, batched, sent, paid, returned
+		FROM ledger_checkpoints ORDER BY seq DESC LIMIT 1`).Scan(dest...)
+	if err != nil && !isNoRows(err) {
+		return 0, nil, err
+	}
+	for i, a := range checkpointAccounts {
+		b[a] = vals[i]
+	}
+	return *dest[0].(*int64), b, nil
 }
 
 // ledger returns a writer appending after the current head of the chain.
@@ -59,24 +85,45 @@ func (s *Store) ledger(ctx context.Context, tx *sqlx.Tx, runID int64) (*ledgerWr
 	if s.ledgerKey == nil {
 		return nil, ErrNoLedgerKey
 	}
-	w := &ledgerWriter{chain: pipeline.NewChain(s.ledgerKey), runID: runID, at: s.now(), head: pipeline.GenesisHash,
+	w := &ledgerWriter{chain: pipeline.NewChain(s.ledgerKey), runID: runID, at: s.now(), head: pipeline.GenesisHash, tx: tx,
 		rows: newBulk(ctx, tx, `INSERT INTO ledger_entries (seq, at, run_id, movement, payment_ref, debit, credit,
 			amount_fen, batch_id, memo, prev_hash, hash)`, "", 12)}
 	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1`).Scan(&w.seq, &w.head)
 	if err != nil && !isNoRows(err) {
 		return nil, err
 	}
+	cp, balances, err := lastCheckpoint(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	if cp != w.seq {
+		return nil, fmt.Errorf("ledger: the last checkpoint is at entry %d, the last entry is %d: run zhutui ledger verify", cp, w.seq)
+	}
+	w.balances = balances
 	s.onCommit(tx, w.flush)
 	return w, nil
 }
 
 func (w *ledgerWriter) close() { w.rows.close() }
 
-// flush writes the postings not yet written.
+// flush writes the postings not yet written and a checkpoint of the
+// balances after them.
 func (w *ledgerWriter) flush() error {
 	if err := w.rows.flush(); err != nil {
 		return fmt.Errorf("ledger: append entries up to %d: %w", w.seq, err)
 	}
+	if !w.posted {
+		return nil
+	}
+	args := []any{w.seq, w.head}
+	for _, a := range checkpointAccounts {
+		args = append(args, w.balances[a])
+	}
+	if _, err := w.tx.Exec(`INSERT INTO ledger_checkpoints (seq, hash, programme, eligible, batched, sent, paid, returned)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+		return fmt.Errorf("ledger: checkpoint at entry %d: %w", w.seq, err)
+	}
+	w.posted = false
 	return nil
 }
 
@@ -92,6 +139,9 @@ func (w *ledgerWriter) post(p pipeline.Posting) error {
 		return fmt.Errorf("ledger: append entry %d: %w", e.Seq, err)
 	}
 	w.seq, w.head = e.Seq, e.Hash
+	w.balances[p.Debit] += p.AmountFen
+	w.balances[p.Credit] -= p.AmountFen
+	w.posted = true
 	crashpoint.Here("ledger:post")
 	return nil
 }
@@ -125,12 +175,33 @@ func (s *Store) VerifyLedger(ctx context.Context) (*pipeline.LedgerReport, error
 			rep.Problems = append(rep.Problems, fmt.Sprintf(format, args...))
 		}
 	}
+	checkpoints, err := s.checkpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
 	last, head, err := s.walkChain(ctx, 0, pipeline.GenesisHash, problem, func(e *pipeline.Entry) {
 		rep.Balances[e.Debit] += e.AmountFen
 		rep.Balances[e.Credit] -= e.AmountFen
+		cp, ok := checkpoints[e.Seq]
+		if !ok {
+			return
+		}
+		delete(checkpoints, e.Seq)
+		if cp.hash != e.Hash {
+			problem(e.Seq, "checkpoint at entry %d: its hash is not the entry's", e.Seq)
+		}
+		for i, a := range checkpointAccounts {
+			if cp.balances[i] != rep.Balances[a] {
+				problem(e.Seq, "checkpoint at entry %d: %s %s, the entries say %s", e.Seq, a,
+					pipeline.FormatFen(cp.balances[i]), pipeline.FormatFen(rep.Balances[a]))
+			}
+		}
 	})
 	if err != nil {
 		return nil, err
+	}
+	for seq := range checkpoints {
+		problem(0, "checkpoint at entry %d: there is no such entry", seq)
 	}
 	rep.Entries, rep.HeadHash = last, head
 	var sum int64
@@ -157,6 +228,34 @@ func (s *Store) VerifyLedger(ctx context.Context) (*pipeline.LedgerReport, error
 		problem(0, "%s", m)
 	}
 	return rep, nil
+}
+
+type checkpoint struct {
+	hash     string
+	balances []int64
+}
+
+// checkpoints reads every ledger checkpoint by sequence number.
+func (s *Store) checkpoints(ctx context.Context) (map[int64]checkpoint, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, hash, programme, eligible, batched, sent, paid, returned FROM ledger_checkpoints`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]checkpoint{}
+	for rows.Next() {
+		var seq int64
+		cp := checkpoint{balances: make([]int64, len(checkpointAccounts))}
+		dest := []any{&seq, &cp.hash}
+		for i := range cp.balances {
+			dest = append(dest, &cp.balances[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		out[seq] = cp
+	}
+	return out, rows.Err()
 }
 
 // walkChain verifies the entries after seq from, whose hash is head: the

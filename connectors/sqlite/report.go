@@ -22,21 +22,6 @@ func (s *Store) Summary(ctx context.Context, runID int64) (*pipeline.Summary, er
 	if sum.Programme, err = setting(ctx, s.db, "programme"); err != nil {
 		return nil, err
 	}
-	if err := s.db.GetContext(ctx, &sum.Registrations, `SELECT count(*) FROM registrations`); err != nil {
-		return nil, err
-	}
-	for _, t := range []struct {
-		into *[]pipeline.Tally
-		key  string
-	}{
-		{&sum.ByStatus, "d.status"},
-		{&sum.ByLevel, "CAST(d.level AS TEXT)"},
-		{&sum.ByStation, "v.station"},
-	} {
-		if *t.into, err = s.tally(ctx, t.key); err != nil {
-			return nil, err
-		}
-	}
 	if sum.Money, err = s.MoneyCheck(ctx); err != nil {
 		return nil, err
 	}
@@ -78,29 +63,6 @@ const registrationStatus = `(SELECT d.registration_id, d.version_id, d.level, d.
 	FROM decisions d LEFT JOIN payments p ON p.registration_id = d.registration_id
 		AND p.status IN ('ELIGIBLE', 'BATCHED', 'SENT', 'PAID', 'RETURNED'))`
 
-// tally groups every registration by a key expression over d (its status,
-// see registrationStatus) and v (its current version).
-func (s *Store) tally(ctx context.Context, key string) ([]pipeline.Tally, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+key+` AS k, count(*),
-		count(d.amount_fen) FILTER (WHERE d.status IN `+payableStatuses+`),
-		coalesce(sum(d.amount_fen) FILTER (WHERE d.status IN `+payableStatuses+`), 0)
-		FROM `+registrationStatus+` d JOIN registration_versions v ON v.id = d.version_id
-		GROUP BY k ORDER BY k`)
-	if err != nil {
-		return nil, fmt.Errorf("tally by %s: %w", key, err)
-	}
-	defer rows.Close()
-	var out []pipeline.Tally
-	for rows.Next() {
-		var t pipeline.Tally
-		if err := rows.Scan(&t.Key, &t.Count, &t.Payable, &t.AmountFen); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
-}
-
 // payableStatuses is the SQL list of statuses that hold money decided payable.
 var payableStatuses = func() string {
 	var q []string
@@ -113,7 +75,8 @@ var payableStatuses = func() string {
 // EachRegistration streams registrations.csv's lines.
 func (s *Store) EachRegistration(ctx context.Context, fn func(pipeline.RegistrationLine) error) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, d.status, d.reasons, d.amount_fen,
-		d.payment_ref, d.batch_id FROM `+registrationStatus+` d ORDER BY d.registration_id`)
+		d.payment_ref, d.batch_id, d.level, v.station FROM `+registrationStatus+` d
+		JOIN registration_versions v ON v.id = d.version_id ORDER BY d.registration_id`)
 	if err != nil {
 		return fmt.Errorf("read registrations: %w", err)
 	}
@@ -121,7 +84,7 @@ func (s *Store) EachRegistration(ctx context.Context, fn func(pipeline.Registrat
 	for rows.Next() {
 		var l pipeline.RegistrationLine
 		var amount sql.NullInt64
-		if err := rows.Scan(&l.RegistrationID, &l.Status, &l.Reasons, &amount, &l.PaymentRef, &l.BatchID); err != nil {
+		if err := rows.Scan(&l.RegistrationID, &l.Status, &l.Reasons, &amount, &l.PaymentRef, &l.BatchID, &l.Level, &l.Station); err != nil {
 			return err
 		}
 		if amount.Valid {
@@ -206,7 +169,7 @@ func (s *Store) alerts(ctx context.Context) ([]pipeline.Alert, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, p.payment_ref, p.status, d.status, d.reasons
 		FROM decisions d JOIN payments p ON p.registration_id = d.registration_id
 			AND p.status IN ('BATCHED', 'SENT', 'PAID', 'RETURNED')
-		WHERE d.held = 1 AND d.status != 'ELIGIBLE' ORDER BY d.registration_id`)
+		WHERE (d.status < 'ELIGIBLE' OR d.status > 'ELIGIBLE') AND d.held = 1 ORDER BY d.registration_id`)
 	if err != nil {
 		return nil, fmt.Errorf("read alerts: %w", err)
 	}
