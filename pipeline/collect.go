@@ -101,9 +101,9 @@ func TakeFile(ctx context.Context, st IngestStore, formats Formats, kind FileKin
 	body := &sameBytes{r: io.TeeReader(f, h), h: h, want: in.SHA256, file: name}
 	switch kind {
 	case KindRegistrations:
-		t.FileOutcome, err = st.IngestRegistrations(ctx, t.InboundFile, body.registrations(formats.Registrations(name, body, in.Encoding)))
+		t.FileOutcome, err = st.IngestRegistrations(ctx, t.InboundFile, body.registrations(formats.Registrations(name, body, in.Encoding)).Pipelined())
 	case KindCertificates:
-		t.FileOutcome, err = st.IngestCertificates(ctx, t.InboundFile, body.certificates(formats.Certificates(name, body, in.Encoding)))
+		t.FileOutcome, err = st.IngestCertificates(ctx, t.InboundFile, body.certificates(formats.Certificates(name, body, in.Encoding)).Pipelined())
 	case KindResults:
 		rf, perr := formats.Result(name, body)
 		if perr == nil {

@@ -3,7 +3,10 @@ package pipeline_test
 import (
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/width"
 
 	"zhutui/pipeline"
 )
@@ -119,6 +122,9 @@ func FuzzNormalize(f *testing.F) {
 			if utf8.ValidString(s) && !utf8.ValidString(once) {
 				t.Errorf("%s made invalid UTF-8 of %q", name, s)
 			}
+		}
+		if pipeline.NormalizeText(s) != strings.TrimFunc(width.Fold.String(s), unicode.IsSpace) {
+			t.Errorf("NormalizeText(%q) skipped a fold that changes it", s)
 		}
 		if o := pipeline.NormalizeOccupation(s); strings.ContainsAny(o, " \t（）") {
 			t.Errorf("occupation %q keeps a space or a full-width parenthesis", o)

@@ -298,8 +298,9 @@ func storedTime(s string) (time.Time, error) {
 }
 
 // compete applies the first-come rules (see pipeline.Competition) to the
-// touched groups, sets the final status and reasons, and records the changes
-// in the history. It returns how many registrations changed.
+// touched groups and sets the final status and reasons; the trigger
+// decisions_history records the changes. It returns how many registrations
+// changed.
 func compete(ctx context.Context, tx *sqlx.Tx, runID int64) (int, error) {
 	steps := []string{
 		// Rule 18: one registration per certificate.
@@ -336,8 +337,7 @@ func compete(ctx context.Context, tx *sqlx.Tx, runID int64) (int, error) {
 			   OR person_key IN (SELECT person_key FROM temp.touched_persons)
 		) AS n WHERE decisions.registration_id = n.registration_id
 		         AND (decisions.status != n.status OR decisions.reasons != n.reasons)`,
-		`INSERT INTO status_history (registration_id, run_id, status, reasons)
-			SELECT registration_id, ?1, status, reasons FROM decisions WHERE changed_run = ?1`,
+		// The trigger decisions_history records each change.
 	}
 	changed := 0
 	for i, q := range steps {
