@@ -64,12 +64,13 @@ func TestPipelined(t *testing.T) {
 		}
 	})
 	t.Run("ErrFromSource", func(t *testing.T) {
+		// The rows read before a file error may or may not reach the sinks:
+		// a file error means nothing of the file is applied.
 		bad := &pipeline.FileError{File: "f", Reason: "undecodable"}
-		n := 0
-		err := source(300, bad).Pipelined()(func(int, *pipeline.Registration) error { n++; return nil },
+		err := source(300, bad).Pipelined()(func(int, *pipeline.Registration) error { return nil },
 			func(pipeline.Reject) error { return nil })
-		if err != bad || n != 300-300/7 {
-			t.Fatalf("err %v after %d rows", err, n)
+		if err != bad {
+			t.Fatalf("err = %v, want the source's", err)
 		}
 	})
 }
