@@ -15,9 +15,11 @@ demo: build
 	./$(BIN) demo
 
 ## test: every test, the end-to-end ones included (CI runs this)
+## (artifacts such as the report screenshot go to .test-output/_artifacts)
 test:
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 -timeout 15m $(PKGS)
+	mkdir -p .test-output
+	$(GO) test -count=1 -timeout 15m -artifacts -outputdir $(CURDIR)/.test-output $(PKGS)
 
 ## bench: Go benchmarks of the hot paths, then the million-row nights
 ## (BENCH_N registrations, default 1000000; BENCH_SECOND added on night two)

@@ -44,6 +44,7 @@ type Summary struct {
 	Alerts        []Alert
 	Budget        *BudgetState // nil when the programme has no budget
 	NoMobile      []Notice     // paid or returned members no SMS could reach
+	Waiting       []Waiting    // registrations not final yet
 }
 
 // Verdict is the report's verdict line.
@@ -84,7 +85,7 @@ type RegistrationLine struct {
 // by, so that one pass over them gives registrations.csv and the summary.
 type Tallies struct {
 	byStatus, byLevel, byStation map[string]*Tally
-	Registrations               int64
+	Registrations                int64
 }
 
 // Add counts one registration.

@@ -39,26 +39,37 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 	}
 	defer os.RemoveAll(tmp)
 
-	// registrations.csv first: the summary's tallies are counted as it is written.
+	wb, err := newWorkbook()
+	if err != nil {
+		return "", nil, err
+	}
+	defer wb.close()
+	// registrations.csv first: the summary's tallies are counted as it is
+	// written, and the workbook's sheet filled in the same pass.
 	var tallies pipeline.Tallies
+	groups := exceptionGroups{}
 	files := []struct {
 		name  string
 		write func(*bufio.Writer) error
 	}{
 		{"registrations.csv", func(b *bufio.Writer) error {
-			err := writeRegistrations(ctx, b, src, &tallies)
+			err := writeRegistrations(ctx, b, src, &tallies, wb)
 			tallies.Fill(sum)
 			return err
 		}},
+		{"exceptions.csv", func(b *bufio.Writer) error { return writeExceptions(ctx, b, src, groups, wb) }},
+		{"rejects.csv", func(b *bufio.Writer) error { return writeRejects(ctx, b, src, runID) }},
 		{"summary.txt", func(b *bufio.Writer) error { return writeSummaryText(b, sum) }},
 		{"summary.csv", func(b *bufio.Writer) error { return writeSummaryCSV(b, sum) }},
-		{"exceptions.csv", func(b *bufio.Writer) error { return writeExceptions(ctx, b, src) }},
-		{"rejects.csv", func(b *bufio.Writer) error { return writeRejects(ctx, b, src, runID) }},
+		{"report.html", func(b *bufio.Writer) error { return writeHTML(b, sum, groups) }},
 	}
 	for _, f := range files {
 		if err := writeFile(filepath.Join(tmp, f.name), f.write); err != nil {
 			return "", nil, fmt.Errorf("write report %s: %w", f.name, err)
 		}
+	}
+	if err := wb.finish(filepath.Join(tmp, "report.xlsx"), sum); err != nil {
+		return "", nil, fmt.Errorf("write report report.xlsx: %w", err)
 	}
 	if err := os.RemoveAll(final); err != nil {
 		return "", nil, err
@@ -145,31 +156,54 @@ func amount(fen *int64) string {
 	return pipeline.FormatFen(*fen)
 }
 
-func writeRegistrations(ctx context.Context, b *bufio.Writer, src pipeline.ReportSource, tallies *pipeline.Tallies) error {
+func writeRegistrations(ctx context.Context, b *bufio.Writer, src pipeline.ReportSource, tallies *pipeline.Tallies, wb *workbook) error {
 	t, err := newTable(b, "registration_id", "status", "amount", "reasons", "payment_ref", "batch_id")
+	if err != nil {
+		return err
+	}
+	xs, err := wb.sheet("Registrations 登记", "registrations", []float64{16, 26, 12, 40, 16, 14, 6, 20},
+		"registration_id", "status", "amount", "reasons", "payment_ref", "batch_id", "level", "station")
 	if err != nil {
 		return err
 	}
 	err = src.EachRegistration(ctx, func(l pipeline.RegistrationLine) error {
 		tallies.Add(&l)
+		if err := wb.registrationRow(xs, &l); err != nil {
+			return err
+		}
 		return t.row(l.RegistrationID, string(l.Status), amount(l.AmountFen), l.Reasons, l.PaymentRef, l.BatchID)
 	})
 	if err != nil {
 		return err
 	}
+	if err := xs.done(); err != nil {
+		return err
+	}
 	return t.flush()
 }
 
-func writeExceptions(ctx context.Context, b *bufio.Writer, src pipeline.ReportSource) error {
+func writeExceptions(ctx context.Context, b *bufio.Writer, src pipeline.ReportSource, groups exceptionGroups, wb *workbook) error {
 	t, err := newTable(b, "registration_id", "station", "status", "code", "reason", "field", "registered", "feed")
 	if err != nil {
 		return err
 	}
+	xs, err := wb.sheet("Exceptions 异常", "exceptions", []float64{16, 20, 26, 26, 26, 16, 24, 24},
+		"registration_id", "station", "status", "code", "reason", "field", "registered", "feed")
+	if err != nil {
+		return err
+	}
 	err = src.EachException(ctx, func(l pipeline.ExceptionLine) error {
+		groups.add(l)
+		if err := wb.exceptionRow(xs, &l); err != nil {
+			return err
+		}
 		return t.row(l.RegistrationID, l.Station, string(l.Status), string(l.Code), l.Code.Text(), l.Field,
 			Masked(l.Field, l.Registered), Masked(l.Field, l.Feed))
 	})
 	if err != nil {
+		return err
+	}
+	if err := xs.done(); err != nil {
 		return err
 	}
 	return t.flush()
@@ -226,14 +260,14 @@ func writeSummaryCSV(b *bufio.Writer, sum *pipeline.Summary) error {
 }
 
 type section struct {
-	name, title string
-	tallies     []pipeline.Tally
+	name, title, keyTitle string
+	tallies               []pipeline.Tally
 }
 
 func summarySections(sum *pipeline.Summary) []section {
 	return []section{
-		{"status", "按状态 By status", sum.ByStatus},
-		{"level", "按等级 By level", sum.ByLevel},
-		{"station", "按服务站 By station", sum.ByStation},
+		{"status", "按状态 By status", "状态 Status", sum.ByStatus},
+		{"level", "按等级 By level", "等级 Level", sum.ByLevel},
+		{"station", "按服务站 By station", "服务站 Station", sum.ByStation},
 	}
 }

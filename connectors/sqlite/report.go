@@ -34,6 +34,9 @@ func (s *Store) Summary(ctx context.Context, runID int64) (*pipeline.Summary, er
 	if sum.NoMobile, err = s.noticesWithoutMobile(ctx); err != nil {
 		return nil, err
 	}
+	if sum.Waiting, err = s.waiting(ctx); err != nil {
+		return nil, err
+	}
 	p, err := s.Programme(ctx)
 	if err != nil {
 		return nil, err

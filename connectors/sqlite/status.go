@@ -40,18 +40,25 @@ func (s *Store) Status(ctx context.Context, runs int) (*pipeline.StatusReport, e
 			r.Awaiting = append(r.Awaiting, b)
 		}
 	}
+	r.Waiting, err = s.waiting(ctx)
+	return r, err
+}
+
+// waiting counts the registrations that wait, with the oldest submission.
+func (s *Store) waiting(ctx context.Context) ([]pipeline.Waiting, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT status, count(*), min(submitted_at) FROM decisions
 		WHERE status IN ('PENDING_VERIFICATION', 'PENDING_CERTIFICATE') GROUP BY status ORDER BY status DESC`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	var out []pipeline.Waiting
 	for rows.Next() {
 		var w pipeline.Waiting
 		if err := rows.Scan(&w.Status, &w.Count, &w.OldestSubmitted); err != nil {
 			return nil, err
 		}
-		r.Waiting = append(r.Waiting, w)
+		out = append(out, w)
 	}
-	return r, rows.Err()
+	return out, rows.Err()
 }

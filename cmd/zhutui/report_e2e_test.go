@@ -1,0 +1,250 @@
+package main_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/shopspring/decimal"
+	"github.com/xuri/excelize/v2"
+
+	"zhutui/fixtures/bank"
+)
+
+// twoNights runs the money cycle on the fixtures (approval off): night 1
+// delivers the payment file, the bank returns two payments, night 2 settles
+// them. It returns the work folder and the last report folder.
+func twoNights(t *testing.T) (*workdir, string) {
+	t.Helper()
+	w := newWorkdir(t)
+	if err := os.WriteFile(w.path("zhutui.toml"), []byte(crashConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w.ok("run", "--as-of", "2014-02-01")
+	name, res, err := bank.Answer(w.read("outbox/payments/ZTPAY_B2014020101.txt"),
+		map[string]bank.Failure{"R001-1": bank.AccountClosed, "R028-1": bank.NameMismatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.path("inbox/results", name), res, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, filepath.Join(samples, "night2/registrations.csv"), w.path("inbox/registrations/night2.csv"))
+	w.ok("run", "--as-of", "2014-02-02")
+	return w, w.path("reports", "run-2")
+}
+
+// csvFacts reads registrations.csv: the count of each status and the money
+// each holds.
+func csvFacts(t *testing.T, dir string) (count map[string]int, fen map[string]int64, rows int) {
+	t.Helper()
+	count, fen = map[string]int{}, map[string]int64{}
+	lines := strings.Split(strings.TrimSpace(string(mustRead(t, filepath.Join(dir, "registrations.csv")))), "\n")
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		count[f[1]]++
+		if f[2] != "" {
+			d, err := decimal.NewFromString(f[2])
+			if err != nil {
+				t.Fatal(err)
+			}
+			fen[f[1]] += d.Shift(2).IntPart()
+		}
+	}
+	return count, fen, len(lines) - 1
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is not installed, and CI must run this test (.ci/run installs it)")
+	}
+	t.Skip("chromium is not installed (Debian: chromium); CI installs it and runs this test")
+	return ""
+}
+
+// TestReportInChromium renders report.html of the fixture run in headless
+// Chromium and checks that what it shows equals the CSV files; the screenshot
+// is kept as a test artifact (go test -artifacts).
+func TestReportInChromium(t *testing.T) {
+	browser := chromium(t)
+	_, dir := twoNights(t)
+	page := "file://" + filepath.Join(dir, "report.html")
+	flags := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir=" + t.TempDir()}
+	dom, err := exec.Command(browser, append(flags, "--dump-dom", page)...).Output()
+	if err != nil {
+		t.Fatalf("chromium --dump-dom: %v", err)
+	}
+	html := string(dom)
+	shot := filepath.Join(t.ArtifactDir(), "report.png")
+	if out, err := exec.Command(browser, append(flags, "--window-size=1280,5000", "--screenshot="+shot, page)...).CombinedOutput(); err != nil {
+		t.Fatalf("chromium --screenshot: %v\n%s", err, out)
+	}
+	if fi, err := os.Stat(shot); err != nil || fi.Size() < 10000 {
+		t.Errorf("screenshot %s: %v", shot, err)
+	}
+
+	count, fen, rows := csvFacts(t, dir)
+	grab := func(re string) string {
+		m := regexp.MustCompile(re).FindStringSubmatch(html)
+		if m == nil {
+			t.Fatalf("the page shows no %s", re)
+		}
+		return m[1]
+	}
+	if v := grab(`data-test="verdict">([^<]*)`); strings.TrimSpace(v) != "RECONCILED" {
+		t.Errorf("verdict shown = %q", v)
+	}
+	summary := string(mustRead(t, filepath.Join(dir, "summary.csv")))
+	head := regexp.MustCompile(`(?m)^ledger,([0-9a-f]{64}),`).FindStringSubmatch(summary)[1]
+	if got := grab(`data-test="head-hash">([0-9a-f]+)<`); got != head {
+		t.Errorf("head hash shown %s, summary.csv %s", got, head)
+	}
+	if got := grab(`data-test="registrations">(\d+)<`); got != strconv.Itoa(rows) {
+		t.Errorf("registrations shown %s, registrations.csv has %d", got, rows)
+	}
+	// Counts by status, and the money each status holds.
+	for status, n := range count {
+		re := `data-test="tally-status"[\s\S]*?<tr data-key="` + status + `">[\s\S]*?data-count="">(\d+)<`
+		if got := grab(re); got != strconv.Itoa(n) {
+			t.Errorf("%s: page shows %s, registrations.csv %d", status, got, n)
+		}
+	}
+	var decided int64
+	for _, s := range []string{"ELIGIBLE", "BATCHED", "SENT", "PAID", "RETURNED"} {
+		decided += fen[s]
+		if got := grab(`data-status="` + s + `">[\s\S]*?data-count="">(\d+)<`); got != strconv.Itoa(count[s]) {
+			t.Errorf("money check %s count: page %s, csv %d", s, got, count[s])
+		}
+		if got := grab(`data-status="` + s + `">[\s\S]*?data-amount="">([\d.]+)<`); got != decimal.New(fen[s], -2).StringFixed(2) {
+			t.Errorf("money check %s amount: page %s, csv %s", s, got, decimal.New(fen[s], -2).StringFixed(2))
+		}
+	}
+	if got := grab(`data-test="decided">([\d.]+)<`); got != decimal.New(decided, -2).StringFixed(2) {
+		t.Errorf("decided payable: page %s, csv %s", got, decimal.New(decided, -2).StringFixed(2))
+	}
+	// A formula-looking name is shown as text, and numbers are masked.
+	if !strings.Contains(html, `<td>=HYPERLINK("http://example.com","x")</td>`) {
+		t.Error("the formula-looking name does not appear as text")
+	}
+	for _, secret := range []string{"110105198003030030", "6210670000000000041"} {
+		if strings.Contains(html, secret) {
+			t.Errorf("the page shows %s unmasked", secret)
+		}
+	}
+	if strings.Contains(html, "http://") && strings.Contains(html, "<script") {
+		t.Error("the page loads something")
+	}
+}
+
+// TestReportWorkbook opens report.xlsx with excelize and checks its sheets,
+// cell types and totals against the CSV files.
+func TestReportWorkbook(t *testing.T) {
+	_, dir := twoNights(t)
+	f, err := excelize.OpenFile(filepath.Join(dir, "report.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want := []string{"Summary 汇总", "Exceptions 异常", "Registrations 登记", "Batches 批次"}
+	if got := f.GetSheetList(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("sheets = %v, want %v", got, want)
+	}
+	count, fen, rows := csvFacts(t, dir)
+	reg := "Registrations 登记"
+	all, err := f.GetRows(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all)-1 != rows {
+		t.Errorf("%d registration rows, registrations.csv has %d", len(all)-1, rows)
+	}
+	var total, wantTotal int64
+	gotCount := map[string]int{}
+	for i := 2; i <= len(all); i++ {
+		st, _ := f.GetCellValue(reg, "B"+strconv.Itoa(i))
+		gotCount[st]++
+		cell := "C" + strconv.Itoa(i)
+		v, _ := f.GetCellValue(reg, cell)
+		if v == "" {
+			continue
+		}
+		typ, _ := f.GetCellType(reg, cell)
+		if typ != excelize.CellTypeNumber && typ != excelize.CellTypeUnset {
+			t.Errorf("%s holds %v, want a number", cell, typ)
+		}
+		style, _ := f.GetCellStyle(reg, cell)
+		s, _ := f.GetStyle(style)
+		if s.CustomNumFmt == nil || *s.CustomNumFmt != "0.00" {
+			t.Errorf("%s is not shown with two decimals", cell)
+		}
+		d, err := decimal.NewFromString(v)
+		if err != nil {
+			t.Fatalf("%s = %q", cell, v)
+		}
+		total += d.Shift(2).IntPart()
+	}
+	for st, n := range count {
+		if gotCount[st] != n {
+			t.Errorf("%s: %d in the workbook, %d in registrations.csv", st, gotCount[st], n)
+		}
+		wantTotal += fen[st]
+	}
+	if total != wantTotal {
+		t.Errorf("amounts total %d fen, registrations.csv %d", total, wantTotal)
+	}
+	panes, err := f.GetPanes(reg)
+	if err != nil || !panes.Freeze || panes.YSplit != 1 {
+		t.Errorf("the header row is not frozen: %+v %v", panes, err)
+	}
+	if tables, err := f.GetTables(reg); err != nil || len(tables) != 1 || !strings.HasPrefix(tables[0].Range, "A1:") {
+		t.Errorf("no filter table on the registrations: %+v %v", tables, err)
+	}
+	// The formula-looking name is text, not a formula.
+	exc := "Exceptions 异常"
+	ex, _ := f.GetRows(exc)
+	found := false
+	for i, r := range ex {
+		for j, v := range r {
+			if v != `=HYPERLINK("http://example.com","x")` {
+				continue
+			}
+			found = true
+			cell, _ := excelize.CoordinatesToCellName(j+1, i+1)
+			if formula, _ := f.GetCellFormula(exc, cell); formula != "" {
+				t.Errorf("%s is a formula: %s", cell, formula)
+			}
+		}
+	}
+	if !found {
+		t.Error("the formula-looking name is not in the exceptions sheet as text")
+	}
+	// Dates are dates.
+	bs := "Batches 批次"
+	typ, _ := f.GetCellType(bs, "B2")
+	if v, _ := f.GetCellValue(bs, "B2"); v != "2014-02-01" || (typ != excelize.CellTypeNumber && typ != excelize.CellTypeUnset && typ != excelize.CellTypeDate) {
+		t.Errorf("business date cell: %q (%v)", v, typ)
+	}
+}

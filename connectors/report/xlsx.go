@@ -1,0 +1,217 @@
+package report
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"zhutui/pipeline"
+)
+
+// workbook writes report.xlsx with excelize: sheets for the summary,
+// exceptions, every registration and every batch; frozen header rows and
+// filters; amounts as numbers shown with two decimals, dates as dates; text
+// always stored as text, so a formula-looking name stays a name.
+//
+// Amounts are exact decimals everywhere else; a spreadsheet number is an
+// IEEE double, so each amount becomes one only here, parsed from its exact
+// 0.00 text (which every double then shows back exactly); no sum is ever
+// made of them in Go.
+type workbook struct {
+	f      *excelize.File
+	money  int // style ids
+	date   int
+	stamp  int
+	header int
+}
+
+func newWorkbook() (*workbook, error) {
+	f := excelize.NewFile()
+	w := &workbook{f: f}
+	var err error
+	fmt2 := "0.00"
+	if w.money, err = f.NewStyle(&excelize.Style{CustomNumFmt: &fmt2}); err != nil {
+		return nil, err
+	}
+	dateFmt, stampFmt := "yyyy-mm-dd", "yyyy-mm-dd hh:mm:ss"
+	if w.date, err = f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt}); err != nil {
+		return nil, err
+	}
+	if w.stamp, err = f.NewStyle(&excelize.Style{CustomNumFmt: &stampFmt}); err != nil {
+		return nil, err
+	}
+	if w.header, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true},
+		Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"E8E8EC"}}}); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// amount is a money cell.
+func (w *workbook) amount(fen int64) excelize.Cell {
+	v, _ := strconv.ParseFloat(pipeline.FormatFen(fen), 64)
+	return excelize.Cell{Value: v, StyleID: w.money}
+}
+
+// when is a date or time cell from the store's text, or the text itself when
+// it is not one.
+func (w *workbook) when(s string) excelize.Cell {
+	if t, err := time.Parse(pipeline.TimeLayout, s); err == nil {
+		return excelize.Cell{Value: t, StyleID: w.stamp}
+	}
+	if t, err := time.Parse(pipeline.DateLayout, s); err == nil {
+		return excelize.Cell{Value: t, StyleID: w.date}
+	}
+	return excelize.Cell{Value: s}
+}
+
+// sheet streams one sheet: a frozen, filtered header row, then rows.
+type sheet struct {
+	w     *workbook
+	name  string
+	sw    *excelize.StreamWriter
+	cols  int
+	row   int
+	table string
+}
+
+func (w *workbook) sheet(name, table string, widths []float64, header ...string) (*sheet, error) {
+	if _, err := w.f.NewSheet(name); err != nil {
+		return nil, err
+	}
+	sw, err := w.f.NewStreamWriter(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return nil, err
+	}
+	for i, wd := range widths {
+		if err := sw.SetColWidth(i+1, i+1, wd); err != nil {
+			return nil, err
+		}
+	}
+	s := &sheet{w: w, name: name, sw: sw, cols: len(header), table: table}
+	cells := make([]any, len(header))
+	for i, h := range header {
+		cells[i] = excelize.Cell{Value: h, StyleID: w.header}
+	}
+	return s, s.add(cells...)
+}
+
+func (s *sheet) add(cells ...any) error {
+	s.row++
+	if s.row > excelize.TotalRows {
+		return fmt.Errorf("sheet %s: more than %d rows", s.name, excelize.TotalRows)
+	}
+	cell, _ := excelize.CoordinatesToCellName(1, s.row)
+	return s.sw.SetRow(cell, cells)
+}
+
+// done adds the filter (a table over the rows) and finishes the sheet.
+func (s *sheet) done() error {
+	if s.row == 1 {
+		if err := s.add(); err != nil { // a table needs a row under its header
+			return err
+		}
+	}
+	last, _ := excelize.CoordinatesToCellName(s.cols, s.row)
+	off := false
+	if err := s.sw.AddTable(&excelize.Table{Range: "A1:" + last, Name: s.table, StyleName: "TableStyleLight1",
+		ShowRowStripes: &off}); err != nil {
+		return err
+	}
+	return s.sw.Flush()
+}
+
+// text is a text cell whatever it looks like.
+func text(s string) excelize.Cell { return excelize.Cell{Value: s} }
+
+func (w *workbook) registrationRow(s *sheet, l *pipeline.RegistrationLine) error {
+	var amount any = text("")
+	if l.AmountFen != nil {
+		amount = w.amount(*l.AmountFen)
+	}
+	return s.add(text(l.RegistrationID), text(string(l.Status)), amount, text(l.Reasons), text(l.PaymentRef),
+		text(l.BatchID), l.Level, text(l.Station))
+}
+
+func (w *workbook) exceptionRow(s *sheet, l *pipeline.ExceptionLine) error {
+	return s.add(text(l.RegistrationID), text(l.Station), text(string(l.Status)), text(string(l.Code)), text(l.Code.Text()),
+		text(l.Field), text(Masked(l.Field, l.Registered)), text(Masked(l.Field, l.Feed)))
+}
+
+// finish writes the small sheets, makes the summary the first, and saves.
+func (w *workbook) finish(path string, sum *pipeline.Summary) error {
+	s, err := w.sheet("Summary 汇总", "summary", []float64{18, 34, 12, 12, 16}, "section", "key", "count", "payable", "amount")
+	if err != nil {
+		return err
+	}
+	m := sum.Money
+	if err := s.add(text("verdict 结论"), text(sum.Verdict())); err != nil {
+		return err
+	}
+	if err := s.add(text("ledger head 账本头哈希"), text(m.HeadHash), m.LedgerEntries); err != nil {
+		return err
+	}
+	for _, st := range pipeline.MoneyStatuses {
+		p := m.Payments[st]
+		if err := s.add(text("money 资金"), text(string(st)), p.Count, p.Count, w.amount(p.AmountFen)); err != nil {
+			return err
+		}
+	}
+	if err := s.add(text("money 资金"), text("decided payable"), nil, nil, w.amount(m.DecidedFen())); err != nil {
+		return err
+	}
+	for _, sec := range summarySections(sum) {
+		for _, t := range sec.tallies {
+			if err := s.add(text(sec.name), text(t.Key), t.Count, t.Payable, w.amount(t.AmountFen)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := s.done(); err != nil {
+		return err
+	}
+
+	b, err := w.sheet("Batches 批次", "batches", []float64{14, 12, 20, 8, 14, 14, 14, 14, 14, 20, 14},
+		"batch", "business_date", "status", "lines", "file_total", "settled", "returned", "awaiting", "bank_confirmed",
+		"created_at", "approved_by")
+	if err != nil {
+		return err
+	}
+	byID := map[string]pipeline.BatchState{}
+	for _, x := range sum.Batches {
+		byID[x.ID] = x
+	}
+	for _, x := range m.Batches {
+		var bank any = text("")
+		if x.BankKnown {
+			bank = w.amount(x.BankFen)
+		}
+		st := byID[x.ID]
+		if err := b.add(text(x.ID), w.when(st.BusinessDate.String()), text(string(x.Status)), x.Count, w.amount(x.FileFen),
+			w.amount(x.SettledFen), w.amount(x.ReturnedFen), w.amount(x.AwaitingFen), bank, w.when(st.CreatedAt),
+			text(st.ApprovedBy)); err != nil {
+			return err
+		}
+	}
+	if err := b.done(); err != nil {
+		return err
+	}
+	if err := w.f.DeleteSheet("Sheet1"); err != nil {
+		return err
+	}
+	// Summary, Exceptions, Registrations, Batches.
+	for _, name := range []string{"Summary 汇总", "Exceptions 异常"} {
+		if err := w.f.MoveSheet(name, "Registrations 登记"); err != nil {
+			return err
+		}
+	}
+	w.f.SetActiveSheet(0)
+	return w.f.SaveAs(path)
+}
+
+func (w *workbook) close() { w.f.Close() }
