@@ -71,7 +71,8 @@ CREATE INDEX batch_events_batch ON batch_events(batch_id);
 
 -- The ledger: one balanced posting per movement of one payment's money,
 -- chained by HMAC-SHA-256 (pipeline.Chain) under a key kept outside the
--- database. Nothing may change or remove an entry.
+-- database: each hash covers the previous entry's hash and this entry's
+-- fields. Nothing may change or remove an entry.
 CREATE TABLE ledger_entries (
     seq         INTEGER PRIMARY KEY,
     at          TEXT NOT NULL,
@@ -83,7 +84,6 @@ CREATE TABLE ledger_entries (
     amount_fen  INTEGER NOT NULL,
     batch_id    TEXT NOT NULL,
     memo        TEXT NOT NULL,
-    prev_hash   TEXT NOT NULL,
     hash        TEXT NOT NULL
 );
 CREATE INDEX ledger_batch ON ledger_entries(batch_id) WHERE batch_id != '';

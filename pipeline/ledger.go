@@ -81,14 +81,14 @@ func (p Posting) Valid() bool {
 	return ok && a[0] == p.Debit && a[1] == p.Credit && p.AmountFen > 0 && p.PaymentRef != ""
 }
 
-// Entry is a posting as recorded in the chain.
+// Entry is a posting as recorded in the chain. Its hash covers the hash of
+// the entry before it (GenesisHash for the first).
 type Entry struct {
 	Seq   int64
 	At    string // Beijing time
 	RunID int64
 	Posting
-	PrevHash string
-	Hash     string
+	Hash string
 }
 
 // GenesisHash is the previous hash of the first entry.

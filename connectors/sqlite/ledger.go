@@ -87,7 +87,7 @@ func (s *Store) ledger(ctx context.Context, tx *sqlx.Tx, runID int64) (*ledgerWr
 	}
 	w := &ledgerWriter{chain: pipeline.NewChain(s.ledgerKey), runID: runID, at: s.now(), head: pipeline.GenesisHash, tx: tx,
 		rows: newBulk(ctx, tx, `INSERT INTO ledger_entries (seq, at, run_id, movement, payment_ref, debit, credit,
-			amount_fen, batch_id, memo, prev_hash, hash)`, "", 12)}
+			amount_fen, batch_id, memo, hash)`, "", 11)}
 	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1`).Scan(&w.seq, &w.head)
 	if err != nil && !isNoRows(err) {
 		return nil, err
@@ -132,10 +132,10 @@ func (w *ledgerWriter) post(p pipeline.Posting) error {
 	if !p.Valid() {
 		return fmt.Errorf("ledger: refusing an invalid posting %+v", p)
 	}
-	e := pipeline.Entry{Seq: w.seq + 1, At: w.at, RunID: w.runID, Posting: p, PrevHash: w.head}
+	e := pipeline.Entry{Seq: w.seq + 1, At: w.at, RunID: w.runID, Posting: p}
 	e.Hash = w.chain.Hash(w.head, &e)
 	if err := w.rows.add(e.Seq, e.At, e.RunID, string(p.Movement), p.PaymentRef, string(p.Debit),
-		string(p.Credit), p.AmountFen, p.BatchID, p.Memo, e.PrevHash, e.Hash); err != nil {
+		string(p.Credit), p.AmountFen, p.BatchID, p.Memo, e.Hash); err != nil {
 		return fmt.Errorf("ledger: append entry %d: %w", e.Seq, err)
 	}
 	w.seq, w.head = e.Seq, e.Hash
@@ -265,7 +265,7 @@ func (s *Store) checkpoints(ctx context.Context) (map[int64]checkpoint, error) {
 // sequence number and hash.
 func (s *Store) walkChain(ctx context.Context, from int64, head string, problem func(seq int64, format string, args ...any), each func(*pipeline.Entry)) (int64, string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, run_id, movement, payment_ref, debit, credit, amount_fen,
-		batch_id, memo, prev_hash, hash FROM ledger_entries WHERE seq > ? ORDER BY seq`, from)
+		batch_id, memo, hash FROM ledger_entries WHERE seq > ? ORDER BY seq`, from)
 	if err != nil {
 		return 0, "", fmt.Errorf("read ledger: %w", err)
 	}
@@ -275,7 +275,7 @@ func (s *Store) walkChain(ctx context.Context, from int64, head string, problem 
 	for rows.Next() {
 		var e pipeline.Entry
 		if err := rows.Scan(&e.Seq, &e.At, &e.RunID, &e.Movement, &e.PaymentRef, &e.Debit, &e.Credit, &e.AmountFen,
-			&e.BatchID, &e.Memo, &e.PrevHash, &e.Hash); err != nil {
+			&e.BatchID, &e.Memo, &e.Hash); err != nil {
 			return 0, "", err
 		}
 		last++
@@ -283,8 +283,6 @@ func (s *Store) walkChain(ctx context.Context, from int64, head string, problem 
 		case e.Seq != last:
 			problem(e.Seq, "entry %d: expected sequence number %d (an entry is missing or inserted)", e.Seq, last)
 			last = e.Seq
-		case e.PrevHash != head:
-			problem(e.Seq, "entry %d: previous hash %.12s… does not match entry %d's hash %.12s…", e.Seq, e.PrevHash, e.Seq-1, head)
 		case chain.Hash(head, &e) != e.Hash:
 			problem(e.Seq, "entry %d (%s %s %s): hash does not match its contents", e.Seq, e.Movement, e.PaymentRef, pipeline.FormatFen(e.AmountFen))
 		case !e.Posting.Valid():

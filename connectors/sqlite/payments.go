@@ -105,7 +105,7 @@ func (s *Store) syncPayments(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter,
 		}
 		sort.Slice(made, func(i, j int) bool { return made[i].Ref < made[j].Ref })
 		for _, m := range made {
-			if err := lw.post(pipeline.NewPosting(pipeline.MoveDecide, m.Ref, m.Amount, "", "decided payable")); err != nil {
+			if err := lw.post(pipeline.NewPosting(pipeline.MoveDecide, m.Ref, m.Amount, "", "")); err != nil {
 				return c, err
 			}
 		}
