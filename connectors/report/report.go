@@ -39,6 +39,23 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 	}
 	defer os.RemoveAll(tmp)
 
+	// The chain's new entries are verified on the other core meanwhile; the
+	// verdict waits for it.
+	chain := make(chan error, 1)
+	go func() {
+		var err error
+		sum.Money.ChainProblems, err = src.VerifyNewEntries(ctx)
+		chain <- err
+	}()
+	chainDone := false
+	waitChain := func() error {
+		if chainDone {
+			return nil
+		}
+		chainDone = true
+		return <-chain
+	}
+	defer waitChain()
 	wb, err := newWorkbook()
 	if err != nil {
 		return "", nil, err
@@ -58,7 +75,12 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 			return err
 		}},
 		{"exceptions.csv", func(b *bufio.Writer) error { return writeExceptions(ctx, b, src, groups, wb) }},
-		{"rejects.csv", func(b *bufio.Writer) error { return writeRejects(ctx, b, src, runID) }},
+		{"rejects.csv", func(b *bufio.Writer) error {
+			if err := writeRejects(ctx, b, src, runID); err != nil {
+				return err
+			}
+			return waitChain() // the files below show the verdict
+		}},
 		{"summary.txt", func(b *bufio.Writer) error { return writeSummaryText(b, sum) }},
 		{"summary.csv", func(b *bufio.Writer) error { return writeSummaryCSV(b, sum) }},
 		{"report.html", func(b *bufio.Writer) error { return writeHTML(b, sum, groups) }},
@@ -166,17 +188,40 @@ func writeRegistrations(ctx context.Context, b *bufio.Writer, src pipeline.Repor
 	if err != nil {
 		return err
 	}
+	// The workbook's sheet is written on the other core, in blocks.
+	blocks := make(chan []pipeline.RegistrationLine, 8)
+	sheetDone := make(chan error, 1)
+	go func() {
+		var err error
+		for block := range blocks {
+			for i := range block {
+				if err == nil {
+					err = wb.registrationRow(xs, &block[i])
+				}
+			}
+		}
+		if err == nil {
+			err = xs.done()
+		}
+		sheetDone <- err
+	}()
+	block := make([]pipeline.RegistrationLine, 0, 512)
 	err = src.EachRegistration(ctx, func(l pipeline.RegistrationLine) error {
 		tallies.Add(&l)
-		if err := wb.registrationRow(xs, &l); err != nil {
-			return err
+		if block = append(block, l); len(block) == cap(block) {
+			blocks <- block
+			block = make([]pipeline.RegistrationLine, 0, 512)
 		}
 		return t.row(l.RegistrationID, string(l.Status), amount(l.AmountFen), l.Reasons, l.PaymentRef, l.BatchID)
 	})
-	if err != nil {
-		return err
+	if len(block) > 0 {
+		blocks <- block
 	}
-	if err := xs.done(); err != nil {
+	close(blocks)
+	if serr := <-sheetDone; err == nil {
+		err = serr
+	}
+	if err != nil {
 		return err
 	}
 	return t.flush()
