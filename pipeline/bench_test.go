@@ -32,3 +32,14 @@ func BenchmarkEvaluate(b *testing.B) {
 		p.Evaluate(&r, &c)
 	}
 }
+
+func BenchmarkChainHash(b *testing.B) {
+	c := pipeline.NewChain([]byte("a ledger key of thirty-two bytes"))
+	e := pipeline.Entry{Seq: 1, At: "2015-01-10 02:30:00", RunID: 1,
+		Posting: pipeline.NewPosting(pipeline.MoveBatch, "R123456-1", 200000, "B2015011001", "")}
+	prev := pipeline.GenesisHash
+	for b.Loop() {
+		prev = c.Hash(prev, &e)
+		e.Seq++
+	}
+}

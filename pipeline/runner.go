@@ -111,15 +111,6 @@ func (r *Runner) stages() []stage {
 	}
 }
 
-// Run records a new run for a business date and performs its stages.
-func (r *Runner) Run(ctx context.Context, businessDate Date, trigger Trigger) (*Result, error) {
-	id, err := r.Store.BeginRun(ctx, businessDate, trigger)
-	if err != nil {
-		return nil, err
-	}
-	return r.Resume(ctx, id)
-}
-
 // Resume performs every stage of a recorded run again, in order. Stages are
 // idempotent, so what a cut-off run already did is not done twice.
 func (r *Runner) Resume(ctx context.Context, runID int64) (*Result, error) {

@@ -61,8 +61,7 @@ func run(bin string, n, second int, dir string) error {
 	// The floor: the sqlite3 shell importing both files and joining them with the same field checks.
 	floorDB := filepath.Join(dir, "floor.db")
 	os.Remove(floorDB)
-	f, out, err := measure("sqlite3 floor (import + join)", dir, nil, "sqlite3", floorDB)
-	_ = out
+	f, _, err := measure("sqlite3 floor (import + join)", dir, nil, "sqlite3", floorDB, night1)
 	if err != nil {
 		return fmt.Errorf("sqlite3 floor (is Debian's sqlite3 installed?): %w", err)
 	}
@@ -192,7 +191,8 @@ func measure(name, dir string, env []string, command string, args ...string) (fi
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	if command == "sqlite3" {
-		cmd.Stdin = strings.NewReader(floorScript(dir))
+		cmd.Args = cmd.Args[:len(cmd.Args)-1] // the data folder is for the script, not sqlite3
+		cmd.Stdin = strings.NewReader(floorScript(args[len(args)-1]))
 	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -211,16 +211,9 @@ func measure(name, dir string, env []string, command string, args ...string) (fi
 		peakKiB: ru.Maxrss}, out.String(), nil
 }
 
-// floorScript imports the first night's files into bare tables and joins them
-// on the certificate number with the field checks of rules 6-16.
-func floorScript(dir string) string {
-	data := ""
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "data-") && !strings.Contains(e.Name(), "plus") {
-			data = filepath.Join(dir, e.Name())
-		}
-	}
+// floorScript imports the first night's files (in data) into bare tables and
+// joins them on the certificate number with the field checks of rules 6-16.
+func floorScript(data string) string {
 	return fmt.Sprintf(`.mode csv
 .import %[1]s/registrations.csv regs
 .import %[1]s/certificates.csv certs

@@ -305,7 +305,7 @@ func cmdReport(ctx context.Context, app *App, args []string) error {
 	if *out != "" {
 		dir = *out
 	}
-	w := &report.Writer{Dir: dir}
+	w := &report.Writer{Dir: dir, XLSXMaxRegistrations: cfg.XLSXMaxRegistrations}
 	path, _, err := w.Write(ctx, runID, st)
 	if err != nil {
 		return err

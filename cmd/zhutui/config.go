@@ -21,6 +21,9 @@ type Config struct {
 	Database  string `toml:"database"`
 	Programme string `toml:"programme"` // a programme file; empty: the built-in 2013 programme
 	Reports   string `toml:"reports"`
+	// XLSXMaxRegistrations caps the Registrations sheet of report.xlsx
+	// (default 100000); beyond it the sheet points to registrations.csv.
+	XLSXMaxRegistrations int64 `toml:"xlsx_max_registrations"`
 
 	Locations struct {
 		Registrations string `toml:"registrations"`
@@ -189,6 +192,7 @@ const defaultConfig = `# zhutui configuration. Every key has a default; relative
 # database = "zhutui.db"
 # programme = ""            # a programme file; empty means the built-in 2013 programme
 # reports = "reports"
+# xlsx_max_registrations = 100000   # more registrations than this: report.xlsx points to registrations.csv
 
 [bank]
 # payer_account = ""        # the programme's account the bank pays from: required before batches are made

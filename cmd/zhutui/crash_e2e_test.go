@@ -22,6 +22,20 @@ const crashConfig = testConfig + `[approval]
 required = false
 `
 
+// night1Workdir is an initialised work folder with crashConfig and the
+// first night's fixture files in its inbound folders.
+func night1Workdir(t *testing.T) *workdir {
+	t.Helper()
+	w := newWorkdir(t)
+	if err := os.WriteFile(w.path("zhutui.toml"), []byte(crashConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	return w
+}
+
 // nightState is what a finished scenario leaves: every file delivered, byte
 // for byte, and the last registrations.csv.
 type nightState map[string][]byte
@@ -32,13 +46,7 @@ type nightState map[string][]byte
 // `night`; the cut run is then finished by `zhutui rerun` (or, with
 // nextRun, by the next `zhutui run`).
 func scenario(t *testing.T, crashAt string, night int, nextRun bool) nightState {
-	w := newWorkdir(t)
-	if err := os.WriteFile(w.path("zhutui.toml"), []byte(crashConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	w.ok("init")
-	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
-	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w := night1Workdir(t)
 	runNight := func(n int, asOf string) {
 		if crashAt == "" || n != night {
 			w.ok("run", "--as-of", asOf)

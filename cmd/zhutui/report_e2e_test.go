@@ -20,13 +20,7 @@ import (
 // them. It returns the work folder and the last report folder.
 func twoNights(t *testing.T) (*workdir, string) {
 	t.Helper()
-	w := newWorkdir(t)
-	if err := os.WriteFile(w.path("zhutui.toml"), []byte(crashConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	w.ok("init")
-	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
-	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w := night1Workdir(t)
 	w.ok("run", "--as-of", "2014-02-01")
 	name, res, err := bank.Answer(w.read("outbox/payments/ZTPAY_B2014020101.txt"),
 		map[string]bank.Failure{"R001-1": bank.AccountClosed, "R028-1": bank.NameMismatch})
@@ -246,5 +240,27 @@ func TestReportWorkbook(t *testing.T) {
 	typ, _ := f.GetCellType(bs, "B2")
 	if v, _ := f.GetCellValue(bs, "B2"); v != "2014-02-01" || (typ != excelize.CellTypeNumber && typ != excelize.CellTypeUnset && typ != excelize.CellTypeDate) {
 		t.Errorf("business date cell: %q (%v)", v, typ)
+	}
+}
+
+// TestReportWorkbookCap checks that past xlsx_max_registrations the
+// Registrations sheet points to registrations.csv instead of listing.
+func TestReportWorkbookCap(t *testing.T) {
+	w, _ := twoNights(t)
+	if err := os.WriteFile(w.path("zhutui.toml"), []byte("xlsx_max_registrations = 5\n"+crashConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.ok("report", "--out", w.path("capped"))
+	f, err := excelize.OpenFile(w.path("capped", "run-2", "report.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, _ := f.GetRows("Registrations 登记")
+	if len(rows) != 2 || !strings.Contains(rows[1][0], "31 registrations") || !strings.Contains(rows[1][0], "registrations.csv") {
+		t.Fatalf("capped sheet = %v", rows)
+	}
+	if _, _, n := csvFacts(t, w.path("capped", "run-2")); n != 31 {
+		t.Errorf("registrations.csv has %d rows, want all 31", n)
 	}
 }

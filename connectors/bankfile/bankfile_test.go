@@ -156,3 +156,21 @@ func FuzzParseResult(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkRenderPayment renders a full batch of 10,000 lines.
+func BenchmarkRenderPayment(b *testing.B) {
+	batch := &pipeline.Batch{ID: "B2015011001", BusinessDate: pipeline.MustDate("2015-01-10"), PayerAccount: "0200001009000012345",
+		Memo: "职业发展助推计划资助"}
+	for i := range 10000 {
+		batch.Lines = append(batch.Lines, pipeline.BatchLine{Seq: i + 1, PaymentRef: "R" + strings.Repeat("1", 6) + "-1",
+			CardNumber: "6210670000000000016", Name: "阿依古丽·买买提", AmountFen: 200000})
+		batch.Count++
+		batch.TotalFen += 200000
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := (bankfile.Format{}).RenderPayment(batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -19,7 +19,16 @@ import (
 // Writer writes reports under Dir, one folder per run.
 type Writer struct {
 	Dir string
+	// XLSXMaxRegistrations caps the workbook's Registrations sheet: with
+	// more registrations than this it holds a note pointing to
+	// registrations.csv instead (a spreadsheet of millions of rows is of
+	// no use to anyone, and writing it would cost every night more than
+	// the night's own work). 0 means DefaultXLSXMaxRegistrations.
+	XLSXMaxRegistrations int64
 }
+
+// DefaultXLSXMaxRegistrations is the default cap of the Registrations sheet.
+const DefaultXLSXMaxRegistrations = 100000
 
 // Write builds the report of a run from src into Dir/run-<id>, replacing an
 // earlier report of the same run only once the new one is complete. It
@@ -70,7 +79,18 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 		write func(*bufio.Writer) error
 	}{
 		{"registrations.csv", func(b *bufio.Writer) error {
-			err := writeRegistrations(ctx, b, src, &tallies, wb)
+			limit := w.XLSXMaxRegistrations
+			if limit <= 0 {
+				limit = DefaultXLSXMaxRegistrations
+			}
+			sheet := wb
+			if sum.Registrations > limit {
+				sheet = nil
+				if err := wb.tooManyRegistrations(sum.Registrations, limit); err != nil {
+					return err
+				}
+			}
+			err := writeRegistrations(ctx, b, src, &tallies, sheet)
 			tallies.Fill(sum)
 			return err
 		}},
@@ -178,12 +198,24 @@ func amount(fen *int64) string {
 	return pipeline.FormatFen(*fen)
 }
 
+// writeRegistrations writes registrations.csv, counts the tallies and, when
+// wb is not nil, fills the workbook's Registrations sheet in the same pass.
 func writeRegistrations(ctx context.Context, b *bufio.Writer, src pipeline.ReportSource, tallies *pipeline.Tallies, wb *workbook) error {
 	t, err := newTable(b, "registration_id", "status", "amount", "reasons", "payment_ref", "batch_id")
 	if err != nil {
 		return err
 	}
-	xs, err := wb.sheet("Registrations 登记", "registrations", []float64{16, 26, 12, 40, 16, 14, 6, 20},
+	if wb == nil {
+		err = src.EachRegistration(ctx, func(l pipeline.RegistrationLine) error {
+			tallies.Add(&l)
+			return t.row(l.RegistrationID, string(l.Status), amount(l.AmountFen), l.Reasons, l.PaymentRef, l.BatchID)
+		})
+		if err != nil {
+			return err
+		}
+		return t.flush()
+	}
+	xs, err := wb.sheet(registrationsSheet, "registrations", []float64{16, 26, 12, 40, 16, 14, 6, 20},
 		"registration_id", "status", "amount", "reasons", "payment_ref", "batch_id", "level", "station")
 	if err != nil {
 		return err

@@ -126,6 +126,22 @@ func (s *sheet) done() error {
 	return s.sw.Flush()
 }
 
+const registrationsSheet = "Registrations 登记"
+
+// tooManyRegistrations writes a Registrations sheet that says where the
+// registrations are instead.
+func (w *workbook) tooManyRegistrations(n, limit int64) error {
+	s, err := w.sheet(registrationsSheet, "registrations", []float64{120}, "note")
+	if err != nil {
+		return err
+	}
+	if err := s.add(text(fmt.Sprintf("%d registrations: more than this workbook lists (xlsx_max_registrations = %d). "+
+		"Every registration is in registrations.csv beside it. 登记数超过工作簿上限，完整清单见 registrations.csv。", n, limit))); err != nil {
+		return err
+	}
+	return s.done()
+}
+
 // text is a text cell whatever it looks like.
 func text(s string) excelize.Cell { return excelize.Cell{Value: s} }
 
@@ -206,7 +222,7 @@ func (w *workbook) finish(path string, sum *pipeline.Summary) error {
 	}
 	// Summary, Exceptions, Registrations, Batches.
 	for _, name := range []string{"Summary 汇总", "Exceptions 异常"} {
-		if err := w.f.MoveSheet(name, "Registrations 登记"); err != nil {
+		if err := w.f.MoveSheet(name, registrationsSheet); err != nil {
 			return err
 		}
 	}

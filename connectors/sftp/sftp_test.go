@@ -16,11 +16,11 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"zhutui/connectors/sftp"
+	"zhutui/connectors/sftp/sftptest"
 	"zhutui/pipeline"
 )
 
-// testServer is a built-in server with a client key and known_hosts written
-// to a temporary folder, serving dir.
+// testServer is the built-in server of sftptest with a folder to serve.
 type testServer struct {
 	*sftp.Server
 	dir        string // the served folder
@@ -30,20 +30,11 @@ type testServer struct {
 
 func startServer(t *testing.T) *testServer {
 	t.Helper()
-	tmp := t.TempDir()
-	clientKey, pemBytes, err := sftp.GenerateKey()
-	if err != nil {
+	srv := sftptest.Builtin(t)
+	ts := &testServer{Server: srv.Builtin, dir: filepath.Join(t.TempDir(), "served"), keyFile: srv.KeyFile, knownHosts: srv.KnownHosts}
+	if err := os.MkdirAll(ts.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := sftp.StartServer("zhutui", clientKey.PublicKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	ts := &testServer{Server: srv, dir: filepath.Join(tmp, "served"), keyFile: filepath.Join(tmp, "id"), knownHosts: filepath.Join(tmp, "known_hosts")}
-	os.MkdirAll(ts.dir, 0o755)
-	os.WriteFile(ts.keyFile, pemBytes, 0o600)
-	os.WriteFile(ts.knownHosts, []byte(srv.KnownHostsLine()), 0o600)
 	return ts
 }
 

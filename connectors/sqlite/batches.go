@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"math"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -12,11 +13,12 @@ import (
 	"zhutui/pipeline"
 )
 
-// CreateBatches groups the ELIGIBLE payments, first come first, into batches
-// of at most spec.MaxLines lines, in one transaction: each batch's lines are
-// fixed, its payment file rendered once to fix its SHA-256, its payments
-// BATCHED and the movements posted. With a budget, batches stop at the first
-// payment that would take the total of all batches past it; that payment and
+// CreateBatches groups the ELIGIBLE payments into batches of at most
+// spec.MaxLines lines, in one transaction: each batch's lines are fixed, its
+// payment file rendered once to fix its SHA-256, its payments BATCHED and the
+// movements posted. With a budget, the payments are taken first come first
+// (earliest submission, then smallest registration id) and stop at the first
+// one that would take the total of all batches past it; that payment and
 // those after it stay ELIGIBLE.
 func (s *Store) CreateBatches(ctx context.Context, runID int64, spec pipeline.BatchSpec, render func(*pipeline.Batch) ([]byte, error)) ([]pipeline.Batch, error) {
 	if spec.MaxLines <= 0 {
@@ -29,7 +31,7 @@ func (s *Store) CreateBatches(ctx context.Context, runID int64, spec pipeline.Ba
 			return err
 		}
 		defer lw.close()
-		room := int64(-1) // no budget
+		room := int64(math.MaxInt64) // no budget
 		if spec.BudgetSet {
 			var committed int64
 			if err := tx.GetContext(ctx, &committed, `SELECT coalesce(sum(amount_fen), 0) FROM payments
@@ -42,18 +44,28 @@ func (s *Store) CreateBatches(ctx context.Context, runID int64, spec pipeline.Ba
 		if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM batches WHERE business_date = ?`, spec.BusinessDate.String()); err != nil {
 			return err
 		}
-		// The payable payments in first-come order, sorted once.
+		// The payable payments that fit the budget, first come first (a
+		// running total in first-come order stops at the first that does
+		// not fit), then laid out in payment order, which is the order of
+		// their rows: writing them touches the tables page after page.
 		for _, q := range []string{
 			`CREATE TEMP TABLE IF NOT EXISTS to_batch (ord INTEGER PRIMARY KEY, payment_id INTEGER, payment_ref TEXT,
 				amount_fen INTEGER, card_number TEXT, name TEXT, mobile TEXT)`,
 			`DELETE FROM temp.to_batch`,
 			`INSERT INTO temp.to_batch (payment_id, payment_ref, amount_fen, card_number, name, mobile)
-				SELECT p.id, p.payment_ref, p.amount_fen, v.card_number, v.name, v.mobile
-				FROM payments p JOIN decisions d ON d.registration_id = p.registration_id
-				JOIN registration_versions v ON v.id = d.version_id
-				WHERE p.status = 'ELIGIBLE' ORDER BY d.submitted_at, p.registration_id`,
+				SELECT id, payment_ref, amount_fen, card_number, name, mobile FROM (
+					SELECT p.id, p.payment_ref, p.amount_fen, v.card_number, v.name, v.mobile,
+					       sum(p.amount_fen) OVER (ORDER BY d.submitted_at, p.registration_id ROWS UNBOUNDED PRECEDING) AS running
+					FROM payments p JOIN decisions d ON d.registration_id = p.registration_id
+					JOIN registration_versions v ON v.id = d.version_id
+					WHERE p.status = 'ELIGIBLE')
+				WHERE running <= ? ORDER BY id`,
 		} {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
+			var args []any
+			if strings.Contains(q, "?") {
+				args = append(args, room)
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return fmt.Errorf("select eligible payments: %w", err)
 			}
 		}
@@ -87,38 +99,25 @@ func (s *Store) CreateBatches(ctx context.Context, runID int64, spec pipeline.Ba
 			if !spec.ApprovalRequired {
 				b.Status, b.ApprovedBy = pipeline.BatchApproved, "(approval not required)"
 			}
-			full := false
 			for _, l := range lines {
-				if room >= 0 && l.Amount > room {
-					full = true
-					break
-				}
-				if room >= 0 {
-					room -= l.Amount
-				}
 				b.Count++
 				b.TotalFen += l.Amount
 				b.Lines = append(b.Lines, pipeline.BatchLine{Seq: int(b.Count), PaymentRef: l.Ref,
 					CardNumber: pipeline.NormalizeCardNumber(l.Card), Name: pipeline.NormalizeName(l.Name), AmountFen: l.Amount})
 			}
-			if b.Count > 0 {
-				data, err := render(&b)
-				if err != nil {
-					return err
-				}
-				b.FileSHA256 = sha256Hex(data)
-				if err := s.insertBatch(ctx, tx, lw, runID, &b, func(i int) (int64, string) {
-					return lines[i].PaymentID, pipeline.NormalizeMobile(lines[i].Mobile)
-				}); err != nil {
-					return fmt.Errorf("batch %s: %w", b.ID, err)
-				}
-				b.Lines = nil // the caller needs the head only
-				made = append(made, b)
-				pipeline.Tick(ctx, "make batches", int64(len(made)))
+			data, err := render(&b)
+			if err != nil {
+				return err
 			}
-			if full {
-				return nil
+			b.FileSHA256 = sha256Hex(data)
+			if err := s.insertBatch(ctx, tx, lw, runID, &b, func(i int) (int64, string) {
+				return lines[i].PaymentID, pipeline.NormalizeMobile(lines[i].Mobile)
+			}); err != nil {
+				return fmt.Errorf("batch %s: %w", b.ID, err)
 			}
+			b.Lines = nil // the caller needs the head only
+			made = append(made, b)
+			pipeline.Tick(ctx, "make batches", int64(len(made)))
 		}
 	})
 	if err != nil {

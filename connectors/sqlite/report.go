@@ -22,6 +22,9 @@ func (s *Store) Summary(ctx context.Context, runID int64) (*pipeline.Summary, er
 	if sum.Programme, err = setting(ctx, s.db, "programme"); err != nil {
 		return nil, err
 	}
+	if err := s.db.GetContext(ctx, &sum.Registrations, `SELECT count(*) FROM decisions`); err != nil {
+		return nil, err
+	}
 	if sum.Money, err = s.MoneyCheck(ctx); err != nil {
 		return nil, err
 	}
