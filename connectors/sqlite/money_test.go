@@ -273,3 +273,43 @@ func sha256sum(b []byte) []byte {
 	h := sha256.Sum256(b)
 	return h[:]
 }
+
+// TestReissuedThenWithdrawnThenPayable follows a registration whose returned
+// payment was reissued, whose certificate was then revoked (the new attempt
+// is withdrawn) and reinstated: the attempt is payable again.
+func TestReissuedThenWithdrawnThenPayable(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	payable(t, st, 1)
+	if _, err := st.CreateBatches(ctx, 1, spec(10), render); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ApproveBatch(ctx, "B2014020101", "finance-li"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := st.Batch(ctx, "B2014020101")
+	data, _ := render(b)
+	if err := st.MarkSent(ctx, 2, b.ID, []pipeline.Delivery{{Kind: "payment", BatchID: b.ID, Location: "file:///out", Name: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	name, res, _ := bank.Answer(data, map[string]bank.Failure{"R1-1": bank.CardAbnormal})
+	rf, _ := bankfile.ParseResult(name, bytes.NewReader(res))
+	if out, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "r"}, rf); err != nil || out.Quarantined != "" {
+		t.Fatalf("%+v %v", out, err)
+	}
+	if n, _, err := st.ReissueBatch(ctx, "B2014020101", "finance-li", "bank fixed the card"); err != nil || n != 1 {
+		t.Fatalf("reissue: %d %v", n, err)
+	}
+	revoked := cert("C1", 0, "2014-02-10 08:00:00")
+	revoked.Status = pipeline.CertificateRevoked
+	ingestCerts(t, st, revoked)
+	expect(t, reconcile(t, st), map[string]string{"R1": "CERT_REVOKED"})
+	ingestCerts(t, st, cert("C1", 0, "2014-02-11 08:00:00"))
+	got := reconcile(t, st)
+	var ref string
+	st.DB().Get(&ref, `SELECT payment_ref FROM payments WHERE registration_id = 'R1' AND status = 'ELIGIBLE'`)
+	if got["R1"] != "ELIGIBLE" || ref != "R1-2" {
+		t.Fatalf("R1 is %q with payable attempt %q, want ELIGIBLE R1-2", got["R1"], ref)
+	}
+	verify(t, st)
+}

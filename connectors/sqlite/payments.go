@@ -114,6 +114,28 @@ func (s *Store) syncPayments(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter,
 		pipeline.Tick(ctx, "decide payments", int64(c.Decided))
 	}
 
+	// A registration that holds its place (it was in a batch) and whose
+	// next attempt was withdrawn is payable again: revive that attempt.
+	var revived []struct {
+		Ref    string `db:"payment_ref"`
+		Amount int64  `db:"amount_fen"`
+	}
+	if err := sqlx.SelectContext(ctx, tx, &revived, `UPDATE payments SET status = 'ELIGIBLE', amount_fen = d.amount_fen,
+		level = d.level, changed_run = ?1 FROM decisions d
+		WHERE payments.status = 'CANCELLED' AND payments.registration_id = d.registration_id
+		  AND d.status = 'ELIGIBLE' AND d.held = 1
+		  AND payments.attempt = (SELECT max(attempt) FROM payments p WHERE p.registration_id = d.registration_id)
+		RETURNING payment_ref, amount_fen`, runID); err != nil {
+		return c, fmt.Errorf("revive payments: %w", err)
+	}
+	sort.Slice(revived, func(i, j int) bool { return revived[i].Ref < revived[j].Ref })
+	for _, m := range revived {
+		if err := lw.post(pipeline.NewPosting(pipeline.MoveDecide, m.Ref, m.Amount, "", "")); err != nil {
+			return c, err
+		}
+	}
+	c.Decided += len(revived)
+
 	// Returned payments whose card number or name changed since.
 	var returned []struct {
 		ID             int64  `db:"id"`
