@@ -84,7 +84,15 @@ func (s *Store) Reconcile(ctx context.Context, runID int64, p *pipeline.Programm
 		if counts.Judged, err = s.judge(ctx, tx, runID, p); err != nil {
 			return err
 		}
-		if counts.Changed, err = compete(ctx, tx, runID); err != nil {
+		var decided int
+		if err := tx.GetContext(ctx, &decided, `SELECT count(*) FROM decisions`); err != nil {
+			return err
+		}
+		if err := compete(ctx, tx, runID, counts.Judged == decided); err != nil {
+			return err
+		}
+		// What changed is what the history triggers recorded for this run.
+		if err := tx.GetContext(ctx, &counts.Changed, `SELECT count(*) FROM status_history WHERE run_id = ?`, runID); err != nil {
 			return err
 		}
 		lw, err := s.ledger(ctx, tx, runID)
@@ -223,7 +231,7 @@ func (s *Store) judge(cancel context.Context, tx *sqlx.Tx, runID int64, p *pipel
 			}
 			if err := upsert.add(j.reg.ID, j.versionID, j.certVersion, string(d.Status),
 				strings.Join(codes, ";"), findings, j.certKey, personKey, pipeline.FormatTime(j.reg.SubmittedAt),
-				d.Level, amount, "", "", runID, 0); err != nil {
+				d.Level, amount, string(d.Status), strings.Join(codes, ";"), runID, runID); err != nil {
 				return total, err
 			}
 			// The groups it is in and the ones it left; registrations without a
@@ -298,28 +306,27 @@ func storedTime(s string) (time.Time, error) {
 }
 
 // compete applies the first-come rules (see pipeline.Competition) to the
-// touched groups and sets the final status and reasons; the trigger
-// decisions_history records the changes. It returns how many registrations
-// changed.
-func compete(ctx context.Context, tx *sqlx.Tx, runID int64) (int, error) {
+// touched groups and sets the final status and reasons where they differ
+// from rules 1-17's; the triggers decisions_history* record the changes.
+func compete(ctx context.Context, tx *sqlx.Tx, runID int64, all bool) error {
 	steps := []string{
 		// Rule 18: one registration per certificate.
 		`UPDATE decisions SET duplicate = r.lost FROM (
 			SELECT registration_id,
 			       (row_number() OVER w > 1 AND first_value(held OR base_status = 'ELIGIBLE') OVER w) AS lost
-			FROM decisions WHERE cert_key IN (SELECT cert_key FROM temp.touched_certs)
+			FROM decisions WHERE {certs}
 			WINDOW w AS (PARTITION BY cert_key
 			             ORDER BY held DESC, base_status = 'ELIGIBLE' DESC, submitted_at, registration_id)
 		) AS r WHERE decisions.registration_id = r.registration_id AND decisions.duplicate != r.lost`,
 		// A change of winner in a certificate group can change a person group.
 		`INSERT OR IGNORE INTO temp.touched_persons
-			SELECT person_key FROM decisions WHERE cert_key IN (SELECT cert_key FROM temp.touched_certs)`,
+			SELECT person_key FROM decisions WHERE {certs}`,
 		// Rule 19: one subsidy per person and level, among certificate winners.
 		`UPDATE decisions SET over_limit = r.lost FROM (
 			SELECT registration_id,
 			       (row_number() OVER w > 1
 			        AND first_value(held OR (base_status = 'ELIGIBLE' AND NOT duplicate)) OVER w) AS lost
-			FROM decisions WHERE person_key IN (SELECT person_key FROM temp.touched_persons)
+			FROM decisions WHERE {persons}
 			WINDOW w AS (PARTITION BY person_key
 			             ORDER BY held DESC, (base_status = 'ELIGIBLE' AND NOT duplicate) DESC, submitted_at, registration_id)
 		) AS r WHERE decisions.registration_id = r.registration_id AND decisions.over_limit != r.lost`,
@@ -333,26 +340,30 @@ func compete(ctx context.Context, tx *sqlx.Tx, runID int64) (int, error) {
 			       ltrim(base_reasons || iif(duplicate, ';DUPLICATE_CERTIFICATE', '')
 			                          || iif(over_limit, ';PERSON_LEVEL_LIMIT', ''), ';') AS reasons
 			FROM decisions
-			WHERE cert_key IN (SELECT cert_key FROM temp.touched_certs)
-			   OR person_key IN (SELECT person_key FROM temp.touched_persons)
+			WHERE {certs} OR {persons}
 		) AS n WHERE decisions.registration_id = n.registration_id
 		         AND (decisions.status != n.status OR decisions.reasons != n.reasons)`,
 		// The trigger decisions_history records each change.
 	}
-	changed := 0
+	// When every registration was judged (a first night, a new programme),
+	// every group is touched: the filters would only cost.
+	filters := strings.NewReplacer("{certs}", "cert_key IN (SELECT cert_key FROM temp.touched_certs)",
+		"{persons}", "person_key IN (SELECT person_key FROM temp.touched_persons)")
+	if all {
+		filters = strings.NewReplacer("{certs}", "1", "{persons}", "1")
+	}
 	for i, q := range steps {
+		q = filters.Replace(q)
+		if all && i == 1 {
+			continue // the persons of the touched certificates: all of them anyway
+		}
 		var args []any
 		if strings.Contains(q, "?1") {
 			args = append(args, runID)
 		}
-		res, err := tx.ExecContext(ctx, q, args...)
-		if err != nil {
-			return 0, fmt.Errorf("first-come step %d: %w", i+1, err)
-		}
-		if i == len(steps)-1 {
-			n, _ := res.RowsAffected()
-			changed = int(n)
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("first-come step %d: %w", i+1, err)
 		}
 	}
-	return changed, nil
+	return nil
 }
