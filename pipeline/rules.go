@@ -19,10 +19,17 @@ type Finding struct {
 }
 
 // Decision is the outcome of the rules a registration can be judged on by
-// itself and its certificate (codes 1 to 17 of INTERFACES.md §3). The two
-// first-come rules, DUPLICATE_CERTIFICATE and PERSON_LEVEL_LIMIT, compare
-// registrations with each other and are applied by the store over the whole
-// set: see Competition.
+// itself and its certificate (codes 1 to 17 of INTERFACES.md §3).
+//
+// The two first-come rules compare registrations with each other, so the
+// store applies them with set-based SQL over the groups a night touched.
+// Among registrations of one certificate (by NormalizeCertificateNumber) the
+// winner is the first by: holds a payment that was in a batch, then passes
+// rules 1-17, then earliest submitted_at, then the smaller registration_id;
+// when the winner passes rules 1-17 or holds a payment, every other
+// registration of the certificate fails DUPLICATE_CERTIFICATE. The same order
+// among the winners of their certificates that share an ID number and a level
+// decides PERSON_LEVEL_LIMIT.
 type Decision struct {
 	// Status is the first failing code, or Eligible when none fails.
 	Status Status
@@ -34,18 +41,6 @@ type Decision struct {
 	// Amount is the subsidy when Status is Eligible, else zero.
 	Amount decimal.Decimal
 }
-
-// Competition documents the first-come rules, which the store applies with
-// set-based SQL because they compare a registration with all others:
-//
-// Among registrations of one certificate (by NormalizeCertificateNumber), the
-// winner is the first by: holds a payment (already in a batch) first, then
-// passes rules 1-17, then earliest submitted_at, then the smaller
-// registration_id. When the winner passes rules 1-17 or holds a payment, every
-// other registration of that certificate fails DUPLICATE_CERTIFICATE. The same
-// order among winners of their certificates that share an ID number and a
-// level decides PERSON_LEVEL_LIMIT.
-const Competition = "first-come"
 
 // Evaluate applies rules 1 to 17 to a registration and the latest version of
 // its certificate (nil when the feed does not have it yet). It is pure and

@@ -90,3 +90,17 @@ func (e *BusyError) Error() string {
 	return fmt.Sprintf("another zhutui is working on this database: %s (zhutui %s%s, since %s); try again when it is done",
 		e.Holder, e.Command, run, e.Since)
 }
+
+// ReconcileCounts is what a reconcile did.
+type ReconcileCounts struct {
+	Judged   int // registrations whose rules 1-17 were applied again
+	Changed  int // registrations whose status or reasons changed
+	Payments PaymentCounts
+}
+
+// PaymentCounts is what bringing the payments in line with the decisions did.
+type PaymentCounts struct {
+	Decided   int // payments made ELIGIBLE
+	Withdrawn int // ELIGIBLE payments cancelled before a batch
+	Reissued  int // returned payments paid again as the next attempt
+}

@@ -396,6 +396,9 @@ func (s *Store) BatchesToDeliver(ctx context.Context) ([]string, error) {
 // the batch is SENT, its payments SENT, the movements posted and the
 // deliveries recorded, in one transaction.
 func (s *Store) MarkSent(ctx context.Context, runID int64, id string, deliveries []pipeline.Delivery) error {
+	if len(deliveries) == 0 {
+		return fmt.Errorf("mark batch %s sent: no delivery recorded", id)
+	}
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		b, row, err := getBatch(ctx, tx, id)
 		if err != nil {

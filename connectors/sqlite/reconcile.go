@@ -305,7 +305,7 @@ func storedTime(s string) (time.Time, error) {
 	return time.ParseInLocation(pipeline.TimeLayout, s, pipeline.Beijing)
 }
 
-// compete applies the first-come rules (see pipeline.Competition) to the
+// compete applies the first-come rules (see pipeline.Decision) to the
 // touched groups and sets the final status and reasons where they differ
 // from rules 1-17's; the triggers decisions_history* record the changes.
 func compete(ctx context.Context, tx *sqlx.Tx, runID int64, all bool) error {
