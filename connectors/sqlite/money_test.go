@@ -313,3 +313,39 @@ func TestReissuedThenWithdrawnThenPayable(t *testing.T) {
 	}
 	verify(t, st)
 }
+
+// TestVerifyFindsTampering alters the ledger behind the triggers' back in
+// three ways; each is found.
+func TestVerifyFindsTampering(t *testing.T) {
+	for name, sql := range map[string]string{
+		"EntryAmount":       `DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET amount_fen = 1 WHERE seq = 2`,
+		"EntryRemoved":      `DROP TRIGGER ledger_entries_no_delete; DELETE FROM ledger_entries WHERE seq = 2`,
+		"CheckpointBalance": `DROP TRIGGER ledger_checkpoints_no_update; UPDATE ledger_checkpoints SET paid = paid + 100`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			st := MustOpen(t)
+			payable(t, st, 3)
+			verify(t, st)
+			if _, err := st.DB().Exec(sql); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := st.VerifyLedger(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.OK() {
+				t.Fatal("tampering went unnoticed")
+			}
+		})
+	}
+	t.Run("TriggersRefuse", func(t *testing.T) {
+		st := MustOpen(t)
+		payable(t, st, 1)
+		for _, sql := range []string{`UPDATE ledger_entries SET memo = 'x'`, `DELETE FROM ledger_entries`,
+			`UPDATE ledger_checkpoints SET paid = 0`, `DELETE FROM ledger_checkpoints`} {
+			if _, err := st.DB().Exec(sql); err == nil || !strings.Contains(err.Error(), "append-only") {
+				t.Errorf("%s: %v", sql, err)
+			}
+		}
+	})
+}
