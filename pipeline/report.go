@@ -143,6 +143,8 @@ type ReportSource interface {
 	EachException(ctx context.Context, fn func(ExceptionLine) error) error
 	// EachReject calls fn for every row rejected from the files a run took.
 	EachReject(ctx context.Context, runID int64, fn func(Reject) error) error
+	// CountRegistrations counts the registrations the report lists.
+	CountRegistrations(ctx context.Context) (int64, error)
 	// VerifyNewEntries verifies the ledger entries added since the last
 	// verification and returns what does not verify.
 	VerifyNewEntries(ctx context.Context) ([]string, error)

@@ -34,7 +34,7 @@ const DefaultXLSXMaxRegistrations = 100000
 // earlier report of the same run only once the new one is complete. It
 // returns the folder and the summary written.
 func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSource) (string, *pipeline.Summary, error) {
-	sum, err := src.Summary(ctx, runID)
+	count, err := src.CountRegistrations(ctx)
 	if err != nil {
 		return "", nil, err
 	}
@@ -48,23 +48,30 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 	}
 	defer os.RemoveAll(tmp)
 
-	// The chain's new entries are verified on the other core meanwhile; the
-	// verdict waits for it.
-	chain := make(chan error, 1)
+	// The summary (money check, batches, alerts …) and the verification of
+	// the chain's new entries are read on the other core while the
+	// registrations and exceptions stream; the files that show the verdict
+	// wait for them.
+	var sum *pipeline.Summary
+	gathered := make(chan error, 1)
 	go func() {
-		var err error
-		sum.Money.ChainProblems, err = src.VerifyNewEntries(ctx)
-		chain <- err
-	}()
-	chainDone := false
-	waitChain := func() error {
-		if chainDone {
-			return nil
+		s, err := src.Summary(ctx, runID)
+		if err == nil {
+			s.Money.ChainProblems, err = src.VerifyNewEntries(ctx)
 		}
-		chainDone = true
-		return <-chain
+		sum = s
+		gathered <- err
+	}()
+	waited := false
+	var gatherErr error
+	wait := func() error {
+		if !waited {
+			waited, gatherErr = true, <-gathered
+		}
+		return gatherErr
 	}
-	defer waitChain()
+	defer wait()
+
 	wb, err := newWorkbook()
 	if err != nil {
 		return "", nil, err
@@ -84,22 +91,24 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 				limit = DefaultXLSXMaxRegistrations
 			}
 			sheet := wb
-			if sum.Registrations > limit {
+			if count > limit {
 				sheet = nil
-				if err := wb.tooManyRegistrations(sum.Registrations, limit); err != nil {
+				if err := wb.tooManyRegistrations(count, limit); err != nil {
 					return err
 				}
 			}
-			err := writeRegistrations(ctx, b, src, &tallies, sheet)
-			tallies.Fill(sum)
-			return err
+			return writeRegistrations(ctx, b, src, &tallies, sheet)
 		}},
 		{"exceptions.csv", func(b *bufio.Writer) error { return writeExceptions(ctx, b, src, groups, wb) }},
 		{"rejects.csv", func(b *bufio.Writer) error {
 			if err := writeRejects(ctx, b, src, runID); err != nil {
 				return err
 			}
-			return waitChain() // the files below show the verdict
+			if err := wait(); err != nil { // the files below show the verdict
+				return err
+			}
+			tallies.Fill(sum)
+			return nil
 		}},
 		{"summary.txt", func(b *bufio.Writer) error { return writeSummaryText(b, sum) }},
 		{"summary.csv", func(b *bufio.Writer) error { return writeSummaryCSV(b, sum) }},
@@ -205,53 +214,26 @@ func writeRegistrations(ctx context.Context, b *bufio.Writer, src pipeline.Repor
 	if err != nil {
 		return err
 	}
-	if wb == nil {
-		err = src.EachRegistration(ctx, func(l pipeline.RegistrationLine) error {
-			tallies.Add(&l)
-			return t.row(l.RegistrationID, string(l.Status), amount(l.AmountFen), l.Reasons, l.PaymentRef, l.BatchID)
-		})
+	var rows *background[pipeline.RegistrationLine]
+	if wb != nil {
+		xs, err := wb.sheet(registrationsSheet, "registrations", []float64{16, 26, 12, 40, 16, 14, 6, 20},
+			"registration_id", "status", "amount", "reasons", "payment_ref", "batch_id", "level", "station")
 		if err != nil {
 			return err
 		}
-		return t.flush()
+		rows = inBackground(func(l *pipeline.RegistrationLine) error { return wb.registrationRow(xs, l) }, xs.done)
 	}
-	xs, err := wb.sheet(registrationsSheet, "registrations", []float64{16, 26, 12, 40, 16, 14, 6, 20},
-		"registration_id", "status", "amount", "reasons", "payment_ref", "batch_id", "level", "station")
-	if err != nil {
-		return err
-	}
-	// The workbook's sheet is written on the other core, in blocks.
-	blocks := make(chan []pipeline.RegistrationLine, 8)
-	sheetDone := make(chan error, 1)
-	go func() {
-		var err error
-		for block := range blocks {
-			for i := range block {
-				if err == nil {
-					err = wb.registrationRow(xs, &block[i])
-				}
-			}
-		}
-		if err == nil {
-			err = xs.done()
-		}
-		sheetDone <- err
-	}()
-	block := make([]pipeline.RegistrationLine, 0, 512)
 	err = src.EachRegistration(ctx, func(l pipeline.RegistrationLine) error {
 		tallies.Add(&l)
-		if block = append(block, l); len(block) == cap(block) {
-			blocks <- block
-			block = make([]pipeline.RegistrationLine, 0, 512)
+		if rows != nil {
+			rows.add(l)
 		}
 		return t.row(l.RegistrationID, string(l.Status), amount(l.AmountFen), l.Reasons, l.PaymentRef, l.BatchID)
 	})
-	if len(block) > 0 {
-		blocks <- block
-	}
-	close(blocks)
-	if serr := <-sheetDone; err == nil {
-		err = serr
+	if rows != nil {
+		if serr := rows.close(); err == nil {
+			err = serr
+		}
 	}
 	if err != nil {
 		return err
@@ -269,18 +251,17 @@ func writeExceptions(ctx context.Context, b *bufio.Writer, src pipeline.ReportSo
 	if err != nil {
 		return err
 	}
+	rows := inBackground(func(l *pipeline.ExceptionLine) error { return wb.exceptionRow(xs, l) }, xs.done)
 	err = src.EachException(ctx, func(l pipeline.ExceptionLine) error {
 		groups.add(l)
-		if err := wb.exceptionRow(xs, &l); err != nil {
-			return err
-		}
+		rows.add(l)
 		return t.row(l.RegistrationID, l.Station, string(l.Status), string(l.Code), l.Code.Text(), l.Field,
 			Masked(l.Field, l.Registered), Masked(l.Field, l.Feed))
 	})
-	if err != nil {
-		return err
+	if serr := rows.close(); err == nil {
+		err = serr
 	}
-	if err := xs.done(); err != nil {
+	if err != nil {
 		return err
 	}
 	return t.flush()
@@ -347,4 +328,46 @@ func summarySections(sum *pipeline.Summary) []section {
 		{"level", "按等级 By level", "等级 Level", sum.ByLevel},
 		{"station", "按服务站 By station", "服务站 Station", sum.ByStation},
 	}
+}
+
+// background hands rows to a writer on another goroutine (the other core),
+// in blocks; close waits for it, finishes, and returns its first error.
+type background[T any] struct {
+	blocks chan []T
+	done   chan error
+	block  []T
+}
+
+func inBackground[T any](write func(*T) error, finish func() error) *background[T] {
+	b := &background[T]{blocks: make(chan []T, 8), done: make(chan error, 1), block: make([]T, 0, 512)}
+	go func() {
+		var err error
+		for block := range b.blocks {
+			for i := range block {
+				if err == nil {
+					err = write(&block[i])
+				}
+			}
+		}
+		if err == nil {
+			err = finish()
+		}
+		b.done <- err
+	}()
+	return b
+}
+
+func (b *background[T]) add(v T) {
+	if b.block = append(b.block, v); len(b.block) == cap(b.block) {
+		b.blocks <- b.block
+		b.block = make([]T, 0, 512)
+	}
+}
+
+func (b *background[T]) close() error {
+	if len(b.block) > 0 {
+		b.blocks <- b.block
+	}
+	close(b.blocks)
+	return <-b.done
 }
