@@ -349,3 +349,33 @@ func TestVerifyFindsTampering(t *testing.T) {
 		}
 	})
 }
+
+// TestAlertAfterBatch revokes the certificate of a registration whose
+// payment is in a batch: no money moves, the report lists an alert.
+func TestAlertAfterBatch(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	payable(t, st, 2)
+	if _, err := st.CreateBatches(ctx, 1, spec(10), render); err != nil {
+		t.Fatal(err)
+	}
+	revoked := cert("C1", 0, "2014-02-10 08:00:00")
+	revoked.Status = pipeline.CertificateRevoked
+	ingestCerts(t, st, revoked)
+	got := reconcile(t, st)
+	if got["R1"] != "BATCHED [CERT_REVOKED]" {
+		t.Fatalf("R1 = %q, want its payment still BATCHED with the failing reason shown", got["R1"])
+	}
+	sum, err := st.Summary(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Alerts) != 1 || sum.Alerts[0].RegistrationID != "R1" || sum.Alerts[0].Decision != pipeline.CertRevoked ||
+		sum.Alerts[0].PaymentStatus != pipeline.Batched {
+		t.Fatalf("alerts = %+v", sum.Alerts)
+	}
+	if v := sum.Money.Verdict(); v != "RECONCILED" {
+		t.Errorf("verdict = %s", v)
+	}
+	verify(t, st)
+}
