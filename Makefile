@@ -41,6 +41,7 @@ fuzz:
 	$(GO) test ./pipeline -run '^$$' -fuzz FuzzParseDate -fuzztime $(FUZZTIME)
 	$(GO) test ./connectors/csvfile -run '^$$' -fuzz FuzzRegistrations -fuzztime $(FUZZTIME)
 	$(GO) test ./connectors/csvfile -run '^$$' -fuzz FuzzCertificates -fuzztime $(FUZZTIME)
+	$(GO) test ./connectors/bankfile -run '^$$' -fuzz FuzzParseResult -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin .bench

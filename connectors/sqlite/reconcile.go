@@ -305,6 +305,14 @@ func storedTime(s string) (time.Time, error) {
 	return time.ParseInLocation(pipeline.TimeLayout, s, pipeline.Beijing)
 }
 
+// The first-come orders (see pipeline.Decision): who comes first among the
+// registrations of one certificate, and among the certificate winners of one
+// person and level. The report names the winner with the same orders.
+const (
+	certOrder   = `held DESC, base_status = 'ELIGIBLE' DESC, submitted_at, registration_id`
+	personOrder = `held DESC, (base_status = 'ELIGIBLE' AND NOT duplicate) DESC, submitted_at, registration_id`
+)
+
 // compete applies the first-come rules (see pipeline.Decision) to the
 // touched groups and sets the final status and reasons where they differ
 // from rules 1-17's; the triggers decisions_history* record the changes.
@@ -316,7 +324,7 @@ func compete(ctx context.Context, tx *sqlx.Tx, runID int64, all bool) error {
 			       (row_number() OVER w > 1 AND first_value(held OR base_status = 'ELIGIBLE') OVER w) AS lost
 			FROM decisions WHERE {certs}
 			WINDOW w AS (PARTITION BY cert_key
-			             ORDER BY held DESC, base_status = 'ELIGIBLE' DESC, submitted_at, registration_id)
+			             ORDER BY ` + certOrder + `)
 		) AS r WHERE decisions.registration_id = r.registration_id AND decisions.duplicate != r.lost`,
 		// A change of winner in a certificate group can change a person group.
 		`INSERT OR IGNORE INTO temp.touched_persons
@@ -328,7 +336,7 @@ func compete(ctx context.Context, tx *sqlx.Tx, runID int64, all bool) error {
 			        AND first_value(held OR (base_status = 'ELIGIBLE' AND NOT duplicate)) OVER w) AS lost
 			FROM decisions WHERE {persons}
 			WINDOW w AS (PARTITION BY person_key
-			             ORDER BY held DESC, (base_status = 'ELIGIBLE' AND NOT duplicate) DESC, submitted_at, registration_id)
+			             ORDER BY ` + personOrder + `)
 		) AS r WHERE decisions.registration_id = r.registration_id AND decisions.over_limit != r.lost`,
 		// The primary status and every failing code.
 		`UPDATE decisions SET status = n.status, reasons = n.reasons, changed_run = ?1 FROM (

@@ -113,9 +113,9 @@ func (s *Store) EachException(ctx context.Context, fn func(pipeline.ExceptionLin
 	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, v.station, d.status, d.findings,
 		d.duplicate, d.over_limit, v.certificate_number, d.level,
 		iif(d.duplicate, (SELECT w.registration_id FROM decisions w WHERE w.cert_key = d.cert_key
-			ORDER BY w.held DESC, w.base_status = 'ELIGIBLE' DESC, w.submitted_at, w.registration_id LIMIT 1), ''),
+			ORDER BY `+certOrder+` LIMIT 1), ''),
 		iif(d.over_limit, (SELECT w.registration_id FROM decisions w WHERE w.person_key = d.person_key
-			ORDER BY w.held DESC, (w.base_status = 'ELIGIBLE' AND NOT w.duplicate) DESC, w.submitted_at, w.registration_id LIMIT 1), '')
+			ORDER BY `+personOrder+` LIMIT 1), '')
 		FROM decisions d JOIN registration_versions v ON v.id = d.version_id
 		WHERE d.reasons != '' ORDER BY d.registration_id`)
 	if err != nil {
