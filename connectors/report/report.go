@@ -81,6 +81,26 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 	// written, and the workbook's sheet filled in the same pass.
 	var tallies pipeline.Tallies
 	groups := exceptionGroups{}
+	// exceptions.csv streams on the other core while registrations.csv does.
+	exceptions := make(chan error, 1)
+	go func() {
+		err := writeFile(filepath.Join(tmp, "exceptions.csv"), func(b *bufio.Writer) error {
+			return writeExceptions(ctx, b, src, groups, wb)
+		})
+		if err != nil {
+			err = fmt.Errorf("write report exceptions.csv: %w", err)
+		}
+		exceptions <- err
+	}()
+	exceptionsDone := false
+	waitExceptions := func() error {
+		if exceptionsDone {
+			return nil
+		}
+		exceptionsDone = true
+		return <-exceptions
+	}
+	defer waitExceptions()
 	files := []struct {
 		name  string
 		write func(*bufio.Writer) error
@@ -99,9 +119,11 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 			}
 			return writeRegistrations(ctx, b, src, &tallies, sheet)
 		}},
-		{"exceptions.csv", func(b *bufio.Writer) error { return writeExceptions(ctx, b, src, groups, wb) }},
 		{"rejects.csv", func(b *bufio.Writer) error {
 			if err := writeRejects(ctx, b, src, runID); err != nil {
+				return err
+			}
+			if err := waitExceptions(); err != nil { // the report.html groups them
 				return err
 			}
 			if err := wait(); err != nil { // the files below show the verdict

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -20,6 +21,10 @@ import (
 // 0.00 text (which every double then shows back exactly); no sum is ever
 // made of them in Go.
 type workbook struct {
+	// mu guards the workbook while sheets are added and finished: the
+	// registrations and the exceptions stream at the same time (each
+	// sheet's rows go to its own stream writer).
+	mu     sync.Mutex
 	f      *excelize.File
 	money  int // style ids
 	date   int
@@ -78,6 +83,8 @@ type sheet struct {
 }
 
 func (w *workbook) sheet(name, table string, widths []float64, header ...string) (*sheet, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if _, err := w.f.NewSheet(name); err != nil {
 		return nil, err
 	}
@@ -112,6 +119,8 @@ func (s *sheet) add(cells ...any) error {
 
 // done adds the filter (a table over the rows) and finishes the sheet.
 func (s *sheet) done() error {
+	s.w.mu.Lock()
+	defer s.w.mu.Unlock()
 	if s.row == 1 {
 		if err := s.add(); err != nil { // a table needs a row under its header
 			return err

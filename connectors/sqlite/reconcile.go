@@ -81,14 +81,20 @@ func (s *Store) Reconcile(ctx context.Context, runID int64, p *pipeline.Programm
 		if _, err := tx.ExecContext(ctx, `DELETE FROM rejudge`); err != nil {
 			return err
 		}
-		if counts.Judged, err = s.judge(ctx, tx, runID, p); err != nil {
+		// When every registration is judged (a first night, a new programme),
+		// every group is touched: noting them one by one would only cost.
+		var todo, registered int
+		if err := tx.GetContext(ctx, &todo, `SELECT count(*) FROM temp.todo`); err != nil {
 			return err
 		}
-		var decided int
-		if err := tx.GetContext(ctx, &decided, `SELECT count(*) FROM decisions`); err != nil {
+		if err := tx.GetContext(ctx, &registered, `SELECT count(*) FROM registrations`); err != nil {
 			return err
 		}
-		if err := compete(ctx, tx, runID, counts.Judged == decided); err != nil {
+		all := todo == registered
+		if counts.Judged, err = s.judge(ctx, tx, runID, p, all); err != nil {
+			return err
+		}
+		if err := compete(ctx, tx, runID, all); err != nil {
 			return err
 		}
 		// What changed is what the history triggers recorded for this run.
@@ -162,18 +168,18 @@ type judged struct {
 
 // judge applies rules 1-17 to the registrations in temp.todo, chunk by chunk,
 // and writes their decisions, noting every certificate and person group
-// touched.
-func (s *Store) judge(cancel context.Context, tx *sqlx.Tx, runID int64, p *pipeline.Programme) (int, error) {
+// touched unless all of them are.
+func (s *Store) judge(cancel context.Context, tx *sqlx.Tx, runID int64, p *pipeline.Programme, all bool) (int, error) {
 	// Per-row statements run without a cancellable context (see fileTx);
 	// cancellation is checked once per chunk.
 	ctx := context.WithoutCancel(cancel)
 	upsert := newBulk(ctx, tx, `INSERT INTO decisions (registration_id, version_id, cert_version_id,
 		base_status, base_reasons, findings, cert_key, person_key, submitted_at, level, amount_fen,
-		status, reasons, decided_run, changed_run)`, `ON CONFLICT (registration_id) DO UPDATE SET version_id = excluded.version_id,
+		station, status, reasons, decided_run, changed_run)`, `ON CONFLICT (registration_id) DO UPDATE SET version_id = excluded.version_id,
 		cert_version_id = excluded.cert_version_id, base_status = excluded.base_status,
 		base_reasons = excluded.base_reasons, findings = excluded.findings, cert_key = excluded.cert_key,
 		person_key = excluded.person_key, submitted_at = excluded.submitted_at, level = excluded.level,
-		amount_fen = excluded.amount_fen, decided_run = excluded.decided_run`, 15)
+		amount_fen = excluded.amount_fen, station = excluded.station, decided_run = excluded.decided_run`, 16)
 	defer upsert.close()
 	touchCert := newBulk(ctx, tx, `INSERT OR IGNORE INTO temp.touched_certs (cert_key)`, "", 1)
 	defer touchCert.close()
@@ -231,8 +237,11 @@ func (s *Store) judge(cancel context.Context, tx *sqlx.Tx, runID int64, p *pipel
 			}
 			if err := upsert.add(j.reg.ID, j.versionID, j.certVersion, string(d.Status),
 				strings.Join(codes, ";"), findings, j.certKey, personKey, pipeline.FormatTime(j.reg.SubmittedAt),
-				d.Level, amount, string(d.Status), strings.Join(codes, ";"), runID, runID); err != nil {
+				d.Level, amount, j.reg.Station, string(d.Status), strings.Join(codes, ";"), runID, runID); err != nil {
 				return total, err
+			}
+			if all {
+				continue
 			}
 			// The groups it is in and the ones it left; registrations without a
 			// certificate number compete with nobody.

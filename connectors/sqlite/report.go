@@ -60,7 +60,7 @@ func (s *Store) Summary(ctx context.Context, runID int64) (*pipeline.Summary, er
 
 // registrationStatus is the FROM clause of a registration with the status
 // reports show: its live payment's, else its decision's.
-const registrationStatus = `(SELECT d.registration_id, d.version_id, d.level, d.reasons, d.status AS decision,
+const registrationStatus = `(SELECT d.registration_id, d.version_id, d.level, d.station, d.reasons, d.status AS decision,
 		coalesce(p.status, d.status) AS status, coalesce(p.amount_fen, iif(d.status = 'ELIGIBLE', d.amount_fen, NULL)) AS amount_fen,
 		coalesce(p.payment_ref, '') AS payment_ref, coalesce(p.batch_id, '') AS batch_id
 	FROM decisions d LEFT JOIN payments p ON p.registration_id = d.registration_id
@@ -85,8 +85,7 @@ func (s *Store) CountRegistrations(ctx context.Context) (int64, error) {
 // EachRegistration streams registrations.csv's lines.
 func (s *Store) EachRegistration(ctx context.Context, fn func(pipeline.RegistrationLine) error) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, d.status, d.reasons, d.amount_fen,
-		d.payment_ref, d.batch_id, d.level, v.station FROM `+registrationStatus+` d
-		JOIN registration_versions v ON v.id = d.version_id ORDER BY d.registration_id`)
+		d.payment_ref, d.batch_id, d.level, d.station FROM `+registrationStatus+` d ORDER BY d.registration_id`)
 	if err != nil {
 		return fmt.Errorf("read registrations: %w", err)
 	}
@@ -110,14 +109,14 @@ func (s *Store) EachRegistration(ctx context.Context, fn func(pipeline.Registrat
 // EachException streams every failing check: the findings of rules 1-17 and
 // the first-come rules, naming the registration that came first.
 func (s *Store) EachException(ctx context.Context, fn func(pipeline.ExceptionLine) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, v.station, d.status, d.findings,
-		d.duplicate, d.over_limit, v.certificate_number, d.level,
+	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, d.station, d.status, d.findings,
+		d.duplicate, d.over_limit,
+		iif(d.duplicate, (SELECT v.certificate_number FROM registration_versions v WHERE v.id = d.version_id), ''), d.level,
 		iif(d.duplicate, (SELECT w.registration_id FROM decisions w WHERE w.cert_key = d.cert_key
 			ORDER BY `+certOrder+` LIMIT 1), ''),
 		iif(d.over_limit, (SELECT w.registration_id FROM decisions w WHERE w.person_key = d.person_key
 			ORDER BY `+personOrder+` LIMIT 1), '')
-		FROM decisions d JOIN registration_versions v ON v.id = d.version_id
-		WHERE d.reasons != '' ORDER BY d.registration_id`)
+		FROM decisions d WHERE d.reasons != '' ORDER BY d.registration_id`)
 	if err != nil {
 		return fmt.Errorf("read exceptions: %w", err)
 	}
