@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/shopspring/decimal"
 )
@@ -31,4 +32,20 @@ func Fen(yuan decimal.Decimal) int64 { return yuan.Mul(hundred).IntPart() }
 func Yuan(fen int64) decimal.Decimal { return decimal.New(fen, -2) }
 
 // FormatFen writes integer fen in the 0.00 form of the files and reports.
-func FormatFen(fen int64) string { return Yuan(fen).StringFixed(2) }
+// It is called for every line of every report, so it formats the integer
+// itself (the test compares it with decimal's StringFixed(2)).
+func FormatFen(fen int64) string {
+	var buf [24]byte
+	return string(AppendFen(buf[:0], fen))
+}
+
+// AppendFen appends FormatFen(fen) to b.
+func AppendFen(b []byte, fen int64) []byte {
+	u := uint64(fen)
+	if fen < 0 {
+		b = append(b, '-')
+		u = -u
+	}
+	b = strconv.AppendUint(b, u/100, 10)
+	return append(b, '.', byte('0'+u%100/10), byte('0'+u%10))
+}

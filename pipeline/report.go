@@ -2,8 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"fmt"
 	"sort"
+	"strconv"
 )
 
 // Tally counts registrations under one key (a status, a level, a station),
@@ -94,20 +94,21 @@ func (t *Tallies) Add(l *RegistrationLine) {
 		t.byStatus, t.byLevel, t.byStation = map[string]*Tally{}, map[string]*Tally{}, map[string]*Tally{}
 	}
 	t.Registrations++
-	for _, g := range []struct {
-		m   map[string]*Tally
-		key string
-	}{{t.byStatus, string(l.Status)}, {t.byLevel, fmt.Sprint(l.Level)}, {t.byStation, l.Station}} {
-		x := g.m[g.key]
-		if x == nil {
-			x = &Tally{Key: g.key}
-			g.m[g.key] = x
-		}
-		x.Count++
-		if l.AmountFen != nil {
-			x.Payable++
-			x.AmountFen += *l.AmountFen
-		}
+	count(t.byStatus, string(l.Status), l.AmountFen)
+	count(t.byLevel, strconv.Itoa(l.Level), l.AmountFen)
+	count(t.byStation, l.Station, l.AmountFen)
+}
+
+func count(m map[string]*Tally, key string, amountFen *int64) {
+	x := m[key]
+	if x == nil {
+		x = &Tally{Key: key}
+		m[key] = x
+	}
+	x.Count++
+	if amountFen != nil {
+		x.Payable++
+		x.AmountFen += *amountFen
 	}
 }
 
@@ -148,6 +149,32 @@ type ReportSource interface {
 	// VerifyNewEntries verifies the ledger entries added since the last
 	// verification and returns what does not verify.
 	VerifyNewEntries(ctx context.Context) ([]string, error)
+
+	// ReportChanges makes sure that every later change of a registration's
+	// line is noted, and says what was noted so far and which state file
+	// the last report saved (see SaveReportState).
+	ReportChanges(ctx context.Context) (ReportChanges, error)
+	// EachChangedRegistration calls fn, in registration_id order, with the
+	// line of every registration noted up to mark.
+	EachChangedRegistration(ctx context.Context, mark int64, fn func(RegistrationLine) error) error
+	// SaveReportState records the state file a report wrote, which holds
+	// every change noted up to mark, and forgets those notes, unless the
+	// state recorded is no longer prev (another report saved since).
+	SaveReportState(ctx context.Context, prev, st ReportState, mark int64) error
+}
+
+// ReportState identifies the state file a report wrote: every registration's
+// line, from which the next report starts.
+type ReportState struct {
+	SHA256 string
+	Rows   int64
+}
+
+// ReportChanges is what changed since the last report's state.
+type ReportChanges struct {
+	Mark  int64       // the last note so far
+	Notes int64       // how many notes up to Mark (a registration may have several)
+	State ReportState // zero when no report saved one
 }
 
 // Waiting is a group of registrations that wait (not final): for a station's

@@ -305,7 +305,13 @@ func cmdReport(ctx context.Context, app *App, args []string) error {
 	if *out != "" {
 		dir = *out
 	}
-	w := &report.Writer{Dir: dir, XLSXMaxRegistrations: cfg.XLSXMaxRegistrations}
+	log, err := app.logger()
+	if err != nil {
+		return err
+	}
+	// The state for the next night's report is kept in the configured
+	// folder only: a report written elsewhere reads every registration.
+	w := &report.Writer{Dir: dir, XLSXMaxRegistrations: cfg.XLSXMaxRegistrations, KeepState: *out == "", Log: log}
 	path, _, err := w.Write(ctx, runID, st)
 	if err != nil {
 		return err

@@ -87,7 +87,8 @@ func (app *App) runner(cfg *Config, st *sqlite.Store) (*pipeline.Runner, error) 
 	if err != nil {
 		return nil, err
 	}
-	r := &pipeline.Runner{Store: st, Formats: formats, Reports: &report.Writer{Dir: cfg.Reports, XLSXMaxRegistrations: cfg.XLSXMaxRegistrations}, Log: log, Now: app.now,
+	r := &pipeline.Runner{Store: st, Formats: formats, Log: log, Now: app.now,
+		Reports: &report.Writer{Dir: cfg.Reports, XLSXMaxRegistrations: cfg.XLSXMaxRegistrations, KeepState: true, Log: log},
 		Bank: pipeline.Banking{PayerAccount: cfg.Bank.PayerAccount, MaxLines: cfg.Bank.MaxLines,
 			ApprovalRequired: *cfg.Approval.Required, Format: bankfile.Format{}}}
 	if r.Bank.Payments, err = app.location(cfg, cfg.Locations.Payments); err != nil {

@@ -8,7 +8,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,6 +27,12 @@ type Writer struct {
 	// no use to anyone, and writing it would cost every night more than
 	// the night's own work). 0 means DefaultXLSXMaxRegistrations.
 	XLSXMaxRegistrations int64
+	// KeepState: registrations.csv is built from the last report's state
+	// and the registrations changed since, and the state kept for the next
+	// (see state.go). Without it every registration is read.
+	KeepState bool
+	// Log, when set, says how the registrations were read.
+	Log *slog.Logger
 }
 
 // DefaultXLSXMaxRegistrations is the default cap of the Registrations sheet.
@@ -79,6 +87,21 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 	defer wb.close()
 	// registrations.csv first: the summary's tallies are counted as it is
 	// written, and the workbook's sheet filled in the same pass.
+	lines, err := w.registrationLines(ctx, src, w.KeepState)
+	if err != nil {
+		return "", nil, err
+	}
+	var state *stateWriter
+	if lines.path != "" {
+		if state, err = newStateWriter(lines.path); err != nil {
+			return "", nil, fmt.Errorf("report state: %w", err)
+		}
+		defer func() {
+			if state != nil {
+				state.abandon()
+			}
+		}()
+	}
 	var tallies pipeline.Tallies
 	groups := exceptionGroups{}
 	// exceptions.csv streams on the other core while registrations.csv does.
@@ -117,7 +140,7 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 					return err
 				}
 			}
-			return writeRegistrations(ctx, b, src, &tallies, sheet)
+			return writeRegistrations(b, lines.each, &tallies, sheet, state)
 		}},
 		{"rejects.csv", func(b *bufio.Writer) error {
 			if err := writeRejects(ctx, b, src, runID); err != nil {
@@ -140,6 +163,12 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 		if err := writeFile(filepath.Join(tmp, f.name), f.write); err != nil {
 			return "", nil, fmt.Errorf("write report %s: %w", f.name, err)
 		}
+	}
+	if state != nil {
+		if err := w.saveState(ctx, src, lines, state, count); err != nil {
+			return "", nil, err
+		}
+		state = nil
 	}
 	if err := wb.finish(filepath.Join(tmp, "report.xlsx"), sum); err != nil {
 		return "", nil, fmt.Errorf("write report report.xlsx: %w", err)
@@ -229,9 +258,35 @@ func amount(fen *int64) string {
 	return pipeline.FormatFen(*fen)
 }
 
-// writeRegistrations writes registrations.csv, counts the tallies and, when
-// wb is not nil, fills the workbook's Registrations sheet in the same pass.
-func writeRegistrations(ctx context.Context, b *bufio.Writer, src pipeline.ReportSource, tallies *pipeline.Tallies, wb *workbook) error {
+// saveState puts the state written in place and records it, unless its
+// lines are not the registrations counted (which would be a fault: the
+// report fails and the next one reads every registration).
+func (w *Writer) saveState(ctx context.Context, src pipeline.ReportSource, lines *registrationLines, state *stateWriter, count int64) error {
+	prev := lines.changes.State
+	if state.rows != count {
+		err := fmt.Errorf("report: registrations.csv has %d lines from %s, but there are %d registrations", state.rows, lines.how, count)
+		if serr := src.SaveReportState(ctx, prev, pipeline.ReportState{}, 0); serr != nil {
+			return errors.Join(err, serr)
+		}
+		return err
+	}
+	st, err := state.commit(lines.path)
+	if err != nil {
+		return err
+	}
+	if err := src.SaveReportState(ctx, prev, st, lines.changes.Mark); err != nil {
+		return err
+	}
+	if w.Log != nil {
+		w.Log.Info("registrations read", "from", lines.how, "lines", state.rows)
+	}
+	return nil
+}
+
+// writeRegistrations writes registrations.csv from lines, counts the tallies,
+// writes each line to the next state (when state is not nil) and, when wb is
+// not nil, fills the workbook's Registrations sheet in the same pass.
+func writeRegistrations(b *bufio.Writer, lines func(func(pipeline.RegistrationLine) error) error, tallies *pipeline.Tallies, wb *workbook, state *stateWriter) error {
 	t, err := newTable(b, "registration_id", "status", "amount", "reasons", "payment_ref", "batch_id")
 	if err != nil {
 		return err
@@ -245,10 +300,15 @@ func writeRegistrations(ctx context.Context, b *bufio.Writer, src pipeline.Repor
 		}
 		rows = inBackground(func(l *pipeline.RegistrationLine) error { return wb.registrationRow(xs, l) }, xs.done)
 	}
-	err = src.EachRegistration(ctx, func(l pipeline.RegistrationLine) error {
+	err = lines(func(l pipeline.RegistrationLine) error {
 		tallies.Add(&l)
 		if rows != nil {
 			rows.add(l)
+		}
+		if state != nil {
+			if err := state.add(&l); err != nil {
+				return err
+			}
 		}
 		return t.row(l.RegistrationID, string(l.Status), amount(l.AmountFen), l.Reasons, l.PaymentRef, l.BatchID)
 	})

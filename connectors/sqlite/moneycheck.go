@@ -29,13 +29,19 @@ func (s *Store) MoneyCheck(ctx context.Context) (*pipeline.MoneyCheck, error) {
 	if m.LedgerEntries, m.HeadHash, err = s.LedgerHead(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT b.id, b.status, b.count, b.total_fen, b.settled_fen,
-		coalesce((SELECT sum(CASE movement WHEN 'batch' THEN amount_fen WHEN 'unbatch' THEN -amount_fen ELSE 0 END)
-			FROM ledger_entries WHERE batch_id = b.id AND batch_id != ''), 0),
-		coalesce((SELECT sum(amount_fen) FROM payments WHERE batch_id = b.id AND status = 'PAID'), 0),
-		coalesce((SELECT sum(amount_fen) FROM payments WHERE batch_id = b.id AND status IN ('RETURNED', 'REISSUED')), 0),
-		coalesce((SELECT sum(amount_fen) FROM payments WHERE batch_id = b.id AND status IN ('BATCHED', 'SENT')), 0)
-		FROM batches b ORDER BY b.id`)
+	// One pass over the batches' ledger entries and one over their
+	// payments, grouped by batch (a lookup per batch and sum read the same
+	// rows three times over).
+	rows, err := s.db.QueryContext(ctx, `WITH
+		led AS (SELECT batch_id, sum(CASE movement WHEN 'batch' THEN amount_fen WHEN 'unbatch' THEN -amount_fen ELSE 0 END) AS fen
+		        FROM ledger_entries WHERE batch_id != '' GROUP BY batch_id),
+		pay AS (SELECT batch_id, sum(amount_fen) FILTER (WHERE status = 'PAID') AS paid,
+		               sum(amount_fen) FILTER (WHERE status IN ('RETURNED', 'REISSUED')) AS returned,
+		               sum(amount_fen) FILTER (WHERE status IN ('BATCHED', 'SENT')) AS awaiting
+		        FROM payments WHERE batch_id IS NOT NULL GROUP BY batch_id)
+		SELECT b.id, b.status, b.count, b.total_fen, b.settled_fen, coalesce(led.fen, 0), coalesce(pay.paid, 0),
+		       coalesce(pay.returned, 0), coalesce(pay.awaiting, 0)
+		FROM batches b LEFT JOIN led ON led.batch_id = b.id LEFT JOIN pay ON pay.batch_id = b.id ORDER BY b.id`)
 	if err != nil {
 		return nil, fmt.Errorf("money check: batches: %w", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
+
 	"zhutui/pipeline"
 )
 
@@ -82,10 +84,88 @@ func (s *Store) CountRegistrations(ctx context.Context) (int64, error) {
 	return n, err
 }
 
+// registrationLine selects registrations.csv's lines.
+const registrationLine = `SELECT d.registration_id, d.status, d.reasons, d.amount_fen,
+	d.payment_ref, d.batch_id, d.level, d.station FROM ` + registrationStatus + ` d`
+
 // EachRegistration streams registrations.csv's lines.
 func (s *Store) EachRegistration(ctx context.Context, fn func(pipeline.RegistrationLine) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, d.status, d.reasons, d.amount_fen,
-		d.payment_ref, d.batch_id, d.level, d.station FROM `+registrationStatus+` d ORDER BY d.registration_id`)
+	return s.eachLine(ctx, fn, registrationLine+` ORDER BY d.registration_id`)
+}
+
+// EachChangedRegistration streams the lines of the registrations noted in
+// report_changes up to mark.
+func (s *Store) EachChangedRegistration(ctx context.Context, mark int64, fn func(pipeline.RegistrationLine) error) error {
+	return s.eachLine(ctx, fn, registrationLine+` WHERE d.registration_id IN
+		(SELECT registration_id FROM report_changes WHERE id <= ?) ORDER BY d.registration_id`, mark)
+}
+
+// The notes and the state of the report's registrations (see migration 009).
+const (
+	settingJournal     = "report.journal"
+	settingReportState = "report.state"
+)
+
+// ReportChanges turns the notes on (from now on every change of a line is
+// noted) and reads how far they go and the last state saved.
+func (s *Store) ReportChanges(ctx context.Context) (pipeline.ReportChanges, error) {
+	var c pipeline.ReportChanges
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := setSetting(ctx, tx, settingJournal, "on"); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0), count(*) FROM report_changes`).Scan(&c.Mark, &c.Notes); err != nil {
+			return err
+		}
+		v, err := setting(ctx, tx, settingReportState)
+		if err != nil || v == "" {
+			return err
+		}
+		if _, err := fmt.Sscanf(v, "%s %d", &c.State.SHA256, &c.State.Rows); err != nil {
+			return fmt.Errorf("setting %s %q: %w", settingReportState, v, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return c, fmt.Errorf("report changes: %w", err)
+	}
+	return c, nil
+}
+
+// SaveReportState records the state file written and forgets the notes up
+// to mark, which it holds. When another report saved its state since this
+// one read prev, it changes nothing: the file on disk no longer matches
+// what is recorded, so the next report reads every registration.
+func (s *Store) SaveReportState(ctx context.Context, prev, st pipeline.ReportState, mark int64) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		now, err := setting(ctx, tx, settingReportState)
+		if err != nil {
+			return err
+		}
+		if now != formatReportState(prev) {
+			return nil
+		}
+		if err := setSetting(ctx, tx, settingReportState, formatReportState(st)); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM report_changes WHERE id <= ?`, mark)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("save report state: %w", err)
+	}
+	return nil
+}
+
+func formatReportState(st pipeline.ReportState) string {
+	if st.SHA256 == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s %d", st.SHA256, st.Rows)
+}
+
+func (s *Store) eachLine(ctx context.Context, fn func(pipeline.RegistrationLine) error, query string, args ...any) error {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("read registrations: %w", err)
 	}
