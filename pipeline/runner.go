@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -122,7 +123,14 @@ func (r *Runner) Resume(ctx context.Context, runID int64) (*Result, error) {
 			return res, err
 		}
 		log.Info("stage started", "stage", s.name)
-		counts, err := s.do(WithProgress(ctx, log.With("stage", s.name)), runID, res)
+		var counts string
+		var err error
+		// The stage's label marks its CPU profile samples, also those of the
+		// goroutines the SQLite driver starts for it ($ZHUTUI_CPUPROFILE,
+		// go tool pprof -tagfocus stage=reconcile).
+		pprof.Do(WithProgress(ctx, log.With("stage", s.name)), pprof.Labels("stage", string(s.name)), func(ctx context.Context) {
+			counts, err = s.do(ctx, runID, res)
+		})
 		if ferr := r.Store.FinishStage(context.WithoutCancel(ctx), runID, s.name, counts, err); ferr != nil && err == nil {
 			err = ferr
 		}

@@ -65,7 +65,10 @@ func (s *Store) CreateBatches(ctx context.Context, runID int64, spec pipeline.Ba
 			if strings.Contains(q, "?") {
 				args = append(args, room)
 			}
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			if err := profiled(ctx, "select", func() error {
+				_, err := tx.ExecContext(ctx, q, args...)
+				return err
+			}); err != nil {
 				return fmt.Errorf("select eligible payments: %w", err)
 			}
 		}
@@ -154,16 +157,23 @@ func (s *Store) insertBatch(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter, 
 	if err := lines.flush(); err != nil {
 		return err
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE payments SET status = 'BATCHED', batch_id = ?1, changed_run = ?2
-		WHERE id IN (SELECT payment_id FROM batch_lines WHERE batch_id = ?1) AND status = 'ELIGIBLE'`, b.ID, runID)
+	var res sql.Result
+	err := profiled(ctx, "payments", func() (err error) {
+		res, err = tx.ExecContext(ctx, `UPDATE payments SET status = 'BATCHED', batch_id = ?1, changed_run = ?2
+			WHERE id IN (SELECT payment_id FROM batch_lines WHERE batch_id = ?1) AND status = 'ELIGIBLE'`, b.ID, runID)
+		return err
+	})
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n != b.Count {
 		return fmt.Errorf("%d of its %d payments were ELIGIBLE", n, b.Count)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE decisions SET held = 1
-		WHERE registration_id IN (SELECT registration_id FROM payments WHERE batch_id = ?)`, b.ID); err != nil {
+	if err := profiled(ctx, "held", func() error {
+		_, err := tx.ExecContext(ctx, `UPDATE decisions SET held = 1
+			WHERE registration_id IN (SELECT registration_id FROM payments WHERE batch_id = ?)`, b.ID)
+		return err
+	}); err != nil {
 		return err
 	}
 	return batchEvent(ctx, tx, b.ID, s.now(), b.CreatedBy, "created",

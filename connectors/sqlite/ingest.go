@@ -139,14 +139,16 @@ func (ft *fileTx) rejectRow(r pipeline.Reject) error {
 // certificate whose newest version in the file is newer than its current one
 // gets it as current.
 type versions struct {
-	rows    *bulk
-	current string // the set-based pointer upsert, ?1 the first version id of this file
-	first   int64
-	total   int
+	rows     *bulk
+	pointers string // the table of current pointers
+	current  string // the set-based pointer upsert, ?1 the first version id of this file
+	first    int64
+	total    int
 }
 
-func (ft *fileTx) newVersions(table, cols, current string, n int) (*versions, error) {
-	v := &versions{rows: newBulk(ft.ctx, ft.tx, "INSERT INTO "+table+" ("+cols+")", "ON CONFLICT DO NOTHING", n), current: current}
+func (ft *fileTx) newVersions(table, cols, pointers, current string, n int) (*versions, error) {
+	v := &versions{rows: newBulk(ft.ctx, ft.tx, "INSERT INTO "+table+" ("+cols+")", "ON CONFLICT DO NOTHING", n),
+		pointers: pointers, current: current}
 	err := ft.tx.GetContext(ft.ctx, &v.first, `SELECT coalesce(max(id), 0) + 1 FROM `+table)
 	return v, err
 }
@@ -165,8 +167,22 @@ func (ft *fileTx) finish(v *versions) error {
 	if err := v.rows.flush(); err != nil {
 		return err
 	}
-	res, err := ft.tx.ExecContext(ft.ctx, v.current, v.first)
-	if err != nil {
+	var res sql.Result
+	move := func() (err error) {
+		res, err = ft.tx.ExecContext(ft.ctx, v.current, v.first)
+		return err
+	}
+	// A file that brings most of the pointers (a first export, a backfill)
+	// indexes them afterwards.
+	var had int
+	if err := ft.tx.GetContext(ft.ctx, &had, `SELECT count(*) FROM `+v.pointers); err != nil {
+		return err
+	}
+	if v.total > had {
+		if err := withoutIndexes(ft.ctx, ft.tx, v.pointers, move); err != nil {
+			return err
+		}
+	} else if err := move(); err != nil {
 		return err
 	}
 	n, _ := res.RowsAffected()
@@ -182,10 +198,11 @@ func (s *Store) IngestRegistrations(ctx context.Context, f pipeline.InboundFile,
 	return s.takeFile(ctx, f, func(ft *fileTx) error {
 		v, err := ft.newVersions("registration_versions", `registration_id, updated_at, file_id, line, submitted_at, name,
 			id_number, card_number, mobile, certificate_number, occupation, level, issue_date, station, verification,
-			verified_at, verified_by, cert_key`, `INSERT INTO registrations (registration_id, version_id, updated_at, cert_key)
+			verified_at, verified_by, cert_key`, "registrations", `INSERT INTO registrations (registration_id, version_id, updated_at, cert_key)
 			SELECT v.registration_id, v.id, v.updated_at, v.cert_key FROM registration_versions v
 			WHERE v.id >= ?1 AND v.updated_at = (SELECT max(updated_at) FROM registration_versions w
 				WHERE w.registration_id = v.registration_id AND w.id >= ?1)
+			ORDER BY v.registration_id -- written in key order
 			ON CONFLICT (registration_id) DO UPDATE SET version_id = excluded.version_id, updated_at = excluded.updated_at,
 				cert_key = excluded.cert_key
 			WHERE excluded.updated_at > registrations.updated_at`, 18)
@@ -214,10 +231,11 @@ func (s *Store) IngestRegistrations(ctx context.Context, f pipeline.InboundFile,
 func (s *Store) IngestCertificates(ctx context.Context, f pipeline.InboundFile, read pipeline.CertificateSource) (pipeline.FileOutcome, error) {
 	return s.takeFile(ctx, f, func(ft *fileTx) error {
 		v, err := ft.newVersions("certificate_versions", `cert_key, updated_at, file_id, line, number, id_number, name,
-			occupation, level, issue_date, authority_code, authority_name, status`, `INSERT INTO certificates (cert_key, version_id, updated_at)
+			occupation, level, issue_date, authority_code, authority_name, status`, "certificates", `INSERT INTO certificates (cert_key, version_id, updated_at)
 			SELECT v.cert_key, v.id, v.updated_at FROM certificate_versions v
 			WHERE v.id >= ?1 AND v.updated_at = (SELECT max(updated_at) FROM certificate_versions w
 				WHERE w.cert_key = v.cert_key AND w.id >= ?1)
+			ORDER BY v.cert_key -- written in key order
 			ON CONFLICT (cert_key) DO UPDATE SET version_id = excluded.version_id, updated_at = excluded.updated_at
 			WHERE excluded.updated_at > certificates.updated_at`, 13)
 		if err != nil {

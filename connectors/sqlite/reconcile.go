@@ -91,10 +91,18 @@ func (s *Store) Reconcile(ctx context.Context, runID int64, p *pipeline.Programm
 			return err
 		}
 		all := todo == registered
-		if counts.Judged, err = s.judge(ctx, tx, runID, p, all); err != nil {
+		judge := func() (err error) {
+			counts.Judged, err = s.judge(ctx, tx, runID, p, all)
 			return err
 		}
-		if err := compete(ctx, tx, runID, all); err != nil {
+		if all { // nearly every decision is written: index them afterwards
+			j := judge
+			judge = func() error { return withoutIndexes(ctx, tx, "decisions", j) }
+		}
+		if err := profiled(ctx, "judge", judge); err != nil {
+			return err
+		}
+		if err := profiled(ctx, "compete", func() error { return compete(ctx, tx, runID, all) }); err != nil {
 			return err
 		}
 		// What changed is what the history triggers recorded for this run.
@@ -106,7 +114,10 @@ func (s *Store) Reconcile(ctx context.Context, runID int64, p *pipeline.Programm
 			return err
 		}
 		defer lw.close()
-		if counts.Payments, err = s.syncPayments(ctx, tx, lw, runID); err != nil {
+		if err := profiled(ctx, "payments", func() (err error) {
+			counts.Payments, err = s.syncPayments(ctx, tx, lw, runID)
+			return err
+		}); err != nil {
 			return err
 		}
 		if err := setSetting(ctx, tx, markRegistrations, strconv.FormatInt(regTop, 10)); err != nil {
@@ -326,40 +337,54 @@ const (
 // touched groups and sets the final status and reasons where they differ
 // from rules 1-17's; the triggers decisions_history* record the changes.
 func compete(ctx context.Context, tx *sqlx.Tx, runID int64, all bool) error {
+	// Each step reads only the groups of more than one registration (and
+	// the registrations still marked from an earlier group), sorts them
+	// itself (PARTITION BY +key: walking a whole group index would read
+	// every decision at a random place), and compares what it computes with
+	// what is stored inside its subquery, so that the UPDATE joins only the
+	// rows that change. Most certificates and persons have one registration.
 	steps := []string{
 		// Rule 18: one registration per certificate.
 		`UPDATE decisions SET duplicate = r.lost FROM (
-			SELECT registration_id,
-			       (row_number() OVER w > 1 AND first_value(held OR base_status = 'ELIGIBLE') OVER w) AS lost
-			FROM decisions WHERE {certs}
-			WINDOW w AS (PARTITION BY cert_key
-			             ORDER BY ` + certOrder + `)
-		) AS r WHERE decisions.registration_id = r.registration_id AND decisions.duplicate != r.lost`,
+			SELECT registration_id, lost FROM (
+				SELECT registration_id, duplicate,
+				       (row_number() OVER w > 1 AND first_value(held OR base_status = 'ELIGIBLE') OVER w) AS lost
+				FROM decisions WHERE {certs} AND (duplicate OR cert_key IN
+					(SELECT cert_key FROM decisions WHERE {certs} GROUP BY cert_key HAVING count(*) > 1))
+				WINDOW w AS (PARTITION BY +cert_key
+				             ORDER BY ` + certOrder + `))
+			WHERE duplicate != lost
+		) AS r WHERE decisions.registration_id = r.registration_id`,
 		// A change of winner in a certificate group can change a person group.
 		`INSERT OR IGNORE INTO temp.touched_persons
 			SELECT person_key FROM decisions WHERE {certs}`,
 		// Rule 19: one subsidy per person and level, among certificate winners.
 		`UPDATE decisions SET over_limit = r.lost FROM (
-			SELECT registration_id,
-			       (row_number() OVER w > 1
-			        AND first_value(held OR (base_status = 'ELIGIBLE' AND NOT duplicate)) OVER w) AS lost
-			FROM decisions WHERE {persons}
-			WINDOW w AS (PARTITION BY person_key
-			             ORDER BY ` + personOrder + `)
-		) AS r WHERE decisions.registration_id = r.registration_id AND decisions.over_limit != r.lost`,
+			SELECT registration_id, lost FROM (
+				SELECT registration_id, over_limit,
+				       (row_number() OVER w > 1
+				        AND first_value(held OR (base_status = 'ELIGIBLE' AND NOT duplicate)) OVER w) AS lost
+				FROM decisions WHERE {persons} AND (over_limit OR person_key IN
+					(SELECT person_key FROM decisions WHERE {persons} GROUP BY person_key HAVING count(*) > 1))
+				WINDOW w AS (PARTITION BY +person_key
+				             ORDER BY ` + personOrder + `))
+			WHERE over_limit != lost
+		) AS r WHERE decisions.registration_id = r.registration_id`,
 		// The primary status and every failing code.
-		`UPDATE decisions SET status = n.status, reasons = n.reasons, changed_run = ?1 FROM (
-			SELECT registration_id,
-			       CASE WHEN base_status != 'ELIGIBLE' THEN base_status
-			            WHEN duplicate THEN 'DUPLICATE_CERTIFICATE'
-			            WHEN over_limit THEN 'PERSON_LEVEL_LIMIT'
-			            ELSE 'ELIGIBLE' END AS status,
-			       ltrim(base_reasons || iif(duplicate, ';DUPLICATE_CERTIFICATE', '')
-			                          || iif(over_limit, ';PERSON_LEVEL_LIMIT', ''), ';') AS reasons
-			FROM decisions
-			WHERE {certs} OR {persons}
-		) AS n WHERE decisions.registration_id = n.registration_id
-		         AND (decisions.status != n.status OR decisions.reasons != n.reasons)`,
+		`UPDATE decisions SET status = n.new_status, reasons = n.new_reasons, changed_run = ?1 FROM (
+			SELECT registration_id, new_status, new_reasons FROM (
+				SELECT registration_id, status AS old_status, reasons AS old_reasons,
+				       CASE WHEN base_status != 'ELIGIBLE' THEN base_status
+				            WHEN duplicate THEN 'DUPLICATE_CERTIFICATE'
+				            WHEN over_limit THEN 'PERSON_LEVEL_LIMIT'
+				            ELSE 'ELIGIBLE' END AS new_status,
+				       ltrim(base_reasons || iif(duplicate, ';DUPLICATE_CERTIFICATE', '')
+				                          || iif(over_limit, ';PERSON_LEVEL_LIMIT', ''), ';') AS new_reasons
+				FROM decisions
+				WHERE ({certs} OR {persons})
+				  AND (duplicate OR over_limit OR status != base_status OR reasons != base_reasons))
+			WHERE new_status != old_status OR new_reasons != old_reasons
+		) AS n WHERE decisions.registration_id = n.registration_id`,
 		// The trigger decisions_history records each change.
 	}
 	// When every registration was judged (a first night, a new programme),

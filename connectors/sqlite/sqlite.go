@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -175,6 +176,44 @@ func setSetting(ctx context.Context, tx *sqlx.Tx, name, value string) error {
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// withoutIndexes runs fn with table's own indexes (not those of its
+// constraints) dropped, then builds them again from their stored definitions
+// in the same transaction. When most of a table is written at once, building
+// an index afterwards costs one sort, where keeping it meant an insertion at
+// a random place for each row (a million of them outgrow the page cache).
+func withoutIndexes(ctx context.Context, tx *sqlx.Tx, table string, fn func() error) error {
+	var indexes []struct {
+		Name string `db:"name"`
+		SQL  string `db:"sql"`
+	}
+	if err := tx.SelectContext(ctx, &indexes, `SELECT name, sql FROM sqlite_master
+		WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name`, table); err != nil {
+		return err
+	}
+	for _, x := range indexes {
+		if _, err := tx.ExecContext(ctx, `DROP INDEX "`+x.Name+`"`); err != nil {
+			return err
+		}
+	}
+	if err := fn(); err != nil {
+		return err
+	}
+	for _, x := range indexes {
+		if _, err := tx.ExecContext(ctx, x.SQL); err != nil {
+			return fmt.Errorf("index %s again: %w", x.Name, err)
+		}
+	}
+	return nil
+}
+
+// profiled runs fn with a "step" label on its CPU profile samples, which the
+// goroutines the driver starts for cancellable statements inherit.
+func profiled(ctx context.Context, step string, fn func() error) error {
+	var err error
+	pprof.Do(ctx, pprof.Labels("step", step), func(context.Context) { err = fn() })
+	return err
 }
 
 // placeholders returns "?, ?, …" for n arguments.

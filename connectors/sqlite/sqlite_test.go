@@ -255,6 +255,20 @@ func TestFirstCome(t *testing.T) {
 		ingestRegs(t, st, moved)
 		expect(t, reconcile(t, st), map[string]string{"R1": "ID_MISMATCH [ID_MISMATCH;NAME_MISMATCH;PERSON_LEVEL_LIMIT]", "R2": "ELIGIBLE"})
 	})
+	// The same when every registration is judged again (all groups at once):
+	// R2 was marked a duplicate and is now alone in its group.
+	t.Run("LeavingAGroupFreesItWhenAllAreJudged", func(t *testing.T) {
+		st := MustOpen(t)
+		ingestCerts(t, st, cert("C1", 0, "2013-12-01 08:00:00"), cert("C2", 1, "2013-12-01 08:00:00"))
+		ingestRegs(t, st, reg("R1", 0, "C1", "2014-01-10 09:00:00"), reg("R2", 0, "C1", "2014-01-11 09:00:00"))
+		expect(t, reconcile(t, st), map[string]string{"R2": "DUPLICATE_CERTIFICATE [DUPLICATE_CERTIFICATE;PERSON_LEVEL_LIMIT]"})
+		moved := reg("R1", 0, "C2", "2014-01-10 09:00:00")
+		moved.UpdatedAt = at("2014-01-20 09:00:00")
+		again := reg("R2", 0, "C1", "2014-01-11 09:00:00")
+		again.UpdatedAt, again.Station = at("2014-01-20 09:00:00"), "西城区服务站"
+		ingestRegs(t, st, moved, again)
+		expect(t, reconcile(t, st), map[string]string{"R1": "ID_MISMATCH [ID_MISMATCH;NAME_MISMATCH;PERSON_LEVEL_LIMIT]", "R2": "ELIGIBLE"})
+	})
 }
 
 func TestReconcileIsIncremental(t *testing.T) {
