@@ -42,3 +42,13 @@ func BenchmarkInspect(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkInspectLarge(b *testing.B) {
+	data := benchFile(200000)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := csvfile.Inspect(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -29,10 +29,44 @@ const (
 
 // Inspect reads r to the end, hashing it and checking whether it is valid
 // UTF-8; a file that is not is to be read as GB18030.
+// The UTF-8 check runs on the other core while this one reads and hashes.
 func Inspect(r io.Reader) (pipeline.Inspection, error) {
 	h := sha256.New()
 	v := &utf8Check{valid: true}
-	n, err := io.Copy(io.MultiWriter(h, v), r)
+	const buffers, size = 4, 256 << 10
+	free := make(chan []byte, buffers)
+	for range buffers {
+		free <- make([]byte, size)
+	}
+	full := make(chan []byte, buffers)
+	checked := make(chan struct{})
+	go func() {
+		for b := range full {
+			v.Write(b)
+			free <- b[:cap(b)]
+		}
+		close(checked)
+	}()
+	var n int64
+	var err error
+	for {
+		buf := <-free
+		k, rerr := io.ReadFull(r, buf)
+		if k > 0 {
+			h.Write(buf[:k])
+			n += int64(k)
+			full <- buf[:k]
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			break
+		}
+		if rerr != nil {
+			err = rerr
+			break
+		}
+	}
+	close(full)
+	<-checked
 	if err != nil {
 		return pipeline.Inspection{}, err
 	}
