@@ -202,7 +202,7 @@ func (s *Store) IngestRegistrations(ctx context.Context, f pipeline.InboundFile,
 			SELECT v.registration_id, v.id, v.updated_at, v.cert_key FROM registration_versions v
 			WHERE v.id >= ?1 AND v.updated_at = (SELECT max(updated_at) FROM registration_versions w
 				WHERE w.registration_id = v.registration_id AND w.id >= ?1)
-			ORDER BY v.registration_id -- written in key order
+			ORDER BY +v.registration_id -- written in key order (+: sorted, not read in index order)
 			ON CONFLICT (registration_id) DO UPDATE SET version_id = excluded.version_id, updated_at = excluded.updated_at,
 				cert_key = excluded.cert_key
 			WHERE excluded.updated_at > registrations.updated_at`, 18)
@@ -235,7 +235,7 @@ func (s *Store) IngestCertificates(ctx context.Context, f pipeline.InboundFile, 
 			SELECT v.cert_key, v.id, v.updated_at FROM certificate_versions v
 			WHERE v.id >= ?1 AND v.updated_at = (SELECT max(updated_at) FROM certificate_versions w
 				WHERE w.cert_key = v.cert_key AND w.id >= ?1)
-			ORDER BY v.cert_key -- written in key order
+			ORDER BY +v.cert_key -- written in key order (+: sorted, not read in index order)
 			ON CONFLICT (cert_key) DO UPDATE SET version_id = excluded.version_id, updated_at = excluded.updated_at
 			WHERE excluded.updated_at > certificates.updated_at`, 13)
 		if err != nil {
