@@ -33,8 +33,8 @@ func (s *Store) MoneyCheck(ctx context.Context) (*pipeline.MoneyCheck, error) {
 	// payments, grouped by batch (a lookup per batch and sum read the same
 	// rows three times over).
 	rows, err := s.db.QueryContext(ctx, `WITH
-		led AS (SELECT batch_id, sum(CASE movement WHEN 'batch' THEN amount_fen WHEN 'unbatch' THEN -amount_fen ELSE 0 END) AS fen
-		        FROM ledger_entries WHERE batch_id != '' GROUP BY batch_id),
+		led AS (SELECT batch_id, sum(iif(movement = 'batch', amount_fen, -amount_fen)) AS fen
+		        FROM ledger_entries WHERE movement IN ('batch', 'unbatch') AND batch_id != '' GROUP BY batch_id),
 		pay AS (SELECT batch_id, sum(amount_fen) FILTER (WHERE status = 'PAID') AS paid,
 		               sum(amount_fen) FILTER (WHERE status IN ('RETURNED', 'REISSUED')) AS returned,
 		               sum(amount_fen) FILTER (WHERE status IN ('BATCHED', 'SENT')) AS awaiting
