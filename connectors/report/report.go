@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 
 	"zhutui/pipeline"
 )
@@ -61,23 +62,14 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 	// registrations and exceptions stream; the files that show the verdict
 	// wait for them.
 	var sum *pipeline.Summary
-	gathered := make(chan error, 1)
-	go func() {
+	wait := start(func() error {
 		s, err := src.Summary(ctx, runID)
 		if err == nil {
 			s.Money.ChainProblems, err = src.VerifyNewEntries(ctx)
 		}
 		sum = s
-		gathered <- err
-	}()
-	waited := false
-	var gatherErr error
-	wait := func() error {
-		if !waited {
-			waited, gatherErr = true, <-gathered
-		}
-		return gatherErr
-	}
+		return err
+	})
 	defer wait()
 
 	wb, err := newWorkbook()
@@ -105,24 +97,15 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 	var tallies pipeline.Tallies
 	groups := exceptionGroups{}
 	// exceptions.csv streams on the other core while registrations.csv does.
-	exceptions := make(chan error, 1)
-	go func() {
+	waitExceptions := start(func() error {
 		err := writeFile(filepath.Join(tmp, "exceptions.csv"), func(b *bufio.Writer) error {
 			return writeExceptions(ctx, b, src, groups, wb)
 		})
 		if err != nil {
-			err = fmt.Errorf("write report exceptions.csv: %w", err)
+			return fmt.Errorf("write report exceptions.csv: %w", err)
 		}
-		exceptions <- err
-	}()
-	exceptionsDone := false
-	waitExceptions := func() error {
-		if exceptionsDone {
-			return nil
-		}
-		exceptionsDone = true
-		return <-exceptions
-	}
+		return nil
+	})
 	defer waitExceptions()
 	files := []struct {
 		name  string
@@ -180,6 +163,14 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 		return "", nil, fmt.Errorf("report folder: %w", err)
 	}
 	return final, sum, nil
+}
+
+// start runs fn on another goroutine; wait returns its error, as often as
+// it is called.
+func start(fn func() error) (wait func() error) {
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	return sync.OnceValue(func() error { return <-done })
 }
 
 func writeFile(path string, write func(*bufio.Writer) error) error {

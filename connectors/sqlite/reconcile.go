@@ -333,6 +333,22 @@ const (
 	personOrder = `held DESC, (base_status = 'ELIGIBLE' AND NOT duplicate) DESC, submitted_at, registration_id`
 )
 
+// firstCome is the UPDATE of one first-come rule: in each group of key (among
+// the rows filter admits), every registration after the first loses (flag)
+// when the first one counts (holds its place or is payable).
+func firstCome(flag, key, filter, order, counts string) string {
+	return strings.NewReplacer("{flag}", flag, "{key}", key, "{filter}", filter, "{order}", order, "{counts}", counts).Replace(
+		`UPDATE decisions SET {flag} = r.lost FROM (
+			SELECT registration_id, lost FROM (
+				SELECT registration_id, {flag},
+				       (row_number() OVER w > 1 AND first_value({counts}) OVER w) AS lost
+				FROM decisions WHERE {filter} AND ({flag} OR {key} IN
+					(SELECT {key} FROM decisions WHERE {filter} GROUP BY {key} HAVING count(*) > 1))
+				WINDOW w AS (PARTITION BY +{key} ORDER BY {order}))
+			WHERE {flag} != lost
+		) AS r WHERE decisions.registration_id = r.registration_id`)
+}
+
 // compete applies the first-come rules (see pipeline.Decision) to the
 // touched groups and sets the final status and reasons where they differ
 // from rules 1-17's; the triggers decisions_history* record the changes.
@@ -345,31 +361,13 @@ func compete(ctx context.Context, tx *sqlx.Tx, runID int64, all bool) error {
 	// rows that change. Most certificates and persons have one registration.
 	steps := []string{
 		// Rule 18: one registration per certificate.
-		`UPDATE decisions SET duplicate = r.lost FROM (
-			SELECT registration_id, lost FROM (
-				SELECT registration_id, duplicate,
-				       (row_number() OVER w > 1 AND first_value(held OR base_status = 'ELIGIBLE') OVER w) AS lost
-				FROM decisions WHERE {certs} AND (duplicate OR cert_key IN
-					(SELECT cert_key FROM decisions WHERE {certs} GROUP BY cert_key HAVING count(*) > 1))
-				WINDOW w AS (PARTITION BY +cert_key
-				             ORDER BY ` + certOrder + `))
-			WHERE duplicate != lost
-		) AS r WHERE decisions.registration_id = r.registration_id`,
+		firstCome("duplicate", "cert_key", "{certs}", certOrder, "held OR base_status = 'ELIGIBLE'"),
 		// A change of winner in a certificate group can change a person group.
 		`INSERT OR IGNORE INTO temp.touched_persons
 			SELECT person_key FROM decisions WHERE {certs}`,
 		// Rule 19: one subsidy per person and level, among certificate winners.
-		`UPDATE decisions SET over_limit = r.lost FROM (
-			SELECT registration_id, lost FROM (
-				SELECT registration_id, over_limit,
-				       (row_number() OVER w > 1
-				        AND first_value(held OR (base_status = 'ELIGIBLE' AND NOT duplicate)) OVER w) AS lost
-				FROM decisions WHERE {persons} AND (over_limit OR person_key IN
-					(SELECT person_key FROM decisions WHERE {persons} GROUP BY person_key HAVING count(*) > 1))
-				WINDOW w AS (PARTITION BY +person_key
-				             ORDER BY ` + personOrder + `))
-			WHERE over_limit != lost
-		) AS r WHERE decisions.registration_id = r.registration_id`,
+		firstCome("over_limit", "person_key", "{persons}", personOrder,
+			"held OR (base_status = 'ELIGIBLE' AND NOT duplicate)"),
 		// The primary status and every failing code.
 		`UPDATE decisions SET status = n.new_status, reasons = n.new_reasons, changed_run = ?1 FROM (
 			SELECT registration_id, new_status, new_reasons FROM (
