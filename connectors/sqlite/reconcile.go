@@ -149,24 +149,37 @@ func watermarks(ctx context.Context, tx *sqlx.Tx) (reg, cert int64, err error) {
 	return reg, cert, nil
 }
 
-const judgeQuery = `
-SELECT t.registration_id, v.id, v.updated_at, v.submitted_at, v.name, v.id_number, v.card_number, v.mobile,
+// judgeColumns are what judging reads of a registration: its current
+// version, its certificate's current version, and the groups its decision was
+// in so far (to note the groups it leaves).
+const judgeColumns = `r.registration_id, v.id, v.updated_at, v.submitted_at, v.name, v.id_number, v.card_number, v.mobile,
        v.certificate_number, v.occupation, v.level, v.issue_date, v.station, v.verification, v.verified_at,
        v.verified_by, r.cert_key,
        cv.id, cv.number, cv.id_number, cv.name, cv.occupation, cv.level, cv.issue_date, cv.authority_code,
        cv.authority_name, cv.status, cv.updated_at,
-       coalesce(d.cert_key, ''), coalesce(d.person_key, '')
-FROM temp.todo t
-JOIN registrations r ON r.registration_id = t.registration_id
+       coalesce(d.cert_key, ''), coalesce(d.person_key, '')`
+
+const judgeJoins = `
 JOIN registration_versions v ON v.id = r.version_id
 LEFT JOIN certificates c ON c.cert_key = r.cert_key
 LEFT JOIN certificate_versions cv ON cv.id = c.version_id
-LEFT JOIN decisions d ON d.registration_id = t.registration_id
+LEFT JOIN decisions d ON d.registration_id = r.registration_id`
+
+// judgeQuery reads the next chunk of the registrations in temp.todo.
+const judgeQuery = `SELECT ` + judgeColumns + `
+FROM temp.todo t
+JOIN registrations r ON r.registration_id = t.registration_id` + judgeJoins + `
 WHERE t.registration_id > ?
 ORDER BY t.registration_id
 LIMIT ?`
 
-// judged is one registration read for judging, with its certificate.
+// judgeAllQuery reads every registration, in the order of judgeQuery.
+const judgeAllQuery = `SELECT ` + judgeColumns + `
+FROM registrations r` + judgeJoins + `
+ORDER BY r.registration_id`
+
+// judged is one registration read for judging, with its certificate, and
+// the decision rules 1-17 give it.
 type judged struct {
 	reg         pipeline.Registration
 	versionID   int64
@@ -175,6 +188,44 @@ type judged struct {
 	certVersion sql.NullInt64
 	oldCertKey  string
 	oldPerson   string
+
+	status    pipeline.Status
+	reasons   string // failing codes joined by ';'
+	findings  string // JSON
+	personKey string
+	level     int
+	amount    sql.NullInt64
+}
+
+// evaluate applies rules 1-17 (p.Evaluate) and fills in the decision.
+func (j *judged) evaluate(p *pipeline.Programme) error {
+	var cert *pipeline.Certificate
+	if j.certVersion.Valid {
+		cert = &j.cert
+	}
+	d := p.Evaluate(&j.reg, cert)
+	j.status, j.level = d.Status, d.Level
+	j.personKey = "#" + j.reg.ID // no valid ID number: competes with nobody
+	if id := pipeline.NormalizeIDNumber(j.reg.IDNumber); pipeline.ValidIDNumber(id) {
+		j.personKey = id + "|" + strconv.Itoa(d.Level)
+	}
+	if d.Status == pipeline.Eligible {
+		j.amount = sql.NullInt64{Int64: pipeline.Fen(d.Amount), Valid: true}
+	}
+	codes := make([]string, len(d.Findings))
+	for k, f := range d.Findings {
+		codes[k] = string(f.Code)
+	}
+	j.reasons = strings.Join(codes, ";")
+	j.findings = "[]"
+	if len(d.Findings) > 0 {
+		b, err := json.Marshal(d.Findings)
+		if err != nil {
+			return err
+		}
+		j.findings = string(b)
+	}
+	return nil
 }
 
 // judge applies rules 1-17 to the registrations in temp.todo, chunk by chunk,
@@ -205,14 +256,18 @@ func (s *Store) judge(cancel context.Context, tx *sqlx.Tx, runID int64, p *pipel
 		return nil
 	}
 
-	total, after := 0, ""
-	batch := make([]judged, 0, reconcileChunk)
+	next := s.judgeChunks(ctx, tx, p)
+	if all {
+		var stop func()
+		next, stop = s.judgeAllAside(cancel, p)
+		defer stop()
+	}
+	total := 0
 	for {
 		if err := cancel.Err(); err != nil {
 			return total, err
 		}
-		var err error
-		batch, err = readJudged(ctx, tx, after, batch[:0])
+		batch, err := next()
 		if err != nil {
 			return total, err
 		}
@@ -221,34 +276,9 @@ func (s *Store) judge(cancel context.Context, tx *sqlx.Tx, runID int64, p *pipel
 		}
 		for i := range batch {
 			j := &batch[i]
-			var cert *pipeline.Certificate
-			if j.certVersion.Valid {
-				cert = &j.cert
-			}
-			d := p.Evaluate(&j.reg, cert)
-			personKey := "#" + j.reg.ID // no valid ID number: competes with nobody
-			if id := pipeline.NormalizeIDNumber(j.reg.IDNumber); pipeline.ValidIDNumber(id) {
-				personKey = id + "|" + strconv.Itoa(d.Level)
-			}
-			var amount sql.NullInt64
-			if d.Status == pipeline.Eligible {
-				amount = sql.NullInt64{Int64: pipeline.Fen(d.Amount), Valid: true}
-			}
-			codes := make([]string, len(d.Findings))
-			for k, f := range d.Findings {
-				codes[k] = string(f.Code)
-			}
-			findings := "[]"
-			if len(d.Findings) > 0 {
-				b, err := json.Marshal(d.Findings)
-				if err != nil {
-					return total, err
-				}
-				findings = string(b)
-			}
-			if err := upsert.add(j.reg.ID, j.versionID, j.certVersion, string(d.Status),
-				strings.Join(codes, ";"), findings, j.certKey, personKey, pipeline.FormatTime(j.reg.SubmittedAt),
-				d.Level, amount, j.reg.Station, string(d.Status), strings.Join(codes, ";"), runID, runID); err != nil {
+			if err := upsert.add(j.reg.ID, j.versionID, j.certVersion, string(j.status), j.reasons, j.findings,
+				j.certKey, j.personKey, pipeline.FormatTime(j.reg.SubmittedAt), j.level, j.amount, j.reg.Station,
+				string(j.status), j.reasons, runID, runID); err != nil {
 				return total, err
 			}
 			if all {
@@ -259,7 +289,7 @@ func (s *Store) judge(cancel context.Context, tx *sqlx.Tx, runID int64, p *pipel
 			for _, t := range []struct {
 				rows *bulk
 				key  string
-			}{{touchCert, j.certKey}, {touchCert, j.oldCertKey}, {touchPerson, personKey}, {touchPerson, j.oldPerson}} {
+			}{{touchCert, j.certKey}, {touchCert, j.oldCertKey}, {touchPerson, j.personKey}, {touchPerson, j.oldPerson}} {
 				if t.key == "" {
 					continue
 				}
@@ -269,28 +299,100 @@ func (s *Store) judge(cancel context.Context, tx *sqlx.Tx, runID int64, p *pipel
 			}
 		}
 		total += len(batch)
-		after = batch[len(batch)-1].reg.ID
 		pipeline.Tick(ctx, "judge registrations", int64(total))
 	}
 }
 
-func readJudged(ctx context.Context, tx *sqlx.Tx, after string, out []judged) ([]judged, error) {
-	rows, err := tx.QueryContext(ctx, judgeQuery, after, reconcileChunk)
-	if err != nil {
-		return out, err
+// judgeChunks returns the registrations of temp.todo, judged, a chunk per
+// call, read inside the transaction; an empty chunk ends them.
+func (s *Store) judgeChunks(ctx context.Context, tx *sqlx.Tx, p *pipeline.Programme) func() ([]judged, error) {
+	after := ""
+	var batch []judged
+	return func() ([]judged, error) {
+		rows, err := tx.QueryContext(ctx, judgeQuery, after, reconcileChunk)
+		if err != nil {
+			return nil, err
+		}
+		batch, err = readJudged(rows, p, batch[:0], reconcileChunk)
+		rows.Close()
+		if err != nil || len(batch) == 0 {
+			return batch, err
+		}
+		after = batch[len(batch)-1].reg.ID
+		return batch, nil
 	}
-	defer rows.Close()
-	for rows.Next() {
+}
+
+// judgeAllAside reads and judges every registration on a connection of its
+// own, so that reading and judging on one core overlap with writing the
+// decisions on the other; next returns them a chunk at a time, an empty chunk
+// at the end, and stop ends the reading early. It is for when every
+// registration is judged (temp.todo holds them all) and the caller's
+// transaction has not yet written what it reads: that transaction holds the
+// write lock, so the last committed state, which the one query reads, is
+// what the transaction sees too.
+func (s *Store) judgeAllAside(cancel context.Context, p *pipeline.Programme) (next func() ([]judged, error), stop func()) {
+	ctx, quit := context.WithCancel(cancel)
+	chunks := make(chan []judged, 2)
+	var readErr error // set before chunks is closed
+	go func() {
+		defer close(chunks)
+		readErr = func() error {
+			conn, err := s.db.Connx(ctx)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			// Not cancellable per row (see fileTx): checked at each chunk.
+			rows, err := conn.QueryContext(context.WithoutCancel(ctx), judgeAllQuery)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for {
+				batch, err := readJudged(rows, p, make([]judged, 0, reconcileChunk), reconcileChunk)
+				if err != nil || len(batch) == 0 {
+					return err
+				}
+				select {
+				case chunks <- batch:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+		}()
+	}()
+	next = func() ([]judged, error) {
+		if batch, ok := <-chunks; ok {
+			return batch, nil
+		}
+		if readErr != nil {
+			return nil, fmt.Errorf("read registrations to judge: %w", readErr)
+		}
+		return nil, nil
+	}
+	stop = func() {
+		quit()
+		for range chunks { // wait until the reader has let go of its connection
+		}
+	}
+	return next, stop
+}
+
+// readJudged reads up to n rows of judgeColumns into out and judges them.
+func readJudged(rows *sql.Rows, p *pipeline.Programme, out []judged, n int) ([]judged, error) {
+	for len(out) < n && rows.Next() {
 		var j judged
 		var updated, submitted, issued, verification, verifiedAt string
 		var cNumber, cID, cName, cOcc, cIssued, cCode, cAuth, cStatus, cUpdated sql.NullString
 		var cLevel sql.NullInt64
 		r := &j.reg
-		if err := rows.Scan(&r.ID, &j.versionID, &updated, &submitted, &r.Name, &r.IDNumber, &r.CardNumber, &r.Mobile,
+		err := rows.Scan(&r.ID, &j.versionID, &updated, &submitted, &r.Name, &r.IDNumber, &r.CardNumber, &r.Mobile,
 			&r.CertificateNumber, &r.Occupation, &r.Level, &issued, &r.Station, &verification, &verifiedAt,
 			&r.VerifiedBy, &j.certKey,
 			&j.certVersion, &cNumber, &cID, &cName, &cOcc, &cLevel, &cIssued, &cCode, &cAuth, &cStatus, &cUpdated,
-			&j.oldCertKey, &j.oldPerson); err != nil {
+			&j.oldCertKey, &j.oldPerson)
+		if err != nil {
 			return out, err
 		}
 		r.UpdatedAt, err = storedTime(updated)
@@ -314,6 +416,9 @@ func readJudged(ctx context.Context, tx *sqlx.Tx, after string, out []judged) ([
 		}
 		if err != nil {
 			return out, fmt.Errorf("registration %s: stored value: %w", r.ID, err)
+		}
+		if err := j.evaluate(p); err != nil {
+			return out, fmt.Errorf("registration %s: %w", r.ID, err)
 		}
 		out = append(out, j)
 	}

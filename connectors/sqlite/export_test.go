@@ -1,0 +1,60 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+
+	"zhutui/pipeline"
+)
+
+var errRolledBack = errors.New("rolled back on purpose")
+
+// JudgedBothWays reads every registration, judged, in both of judge's ways:
+// in chunks inside a write transaction, and aside, on a connection of its
+// own, while that transaction holds the write lock and has changed every
+// decision's groups without committing. Each registration is rendered as
+// text; nothing is written.
+func (s *Store) JudgedBothWays(ctx context.Context, p *pipeline.Programme) (inTx, aside []string, err error) {
+	all := func(next func() ([]judged, error)) ([]string, error) {
+		var out []string
+		for {
+			batch, err := next()
+			if err != nil || len(batch) == 0 {
+				return out, err
+			}
+			for _, j := range batch {
+				out = append(out, fmt.Sprintf("%+v", j))
+			}
+		}
+	}
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		for _, q := range []string{
+			`CREATE TEMP TABLE IF NOT EXISTS todo (registration_id TEXT PRIMARY KEY) WITHOUT ROWID`,
+			`DELETE FROM temp.todo`,
+			`INSERT INTO temp.todo SELECT registration_id FROM registrations`,
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		if inTx, err = all(s.judgeChunks(ctx, tx, p)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE decisions SET cert_key = 'changed', person_key = 'changed'`); err != nil {
+			return err
+		}
+		next, stop := s.judgeAllAside(ctx, p)
+		defer stop()
+		if aside, err = all(next); err != nil {
+			return err
+		}
+		return errRolledBack
+	})
+	if errors.Is(err, errRolledBack) {
+		err = nil
+	}
+	return inTx, aside, err
+}
