@@ -58,3 +58,11 @@ func (s *Store) JudgedBothWays(ctx context.Context, p *pipeline.Programme) (inTx
 	}
 	return inTx, aside, err
 }
+
+// CutChainSmall makes VerifyNewEntries cut the chain into up to walkers
+// stretches of at least minPart entries, until the test ends.
+func CutChainSmall(t interface{ Cleanup(func()) }, walkers int, minPart int64) {
+	w, m := chainWalkers, chainMinPart
+	chainWalkers, chainMinPart = walkers, minPart
+	t.Cleanup(func() { chainWalkers, chainMinPart = w, m })
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/jmoiron/sqlx"
 
@@ -179,7 +180,7 @@ func (s *Store) VerifyLedger(ctx context.Context) (*pipeline.LedgerReport, error
 	if err != nil {
 		return nil, err
 	}
-	last, head, err := s.walkChain(ctx, 0, pipeline.GenesisHash, problem, func(e *pipeline.Entry) {
+	last, head, err := s.walkChain(ctx, 0, math.MaxInt64, pipeline.GenesisHash, problem, func(e *pipeline.Entry) {
 		rep.Balances[e.Debit] += e.AmountFen
 		rep.Balances[e.Credit] -= e.AmountFen
 		cp, ok := checkpoints[e.Seq]
@@ -258,14 +259,14 @@ func (s *Store) checkpoints(ctx context.Context) (map[int64]checkpoint, error) {
 	return out, rows.Err()
 }
 
-// walkChain verifies the entries after seq from, whose hash is head: the
-// sequence has no gap, each entry names the hash before it, its hash matches
-// its contents under the key, and it is a valid posting. It calls problem for
-// each fault and each (when not nil) for every entry, and returns the last
-// sequence number and hash.
-func (s *Store) walkChain(ctx context.Context, from int64, head string, problem func(seq int64, format string, args ...any), each func(*pipeline.Entry)) (int64, string, error) {
+// walkChain verifies the entries after seq from, whose hash is head, up to
+// seq to: the sequence has no gap, each entry names the hash before it, its
+// hash matches its contents under the key, and it is a valid posting. It
+// calls problem for each fault and each (when not nil) for every entry, and
+// returns the last sequence number and hash.
+func (s *Store) walkChain(ctx context.Context, from, to int64, head string, problem func(seq int64, format string, args ...any), each func(*pipeline.Entry)) (int64, string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, run_id, movement, payment_ref, debit, credit, amount_fen,
-		batch_id, memo, hash FROM ledger_entries WHERE seq > ? ORDER BY seq`, from)
+		batch_id, memo, hash FROM ledger_entries WHERE seq > ? AND seq <= ? ORDER BY seq`, from, to)
 	if err != nil {
 		return 0, "", fmt.Errorf("read ledger: %w", err)
 	}

@@ -379,3 +379,70 @@ func TestAlertAfterBatch(t *testing.T) {
 	}
 	verify(t, st)
 }
+
+// TestVerifyNewEntriesInStretches cuts the chain into three stretches walked
+// at once: a clean chain moves the report's checkpoint to the head; faults
+// in two stretches, in the entry where a stretch ends (whose stored hash the
+// next one starts from) and an entry missing where a stretch starts are all
+// found, in sequence order, and the checkpoint stays.
+func TestVerifyNewEntriesInStretches(t *testing.T) {
+	ctx := context.Background()
+	newLedger := func(t *testing.T) *sqlite.Store {
+		sqlite.CutChainSmall(t, 3, 3)
+		st := MustOpen(t)
+		payable(t, st, 4) // 4 decided, 4 batched, 4 sent: 12 entries
+		if _, err := st.CreateBatches(ctx, 1, spec(10), render); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.ApproveBatch(ctx, "B2014020101", "finance-li"); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.MarkSent(ctx, 1, "B2014020101", []pipeline.Delivery{{Kind: "payment", BatchID: "B2014020101",
+			Location: "file:///out", Name: "x"}}); err != nil {
+			t.Fatal(err)
+		}
+		if n, _, _ := st.LedgerHead(ctx); n != 12 {
+			t.Fatalf("ledger has %d entries, want 12", n)
+		}
+		return st
+	}
+	checkpoint := func(st *sqlite.Store) string {
+		var v string
+		st.DB().Get(&v, `SELECT value FROM settings WHERE name = 'ledger.verified'`)
+		return v
+	}
+	t.Run("Clean", func(t *testing.T) {
+		st := newLedger(t)
+		problems, err := st.VerifyNewEntries(ctx)
+		if err != nil || len(problems) != 0 {
+			t.Fatalf("problems %v, %v", problems, err)
+		}
+		_, head, _ := st.LedgerHead(ctx)
+		if got := checkpoint(st); got != "12:"+head {
+			t.Fatalf("checkpoint %q, want 12:%s", got, head)
+		}
+	})
+	t.Run("Tampered", func(t *testing.T) {
+		st := newLedger(t)
+		if _, err := st.DB().Exec(`PRAGMA foreign_keys = OFF; DROP TRIGGER ledger_entries_no_update; DROP TRIGGER ledger_entries_no_delete;
+			UPDATE ledger_entries SET amount_fen = 1 WHERE seq IN (2, 4, 10); DELETE FROM ledger_entries WHERE seq = 8`); err != nil {
+			t.Fatal(err)
+		}
+		problems, err := st.VerifyNewEntries(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"ledger entry 2 ", "ledger entry 4 ", "ledger entry 9: expected sequence number 8", "ledger entry 10 "}
+		if len(problems) != len(want) {
+			t.Fatalf("problems %q, want %d", problems, len(want))
+		}
+		for i, w := range want {
+			if !strings.HasPrefix(problems[i], w) {
+				t.Errorf("problem %d is %q, want it to start %q", i, problems[i], w)
+			}
+		}
+		if got := checkpoint(st); got != "" {
+			t.Errorf("checkpoint moved to %q over a tampered chain", got)
+		}
+	})
+}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jmoiron/sqlx"
 
@@ -79,15 +81,41 @@ func (s *Store) VerifyNewEntries(ctx context.Context) ([]string, error) {
 		}
 		head = hash
 	}
-	var problems []string
-	last, lastHash, err := s.walkChain(ctx, from, head, func(seq int64, format string, args ...any) {
-		if len(problems) < 10 {
-			problems = append(problems, "ledger "+fmt.Sprintf(format, args...))
-		}
-	}, nil)
+	parts, err := s.chainParts(ctx, from, head)
 	if err != nil {
 		return nil, err
 	}
+	// Each part is walked on a connection and a core of its own; the problems
+	// are the first ten in sequence order, as one walk would find them.
+	type walked struct {
+		last     int64
+		hash     string
+		problems []string
+		err      error
+	}
+	out := make([]walked, len(parts))
+	var wg sync.WaitGroup
+	for i, p := range parts {
+		wg.Go(func() {
+			w := &out[i]
+			w.last, w.hash, w.err = s.walkChain(ctx, p.from, p.to, p.head, func(seq int64, format string, args ...any) {
+				if len(w.problems) < 10 {
+					w.problems = append(w.problems, "ledger "+fmt.Sprintf(format, args...))
+				}
+			}, nil)
+		})
+	}
+	wg.Wait()
+	var problems []string
+	last, lastHash := from, head
+	for _, w := range out {
+		if w.err != nil {
+			return nil, w.err
+		}
+		problems = append(problems, w.problems...)
+		last, lastHash = w.last, w.hash
+	}
+	problems = problems[:min(len(problems), 10)]
 	if len(problems) == 0 && last > from {
 		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 			return setSetting(ctx, tx, "ledger.verified", fmt.Sprintf("%d:%s", last, lastHash))
@@ -97,4 +125,48 @@ func (s *Store) VerifyNewEntries(ctx context.Context) ([]string, error) {
 		}
 	}
 	return problems, nil
+}
+
+// chainPart is a stretch of the chain to verify: the entries after from,
+// whose stored hash is head, up to to.
+type chainPart struct {
+	from, to int64
+	head     string
+}
+
+// chainWalkers is how many stretches the chain is cut into at most, and
+// chainMinPart the fewest entries worth a walk of their own (tests change both).
+var (
+	chainWalkers = runtime.NumCPU()
+	chainMinPart = int64(100_000)
+)
+
+// chainParts cuts the entries after from (whose hash is head) into one
+// stretch per core. Each stretch after the first starts after an entry that
+// exists and takes its stored hash as the head: the stretch before verifies
+// that entry, so nothing is taken on trust that one walk would have checked.
+func (s *Store) chainParts(ctx context.Context, from int64, head string) ([]chainPart, error) {
+	var top int64
+	if err := s.db.GetContext(ctx, &top, `SELECT coalesce(max(seq), 0) FROM ledger_entries`); err != nil {
+		return nil, fmt.Errorf("read ledger: %w", err)
+	}
+	n := min(int64(chainWalkers), max(1, (top-from)/chainMinPart))
+	parts := []chainPart{{from: from, head: head}}
+	for i := int64(1); i < n; i++ {
+		var cut struct {
+			Seq  int64  `db:"seq"`
+			Hash string `db:"hash"`
+		}
+		err := s.db.GetContext(ctx, &cut, `SELECT seq, hash FROM ledger_entries WHERE seq <= ? ORDER BY seq DESC LIMIT 1`,
+			from+(top-from)*i/n)
+		if err != nil {
+			return nil, fmt.Errorf("read ledger: %w", err)
+		}
+		if prev := &parts[len(parts)-1]; cut.Seq > prev.from {
+			prev.to = cut.Seq
+			parts = append(parts, chainPart{from: cut.Seq, head: cut.Hash})
+		}
+	}
+	parts[len(parts)-1].to = top
+	return parts, nil
 }
