@@ -7,6 +7,7 @@ package main
 
 import (
 	"bytes"
+	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -61,25 +62,44 @@ func run(bin string, n, second int, dir string) error {
 	// The floor: the sqlite3 shell importing both files and joining them with the same field checks.
 	floorDB := filepath.Join(dir, "floor.db")
 	os.Remove(floorDB)
-	f, _, err := measure("sqlite3 floor (import + join)", dir, nil, "sqlite3", floorDB, night1)
+	f, _, err := measure("sqlite3 floor (import + join)", dir, nil, floorScript(night1), "sqlite3", floorDB)
 	if err != nil {
 		return fmt.Errorf("sqlite3 floor (is Debian's sqlite3 installed?): %w", err)
 	}
 	figs = append(figs, f)
+
+	// The records floor: the shell writing the rows a first night keeps, in
+	// zhutui's schema (see records.sql).
+	records := filepath.Join(dir, "records")
+	if err := fresh(records); err != nil {
+		return err
+	}
+	if _, _, err := measure("init", records, nil, "", bin, "init"); err != nil {
+		return err
+	}
+	recordsFig, out, err := measure("sqlite3 records floor (our schema)", records, nil,
+		strings.ReplaceAll(recordsScript, "DATA", night1), "sqlite3", "-bail", "zhutui.db")
+	if err != nil {
+		return err
+	}
+	if entries, _ := strconv.Atoi(strings.TrimSpace(out)); entries == 0 {
+		return fmt.Errorf("records floor wrote no ledger entries: %q", out)
+	}
+	figs = append(figs, recordsFig)
 
 	// zhutui: ingest alone, for the memory bound of streaming ingestion.
 	ingestDir := filepath.Join(dir, "ingest")
 	if err := fresh(ingestDir); err != nil {
 		return err
 	}
-	if _, _, err := measure("init", ingestDir, nil, bin, "init"); err != nil {
+	if _, _, err := measure("init", ingestDir, nil, "", bin, "init"); err != nil {
 		return err
 	}
-	f, _, err = measure("ingest registrations only", ingestDir, nil, bin, "ingest", "registrations", filepath.Join(night1, "registrations.csv"))
+	ingestFig, _, err := measure("ingest registrations only", ingestDir, nil, "", bin, "ingest", "registrations", filepath.Join(night1, "registrations.csv"))
 	if err != nil {
 		return err
 	}
-	figs = append(figs, f)
+	figs = append(figs, ingestFig)
 
 	// The first night, then the second.
 	work := filepath.Join(dir, "work")
@@ -93,14 +113,14 @@ func run(bin string, n, second int, dir string) error {
 	if p := os.Getenv("BENCH_PROFILE"); p != "" {
 		profile = append(profile, "ZHUTUI_CPUPROFILE="+p)
 	}
-	initFig, _, err := measure("init", work, nil, bin, "init")
+	initFig, _, err := measure("init", work, nil, "", bin, "init")
 	if err != nil {
 		return err
 	}
 	if err := drop(night1, work, "night1"); err != nil {
 		return err
 	}
-	runFig, _, err := measure("run", work, profile, bin, "run", "--as-of", "2015-01-10")
+	runFig, _, err := measure("run", work, profile, "", bin, "run", "--as-of", "2015-01-10")
 	if err != nil {
 		return err
 	}
@@ -110,7 +130,7 @@ func run(bin string, n, second int, dir string) error {
 	if err := drop(night2, work, "night2"); err != nil {
 		return err
 	}
-	secondFig, _, err := measure(fmt.Sprintf("second night (+%d)", second), work, nil, bin, "run", "--as-of", "2015-01-11")
+	secondFig, _, err := measure(fmt.Sprintf("second night (+%d)", second), work, nil, "", bin, "run", "--as-of", "2015-01-11")
 	if err != nil {
 		return err
 	}
@@ -121,10 +141,14 @@ func run(bin string, n, second int, dir string) error {
 	for _, f := range figs {
 		fmt.Printf("%-34s %9.2fs %9.2fs %9.1f MiB\n", f.name, f.wall.Seconds(), f.cpu.Seconds(), float64(f.peakKiB)/1024)
 	}
-	fmt.Printf("\nfirst night / floor        = %.2f  (goal ≤ 1.0)\n", first.wall.Seconds()/figs[0].wall.Seconds())
-	fmt.Printf("second night / first night = %.3f (goal ≤ 0.05)\n", secondFig.wall.Seconds()/first.wall.Seconds())
-	fmt.Printf("first night peak RSS       = %.1f MiB (goal ≤ 512)\n", float64(first.peakKiB)/1024)
-	fmt.Printf("ingest peak RSS            = %.1f MiB (goal ≤ 300)\n", float64(figs[1].peakKiB)/1024)
+	ratio := func(name string, v float64, note string) { fmt.Printf("%-28s = %6.3f  %s\n", name, v, note) }
+	fmt.Println()
+	ratio("first night / floor", first.wall.Seconds()/figs[0].wall.Seconds(), "(goal ≤ 1.0)")
+	ratio("second night / first night", secondFig.wall.Seconds()/first.wall.Seconds(), "(goal ≤ 0.05)")
+	ratio("records floor / floor", recordsFig.wall.Seconds()/figs[0].wall.Seconds(), "(the rows a night keeps, written by the shell)")
+	ratio("first night / records floor", first.wall.Seconds()/recordsFig.wall.Seconds(), "")
+	fmt.Printf("%-28s = %6.1f MiB (goal ≤ 512)\n", "first night peak RSS", float64(first.peakKiB)/1024)
+	fmt.Printf("%-28s = %6.1f MiB (goal ≤ 300)\n", "ingest peak RSS", float64(ingestFig.peakKiB)/1024)
 	return nil
 }
 
@@ -184,15 +208,20 @@ func drop(data, work, night string) error {
 	return nil
 }
 
-// measure runs a command and returns its wall time, CPU time and peak RSS.
-// For the sqlite3 floor the script goes to its standard input.
-func measure(name, dir string, env []string, command string, args ...string) (figure, string, error) {
+// recordsScript is the records floor's sqlite3 script; DATA stands for the
+// data folder.
+//
+//go:embed records.sql
+var recordsScript string
+
+// measure runs a command, with stdin (when not "") as its standard input,
+// and returns its wall time, CPU time and peak RSS.
+func measure(name, dir string, env []string, stdin, command string, args ...string) (figure, string, error) {
 	cmd := exec.Command(command, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
-	if command == "sqlite3" {
-		cmd.Args = cmd.Args[:len(cmd.Args)-1] // the data folder is for the script, not sqlite3
-		cmd.Stdin = strings.NewReader(floorScript(args[len(args)-1]))
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
 	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
