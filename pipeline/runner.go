@@ -248,18 +248,47 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 	if err != nil {
 		return "", err
 	}
-	for _, id := range ids {
-		b, err := r.Store.Batch(ctx, id)
-		if err != nil {
-			return "", err
+	// Each batch is read and rendered while the one before it is put and
+	// marked sent, so that the two overlap on two cores; at most one batch
+	// waits ahead.
+	type rendered struct {
+		b    *Batch
+		data []byte
+		err  error
+	}
+	ahead, stop := context.WithCancel(ctx)
+	next := make(chan rendered, 1)
+	go func() {
+		defer close(next)
+		for _, id := range ids {
+			var x rendered
+			if x.b, x.err = r.Store.Batch(ahead, id); x.err == nil {
+				x.data, x.err = r.Bank.Format.RenderPayment(x.b)
+			}
+			if got := sha256Hex(x.data); x.err == nil && got != x.b.FileSHA256 {
+				x.err = fmt.Errorf("batch %s renders to other bytes (sha256 %s) than when it was created (%s): not delivered",
+					id, got, x.b.FileSHA256)
+			}
+			select {
+			case next <- x:
+			case <-ahead.Done():
+				return
+			}
+			if x.err != nil {
+				return
+			}
 		}
-		data, err := r.Bank.Format.RenderPayment(b)
-		if err != nil {
-			return "", err
+	}()
+	defer func() {
+		stop()
+		for range next { // wait for the reader to finish
 		}
-		if got := sha256Hex(data); got != b.FileSHA256 {
-			return "", fmt.Errorf("batch %s renders to other bytes (sha256 %s) than when it was created (%s): not delivered", id, got, b.FileSHA256)
+	}()
+	for x := range next {
+		if x.err != nil {
+			return "", x.err
 		}
+		id, data := x.b.ID, x.data
 		name := PaymentFileName(id)
 		var ds []Delivery
 		for _, f := range []struct {
@@ -282,6 +311,9 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 		}
 		res.Delivered = append(res.Delivered, id)
 		r.log().Info("batch delivered", "run", runID, "batch", id, "file", name)
+	}
+	if err := ctx.Err(); err != nil { // the reader stopped early
+		return "", err
 	}
 	return fmt.Sprintf("delivered=%d", len(res.Delivered)), nil
 }

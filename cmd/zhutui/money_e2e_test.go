@@ -133,3 +133,57 @@ func TestLedgerTamper(t *testing.T) {
 		t.Fatalf("ledger verify after tampering: exit %d, %q", code, errs)
 	}
 }
+
+// TestDeliverRefusesAlteredBatch alters a stored line of the second of three
+// approved batches behind zhutui's back: the first batch is delivered, the
+// second is refused because it no longer renders to the bytes fixed when it
+// was made, and nothing after it is sent; once the line is put back, the
+// next run delivers the other two.
+func TestDeliverRefusesAlteredBatch(t *testing.T) {
+	w := emptyWorkdir(t)
+	if err := os.WriteFile(w.path("zhutui.toml"), []byte(testConfig+"max_lines = 4\n[approval]\nrequired = false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	sql := func(q string) {
+		t.Helper()
+		if out, err := exec.Command("sqlite3", w.path("zhutui.db"), q).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v %s", q, err, out)
+		}
+	}
+	// The first run makes the batches but cannot deliver them: a file stands
+	// where the payments folder should be.
+	if err := os.RemoveAll(w.path("outbox/payments")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.path("outbox/payments"), nil, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, code := w.zhutui("run", "--as-of", "2014-02-01"); code == 0 {
+		t.Fatal("run delivered into a file")
+	}
+	if err := os.Remove(w.path("outbox/payments")); err != nil {
+		t.Fatal(err)
+	}
+	sql(`UPDATE batch_lines SET name = '改' || name WHERE batch_id = 'B2014020102' AND seq = 1`)
+	_, errs, code := w.zhutui("run", "--as-of", "2014-02-01")
+	if code == 0 || !strings.Contains(errs, "batch B2014020102 renders to other bytes") {
+		t.Fatalf("run with an altered batch: exit %d, %q", code, errs)
+	}
+	files, _ := os.ReadDir(w.path("outbox/payments"))
+	var names []string
+	for _, f := range files {
+		names = append(names, f.Name())
+	}
+	if strings.Join(names, " ") != "ZTPAY_B2014020101.txt ZTPAY_B2014020101.txt.sha256" {
+		t.Fatalf("outbox/payments holds %v, want only the first batch's file and sidecar", names)
+	}
+	sql(`UPDATE batch_lines SET name = substr(name, 2) WHERE batch_id = 'B2014020102' AND seq = 1`)
+	w.ok("run", "--as-of", "2014-02-01")
+	files, _ = os.ReadDir(w.path("outbox/payments"))
+	if len(files) != 6 {
+		t.Fatalf("outbox/payments holds %d files after the line was put back, want 3 batches' files and sidecars", len(files))
+	}
+}
