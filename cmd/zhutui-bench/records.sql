@@ -5,6 +5,10 @@
 -- eligible one -- each once, already in its final state, with no Go, no HMAC
 -- (a random hash of the same size), no first-come rules, no payment files and
 -- no report. DATA is replaced by the data folder.
+-- The same settings as zhutui's connections (the database is in WAL mode
+-- since zhutui init): synchronous NORMAL, a 64 MiB page cache.
+PRAGMA synchronous = NORMAL;
+PRAGMA cache_size = -65536;
 .mode csv
 .import --schema temp DATA/registrations.csv regs
 .import --schema temp DATA/certificates.csv certs
