@@ -291,6 +291,14 @@ func cmdReport(ctx context.Context, app *App, args []string) error {
 		return err
 	}
 	defer st.Close()
+	// A report is not written while a run or an ingest is changing what it
+	// reads (it would mix states, and the night's own report writes the
+	// same folder and state): it waits its turn like they do.
+	lease, err := app.lease(ctx, st, "report")
+	if err != nil {
+		return err
+	}
+	defer lease.Release()
 	var runID int64
 	if *runFlag != "" {
 		if runID, err = strconv.ParseInt(*runFlag, 10, 64); err != nil {

@@ -172,7 +172,7 @@ func keys(m nightState) []string {
 func sameKeys(a, b nightState) bool { return strings.Join(keys(a), ",") == strings.Join(keys(b), ",") }
 
 // TestOneRunAtATime starts two runs together: one works, the other exits 1
-// naming the holder.
+// naming the holder; a report asked for meanwhile does the same.
 func TestOneRunAtATime(t *testing.T) {
 	w := newWorkdir(t)
 	w.ok("init")
@@ -192,11 +192,15 @@ func TestOneRunAtATime(t *testing.T) {
 		!strings.Contains(errs, fmt.Sprintf("pid %d", first.Process.Pid)) {
 		t.Errorf("second run: exit %d, %q", code, errs)
 	}
+	if _, errs, code := w.zhutui("report"); code != 1 || !strings.Contains(errs, "another zhutui is working on this database") {
+		t.Errorf("report during the run: exit %d, %q", code, errs)
+	}
 	os.WriteFile(w.path("go"), nil, 0o644) // let the first one go on
 	if err := first.Wait(); err != nil {
 		t.Fatalf("first run: %v\n%s", err, firstOut.String())
 	}
 	w.ok("run", "--as-of", "2014-02-02") // the lease was released
+	w.ok("report")
 }
 
 func waitFor(t *testing.T, path string) {
