@@ -112,7 +112,7 @@ func lastRunID(t *testing.T, w *workdir) int {
 }
 
 // TestCrashAnywhere kills the binary (SIGKILL) at every stage boundary and in
-// the middle of the ingest, ledger and upload steps, finishes the cut run,
+// the middle of the ingest, judge, ledger and upload steps, finishes the cut run,
 // and compares the end state with that of an uninterrupted run.
 func TestCrashAnywhere(t *testing.T) {
 	want := scenario(t, "", 0, false)
@@ -130,6 +130,7 @@ func TestCrashAnywhere(t *testing.T) {
 	points = append(points,
 		point{"ingest:row#10", 1},          // inside the certificate feed's transaction
 		point{"ingest:row#45", 1},          // inside the registration export's
+		point{"judge:chunk#1", 1},          // decisions written, judged on a second connection
 		point{"ledger:post#5", 1},          // deciding payable
 		point{"ledger:post#15", 1},         // batching
 		point{"ledger:post#25", 1},         // marking the batch sent

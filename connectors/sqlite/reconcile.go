@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"zhutui/pipeline"
+	"zhutui/pipeline/crashpoint"
 )
 
 // The watermarks: the highest registration and certificate version ids the
@@ -299,6 +300,7 @@ func (s *Store) judge(cancel context.Context, tx *sqlx.Tx, runID int64, p *pipel
 			}
 		}
 		total += len(batch)
+		crashpoint.Here("judge:chunk")
 		pipeline.Tick(ctx, "judge registrations", int64(total))
 	}
 }
