@@ -100,19 +100,33 @@ func (s *Store) EachChangedRegistration(ctx context.Context, mark int64, fn func
 		(SELECT registration_id FROM report_changes WHERE id <= ?) ORDER BY d.registration_id`, mark)
 }
 
-// The notes and the state of the report's registrations (see migration 009).
-const (
-	settingJournal     = "report.journal"
-	settingReportState = "report.state"
-)
+// The state of the report's registrations (see migration 009).
+const settingReportState = "report.state"
+
+// journalTriggers note in report_changes every change of a column a
+// registrations.csv line shows (the decision's, and its payments'), whatever
+// wrote it. They exist from the first report on (migrations 009 and 013): a
+// night before it, a first night, pays nothing for them.
+var journalTriggers = []string{
+	`CREATE TRIGGER IF NOT EXISTS decisions_report_new AFTER INSERT ON decisions
+	BEGIN INSERT INTO report_changes (registration_id) VALUES (NEW.registration_id); END`,
+	`CREATE TRIGGER IF NOT EXISTS decisions_report AFTER UPDATE OF status, reasons, amount_fen, level, station ON decisions
+	BEGIN INSERT INTO report_changes (registration_id) VALUES (NEW.registration_id); END`,
+	`CREATE TRIGGER IF NOT EXISTS payments_report_new AFTER INSERT ON payments
+	BEGIN INSERT INTO report_changes (registration_id) VALUES (NEW.registration_id); END`,
+	`CREATE TRIGGER IF NOT EXISTS payments_report AFTER UPDATE OF status, amount_fen, batch_id, payment_ref ON payments
+	BEGIN INSERT INTO report_changes (registration_id) VALUES (NEW.registration_id); END`,
+}
 
 // ReportChanges turns the notes on (from now on every change of a line is
 // noted) and reads how far they go and the last state saved.
 func (s *Store) ReportChanges(ctx context.Context) (pipeline.ReportChanges, error) {
 	var c pipeline.ReportChanges
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := setSetting(ctx, tx, settingJournal, "on"); err != nil {
-			return err
+		for _, q := range journalTriggers {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0), count(*) FROM report_changes`).Scan(&c.Mark, &c.Notes); err != nil {
 			return err

@@ -1,0 +1,121 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+
+	_ "github.com/mattn/go-sqlite3"
+
+	"zhutui/connectors/sqlite"
+	"zhutui/pipeline"
+)
+
+func journalState(t *testing.T, db interface {
+	QueryRow(string, ...any) *sql.Row
+}) (triggers, notes int, settings string) {
+	t.Helper()
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%\_report%' ESCAPE '\'`).Scan(&triggers); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM report_changes`).Scan(&notes); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`SELECT coalesce(group_concat(name || '=' || value), '') FROM settings WHERE name LIKE 'report.%'`).Scan(&settings); err != nil {
+		t.Fatal(err)
+	}
+	return
+}
+
+// The report's journal costs a night nothing until a report turns it on;
+// from then on every change of a line is noted, whatever wrote it.
+func TestJournalFromTheFirstReport(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	payable(t, st, 2)
+	if tr, n, _ := journalState(t, st.DB()); tr != 0 || n != 0 {
+		t.Fatalf("before any report: %d journal triggers, %d notes; want none", tr, n)
+	}
+	ch, err := st.ReportChanges(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr, n, _ := journalState(t, st.DB()); tr != 4 || n != 0 || ch.Notes != 0 || ch.State.SHA256 != "" {
+		t.Fatalf("after the first report: %d journal triggers, %d notes, %+v; want 4, 0 and no state", tr, n, ch)
+	}
+	if _, err := st.ReportChanges(ctx); err != nil { // again: nothing to create
+		t.Fatal(err)
+	}
+	moved := reg("R1", 0, "C1", "2014-01-10 09:00:00")
+	moved.UpdatedAt, moved.Station = at("2014-01-20 09:00:00"), "西城区服务站"
+	ingestRegs(t, st, moved)
+	reconcile(t, st)
+	if _, err := st.CreateBatches(ctx, 1, spec(10), render); err != nil {
+		t.Fatal(err)
+	}
+	var noted []string
+	if err := st.DB().Select(&noted, `SELECT DISTINCT registration_id FROM report_changes ORDER BY 1`); err != nil {
+		t.Fatal(err)
+	}
+	if len(noted) != 2 || noted[0] != "R1" || noted[1] != "R2" {
+		t.Fatalf("noted %v, want R1 (station) and R2 (batched)", noted)
+	}
+}
+
+// A database whose journal ran under migration 009's triggers loses them,
+// its notes and its state with migration 013: the next report reads every
+// registration and starts anew.
+func TestMigrationRestartsTheJournal(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	payable(t, st, 1)
+	path := st.Path()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TRIGGER decisions_report_new AFTER INSERT ON decisions
+		WHEN (SELECT value FROM settings WHERE name = 'report.journal') = 'on'
+		BEGIN INSERT INTO report_changes (registration_id) VALUES (NEW.registration_id); END`,
+		`CREATE TRIGGER decisions_report AFTER UPDATE OF status, reasons, amount_fen, level, station ON decisions
+		WHEN (SELECT value FROM settings WHERE name = 'report.journal') = 'on'
+		BEGIN INSERT INTO report_changes (registration_id) VALUES (NEW.registration_id); END`,
+		`CREATE TRIGGER payments_report_new AFTER INSERT ON payments
+		WHEN (SELECT value FROM settings WHERE name = 'report.journal') = 'on'
+		BEGIN INSERT INTO report_changes (registration_id) VALUES (NEW.registration_id); END`,
+		`CREATE TRIGGER payments_report AFTER UPDATE OF status, amount_fen, batch_id, payment_ref ON payments
+		WHEN (SELECT value FROM settings WHERE name = 'report.journal') = 'on'
+		BEGIN INSERT INTO report_changes (registration_id) VALUES (NEW.registration_id); END`,
+		`INSERT INTO settings (name, value) VALUES ('report.journal', 'on'), ('report.state', 'abc 1')`,
+		`INSERT INTO report_changes (registration_id) VALUES ('R1')`,
+		`DELETE FROM migrations WHERE name = '013_report_journal_on_demand.sql'`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if tr, n, set := journalState(t, db); tr != 4 || n != 1 || set == "" {
+		t.Fatalf("set-up: %d triggers, %d notes, %q", tr, n, set)
+	}
+	db.Close()
+
+	st, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if tr, n, set := journalState(t, st.DB()); tr != 0 || n != 0 || set != "" {
+		t.Fatalf("after migration 013: %d triggers, %d notes, settings %q; want none", tr, n, set)
+	}
+	ch, err := st.ReportChanges(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.State != (pipeline.ReportState{}) {
+		t.Fatalf("a state survived the migration: %+v", ch.State)
+	}
+}
