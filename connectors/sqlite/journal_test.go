@@ -70,13 +70,7 @@ func TestMigrationRestartsTheJournal(t *testing.T) {
 	st := MustOpen(t)
 	payable(t, st, 1)
 	path := st.Path()
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite3", path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := closeToRaw(t, st)
 	for _, q := range []string{
 		`CREATE TRIGGER decisions_report_new AFTER INSERT ON decisions
 		WHEN (SELECT value FROM settings WHERE name = 'report.journal') = 'on'
@@ -103,7 +97,7 @@ func TestMigrationRestartsTheJournal(t *testing.T) {
 	}
 	db.Close()
 
-	st, err = sqlite.Open(ctx, path)
+	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

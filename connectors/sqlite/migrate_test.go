@@ -24,15 +24,9 @@ func TestMigrationBackfillsStation(t *testing.T) {
 	ingestCerts(t, st, cert("C1", 0, "2013-12-01 08:00:00"))
 	ingestRegs(t, st, older, newer)
 	reconcile(t, st)
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
 
 	// Back to the schema before 008.
-	db, err := sql.Open("sqlite3", path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := closeToRaw(t, st)
 	for _, q := range []string{
 		`ALTER TABLE decisions DROP COLUMN station`,
 		`DELETE FROM migrations WHERE name = '008_decision_station.sql'`,
@@ -43,7 +37,7 @@ func TestMigrationBackfillsStation(t *testing.T) {
 	}
 	db.Close()
 
-	st, err = sqlite.Open(ctx, filepath.Clean(path))
+	st, err := sqlite.Open(ctx, filepath.Clean(path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,4 +53,18 @@ func TestMigrationBackfillsStation(t *testing.T) {
 	if len(got) != 1 || got[0] != "R1 西城区服务站" {
 		t.Fatalf("after migration: %q, want [R1 西城区服务站]", got)
 	}
+}
+
+// closeToRaw closes the store and opens its database with database/sql, to
+// take it back to an older schema by hand.
+func closeToRaw(t *testing.T, st *sqlite.Store) *sql.DB {
+	t.Helper()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite3", st.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
