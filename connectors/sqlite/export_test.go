@@ -40,7 +40,7 @@ func (s *Store) JudgedBothWays(ctx context.Context, p *pipeline.Programme) (inTx
 				return err
 			}
 		}
-		if inTx, err = all(s.judgeChunks(ctx, tx, p)); err != nil {
+		if inTx, err = all(judgeChunks(ctx, tx, p)); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE decisions SET cert_key = 'changed', person_key = 'changed'`); err != nil {

@@ -257,7 +257,7 @@ func (s *Store) judge(cancel context.Context, tx *sqlx.Tx, runID int64, p *pipel
 		return nil
 	}
 
-	next := s.judgeChunks(ctx, tx, p)
+	next := judgeChunks(ctx, tx, p)
 	if all {
 		var stop func()
 		next, stop = s.judgeAllAside(cancel, p)
@@ -307,7 +307,7 @@ func (s *Store) judge(cancel context.Context, tx *sqlx.Tx, runID int64, p *pipel
 
 // judgeChunks returns the registrations of temp.todo, judged, a chunk per
 // call, read inside the transaction; an empty chunk ends them.
-func (s *Store) judgeChunks(ctx context.Context, tx *sqlx.Tx, p *pipeline.Programme) func() ([]judged, error) {
+func judgeChunks(ctx context.Context, tx *sqlx.Tx, p *pipeline.Programme) func() ([]judged, error) {
 	after := ""
 	var batch []judged
 	return func() ([]judged, error) {
