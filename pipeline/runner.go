@@ -262,13 +262,7 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 		defer close(next)
 		for _, id := range ids {
 			var x rendered
-			if x.b, x.err = r.Store.Batch(ahead, id); x.err == nil {
-				x.data, x.err = r.Bank.Format.RenderPayment(x.b)
-			}
-			if got := sha256Hex(x.data); x.err == nil && got != x.b.FileSHA256 {
-				x.err = fmt.Errorf("batch %s renders to other bytes (sha256 %s) than when it was created (%s): not delivered",
-					id, got, x.b.FileSHA256)
-			}
+			x.b, x.data, x.err = r.renderBatch(ahead, id)
 			select {
 			case next <- x:
 			case <-ahead.Done():
@@ -316,6 +310,24 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 		return "", err
 	}
 	return fmt.Sprintf("delivered=%d", len(res.Delivered)), nil
+}
+
+// renderBatch reads a batch and renders its payment file, which must be the
+// bytes whose SHA-256 was fixed when the batch was made.
+func (r *Runner) renderBatch(ctx context.Context, id string) (*Batch, []byte, error) {
+	b, err := r.Store.Batch(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := r.Bank.Format.RenderPayment(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	if got := sha256Hex(data); got != b.FileSHA256 {
+		return nil, nil, fmt.Errorf("batch %s renders to other bytes (sha256 %s) than when it was created (%s): not delivered",
+			id, got, b.FileSHA256)
+	}
+	return b, data, nil
 }
 
 // settle takes the bank's result files.
