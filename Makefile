@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/zhutui
 PKGS    := ./...
 
-.PHONY: all build demo test test-short bench lint fuzz clean
+.PHONY: all build demo test test-race test-short bench lint fuzz clean
 
 all: build
 
@@ -20,6 +20,12 @@ test:
 	$(GO) vet $(PKGS)
 	mkdir -p .test-output
 	$(GO) test -count=1 -timeout 15m -artifacts -outputdir $(CURDIR)/.test-output $(PKGS)
+
+## test-race: every test under the race detector; the end-to-end tests then
+## run a zhutui built with it too (about four minutes; not part of make test)
+test-race:
+	mkdir -p .test-output
+	$(GO) test -race -count=1 -timeout 30m -artifacts -outputdir $(CURDIR)/.test-output $(PKGS)
 
 ## bench: Go benchmarks of the hot paths, then the million-row nights
 ## (BENCH_N registrations, default 1000000; BENCH_SECOND added on night two)

@@ -14,8 +14,12 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-// binary is the zhutui command built once for the end-to-end tests.
-var binary string
+// binary is the zhutui command built once for the end-to-end tests, with
+// buildFlags.
+var (
+	binary     string
+	buildFlags []string
+)
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -28,7 +32,7 @@ func TestMain(m *testing.M) {
 	if runtime.GOOS == "windows" {
 		binary += ".exe"
 	}
-	build := exec.Command("go", "build", "-o", binary, ".")
+	build := exec.Command("go", append(append([]string{"build"}, buildFlags...), "-o", binary, ".")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build zhutui:", err)
