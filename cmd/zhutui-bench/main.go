@@ -1,8 +1,9 @@
 // Command zhutui-bench measures a million-row night (make bench): it
 // generates synthetic input, times the sqlite3 shell's bare floor on the same
-// files, then a first night of zhutui (init, run) and a second night adding a
-// small increment, and prints wall time, CPU time and peak RSS of each with
-// the ratios the performance goals are stated in.
+// files, then a first night of zhutui (init, run), a second night adding a
+// small increment and a results night (the bank answers every batch), and
+// prints wall time, CPU time and peak RSS of each with the ratios the
+// performance goals are stated in.
 package main
 
 import (
@@ -19,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"zhutui/fixtures/bank"
 )
 
 type figure struct {
@@ -136,6 +139,22 @@ func run(bin string, n, second int, dir string) error {
 	}
 	figs = append(figs, secondFig)
 
+	// The results night: the bank answers every payment file of both
+	// nights (one line in fifty returned); zhutui settles them, files the SMS
+	// notices and reports.
+	answered, err := answerAll(work)
+	if err != nil {
+		return err
+	}
+	resultsFig, _, err := measure(fmt.Sprintf("results night (%d files)", answered), work, nil, "", bin, "run", "--as-of", "2015-01-12")
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(readString(filepath.Join(work, "reports", "run-3", "summary.txt")), "RECONCILED") {
+		return errors.New("the results night's report is not RECONCILED")
+	}
+	figs = append(figs, resultsFig)
+
 	fmt.Printf("\nzhutui bench: %d registrations and certificates, then %d more (%s)\n", n, second, time.Now().Format("2006-01-02"))
 	fmt.Printf("%-34s %10s %10s %12s\n", "step", "wall", "cpu", "peak RSS")
 	for _, f := range figs {
@@ -147,6 +166,7 @@ func run(bin string, n, second int, dir string) error {
 	ratio("second night / first night", secondFig.wall.Seconds()/first.wall.Seconds(), "(goal ≤ 0.05)")
 	ratio("records floor / floor", recordsFig.wall.Seconds()/figs[0].wall.Seconds(), "(the rows a night keeps, written by the shell)")
 	ratio("first night / records floor", first.wall.Seconds()/recordsFig.wall.Seconds(), "")
+	ratio("results night / first night", resultsFig.wall.Seconds()/first.wall.Seconds(), "(settle and notify every payment)")
 	fmt.Printf("%-28s = %6.1f MiB (goal ≤ 512)\n", "first night peak RSS", float64(first.peakKiB)/1024)
 	fmt.Printf("%-28s = %6.1f MiB (goal ≤ 300)\n", "ingest peak RSS", float64(ingestFig.peakKiB)/1024)
 	return nil
@@ -206,6 +226,43 @@ func drop(data, work, night string) error {
 		}
 	}
 	return nil
+}
+
+// answerAll has the pretend bank answer every payment file in the work
+// folder's outbox, returning one line in fifty, into its results inbox.
+func answerAll(work string) (int, error) {
+	files, err := filepath.Glob(filepath.Join(work, "outbox", "payments", "ZTPAY_*.txt"))
+	if err != nil {
+		return 0, err
+	}
+	if err := os.MkdirAll(filepath.Join(work, "inbox", "results"), 0o755); err != nil {
+		return 0, err
+	}
+	for _, f := range files {
+		pay, err := os.ReadFile(f)
+		if err != nil {
+			return 0, err
+		}
+		fail := map[string]bank.Failure{}
+		for i, line := range strings.Split(string(pay), "\r\n") {
+			if fields := strings.Split(line, "|"); i > 0 && i%50 == 0 && len(fields) > 2 {
+				fail[fields[2]] = bank.AccountClosed // D|seq|payment_ref|…
+			}
+		}
+		name, res, err := bank.Answer(pay, fail)
+		if err != nil {
+			return 0, fmt.Errorf("answer %s: %w", f, err)
+		}
+		if err := os.WriteFile(filepath.Join(work, "inbox", "results", name), res, 0o644); err != nil {
+			return 0, err
+		}
+	}
+	return len(files), nil
+}
+
+func readString(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
 }
 
 // recordsScript is the records floor's sqlite3 script; DATA stands for the

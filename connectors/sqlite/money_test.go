@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -445,4 +446,97 @@ func TestVerifyNewEntriesInStretches(t *testing.T) {
 			t.Errorf("checkpoint moved to %q over a tampered chain", got)
 		}
 	})
+}
+
+// TestResultFile settles a batch from a result file whose lines come in
+// another order than the batch's: every payment moves, the ledger takes the
+// movements in the file's order, and each notice is its own line's. A
+// payment no longer SENT stops the file with nothing applied.
+func TestResultFile(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	payable(t, st, 3)
+	if _, err := st.CreateBatches(ctx, 1, spec(10), render); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ApproveBatch(ctx, "B2014020101", "finance-li"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := st.Batch(ctx, "B2014020101")
+	data, _ := render(b)
+	if err := st.MarkSent(ctx, 2, b.ID, []pipeline.Delivery{{Kind: "payment", BatchID: b.ID, Location: "file:///out", Name: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	name, res, _ := bank.Answer(data, map[string]bank.Failure{"R2-1": bank.NoSuchCard})
+	rf, err := bankfile.ParseResult(name, bytes.NewReader(res))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Reverse(rf.Lines)
+	in := pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "r"}
+
+	before := ledgerLines(t, st, "1")
+	if _, err := st.DB().Exec(`UPDATE payments SET status = 'PAID' WHERE payment_ref = 'R1-1'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.IngestResult(ctx, in, rf); err == nil || !strings.Contains(err.Error(), "payment R1-1 of batch B2014020101 is not SENT") {
+		t.Fatalf("a result for a payment not SENT: %v", err)
+	}
+	var messages int
+	st.DB().Get(&messages, `SELECT count(*) FROM messages`)
+	if got := statuses(t, st); got["R2"] != "SENT" || got["R3"] != "SENT" || messages != 0 || ledgerLines(t, st, "1") != before {
+		t.Fatalf("a refused result file applied something: %v, %d messages", got, messages)
+	}
+
+	st.DB().Exec(`UPDATE payments SET status = 'SENT' WHERE payment_ref = 'R1-1'`)
+	out, err := st.IngestResult(ctx, in, rf)
+	if err != nil || out.Quarantined != "" || out.Applied != 3 {
+		t.Fatalf("outcome %+v, %v", out, err)
+	}
+	if got := statuses(t, st); got["R1"] != "PAID" || got["R2"] != "RETURNED" || got["R3"] != "PAID" {
+		t.Errorf("statuses = %v", got)
+	}
+	var codes []string
+	st.DB().Select(&codes, `SELECT payment_ref || ' ' || bank_code || ' ' || bank_message FROM payments ORDER BY payment_ref`)
+	if want := []string{"R1-1 0000 成功", "R2-1 1004 卡号不存在", "R3-1 0000 成功"}; !slices.Equal(codes, want) {
+		t.Errorf("bank codes = %q, want %q", codes, want)
+	}
+	if got, want := ledgerLines(t, st, "movement IN ('settle', 'return')"),
+		"10 settle R3-1 Dr paid Cr sent 1000.00 B2014020101\n"+
+			"11 return R2-1 Dr returned Cr sent 1000.00 B2014020101\n"+
+			"12 settle R1-1 Dr paid Cr sent 1000.00 B2014020101\n"; got != want {
+		t.Errorf("settlement postings:\n%s want\n%s", got, want)
+	}
+	var notices []string
+	st.DB().Select(&notices, `SELECT message_id || ' ' || kind || ' ' || name || ' ' || mobile || ' ' || card_last4 || ' '
+		|| amount_fen || ' ' || bank_message FROM messages ORDER BY rowid`)
+	if want := []string{
+		"R3-1-paid paid 人2 13800138000 0016 100000 成功",
+		"R2-1-returned returned 人1 13800138000 0016 100000 卡号不存在",
+		"R1-1-paid paid 人0 13800138000 0016 100000 成功",
+	}; !slices.Equal(notices, want) {
+		t.Errorf("notices = %q\nwant %q", notices, want)
+	}
+	verify(t, st)
+
+	// The notices go into one SMS file, by message id, each text its own.
+	tpl := pipeline.SMSTemplates{Paid: "{payment_ref} {name} paid", Returned: "{payment_ref} {name} {bank_message}"}
+	made, err := st.FileNotices(ctx, 3, tpl)
+	if err != nil || !slices.Equal(made, []string{"ZTSMS_B2014020101_1.csv"}) {
+		t.Fatalf("SMS files %v, %v", made, err)
+	}
+	filed, err := st.SMSFile(ctx, made[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, n := range filed {
+		texts = append(texts, n.MessageID+": "+n.Content)
+	}
+	if want := []string{"R1-1-paid: R1-1 人0 paid", "R2-1-returned: R2-1 人1 卡号不存在", "R3-1-paid: R3-1 人2 paid"}; !slices.Equal(texts, want) {
+		t.Errorf("SMS file = %q\nwant %q", texts, want)
+	}
+	if again, err := st.FileNotices(ctx, 4, tpl); err != nil || len(again) != 0 {
+		t.Errorf("notices filed twice: %v, %v", again, err)
+	}
 }

@@ -34,11 +34,8 @@ func (s *Store) FileNotices(ctx context.Context, runID int64, tpl pipeline.SMSTe
 				name, b, n, len(notices), runID); err != nil {
 				return err
 			}
-			for i := range notices {
-				if _, err := tx.ExecContext(ctx, `UPDATE messages SET sms_file = ?, seq = ?, content = ? WHERE message_id = ?`,
-					name, i+1, tpl.Render(&notices[i]), notices[i].MessageID); err != nil {
-					return err
-				}
+			if err := fileInto(ctx, tx, name, notices, tpl); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
 			}
 			made = append(made, name)
 		}
@@ -48,6 +45,39 @@ func (s *Store) FileNotices(ctx context.Context, runID int64, tpl pipeline.SMSTe
 		return nil, fmt.Errorf("file SMS notices: %w", err)
 	}
 	return made, nil
+}
+
+// fileInto puts notices, rendered, into the SMS file name in their order:
+// set-based, through a table of the transaction (a statement per notice
+// cost some 80 µs).
+func fileInto(ctx context.Context, tx *sqlx.Tx, name string, notices []pipeline.Notice, tpl pipeline.SMSTemplates) error {
+	for _, q := range []string{
+		`CREATE TEMP TABLE IF NOT EXISTS filed (message_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, content TEXT NOT NULL) WITHOUT ROWID`,
+		`DELETE FROM temp.filed`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	rows := newBulk(ctx, tx, `INSERT INTO temp.filed (message_id, seq, content)`, "", 3)
+	defer rows.close()
+	for i := range notices {
+		if err := rows.add(notices[i].MessageID, i+1, tpl.Render(&notices[i])); err != nil {
+			return err
+		}
+	}
+	if err := rows.flush(); err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE messages SET sms_file = ?, seq = f.seq, content = f.content
+		FROM temp.filed f WHERE messages.message_id = f.message_id AND messages.sms_file IS NULL`, name)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != int64(len(notices)) {
+		return fmt.Errorf("%d of its %d notices were not in a file yet", n, len(notices))
+	}
+	return nil
 }
 
 func notices(ctx context.Context, q sqlx.QueryerContext, where string, args ...any) ([]pipeline.Notice, error) {
