@@ -69,8 +69,11 @@ func fileInto(ctx context.Context, tx *sqlx.Tx, name string, notices []pipeline.
 	if err := rows.flush(); err != nil {
 		return err
 	}
+	// The IN list makes SQLite start from the notices filed; left to itself it
+	// walks every unfiled notice (messages_unfiled) once per SMS file.
 	res, err := tx.ExecContext(ctx, `UPDATE messages SET sms_file = ?, seq = f.seq, content = f.content
-		FROM temp.filed f WHERE messages.message_id = f.message_id AND messages.sms_file IS NULL`, name)
+		FROM temp.filed f WHERE messages.message_id IN (SELECT message_id FROM temp.filed)
+			AND messages.message_id = f.message_id AND +messages.sms_file IS NULL`, name)
 	if err != nil {
 		return err
 	}
@@ -80,11 +83,25 @@ func fileInto(ctx context.Context, tx *sqlx.Tx, name string, notices []pipeline.
 	return nil
 }
 
+// notices reads notices; scanned by hand, as a night's results bring
+// hundreds of thousands, read twice (filed, then rendered).
 func notices(ctx context.Context, q sqlx.QueryerContext, where string, args ...any) ([]pipeline.Notice, error) {
+	rows, err := q.QueryContext(ctx, `SELECT message_id, kind, mobile, name, card_last4, amount_fen, bank_message,
+		payment_ref, content FROM messages WHERE `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	var out []pipeline.Notice
-	err := sqlx.SelectContext(ctx, q, &out, `SELECT message_id AS messageid, kind, mobile, name, card_last4 AS cardlast4,
-		amount_fen AS amountfen, bank_message AS bankmessage, payment_ref AS paymentref, content FROM messages WHERE `+where, args...)
-	return out, err
+	for rows.Next() {
+		var n pipeline.Notice
+		if err := rows.Scan(&n.MessageID, &n.Kind, &n.Mobile, &n.Name, &n.CardLast4, &n.AmountFen, &n.BankMessage,
+			&n.PaymentRef, &n.Content); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
 }
 
 // SMSFilesToDeliver returns the SMS files not yet delivered.
