@@ -43,6 +43,32 @@ func payable(t *testing.T, st *sqlite.Store, n int) {
 
 func render(b *pipeline.Batch) ([]byte, error) { return bankfile.Format{}.RenderPayment(b) }
 
+// sentBatch makes n payable registrations into batch B2014020101, approves
+// it and records it sent (run 2); it returns the batch's payment file.
+func sentBatch(t *testing.T, st *sqlite.Store, n int) []byte {
+	t.Helper()
+	ctx := context.Background()
+	payable(t, st, n)
+	if _, err := st.CreateBatches(ctx, 1, spec(10), render); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ApproveBatch(ctx, "B2014020101", "finance-li"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := st.Batch(ctx, "B2014020101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := render(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MarkSent(ctx, 2, b.ID, []pipeline.Delivery{{Kind: "payment", BatchID: b.ID, Location: "file:///out", Name: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 func verify(t *testing.T, st *sqlite.Store) {
 	t.Helper()
 	rep, err := st.VerifyLedger(context.Background())
@@ -281,18 +307,7 @@ func sha256sum(b []byte) []byte {
 func TestReissuedThenWithdrawnThenPayable(t *testing.T) {
 	ctx := context.Background()
 	st := MustOpen(t)
-	payable(t, st, 1)
-	if _, err := st.CreateBatches(ctx, 1, spec(10), render); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.ApproveBatch(ctx, "B2014020101", "finance-li"); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := st.Batch(ctx, "B2014020101")
-	data, _ := render(b)
-	if err := st.MarkSent(ctx, 2, b.ID, []pipeline.Delivery{{Kind: "payment", BatchID: b.ID, Location: "file:///out", Name: "x"}}); err != nil {
-		t.Fatal(err)
-	}
+	data := sentBatch(t, st, 1)
 	name, res, _ := bank.Answer(data, map[string]bank.Failure{"R1-1": bank.CardAbnormal})
 	rf, _ := bankfile.ParseResult(name, bytes.NewReader(res))
 	if out, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "r"}, rf); err != nil || out.Quarantined != "" {
@@ -391,17 +406,7 @@ func TestVerifyNewEntriesInStretches(t *testing.T) {
 	newLedger := func(t *testing.T) *sqlite.Store {
 		sqlite.CutChainSmall(t, 3, 3)
 		st := MustOpen(t)
-		payable(t, st, 4) // 4 decided, 4 batched, 4 sent: 12 entries
-		if _, err := st.CreateBatches(ctx, 1, spec(10), render); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.ApproveBatch(ctx, "B2014020101", "finance-li"); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.MarkSent(ctx, 1, "B2014020101", []pipeline.Delivery{{Kind: "payment", BatchID: "B2014020101",
-			Location: "file:///out", Name: "x"}}); err != nil {
-			t.Fatal(err)
-		}
+		sentBatch(t, st, 4) // 4 decided, 4 batched, 4 sent: 12 entries
 		if n, _, _ := st.LedgerHead(ctx); n != 12 {
 			t.Fatalf("ledger has %d entries, want 12", n)
 		}
@@ -455,18 +460,7 @@ func TestVerifyNewEntriesInStretches(t *testing.T) {
 func TestResultFile(t *testing.T) {
 	ctx := context.Background()
 	st := MustOpen(t)
-	payable(t, st, 3)
-	if _, err := st.CreateBatches(ctx, 1, spec(10), render); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.ApproveBatch(ctx, "B2014020101", "finance-li"); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := st.Batch(ctx, "B2014020101")
-	data, _ := render(b)
-	if err := st.MarkSent(ctx, 2, b.ID, []pipeline.Delivery{{Kind: "payment", BatchID: b.ID, Location: "file:///out", Name: "x"}}); err != nil {
-		t.Fatal(err)
-	}
+	data := sentBatch(t, st, 3)
 	name, res, _ := bank.Answer(data, map[string]bank.Failure{"R2-1": bank.NoSuchCard})
 	rf, err := bankfile.ParseResult(name, bytes.NewReader(res))
 	if err != nil {
