@@ -187,8 +187,10 @@ type Waiting struct {
 
 // StatusReport is what `zhutui status` shows.
 type StatusReport struct {
-	Runs        []Run // the latest first
-	LeaseHolder string
+	Runs        []Run  // the latest first
+	LeaseHolder string // who holds the run lease, or ""
+	LeaseCutOff bool   // the holder stopped without giving it up (kill -9, power cut)
+	LeaseRunID  int64  // the run it was working on, or 0
 	Quarantined []FileRecord
 	Awaiting    []BatchState
 	Waiting     []Waiting

@@ -339,7 +339,8 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 		return err
 	}
 	defer st.Close()
-	r, err := st.Status(ctx, *n)
+	host, _ := os.Hostname()
+	r, err := st.Status(ctx, *n, host)
 	if err != nil {
 		return err
 	}
@@ -359,7 +360,12 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 			fmt.Fprintf(w, "    error: %s\n    finish it with: zhutui rerun %d\n", run.Error, run.ID)
 		}
 	}
-	if r.LeaseHolder != "" {
+	switch {
+	case r.LeaseCutOff && r.LeaseRunID != 0:
+		fmt.Fprintf(w, "\ncut off: %s stopped without finishing\n    finish it with: zhutui rerun %d\n", r.LeaseHolder, r.LeaseRunID)
+	case r.LeaseCutOff:
+		fmt.Fprintf(w, "\ncut off: %s stopped; the next command takes its lease over\n", r.LeaseHolder)
+	case r.LeaseHolder != "":
 		fmt.Fprintf(w, "\nworking now: %s\n", r.LeaseHolder)
 	}
 	if len(r.Quarantined) > 0 {

@@ -58,11 +58,16 @@ func scenario(t *testing.T, crashAt string, night int, nextRun bool) nightState 
 		if code != -1 {
 			t.Fatalf("crash at %s: the run was not killed (exit %d)\n%s\n%s", crashAt, code, out, errs)
 		}
+		// The operator's first look: the run was cut off, not "working now".
+		last := lastRunID(t, w)
+		if st := w.ok("status"); strings.Contains(st, "working now") ||
+			!strings.Contains(st, fmt.Sprintf("finish it with: zhutui rerun %d", last)) {
+			t.Fatalf("crash at %s: zhutui status does not say run %d was cut off:\n%s", crashAt, last, st)
+		}
 		if nextRun {
 			w.ok("run", "--as-of", asOf)
 			return
 		}
-		last := lastRunID(t, w)
 		out = w.ok("rerun", strconv.Itoa(last))
 		if !strings.Contains(out, fmt.Sprintf("run %d", last)) {
 			t.Fatalf("rerun said %q", out)

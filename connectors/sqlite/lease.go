@@ -46,12 +46,7 @@ func (s *Store) AcquireLease(ctx context.Context, h pipeline.Holder) (*Lease, er
 			return err
 		}
 		if err == nil {
-			beat, perr := time.ParseInLocation(pipeline.TimeLayout, cur.Heartbeat, pipeline.Beijing)
-			alive := perr == nil && now.Sub(beat) < LeaseTTL
-			if alive && cur.Host == h.Host && !processAlive(cur.PID) {
-				alive = false // its process is gone: kill -9, power cut
-			}
-			if alive {
+			if holderAlive(cur.Heartbeat, cur.Host, cur.PID, now, h.Host) {
 				return &pipeline.BusyError{Holder: cur.Holder, Command: cur.Command, RunID: cur.RunID.Int64, Since: cur.StartedAt}
 			}
 			// The holder died: its run, if any, was cut off.
@@ -107,6 +102,17 @@ func (l *Lease) Release() error {
 	<-l.done
 	_, err := l.st.db.Exec(`DELETE FROM lease WHERE id = 1 AND pid = ? AND host = ?`, l.holder.PID, l.holder.Host)
 	return err
+}
+
+// holderAlive says whether a lease's holder may still be working: it beat
+// its heartbeat within LeaseTTL and, when it runs on host (this process's),
+// its process is there (not so after kill -9 or a power cut).
+func holderAlive(heartbeat, holderHost string, pid int, now time.Time, host string) bool {
+	beat, err := time.ParseInLocation(pipeline.TimeLayout, heartbeat, pipeline.Beijing)
+	if err != nil || now.Sub(beat) >= LeaseTTL {
+		return false
+	}
+	return holderHost != host || processAlive(pid)
 }
 
 // processAlive reports whether a process of this host is running.

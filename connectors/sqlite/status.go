@@ -2,15 +2,16 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"zhutui/pipeline"
 )
 
 // Status reads what an operator needs in the morning: the last runs, who
-// holds the lease, quarantined files, batches awaiting approval and what is
-// waiting.
-func (s *Store) Status(ctx context.Context, runs int) (*pipeline.StatusReport, error) {
+// holds the lease (and whether it still works, seen from host), quarantined
+// files, batches awaiting approval and what is waiting.
+func (s *Store) Status(ctx context.Context, runs int, host string) (*pipeline.StatusReport, error) {
 	r := &pipeline.StatusReport{}
 	var ids []int64
 	if err := s.db.SelectContext(ctx, &ids, `SELECT id FROM runs ORDER BY id DESC LIMIT ?`, runs); err != nil {
@@ -23,8 +24,21 @@ func (s *Store) Status(ctx context.Context, runs int) (*pipeline.StatusReport, e
 		}
 		r.Runs = append(r.Runs, run)
 	}
-	if err := s.db.QueryRowContext(ctx, `SELECT coalesce((SELECT holder || ' (zhutui ' || command || coalesce(', run ' || run_id, '')
-		|| ', since ' || started_at || ', heartbeat ' || heartbeat_at || ')' FROM lease WHERE id = 1), '')`).Scan(&r.LeaseHolder); err != nil {
+	var lease struct {
+		Holder    string        `db:"holder"`
+		Host      string        `db:"host"`
+		PID       int           `db:"pid"`
+		RunID     sql.NullInt64 `db:"run_id"`
+		Heartbeat string        `db:"heartbeat_at"`
+	}
+	err := s.db.GetContext(ctx, &lease, `SELECT holder || ' (zhutui ' || command || coalesce(', run ' || run_id, '')
+		|| ', since ' || started_at || ', heartbeat ' || heartbeat_at || ')' AS holder, host, pid, run_id, heartbeat_at
+		FROM lease WHERE id = 1`)
+	switch {
+	case err == nil:
+		r.LeaseHolder, r.LeaseRunID = lease.Holder, lease.RunID.Int64
+		r.LeaseCutOff = !holderAlive(lease.Heartbeat, lease.Host, lease.PID, s.Now(), host)
+	case !isNoRows(err):
 		return nil, err
 	}
 	if err := s.db.SelectContext(ctx, &r.Quarantined, `SELECT kind, location, name, sha256, size, encoding, outcome, reason,
