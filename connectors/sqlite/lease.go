@@ -32,21 +32,13 @@ type Lease struct {
 func (s *Store) AcquireLease(ctx context.Context, h pipeline.Holder) (*Lease, error) {
 	now := s.Now()
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var cur struct {
-			Holder    string        `db:"holder"`
-			Host      string        `db:"host"`
-			PID       int           `db:"pid"`
-			RunID     sql.NullInt64 `db:"run_id"`
-			Command   string        `db:"command"`
-			StartedAt string        `db:"started_at"`
-			Heartbeat string        `db:"heartbeat_at"`
-		}
-		err := tx.GetContext(ctx, &cur, `SELECT holder, host, pid, run_id, command, started_at, heartbeat_at FROM lease WHERE id = 1`)
+		var cur leaseRow
+		err := tx.GetContext(ctx, &cur, leaseQuery)
 		if err != nil && !isNoRows(err) {
 			return err
 		}
 		if err == nil {
-			if holderAlive(cur.Heartbeat, cur.Host, cur.PID, now, h.Host) {
+			if cur.alive(now, h.Host) {
 				return &pipeline.BusyError{Holder: cur.Holder, Command: cur.Command, RunID: cur.RunID.Int64, Since: cur.StartedAt}
 			}
 			// The holder died: its run, if any, was cut off.
@@ -104,15 +96,37 @@ func (l *Lease) Release() error {
 	return err
 }
 
-// holderAlive says whether a lease's holder may still be working: it beat
-// its heartbeat within LeaseTTL and, when it runs on host (this process's),
-// its process is there (not so after kill -9 or a power cut).
-func holderAlive(heartbeat, holderHost string, pid int, now time.Time, host string) bool {
-	beat, err := time.ParseInLocation(pipeline.TimeLayout, heartbeat, pipeline.Beijing)
+// leaseRow is the lease table's one row (leaseQuery reads it).
+type leaseRow struct {
+	Holder    string        `db:"holder"`
+	Host      string        `db:"host"`
+	PID       int           `db:"pid"`
+	RunID     sql.NullInt64 `db:"run_id"`
+	Command   string        `db:"command"`
+	StartedAt string        `db:"started_at"`
+	Heartbeat string        `db:"heartbeat_at"`
+}
+
+const leaseQuery = `SELECT holder, host, pid, run_id, command, started_at, heartbeat_at FROM lease WHERE id = 1`
+
+// alive says whether the holder may still be working, seen from host (this
+// process's) at now: it beat its heartbeat within LeaseTTL and, when it runs
+// on host, its process is there (not so after kill -9 or a power cut).
+func (l *leaseRow) alive(now time.Time, host string) bool {
+	beat, err := time.ParseInLocation(pipeline.TimeLayout, l.Heartbeat, pipeline.Beijing)
 	if err != nil || now.Sub(beat) >= LeaseTTL {
 		return false
 	}
-	return holderHost != host || processAlive(pid)
+	return l.Host != host || processAlive(l.PID)
+}
+
+// describe names the holder and what it works on, for zhutui status.
+func (l *leaseRow) describe() string {
+	run := ""
+	if l.RunID.Valid {
+		run = fmt.Sprintf(", run %d", l.RunID.Int64)
+	}
+	return fmt.Sprintf("%s (zhutui %s%s, since %s, heartbeat %s)", l.Holder, l.Command, run, l.StartedAt, l.Heartbeat)
 }
 
 // processAlive reports whether a process of this host is running.

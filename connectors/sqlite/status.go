@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"zhutui/pipeline"
@@ -24,20 +23,12 @@ func (s *Store) Status(ctx context.Context, runs int, host string) (*pipeline.St
 		}
 		r.Runs = append(r.Runs, run)
 	}
-	var lease struct {
-		Holder    string        `db:"holder"`
-		Host      string        `db:"host"`
-		PID       int           `db:"pid"`
-		RunID     sql.NullInt64 `db:"run_id"`
-		Heartbeat string        `db:"heartbeat_at"`
-	}
-	err := s.db.GetContext(ctx, &lease, `SELECT holder || ' (zhutui ' || command || coalesce(', run ' || run_id, '')
-		|| ', since ' || started_at || ', heartbeat ' || heartbeat_at || ')' AS holder, host, pid, run_id, heartbeat_at
-		FROM lease WHERE id = 1`)
+	var lease leaseRow
+	err := s.db.GetContext(ctx, &lease, leaseQuery)
 	switch {
 	case err == nil:
-		r.LeaseHolder, r.LeaseRunID = lease.Holder, lease.RunID.Int64
-		r.LeaseCutOff = !holderAlive(lease.Heartbeat, lease.Host, lease.PID, s.Now(), host)
+		r.LeaseHolder, r.LeaseRunID = lease.describe(), lease.RunID.Int64
+		r.LeaseCutOff = !lease.alive(s.Now(), host)
 	case !isNoRows(err):
 		return nil, err
 	}
