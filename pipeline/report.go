@@ -41,11 +41,18 @@ type Summary struct {
 	Files         []FileRecord // files the run took or quarantined
 	Money         *MoneyCheck
 	Batches       []BatchState
-	Alerts        []Alert
+	Alerts        []Alert // the first MaxListed of AlertCount
+	AlertCount    int64
 	Budget        *BudgetState // nil when the programme has no budget
-	NoMobile      []Notice     // paid or returned members no SMS could reach
-	Waiting       []Waiting    // registrations not final yet
+	NoMobile      []Notice     // paid or returned members no SMS could reach: the first MaxListed
+	NoMobileCount int64
+	Waiting       []Waiting // registrations not final yet
 }
+
+// MaxListed is how many alerts, and how many members no SMS could reach, the
+// summary shows; the report's alerts.csv and no-sms.csv list every one. A
+// night that changes many registrations at once can bring tens of thousands.
+const MaxListed = 200
 
 // Verdict is the report's verdict line.
 func (s *Summary) Verdict() string { return s.Money.Verdict() }
@@ -142,6 +149,11 @@ type ReportSource interface {
 	// EachException calls fn for every failing check, by registration_id and
 	// the order of §3.
 	EachException(ctx context.Context, fn func(ExceptionLine) error) error
+	// EachAlert calls fn for every alert, by registration_id.
+	EachAlert(ctx context.Context, fn func(Alert) error) error
+	// EachNoMobile calls fn for every notice no SMS could carry (no valid
+	// mobile), by message_id.
+	EachNoMobile(ctx context.Context, fn func(Notice) error) error
 	// EachReject calls fn for every row rejected from the files a run took.
 	EachReject(ctx context.Context, runID int64, fn func(Reject) error) error
 	// CountRegistrations counts the registrations the report lists.

@@ -1,6 +1,9 @@
 package main_test
 
 import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
@@ -262,5 +266,90 @@ func TestReportWorkbookCap(t *testing.T) {
 	}
 	if _, _, n := csvFacts(t, w.path("capped", "run-2")); n != 31 {
 		t.Errorf("registrations.csv has %d rows, want all 31", n)
+	}
+}
+
+// TestAlertsListedInFull changes the name of every registration, more of
+// those already in a batch than the summary shows: summary.txt and report.html
+// show the first pipeline.MaxListed alerts and say how many more there are,
+// alerts.csv lists every one.
+func TestAlertsListedInFull(t *testing.T) {
+	const n, shown = 230, 200 // shown: pipeline.MaxListed
+	w := newWorkdir(t)
+	w.ok("init")
+	w.ok("gen", "--registrations", strconv.Itoa(n), "--exceptions", "0", "--out", w.path("gen"))
+	copyFile(t, w.path("gen", "registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	copyFile(t, w.path("gen", "certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w.ok("run", "--as-of", "2015-01-10")
+	count, _, _ := csvFacts(t, w.path("reports", "run-1"))
+	batched := count["BATCHED"] // approval is on: the batches wait
+	if batched <= shown {
+		t.Fatalf("night 1 batched %d registrations, want more than %d: %v", batched, shown, count)
+	}
+
+	// Night 2: every registration again, newer, with another name.
+	in, err := os.Open(w.path("gen", "registrations.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(in).ReadAll()
+	in.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows[1:] {
+		updated, err := time.Parse(time.DateTime, r[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		r[1], r[3] = updated.Add(time.Minute).Format(time.DateTime), r[3]+"某"
+	}
+	var b bytes.Buffer
+	if err := csv.NewWriter(&b).WriteAll(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.path("inbox/registrations/night2.csv"), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.ok("run", "--as-of", "2015-01-11")
+	dir := w.path("reports", "run-2")
+
+	alerts, err := csv.NewReader(bytes.NewReader(w.read("reports/run-2/alerts.csv"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(alerts) != batched+1 || strings.Join(alerts[0], ",") != "registration_id,payment_ref,payment_status,decision,decision_text,reasons" {
+		t.Fatalf("alerts.csv: %d lines, header %v; want %d alerts", len(alerts)-1, alerts[0], batched)
+	}
+	for _, a := range alerts[1:] {
+		if a[2] != "BATCHED" || a[3] != "NAME_MISMATCH" || !strings.HasPrefix(a[1], a[0]+"-") {
+			t.Fatalf("alert %v", a)
+		}
+	}
+
+	summary := string(mustRead(t, filepath.Join(dir, "summary.txt")))
+	if !strings.Contains(summary, fmt.Sprintf("Alerts: %d changes after a payment entered a batch", batched)) {
+		t.Errorf("summary.txt does not give the number of alerts:\n%s", summary)
+	}
+	if got := strings.Count(summary, ": now NAME_MISMATCH"); got != shown {
+		t.Errorf("summary.txt lists %d alerts, want the first %d", got, shown)
+	}
+	if !strings.Contains(summary, fmt.Sprintf("and %d more, all in alerts.csv", batched-shown)) {
+		t.Errorf("summary.txt does not say how many more alerts alerts.csv has")
+	}
+	if !strings.Contains(summary, alerts[shown][0]+" (") || strings.Contains(summary, alerts[shown+1][0]+" (") {
+		t.Errorf("summary.txt should list alerts.csv's first %d alerts, up to %s", shown, alerts[shown][0])
+	}
+	html := string(mustRead(t, filepath.Join(dir, "report.html")))
+	table := html[strings.Index(html, `data-test="alerts"`):]
+	table = table[:strings.Index(table, "</table>")]
+	if got := strings.Count(table, "<tr><td>"); got != shown {
+		t.Errorf("report.html lists %d alerts, want %d", got, shown)
+	}
+	if !strings.Contains(html, fmt.Sprintf("and %d more", batched-shown)) {
+		t.Errorf("report.html does not say how many more alerts there are")
+	}
+	if nosms := string(mustRead(t, filepath.Join(dir, "no-sms.csv"))); nosms != "payment_ref,notice,amount\n" {
+		t.Errorf("no-sms.csv = %q, want the header alone", nosms)
 	}
 }

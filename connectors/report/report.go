@@ -138,6 +138,8 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 			tallies.Fill(sum)
 			return nil
 		}},
+		{"alerts.csv", func(b *bufio.Writer) error { return writeAlerts(ctx, b, src) }},
+		{"no-sms.csv", func(b *bufio.Writer) error { return writeNoMobile(ctx, b, src) }},
 		{"summary.txt", func(b *bufio.Writer) error { return writeSummaryText(b, sum) }},
 		{"summary.csv", func(b *bufio.Writer) error { return writeSummaryCSV(b, sum) }},
 		{"report.html", func(b *bufio.Writer) error { return writeHTML(b, sum, groups) }},
@@ -347,6 +349,38 @@ func writeRejects(ctx context.Context, b *bufio.Writer, src pipeline.ReportSourc
 	}
 	err = src.EachReject(ctx, runID, func(r pipeline.Reject) error {
 		return t.row(r.File, strconv.Itoa(r.Line), r.Field, r.Reason)
+	})
+	if err != nil {
+		return err
+	}
+	return t.flush()
+}
+
+// writeAlerts lists every alert; the summary shows the first
+// pipeline.MaxListed.
+func writeAlerts(ctx context.Context, b *bufio.Writer, src pipeline.ReportSource) error {
+	t, err := newTable(b, "registration_id", "payment_ref", "payment_status", "decision", "decision_text", "reasons")
+	if err != nil {
+		return err
+	}
+	err = src.EachAlert(ctx, func(a pipeline.Alert) error {
+		return t.row(a.RegistrationID, a.PaymentRef, string(a.PaymentStatus), string(a.Decision), a.Decision.Text(), a.Reasons)
+	})
+	if err != nil {
+		return err
+	}
+	return t.flush()
+}
+
+// writeNoMobile lists every paid or returned payment whose member no SMS
+// could reach; the summary shows the first pipeline.MaxListed.
+func writeNoMobile(ctx context.Context, b *bufio.Writer, src pipeline.ReportSource) error {
+	t, err := newTable(b, "payment_ref", "notice", "amount")
+	if err != nil {
+		return err
+	}
+	err = src.EachNoMobile(ctx, func(n pipeline.Notice) error {
+		return t.row(n.PaymentRef, string(n.Kind), pipeline.FormatFen(n.AmountFen))
 	})
 	if err != nil {
 		return err

@@ -94,22 +94,31 @@ func writeMoneyText(b *bufio.Writer, sum *pipeline.Summary) {
 			fmt.Fprintf(b, "  %s: %d lines, %s yuan, created %s by %s\n", x.ID, x.Count, pipeline.FormatFen(x.TotalFen), x.CreatedAt, x.CreatedBy)
 		}
 	}
-	if len(sum.Alerts) > 0 {
-		fmt.Fprintf(b, "\n提醒 Alerts: changes after a payment entered a batch (no money moved)\n")
+	if sum.AlertCount > 0 {
+		fmt.Fprintf(b, "\n提醒 Alerts: %d changes after a payment entered a batch (no money moved)\n", sum.AlertCount)
 		for _, a := range sum.Alerts {
 			fmt.Fprintf(b, "  %s (%s, %s): now %s %s [%s]\n", Cell(a.RegistrationID), a.PaymentRef, a.PaymentStatus, a.Decision, a.Decision.Text(), a.Reasons)
 		}
+		moreText(b, sum.AlertCount, len(sum.Alerts), "alerts.csv")
 	}
-	if len(sum.NoMobile) > 0 {
-		fmt.Fprintf(b, "\n无有效手机号 No SMS: no valid mobile (tell these members another way)\n")
+	if sum.NoMobileCount > 0 {
+		fmt.Fprintf(b, "\n无有效手机号 No SMS: %d payments without a valid mobile (tell these members another way)\n", sum.NoMobileCount)
 		for _, n := range sum.NoMobile {
 			fmt.Fprintf(b, "  %s %s %s yuan\n", n.PaymentRef, n.Kind, pipeline.FormatFen(n.AmountFen))
 		}
+		moreText(b, sum.NoMobileCount, len(sum.NoMobile), "no-sms.csv")
 	}
 	if p := m.Problems(); len(p) > 0 {
 		fmt.Fprintf(b, "\n不符 What does not add up\n")
 		for _, x := range p {
 			fmt.Fprintf(b, "  - %s\n", x)
 		}
+	}
+}
+
+// moreText says how many of a list the summary left out, and where they are.
+func moreText(b *bufio.Writer, total int64, shown int, file string) {
+	if more := total - int64(shown); more > 0 {
+		fmt.Fprintf(b, "  … 另有 %d 条，见 %s (and %d more, all in %s)\n", more, file, more, file)
 	}
 }

@@ -386,7 +386,7 @@ func TestAlertAfterBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sum.Alerts) != 1 || sum.Alerts[0].RegistrationID != "R1" || sum.Alerts[0].Decision != pipeline.CertRevoked ||
+	if len(sum.Alerts) != 1 || sum.AlertCount != 1 || sum.Alerts[0].RegistrationID != "R1" || sum.Alerts[0].Decision != pipeline.CertRevoked ||
 		sum.Alerts[0].PaymentStatus != pipeline.Batched {
 		t.Fatalf("alerts = %+v", sum.Alerts)
 	}

@@ -30,10 +30,16 @@ func (s *Store) Summary(ctx context.Context, runID int64) (*pipeline.Summary, er
 	if sum.Batches, err = s.Batches(ctx); err != nil {
 		return nil, err
 	}
-	if sum.Alerts, err = s.alerts(ctx); err != nil {
+	if err := s.EachAlert(ctx, func(a pipeline.Alert) error {
+		sum.Alerts, sum.AlertCount = firstListed(sum.Alerts, a), sum.AlertCount+1
+		return nil
+	}); err != nil {
 		return nil, err
 	}
-	if sum.NoMobile, err = s.noticesWithoutMobile(ctx); err != nil {
+	if err := s.EachNoMobile(ctx, func(n pipeline.Notice) error {
+		sum.NoMobile, sum.NoMobileCount = firstListed(sum.NoMobile, n), sum.NoMobileCount+1
+		return nil
+	}); err != nil {
 		return nil, err
 	}
 	if sum.Waiting, err = s.waiting(ctx); err != nil {
@@ -266,25 +272,35 @@ func (s *Store) EachReject(ctx context.Context, runID int64, fn func(pipeline.Re
 	return rows.Err()
 }
 
-// alerts lists the registrations whose payment entered a batch and whose
-// decision no longer says ELIGIBLE: few, found through their partial index
-// (the planner would rather walk every payment).
-func (s *Store) alerts(ctx context.Context) ([]pipeline.Alert, error) {
+// firstListed appends v to the summary's list while it holds fewer than
+// pipeline.MaxListed.
+func firstListed[T any](list []T, v T) []T {
+	if len(list) < pipeline.MaxListed {
+		list = append(list, v)
+	}
+	return list
+}
+
+// EachAlert calls fn for every registration whose payment entered a batch and
+// whose decision no longer says ELIGIBLE: few, found through their partial
+// index (the planner would rather walk every payment).
+func (s *Store) EachAlert(ctx context.Context, fn func(pipeline.Alert) error) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, p.payment_ref, p.status, d.status, d.reasons
 		FROM decisions d INDEXED BY decisions_alerts CROSS JOIN payments p ON p.registration_id = d.registration_id
 			AND p.status IN ('BATCHED', 'SENT', 'PAID', 'RETURNED')
 		WHERE d.held = 1 AND d.status != 'ELIGIBLE' ORDER BY d.registration_id`)
 	if err != nil {
-		return nil, fmt.Errorf("read alerts: %w", err)
+		return fmt.Errorf("read alerts: %w", err)
 	}
 	defer rows.Close()
-	var out []pipeline.Alert
 	for rows.Next() {
 		var a pipeline.Alert
 		if err := rows.Scan(&a.RegistrationID, &a.PaymentRef, &a.PaymentStatus, &a.Decision, &a.Reasons); err != nil {
-			return nil, err
+			return fmt.Errorf("read alerts: %w", err)
 		}
-		out = append(out, a)
+		if err := fn(a); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }

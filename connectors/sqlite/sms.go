@@ -86,22 +86,33 @@ func fileInto(ctx context.Context, tx *sqlx.Tx, name string, notices []pipeline.
 // notices reads notices; scanned by hand, as a night's results bring
 // hundreds of thousands, read twice (filed, then rendered).
 func notices(ctx context.Context, q sqlx.QueryerContext, where string, args ...any) ([]pipeline.Notice, error) {
+	var out []pipeline.Notice
+	err := eachNotice(ctx, q, func(n pipeline.Notice) error {
+		out = append(out, n)
+		return nil
+	}, where, args...)
+	return out, err
+}
+
+// eachNotice calls fn with each notice that where selects.
+func eachNotice(ctx context.Context, q sqlx.QueryerContext, fn func(pipeline.Notice) error, where string, args ...any) error {
 	rows, err := q.QueryContext(ctx, `SELECT message_id, kind, mobile, name, card_last4, amount_fen, bank_message,
 		payment_ref, content FROM messages WHERE `+where, args...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	var out []pipeline.Notice
 	for rows.Next() {
 		var n pipeline.Notice
 		if err := rows.Scan(&n.MessageID, &n.Kind, &n.Mobile, &n.Name, &n.CardLast4, &n.AmountFen, &n.BankMessage,
 			&n.PaymentRef, &n.Content); err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, n)
+		if err := fn(n); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // SMSFilesToDeliver returns the SMS files not yet delivered.
@@ -126,8 +137,11 @@ func (s *Store) MarkSMSDelivered(ctx context.Context, runID int64, d pipeline.De
 	})
 }
 
-// noticesWithoutMobile lists the payments whose member could not be told by
+// EachNoMobile calls fn for each payment whose member could not be told by
 // SMS: no valid mobile.
-func (s *Store) noticesWithoutMobile(ctx context.Context) ([]pipeline.Notice, error) {
-	return notices(ctx, s.db, `mobile = '' ORDER BY message_id`)
+func (s *Store) EachNoMobile(ctx context.Context, fn func(pipeline.Notice) error) error {
+	if err := eachNotice(ctx, s.db, fn, `mobile = '' ORDER BY message_id`); err != nil {
+		return fmt.Errorf("read notices without a mobile: %w", err)
+	}
+	return nil
 }
