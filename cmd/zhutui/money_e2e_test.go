@@ -54,7 +54,7 @@ func TestMoneyEndToEnd(t *testing.T) {
 	if err := os.WriteFile(w.path("inbox/results", name), result, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out = w.ok("run", "--as-of", "2014-02-03")
+	w.ok("run", "--as-of", "2014-02-03")
 	regs := w.read("reports/run-3/registrations.csv")
 	golden(t, "money/registrations.csv", regs)
 	summary := string(w.read("reports/run-3/summary.txt"))

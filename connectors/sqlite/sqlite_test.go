@@ -109,8 +109,6 @@ func ingestCerts(tb testing.TB, st *sqlite.Store, certs ...pipeline.Certificate)
 	return out
 }
 
-var runSeq int64
-
 // reconcile runs a reconcile and returns every registration's status and reasons.
 func reconcile(tb testing.TB, st *sqlite.Store) map[string]string {
 	tb.Helper()
