@@ -282,8 +282,8 @@ func firstListed[T any](list []T, v T) []T {
 }
 
 // EachAlert calls fn for every registration whose payment entered a batch and
-// whose decision no longer says ELIGIBLE: few, found through their partial
-// index (the planner would rather walk every payment).
+// whose decision no longer says ELIGIBLE, found through their partial index
+// (the planner would rather walk every payment).
 func (s *Store) EachAlert(ctx context.Context, fn func(pipeline.Alert) error) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, p.payment_ref, p.status, d.status, d.reasons
 		FROM decisions d INDEXED BY decisions_alerts CROSS JOIN payments p ON p.registration_id = d.registration_id
