@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strconv"
 )
@@ -47,6 +48,22 @@ type Summary struct {
 	NoMobile      []Notice     // paid or returned members no SMS could reach: the first MaxListed
 	NoMobileCount int64
 	Waiting       []Waiting // registrations not final yet
+	// LastRun is the latest run when the report was written: its
+	// registrations, money and ledger are the state after that run, which
+	// is not the state at the end of Run when Run is an earlier one.
+	LastRun int64
+}
+
+// Earlier says whether the report is of a run before the last one, whose
+// registrations and money it shows as they stand now.
+func (s *Summary) Earlier() bool { return s.LastRun != s.Run.ID }
+
+// EarlierNote is what a report of an earlier run says about it.
+func (s *Summary) EarlierNote() string {
+	return fmt.Sprintf("注意：运行 %d 不是最近一次运行，本报告中的登记、资金和账本是运行 %d 之后的状态。"+
+		"Run %d is not the last run: the registrations, money and ledger here are as they stand after run %d, "+
+		"not as they were when run %d finished. The files taken and the rows rejected are run %d's.",
+		s.Run.ID, s.LastRun, s.Run.ID, s.LastRun, s.Run.ID, s.Run.ID)
 }
 
 // MaxListed is how many alerts, and how many members no SMS could reach, the

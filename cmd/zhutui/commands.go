@@ -299,19 +299,29 @@ func cmdReport(ctx context.Context, app *App, args []string) error {
 		return err
 	}
 	defer lease.Release()
-	var runID int64
+	last, err := st.LastRunID(ctx)
+	if err != nil {
+		return err
+	}
+	runID := last
 	if *runFlag != "" {
 		if runID, err = strconv.ParseInt(*runFlag, 10, 64); err != nil {
 			return configErrorf("--run %q: not a run id", *runFlag)
 		}
-	} else if runID, err = st.LastRunID(ctx); err != nil {
-		return err
 	} else if runID == 0 {
 		return errors.New("no run yet: nothing to report")
 	}
 	dir := cfg.Reports
 	if *out != "" {
 		dir = *out
+	}
+	// A report shows the state now. The report an earlier run wrote is what
+	// finance staff reviewed then: it is not replaced by today's state.
+	if earlier := filepath.Join(dir, fmt.Sprintf("run-%d", runID)); runID != last && *out == "" {
+		if _, err := os.Stat(earlier); err == nil {
+			return configErrorf("run %d is not the last run (%d): its report %s stays as it was written. "+
+				"A report shows the state now; to write one with run %d's files and rejects, give --out DIR", runID, last, earlier, runID)
+		}
 	}
 	log, err := app.logger()
 	if err != nil {

@@ -353,3 +353,38 @@ func TestAlertsListedInFull(t *testing.T) {
 		t.Errorf("no-sms.csv = %q, want the header alone", nosms)
 	}
 }
+
+// TestReportOfAnEarlierRun: a report says after which run its state is. The
+// report of an earlier run is not replaced by today's state; written
+// elsewhere, it says that it shows the state now.
+func TestReportOfAnEarlierRun(t *testing.T) {
+	w, _ := twoNights(t)
+	night1 := w.read("reports/run-1/summary.txt")
+	if !strings.Contains(string(night1), "state after run 1\n") || strings.Contains(string(night1), "is not the last run") {
+		t.Errorf("night 1's own report:\n%s", night1)
+	}
+	if s := string(w.read("reports/run-2/summary.txt")); !strings.Contains(s, "state after run 2\n") || strings.Contains(s, "is not the last run") {
+		t.Errorf("night 2's own report:\n%s", s)
+	}
+
+	_, errs, code := w.zhutui("report", "--run", "1")
+	if code != 2 || !strings.Contains(errs, "run 1 is not the last run (2)") || !strings.Contains(errs, "--out DIR") {
+		t.Fatalf("report --run 1: exit %d, %s", code, errs)
+	}
+	if !bytes.Equal(w.read("reports/run-1/summary.txt"), night1) {
+		t.Error("night 1's report was changed")
+	}
+
+	w.ok("report", "--run", "1", "--out", w.path("now"))
+	dir := w.path("now", "run-1")
+	summary := string(mustRead(t, filepath.Join(dir, "summary.txt")))
+	if !strings.Contains(summary, "state after run 2\n") || !strings.Contains(summary, "Run 1 is not the last run") {
+		t.Errorf("an earlier run's report does not say whose state it shows:\n%s", summary)
+	}
+	if !strings.Contains(string(mustRead(t, filepath.Join(dir, "report.html"))), `data-test="earlier"`) {
+		t.Error("report.html does not warn that it shows the state after run 2")
+	}
+	if !strings.Contains(string(mustRead(t, filepath.Join(dir, "summary.csv"))), "\nstate,after run,2,,\n") {
+		t.Error("summary.csv has no state row")
+	}
+}

@@ -14,7 +14,10 @@ func writeSummaryText(b *bufio.Writer, sum *pipeline.Summary) error {
 	fmt.Fprintf(b, "zhutui 对账报告 reconciliation report\n")
 	fmt.Fprintf(b, "programme %s · run %d (%s) · business date %s · started %s\n",
 		sum.Programme, r.ID, r.Trigger, r.BusinessDate, r.StartedAt)
-	fmt.Fprintf(b, "registrations: %d\n", sum.Registrations)
+	fmt.Fprintf(b, "registrations: %d · state after run %d\n", sum.Registrations, sum.LastRun)
+	if sum.Earlier() {
+		fmt.Fprintf(b, "%s\n", sum.EarlierNote())
+	}
 	fmt.Fprintf(b, "\nverdict 结论: %s\n", sum.Verdict())
 	fmt.Fprintf(b, "ledger 账本: %d entries, head hash %s\n", sum.Money.LedgerEntries, sum.Money.HeadHash)
 	writeMoneyText(b, sum)

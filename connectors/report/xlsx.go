@@ -191,6 +191,14 @@ func (w *workbook) finish(path string, sum *pipeline.Summary) error {
 	if err := s.add(text("verdict 结论"), text(sum.Verdict())); err != nil {
 		return err
 	}
+	if err := s.add(text("state 状态"), text("after run"), sum.LastRun); err != nil {
+		return err
+	}
+	if sum.Earlier() {
+		if err := s.add(text("note 注意"), text(sum.EarlierNote())); err != nil {
+			return err
+		}
+	}
 	if err := s.add(text("ledger head 账本头哈希"), text(m.HeadHash), m.LedgerEntries); err != nil {
 		return err
 	}

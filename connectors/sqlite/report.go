@@ -21,6 +21,9 @@ func (s *Store) Summary(ctx context.Context, runID int64) (*pipeline.Summary, er
 		return nil, err
 	}
 	sum := &pipeline.Summary{Run: run}
+	if sum.LastRun, err = s.LastRunID(ctx); err != nil {
+		return nil, err
+	}
 	if sum.Programme, err = setting(ctx, s.db, "programme"); err != nil {
 		return nil, err
 	}
