@@ -170,7 +170,26 @@ func run(bin string, n, second int, dir string) error {
 	ratio("results night / first night", resultsFig.wall.Seconds()/first.wall.Seconds(), "(settle and notify every payment)")
 	fmt.Printf("%-28s = %6.1f MiB (goal ≤ 512)\n", "first night peak RSS", float64(first.peakKiB)/1024)
 	fmt.Printf("%-28s = %6.1f MiB (goal ≤ 300)\n", "ingest peak RSS", float64(ingestFig.peakKiB)/1024)
+	fmt.Println("\nstages, from the runs' own records (whole seconds):")
+	for run, name := range []string{"first night", "second night", "results night"} {
+		line, err := stages(work, run+1)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("  %-14s %s\n", name, line)
+	}
 	return nil
+}
+
+// stages reads how long each stage of a run took from the stages table.
+func stages(work string, runID int) (string, error) {
+	out, err := exec.Command("sqlite3", "-readonly", filepath.Join(work, "zhutui.db"), fmt.Sprintf(
+		`SELECT stage || ' ' || CAST(round((julianday(finished_at) - julianday(started_at)) * 86400) AS INTEGER) || ' s'
+		FROM stages WHERE run_id = %d ORDER BY started_at, rowid`, runID)).Output()
+	if err != nil {
+		return "", fmt.Errorf("stages of run %d: %w", runID, err)
+	}
+	return strings.ReplaceAll(strings.TrimSpace(string(out)), "\n", " · "), nil
 }
 
 // benchConfig delivers without waiting for approval, so that a night runs
