@@ -43,6 +43,20 @@ func cmdDemo(ctx context.Context, app *App, args []string) error {
 			return err
 		}
 		*dir = d
+	} else {
+		// Its locations are absolute URLs; a folder with an earlier demo's
+		// database in it would mix two demos.
+		abs, err := filepath.Abs(*dir)
+		if err != nil {
+			return configErrorf("demo --dir %q: %v", *dir, err)
+		}
+		*dir = abs
+		if entries, err := os.ReadDir(abs); err == nil && len(entries) > 0 {
+			return configErrorf("demo --dir %s: the folder is not empty; give a new or empty one", abs)
+		}
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return err
+		}
 	}
 	start := time.Now()
 	say := func(format string, args ...any) { fmt.Fprintf(app.stdout, "\n==> "+format+"\n", args...) }
