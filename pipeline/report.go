@@ -214,12 +214,22 @@ type Waiting struct {
 	OldestSubmitted string
 }
 
+// FinishHint is what an operator types to finish a run that failed or was
+// cut off. A manual ingest is not rerun: its files are taken again.
+func FinishHint(runID int64, by Trigger) string {
+	if by == TriggerIngest {
+		return fmt.Sprintf("run %d was a manual ingest, which is not rerun: correct its files and take them with zhutui ingest", runID)
+	}
+	return fmt.Sprintf("finish it with: zhutui rerun %d", runID)
+}
+
 // StatusReport is what `zhutui status` shows.
 type StatusReport struct {
-	Runs        []Run  // the latest first
-	LeaseHolder string // who holds the run lease, or ""
-	LeaseCutOff bool   // the holder stopped without giving it up (kill -9, power cut)
-	LeaseRunID  int64  // the run it was working on, or 0
+	Runs        []Run   // the latest first
+	LeaseHolder string  // who holds the run lease, or ""
+	LeaseCutOff bool    // the holder stopped without giving it up (kill -9, power cut)
+	LeaseRunID  int64   // the run it was working on, or 0
+	LeaseRunBy  Trigger // what started that run
 	Quarantined []FileRecord
 	Awaiting    []BatchState
 	Waiting     []Waiting

@@ -222,6 +222,18 @@ func cmdIngest(ctx context.Context, app *App, args []string) error {
 	if kind != pipeline.KindRegistrations && kind != pipeline.KindCertificates && kind != pipeline.KindResults {
 		return configErrorf("ingest: unknown kind %q (want registrations, certificates or results)", kind)
 	}
+	// A file that is not there (yet) fails the command before anything is
+	// recorded: no failed run is left for status to show.
+	for _, path := range fs.Args()[1:] {
+		if fi, err := os.Stat(path); err != nil {
+			if pe := (*os.PathError)(nil); errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return fmt.Errorf("%s: %w", path, err)
+		} else if !fi.Mode().IsRegular() {
+			return fmt.Errorf("%s is not a file", path)
+		}
+	}
 	_, st, err := app.openStore(ctx)
 	if err != nil {
 		return err
@@ -367,12 +379,12 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 			}
 		}
 		if run.Error != "" && run.Outcome == pipeline.OutcomeFailed {
-			fmt.Fprintf(w, "    error: %s\n    finish it with: zhutui rerun %d\n", run.Error, run.ID)
+			fmt.Fprintf(w, "    error: %s\n    %s\n", run.Error, pipeline.FinishHint(run.ID, run.Trigger))
 		}
 	}
 	switch {
 	case r.LeaseCutOff && r.LeaseRunID != 0:
-		fmt.Fprintf(w, "\ncut off: %s stopped without finishing\n    finish it with: zhutui rerun %d\n", r.LeaseHolder, r.LeaseRunID)
+		fmt.Fprintf(w, "\ncut off: %s stopped without finishing\n    %s\n", r.LeaseHolder, pipeline.FinishHint(r.LeaseRunID, r.LeaseRunBy))
 	case r.LeaseCutOff:
 		fmt.Fprintf(w, "\ncut off: %s stopped; the next command takes its lease over\n", r.LeaseHolder)
 	case r.LeaseHolder != "":

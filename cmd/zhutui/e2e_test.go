@@ -291,7 +291,25 @@ func TestExitCodes(t *testing.T) {
 	if _, errs, code := w.zhutui("run", "--as-of", "yesterday"); code != 2 || !strings.Contains(errs, "--as-of") {
 		t.Errorf("bad --as-of: exit %d, %q", code, errs)
 	}
-	if _, errs, code := w.zhutui("ingest", "registrations", w.path("missing.csv")); code != 1 || !strings.Contains(errs, "missing.csv") {
+	if _, errs, code := w.zhutui("ingest", "registrations", w.path("missing.csv")); code != 1 || !strings.Contains(errs, "missing.csv: no such file") {
 		t.Errorf("missing input file: exit %d, %q", code, errs)
+	}
+	if out := w.ok("status"); !strings.Contains(out, "no run yet") {
+		t.Errorf("a missing input file left a run behind:\n%s", out)
+	}
+	// A manual ingest that failed is not finished by zhutui rerun: status
+	// says what to do instead.
+	if err := os.WriteFile(w.path("bad.csv"), []byte("a,b\n1,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := w.zhutui("ingest", "registrations", w.path("bad.csv")); code != 1 || !strings.Contains(errs, "quarantined") {
+		t.Errorf("a file without the registration columns: exit %d, %q", code, errs)
+	}
+	out := w.ok("status")
+	if !strings.Contains(out, "run 1 was a manual ingest, which is not rerun") || strings.Contains(out, "zhutui rerun 1") {
+		t.Errorf("status after a failed ingest:\n%s", out)
+	}
+	if _, errs, code := w.zhutui("rerun", "1"); code != 1 || !strings.Contains(errs, "manual ingest") {
+		t.Errorf("rerun of an ingest: exit %d, %q", code, errs)
 	}
 }

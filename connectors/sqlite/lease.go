@@ -44,7 +44,7 @@ func (s *Store) AcquireLease(ctx context.Context, h pipeline.Holder) (*Lease, er
 			// The holder died: its run, if any, was cut off.
 			if cur.RunID.Valid {
 				if _, err := tx.ExecContext(ctx, `UPDATE runs SET outcome = 'failed', finished_at = ?,
-					error = 'interrupted: its process stopped (finish it with zhutui rerun)' WHERE id = ? AND outcome = 'running'`,
+					error = 'interrupted: its process stopped' WHERE id = ? AND outcome = 'running'`,
 					s.now(), cur.RunID.Int64); err != nil {
 					return err
 				}

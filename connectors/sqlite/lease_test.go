@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,15 +30,18 @@ func TestStatusOfTheLease(t *testing.T) {
 		pid       int
 		heartbeat time.Duration // before now
 		cutOff    bool
+		command   string
+		hint      string // what status tells the operator to type
 	}{
-		{"this host, its process alive", "here", os.Getpid(), 5 * time.Second, false},
-		{"this host, its process gone", "here", gone.Process.Pid, 5 * time.Second, true},
-		{"another host, heartbeating", "there", 1, 5 * time.Second, false},
-		{"another host, silent", "there", 1, 2 * time.Minute, true},
+		{"this host, its process alive", "here", os.Getpid(), 5 * time.Second, false, "run", "zhutui rerun 7"},
+		{"this host, its process gone", "here", gone.Process.Pid, 5 * time.Second, true, "run", "zhutui rerun 7"},
+		{"another host, heartbeating", "there", 1, 5 * time.Second, false, "run", "zhutui rerun 7"},
+		{"another host, silent", "there", 1, 2 * time.Minute, true, "run", "zhutui rerun 7"},
+		{"an ingest, its process gone", "here", gone.Process.Pid, 5 * time.Second, true, "ingest", "take them with zhutui ingest"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if _, err := st.DB().Exec(`INSERT OR REPLACE INTO lease (id, holder, host, pid, run_id, command, started_at,
-				heartbeat_at) VALUES (1, 'ops@' || ?, ?, ?, 7, 'run', ?, ?)`, c.host, c.host, c.pid,
+				heartbeat_at) VALUES (1, 'ops@' || ?, ?, ?, 7, ?, ?, ?)`, c.host, c.host, c.pid, c.command,
 				pipeline.FormatTime(now.Add(-time.Hour)), pipeline.FormatTime(now.Add(-c.heartbeat))); err != nil {
 				t.Fatal(err)
 			}
@@ -47,6 +51,9 @@ func TestStatusOfTheLease(t *testing.T) {
 			}
 			if r.LeaseHolder == "" || r.LeaseRunID != 7 || r.LeaseCutOff != c.cutOff {
 				t.Errorf("holder %q, run %d, cut off %v; want run 7, cut off %v", r.LeaseHolder, r.LeaseRunID, r.LeaseCutOff, c.cutOff)
+			}
+			if hint := pipeline.FinishHint(r.LeaseRunID, r.LeaseRunBy); !strings.Contains(hint, c.hint) {
+				t.Errorf("hint %q, want %q", hint, c.hint)
 			}
 		})
 	}

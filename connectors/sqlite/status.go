@@ -29,6 +29,9 @@ func (s *Store) Status(ctx context.Context, runs int, host string) (*pipeline.St
 	case err == nil:
 		r.LeaseHolder, r.LeaseRunID = lease.describe(), lease.RunID.Int64
 		r.LeaseCutOff = !lease.alive(s.Now(), host)
+		if lease.Command == "ingest" {
+			r.LeaseRunBy = pipeline.TriggerIngest
+		}
 	case !isNoRows(err):
 		return nil, err
 	}
