@@ -231,6 +231,9 @@ type StatusReport struct {
 	LeaseRunID  int64   // the run it was working on, or 0
 	LeaseRunBy  Trigger // what started that run
 	Quarantined []FileRecord
-	Awaiting    []BatchState
+	Awaiting    []BatchState // waiting for someone to approve them
+	Approved    []BatchState // for the next run to deliver
+	Sent        []BatchState // waiting for the bank's result file
+	Unbatched   Tally        // ELIGIBLE payments, for the next run's batch stage
 	Waiting     []Waiting
 }

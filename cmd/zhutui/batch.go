@@ -38,9 +38,16 @@ func cmdBatch(ctx context.Context, app *App, args []string) error {
 	if len(pos) == 0 {
 		return configErrorf("usage: zhutui %s", batchUsage)
 	}
+	// needID checks the arguments of a subcommand about one batch: a
+	// decision names who takes it (--by) and, but for an approval, why.
 	needID := func() (string, error) {
-		if len(pos) != 2 {
-			return "", configErrorf("usage: zhutui batch %s ID", pos[0])
+		usage := map[string]string{"show": "show ID", "approve": "approve ID --by USER",
+			"reject": "reject ID --by USER --reason TEXT", "reissue": "reissue ID --by USER --reason TEXT"}[pos[0]]
+		switch {
+		case len(pos) != 2,
+			pos[0] != "show" && *by == "",
+			(pos[0] == "reject" || pos[0] == "reissue") && *reason == "":
+			return "", configErrorf("usage: zhutui batch %s", usage)
 		}
 		return pos[1], nil
 	}

@@ -403,6 +403,24 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 				pipeline.FormatFen(b.TotalFen), b.CreatedAt, b.ID)
 		}
 	}
+	if len(r.Approved) > 0 {
+		fmt.Fprintln(w, "\napproved, for the next run to deliver:")
+		for _, b := range r.Approved {
+			fmt.Fprintf(w, "  %s: %d lines, %s yuan, approved %s by %s\n", b.ID, b.Count, pipeline.FormatFen(b.TotalFen),
+				b.ApprovedAt, b.ApprovedBy)
+		}
+	}
+	if len(r.Sent) > 0 {
+		fmt.Fprintln(w, "\nsent, waiting for the bank's result file:")
+		for _, b := range r.Sent {
+			fmt.Fprintf(w, "  %s: %d lines, %s yuan, sent %s (%s)\n", b.ID, b.Count, pipeline.FormatFen(b.TotalFen),
+				b.SentAt, pipeline.ResultFileName(b.ID))
+		}
+	}
+	if r.Unbatched.Count > 0 {
+		fmt.Fprintf(w, "\npayable, not in a batch yet: %d payments, %s yuan, for the next run's batch stage\n",
+			r.Unbatched.Count, pipeline.FormatFen(r.Unbatched.AmountFen))
+	}
 	if len(r.Waiting) > 0 {
 		fmt.Fprintln(w, "\nwaiting:")
 		for _, x := range r.Waiting {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -33,8 +34,18 @@ func TestMoneyEndToEnd(t *testing.T) {
 	if _, errs, code := w.zhutui("batch", "approve", "B2014020101", "--by", "system"); code != 1 || !strings.Contains(errs, "cannot also approve") {
 		t.Fatalf("approval by the creator: exit %d, %q", code, errs)
 	}
+	if _, errs, code := w.zhutui("batch", "approve", "B2014020101"); code != 2 || !strings.Contains(errs, "--by USER") {
+		t.Fatalf("approval without --by: exit %d, %q", code, errs)
+	}
 	w.ok("batch", "approve", "B2014020101", "--by", "finance-li")
+	if st := w.ok("status"); !regexp.MustCompile(`approved, for the next run to deliver:\n  B2014020101: 11 lines, 19000.00 yuan, approved .+ by finance-li\n`).MatchString(st) {
+		t.Errorf("status does not show the approved batch:\n%s", st)
+	}
 	w.ok("run", "--as-of", "2014-02-02")
+	if st := w.ok("status"); !regexp.MustCompile(`sent, waiting for the bank's result file:\n  B2014020101: 11 lines, 19000.00 yuan, sent .+ \(ZTRES_B2014020101.txt\)\n`).MatchString(st) ||
+		strings.Contains(st, "approved, for the next run") || strings.Contains(st, "not in a batch yet") {
+		t.Errorf("status does not show the batch waiting for the bank:\n%s", st)
+	}
 	pay := w.read("outbox/payments/ZTPAY_B2014020101.txt")
 	side := string(w.read("outbox/payments/ZTPAY_B2014020101.txt.sha256"))
 	if !strings.HasSuffix(side, "  ZTPAY_B2014020101.txt\n") || len(side) != 64+2+len("ZTPAY_B2014020101.txt")+1 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -62,6 +63,11 @@ func TestReportStateEndToEnd(t *testing.T) {
 	w.ok("batch", "approve", "B2015011101", "--by", "finance-li")
 	w.ok("batch", "approve", "B2015011102", "--by", "finance-li")
 	w.ok("batch", "reject", "B2015011103", "--by", "finance-li", "--reason", "test")
+	// Its payments are payable again and wait for the next batch stage.
+	rejected := regexp.MustCompile(`(\d+) lines, ([\d.]+) yuan`).FindStringSubmatch(w.ok("batch", "show", "B2015011103"))
+	if st := w.ok("status"); rejected == nil || !strings.Contains(st, fmt.Sprintf("payable, not in a batch yet: %s payments, %s yuan", rejected[1], rejected[2])) {
+		t.Errorf("status does not show the rejected batch's %v payments waiting:\n%s", rejected, st)
+	}
 	deliver(401, 50)
 	// R5 moves to another station and nothing else: its line is the same,
 	// the tallies by station are not.

@@ -44,9 +44,18 @@ func (s *Store) Status(ctx context.Context, runs int, host string) (*pipeline.St
 		return nil, err
 	}
 	for _, b := range batches {
-		if b.Status == pipeline.BatchAwaitingApproval {
+		switch b.Status {
+		case pipeline.BatchAwaitingApproval:
 			r.Awaiting = append(r.Awaiting, b)
+		case pipeline.BatchApproved:
+			r.Approved = append(r.Approved, b)
+		case pipeline.BatchSent:
+			r.Sent = append(r.Sent, b)
 		}
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(amount_fen), 0) FROM payments
+		WHERE status = 'ELIGIBLE'`).Scan(&r.Unbatched.Count, &r.Unbatched.AmountFen); err != nil {
+		return nil, err
 	}
 	r.Waiting, err = s.waiting(ctx)
 	return r, err
