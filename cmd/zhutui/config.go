@@ -211,7 +211,7 @@ const defaultConfig = `# zhutui configuration. Every key has a default; relative
 # retries = 3               # a password, if a server needs one, comes from $ZHUTUI_SFTP_PASSWORD only
 
 [schedule]
-# cron = "30 2 * * *"       # zhutui daemon's nightly run (six fields: seconds first)
+# cron = "30 2 * * *"       # zhutui daemon's nightly run (five fields, or six with seconds first)
 # time_zone = "Asia/Shanghai"
 
 [sms_templates]
