@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -47,6 +49,24 @@ type SMSTemplates struct {
 var DefaultSMSTemplates = SMSTemplates{
 	Paid:     "【北京市总工会】{name}您好，您的职业发展助推计划资助{amount}元已划拨至尾号{card_last4}的京卡·互助服务卡。",
 	Returned: "【北京市总工会】{name}您好，您的职业发展助推计划资助{amount}元未能划入尾号{card_last4}的京卡·互助服务卡（{bank_message}），请携带身份证和京卡到区县工会服务站更新卡信息。",
+}
+
+// smsPlaceholders are what a template may use.
+var smsPlaceholders = []string{"{name}", "{amount}", "{card_last4}", "{payment_ref}", "{bank_message}"}
+
+var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
+
+// Check refuses a template with a placeholder Render does not fill: a typo
+// would reach every member's phone as it stands.
+func (t SMSTemplates) Check() error {
+	for _, tpl := range []struct{ key, text string }{{"paid", t.Paid}, {"returned", t.Returned}} {
+		for _, p := range placeholder.FindAllString(tpl.text, -1) {
+			if !slices.Contains(smsPlaceholders, p) {
+				return fmt.Errorf("%s: unknown placeholder %s (known: %s)", tpl.key, p, strings.Join(smsPlaceholders, " "))
+			}
+		}
+	}
+	return nil
 }
 
 // Render returns a notice's text.

@@ -146,6 +146,9 @@ func (c *Config) defaults() error {
 	if c.SMSTemplates.Returned == "" {
 		c.SMSTemplates.Returned = pipeline.DefaultSMSTemplates.Returned
 	}
+	if err := (pipeline.SMSTemplates{Paid: c.SMSTemplates.Paid, Returned: c.SMSTemplates.Returned}).Check(); err != nil {
+		return configErrorf("[sms_templates] %v", err)
+	}
 	if c.Approval.Required == nil {
 		yes := true
 		c.Approval.Required = &yes

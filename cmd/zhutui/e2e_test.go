@@ -287,6 +287,12 @@ func TestExitCodes(t *testing.T) {
 	if _, errs, code := w.zhutui("--config", "bad.toml", "init"); code != 2 || !strings.Contains(errs, "databse") {
 		t.Errorf("unknown config key: exit %d, %q", code, errs)
 	}
+	if err := os.WriteFile(w.path("typo.toml"), []byte("[sms_templates]\npaid = \"{nme}您好\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := w.zhutui("--config", "typo.toml", "init"); code != 2 || !strings.Contains(errs, "[sms_templates] paid: unknown placeholder {nme}") {
+		t.Errorf("a template placeholder no notice fills: exit %d, %q", code, errs)
+	}
 	w.ok("init")
 	if _, errs, code := w.zhutui("run", "--as-of", "yesterday"); code != 2 || !strings.Contains(errs, "--as-of") {
 		t.Errorf("bad --as-of: exit %d, %q", code, errs)
