@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -103,6 +104,9 @@ func cmdRun(ctx context.Context, app *App, args []string) error {
 // cycle runs one nightly cycle under the run lease: a new run for a business
 // date, or (rerun > 0) the stages of a recorded run again.
 func (app *App) cycle(ctx context.Context, cfg *Config, st *sqlite.Store, date pipeline.Date, trigger pipeline.Trigger, rerun int64) (*pipeline.Result, error) {
+	if err := sameProgramme(ctx, cfg, st); err != nil {
+		return nil, err
+	}
 	r, err := app.runner(cfg, st)
 	if err != nil {
 		return nil, err
@@ -124,6 +128,32 @@ func (app *App) cycle(ctx context.Context, cfg *Config, st *sqlite.Store, date p
 		return nil, err
 	}
 	return r.Resume(ctx, runID)
+}
+
+// sameProgramme refuses a run when the configured programme file is not the
+// programme zhutui init loaded: the run would judge by other rules than the
+// file says. (A new binary's built-in programme is loaded by zhutui init too.)
+func sameProgramme(ctx context.Context, cfg *Config, st *sqlite.Store) error {
+	if cfg.Programme == "" {
+		return nil
+	}
+	src, err := os.ReadFile(cfg.Programme)
+	if err != nil {
+		return configErrorf("programme: %v", err)
+	}
+	p, err := pipeline.ParseProgramme(src)
+	if err != nil {
+		return configErrorf("%s: %v", cfg.Programme, err)
+	}
+	loaded, err := st.Programme(ctx)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(p.Source(), loaded.Source()) {
+		return configErrorf("programme %s is not the programme %s that zhutui init loaded: run zhutui init to load it "+
+			"(every registration is then judged again under it)", cfg.Programme, loaded.Code)
+	}
+	return nil
 }
 
 // lease takes the database's run lease for this process.
