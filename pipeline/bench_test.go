@@ -43,3 +43,13 @@ func BenchmarkChainHash(b *testing.B) {
 		e.Seq++
 	}
 }
+
+// BenchmarkRenderSMS: one paid notice's text (a results night renders one
+// per payment).
+func BenchmarkRenderSMS(b *testing.B) {
+	n := pipeline.Notice{Kind: pipeline.NoticePaid, Name: "王芳", AmountFen: 200000, CardLast4: "4567", PaymentRef: "R1-1"}
+	b.ReportAllocs()
+	for b.Loop() {
+		pipeline.DefaultSMSTemplates.Render(&n)
+	}
+}

@@ -69,14 +69,43 @@ func (t SMSTemplates) Check() error {
 	return nil
 }
 
-// Render returns a notice's text.
+// Render returns a notice's text: the template with each placeholder
+// replaced by the notice's value (values are not scanned again). A results
+// night renders hundreds of thousands, so the template is walked by hand
+// rather than through a strings.Replacer built for every notice.
 func (t SMSTemplates) Render(n *Notice) string {
 	tpl := t.Paid
 	if n.Kind == NoticeReturned {
 		tpl = t.Returned
 	}
-	return strings.NewReplacer("{name}", n.Name, "{amount}", FormatFen(n.AmountFen), "{card_last4}", n.CardLast4,
-		"{payment_ref}", n.PaymentRef, "{bank_message}", n.BankMessage).Replace(tpl)
+	var b strings.Builder
+	b.Grow(len(tpl) + len(n.Name) + len(n.BankMessage) + 32)
+	for {
+		i := strings.IndexByte(tpl, '{')
+		if i < 0 {
+			b.WriteString(tpl)
+			return b.String()
+		}
+		b.WriteString(tpl[:i])
+		tpl = tpl[i:]
+		switch {
+		case strings.HasPrefix(tpl, "{name}"):
+			b.WriteString(n.Name)
+		case strings.HasPrefix(tpl, "{amount}"):
+			b.WriteString(FormatFen(n.AmountFen))
+		case strings.HasPrefix(tpl, "{card_last4}"):
+			b.WriteString(n.CardLast4)
+		case strings.HasPrefix(tpl, "{payment_ref}"):
+			b.WriteString(n.PaymentRef)
+		case strings.HasPrefix(tpl, "{bank_message}"):
+			b.WriteString(n.BankMessage)
+		default:
+			b.WriteByte('{')
+			tpl = tpl[1:]
+			continue
+		}
+		tpl = tpl[strings.IndexByte(tpl, '}')+1:]
+	}
 }
 
 // RenderSMSFile writes an SMS batch (§4.3): UTF-8 CSV, CRLF, header

@@ -34,3 +34,23 @@ func TestSMSTemplatesCheck(t *testing.T) {
 		t.Errorf("Render = %q", got)
 	}
 }
+
+// Render gives what a strings.Replacer of the placeholders gives, for
+// templates with braces of every kind around them.
+func TestRenderLikeReplacer(t *testing.T) {
+	n := pipeline.Notice{Kind: pipeline.NoticeReturned, Name: "王{name}芳", AmountFen: 200050, CardLast4: "0041",
+		PaymentRef: "R028-1", BankMessage: "户名不符 {amount}"}
+	want := func(tpl string) string {
+		return strings.NewReplacer("{name}", n.Name, "{amount}", pipeline.FormatFen(n.AmountFen), "{card_last4}", n.CardLast4,
+			"{payment_ref}", n.PaymentRef, "{bank_message}", n.BankMessage).Replace(tpl)
+	}
+	for _, tpl := range []string{
+		pipeline.DefaultSMSTemplates.Returned, "", "{", "}", "{{name}}", "{name", "name}", "{nam{name}e}", "{}{amount}{",
+		"{payment_ref}{card_last4}{bank_message}{name}{amount}", "尾号{card_last4}。{", "{{{", "a{b}c",
+	} {
+		tt := pipeline.SMSTemplates{Returned: tpl}
+		if got := tt.Render(&n); got != want(tpl) {
+			t.Errorf("Render(%q) = %q, want %q", tpl, got, want(tpl))
+		}
+	}
+}
