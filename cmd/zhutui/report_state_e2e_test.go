@@ -104,7 +104,7 @@ func TestReportStateEndToEnd(t *testing.T) {
 	}
 
 	// A damaged state is not used.
-	state := w.path("reports/.state/registrations.state")
+	state := w.path("reports/.state/registrations.csv")
 	b, err := os.ReadFile(state)
 	if err != nil {
 		t.Fatal(err)
@@ -117,14 +117,4 @@ func TestReportStateEndToEnd(t *testing.T) {
 	// A report written elsewhere leaves the state alone.
 	w.ok("report", "--out", t.TempDir())
 	run(`from="state and 0 changes noted since"`)
-
-	// The state of the CSV format, left over from before, is removed.
-	csvState := w.path("reports/.state/registrations.csv")
-	if err := os.WriteFile(csvState, []byte("R1,PAID,100000,,R1-1,B2015011001,2,x\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	run(`from="state and 0 changes noted since"`)
-	if _, err := os.Stat(csvState); !os.IsNotExist(err) {
-		t.Errorf("the CSV state is still there: %v", err)
-	}
 }

@@ -267,8 +267,6 @@ func (w *Writer) saveState(ctx context.Context, src pipeline.ReportSource, lines
 	if err != nil {
 		return err
 	}
-	// The state of the CSV format (until session 5) is left over after an upgrade.
-	os.Remove(filepath.Join(filepath.Dir(lines.path), "registrations.csv"))
 	if err := src.SaveReportState(ctx, prev, st, lines.changes.Mark); err != nil {
 		return err
 	}

@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
+	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"zhutui/pipeline"
 )
@@ -21,18 +22,12 @@ import (
 // reads from the store only the registrations noted as changed since
 // (ReportSource.ReportChanges), so that a night's report costs what the night
 // changed rather than every registration ever taken. The store records the
-// state's SHA-256 and rows; a state that does not match them, no state, a
-// state of another format, or more changes than maxChanged mean that every
-// registration is read, as a first night does. Either way registrations.csv
-// has the same bytes.
-//
-// The state is binary, not CSV: after stateMagic, one record per line, each
-// field length-prefixed (see appendStateRecord). Reading and writing a
-// million CSV lines took 1 s of a 6.5 s second night.
+// state's SHA-256 and rows; a state that does not match them, no state, or
+// more changes than maxChanged mean that every registration is read, as
+// a first night does. Either way registrations.csv has the same bytes.
 const (
 	stateFolder = ".state"
-	stateFile   = "registrations.state"
-	stateMagic  = "zhutui report state 2\n"
+	stateFile   = "registrations.csv"
 )
 
 // maxChanged is how many noted changes are merged at most: they are held in
@@ -93,32 +88,40 @@ func merge(ctx context.Context, src pipeline.ReportSource, path string, ch pipel
 	}); err != nil {
 		return err
 	}
-	r, err := openState(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	defer r.close()
+	defer f.Close()
+	r := csv.NewReader(bufio.NewReaderSize(f, 256<<10))
+	r.FieldsPerRecord, r.ReuseRecord = 8, true
 	var rows int64
 	next := 0
 	for {
-		var l pipeline.RegistrationLine
-		if err := r.read(&l); errors.Is(err, io.EOF) {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
 			break
-		} else if err != nil {
-			return fmt.Errorf("report state %s, line %d: %w", path, rows+1, err)
+		}
+		if err != nil {
+			return fmt.Errorf("report state %s: %w", path, err)
 		}
 		rows++
-		for ; next < len(changed) && changed[next].RegistrationID < l.RegistrationID; next++ {
+		id := rec[0]
+		for ; next < len(changed) && changed[next].RegistrationID < id; next++ {
 			if err := fn(changed[next]); err != nil {
 				return err
 			}
 		}
-		if next < len(changed) && changed[next].RegistrationID == l.RegistrationID {
+		if next < len(changed) && changed[next].RegistrationID == id {
 			if err := fn(changed[next]); err != nil {
 				return err
 			}
 			next++
 			continue
+		}
+		l, err := parseState(rec)
+		if err != nil {
+			return fmt.Errorf("report state %s line %d: %w", path, rows, err)
 		}
 		if err := fn(l); err != nil {
 			return err
@@ -135,127 +138,21 @@ func merge(ctx context.Context, src pipeline.ReportSource, path string, ch pipel
 	return nil
 }
 
-// appendStateRecord appends a line's state record: the registration id,
-// status, reasons, payment reference, batch and station, each as a uvarint
-// length and its bytes; the level as a uvarint; the amount as a byte 0 (none)
-// or 1 and a varint.
-func appendStateRecord(b []byte, l *pipeline.RegistrationLine) []byte {
-	for _, f := range []string{l.RegistrationID, string(l.Status), l.Reasons, l.PaymentRef, l.BatchID, l.Station} {
-		b = binary.AppendUvarint(b, uint64(len(f)))
-		b = append(b, f...)
-	}
-	b = binary.AppendUvarint(b, uint64(l.Level))
-	if l.AmountFen == nil {
-		return append(b, 0)
-	}
-	return binary.AppendVarint(append(b, 1), *l.AmountFen)
-}
-
-// stateReader reads a state's records. The few distinct statuses, reasons,
-// batches and stations are shared rather than copied for every line, and
-// the amounts are taken from blocks, not allocated one by one.
-type stateReader struct {
-	f      *os.File
-	r      *bufio.Reader
-	buf    []byte
-	shared map[string]string
-	fens   []int64
-}
-
-func openState(path string) (*stateReader, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	r := &stateReader{f: f, r: bufio.NewReaderSize(f, 256<<10), shared: map[string]string{}}
-	head := make([]byte, len(stateMagic))
-	if _, err := io.ReadFull(r.r, head); err != nil || string(head) != stateMagic {
-		f.Close()
-		return nil, fmt.Errorf("report state %s: not a state of this version", path)
-	}
-	return r, nil
-}
-
-func (r *stateReader) close() { r.f.Close() }
-
-// read reads the next record into l; io.EOF when there is none.
-func (r *stateReader) read(l *pipeline.RegistrationLine) error {
-	id, err := r.bytes()
-	if err != nil {
-		return err // io.EOF at a record's start: the end
-	}
-	l.RegistrationID = string(id)
-	for _, f := range []*string{(*string)(&l.Status), &l.Reasons, &l.PaymentRef, &l.BatchID, &l.Station} {
-		b, err := r.bytes()
+func parseState(rec []string) (pipeline.RegistrationLine, error) {
+	l := pipeline.RegistrationLine{RegistrationID: rec[0], Status: pipeline.Status(rec[1]), Reasons: rec[3],
+		PaymentRef: rec[4], BatchID: rec[5], Station: rec[7]}
+	if rec[2] != "" {
+		fen, err := strconv.ParseInt(rec[2], 10, 64)
 		if err != nil {
-			return truncated(err)
+			return l, fmt.Errorf("amount %q: %w", rec[2], err)
 		}
-		if f == &l.PaymentRef {
-			*f = string(b)
-		} else {
-			*f = r.share(b)
-		}
+		l.AmountFen = &fen
 	}
-	level, err := binary.ReadUvarint(r.r)
-	if err != nil {
-		return truncated(err)
+	var err error
+	if l.Level, err = strconv.Atoi(rec[6]); err != nil {
+		return l, fmt.Errorf("level %q: %w", rec[6], err)
 	}
-	l.Level = int(level)
-	has, err := r.r.ReadByte()
-	if err != nil {
-		return truncated(err)
-	}
-	if has == 1 {
-		fen, err := binary.ReadVarint(r.r)
-		if err != nil {
-			return truncated(err)
-		}
-		if len(r.fens) == 0 {
-			r.fens = make([]int64, 4096)
-		}
-		r.fens[0] = fen
-		l.AmountFen, r.fens = &r.fens[0], r.fens[1:]
-	} else if has != 0 {
-		return fmt.Errorf("bad amount flag %d", has)
-	}
-	return nil
-}
-
-// bytes reads a length-prefixed field; the slice is valid until the next read.
-func (r *stateReader) bytes() ([]byte, error) {
-	n, err := binary.ReadUvarint(r.r)
-	if err != nil {
-		return nil, err
-	}
-	if n > 1<<20 {
-		return nil, fmt.Errorf("a field of %d bytes", n)
-	}
-	if uint64(cap(r.buf)) < n {
-		r.buf = make([]byte, n)
-	}
-	r.buf = r.buf[:n]
-	if _, err := io.ReadFull(r.r, r.buf); err != nil {
-		return nil, truncated(err)
-	}
-	return r.buf, nil
-}
-
-func (r *stateReader) share(b []byte) string {
-	if s, ok := r.shared[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if len(r.shared) < 10000 {
-		r.shared[s] = s
-	}
-	return s
-}
-
-func truncated(err error) error {
-	if errors.Is(err, io.EOF) {
-		return io.ErrUnexpectedEOF
-	}
-	return err
+	return l, nil
 }
 
 func fileSHA256(path string) (string, error) {
@@ -277,8 +174,9 @@ type stateWriter struct {
 	f    *os.File
 	h    hash.Hash
 	b    *bufio.Writer
+	w    *csv.Writer
 	rows int64
-	rec  []byte
+	rec  [8]string
 }
 
 func newStateWriter(path string) (*stateWriter, error) {
@@ -291,23 +189,27 @@ func newStateWriter(path string) (*stateWriter, error) {
 	}
 	s := &stateWriter{f: f, h: sha256.New()}
 	s.b = bufio.NewWriterSize(io.MultiWriter(f, s.h), 256<<10)
-	if _, err := s.b.WriteString(stateMagic); err != nil {
-		s.abandon()
-		return nil, err
-	}
+	s.w = csv.NewWriter(s.b)
 	return s, nil
 }
 
 func (s *stateWriter) add(l *pipeline.RegistrationLine) error {
 	s.rows++
-	s.rec = appendStateRecord(s.rec[:0], l)
-	_, err := s.b.Write(s.rec)
-	return err
+	s.rec = [8]string{l.RegistrationID, string(l.Status), "", l.Reasons, l.PaymentRef, l.BatchID,
+		strconv.Itoa(l.Level), l.Station}
+	if l.AmountFen != nil {
+		s.rec[2] = strconv.FormatInt(*l.AmountFen, 10)
+	}
+	return s.w.Write(s.rec[:])
 }
 
 // commit makes the written state the current one at path.
 func (s *stateWriter) commit(path string) (pipeline.ReportState, error) {
-	err := s.b.Flush()
+	s.w.Flush()
+	err := s.w.Error()
+	if err == nil {
+		err = s.b.Flush()
+	}
 	if err == nil {
 		err = s.f.Sync()
 	}

@@ -2,7 +2,6 @@ package report
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -79,27 +78,5 @@ func TestStateMerge(t *testing.T) {
 	err = merge(context.Background(), changes{}, path, ch, func(pipeline.RegistrationLine) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "3 lines, the store recorded 4") {
 		t.Errorf("a state of 3 lines recorded as 4: %v", err)
-	}
-
-	// A state cut short, or of another format, is refused.
-	ch.State.Rows = 3
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, tt := range map[string]struct {
-		body []byte
-		want string
-	}{
-		"cut":        {b[:len(b)-3], "line 3: unexpected EOF"},
-		"CSV format": {[]byte("R2,PAID,200000,,R2-1,B2015011001,1,x\n"), "not a state of this version"},
-	} {
-		if err := os.WriteFile(path, tt.body, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		err := merge(context.Background(), changes{}, path, ch, func(pipeline.RegistrationLine) error { return nil })
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: %v, want %q", name, err, tt.want)
-		}
 	}
 }
