@@ -195,7 +195,7 @@ const defaultConfig = `# zhutui configuration. Every key has a default; relative
 # database = "zhutui.db"
 # programme = ""            # a programme file; empty means the built-in 2013 programme
 # reports = "reports"
-# xlsx_max_registrations = 100000   # more registrations than this: report.xlsx points to registrations.csv
+# xlsx_max_registrations = 100000   # more registrations than this: report.xlsx points to registrations.csv and exceptions.csv
 
 [bank]
 # payer_account = ""        # the programme's account the bank pays from: required before batches are made

@@ -248,7 +248,8 @@ func TestReportWorkbook(t *testing.T) {
 }
 
 // TestReportWorkbookCap checks that past xlsx_max_registrations the
-// Registrations sheet points to registrations.csv instead of listing.
+// Registrations and Exceptions sheets point to registrations.csv and
+// exceptions.csv instead of listing.
 func TestReportWorkbookCap(t *testing.T) {
 	w, _ := twoNights(t)
 	if err := os.WriteFile(w.path("zhutui.toml"), []byte("xlsx_max_registrations = 5\n"+crashConfig), 0o644); err != nil {
@@ -260,9 +261,18 @@ func TestReportWorkbookCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rows, _ := f.GetRows("Registrations 登记")
-	if len(rows) != 2 || !strings.Contains(rows[1][0], "31 registrations") || !strings.Contains(rows[1][0], "registrations.csv") {
-		t.Fatalf("capped sheet = %v", rows)
+	want := []string{"Summary 汇总", "Exceptions 异常", "Registrations 登记", "Batches 批次"}
+	if got := f.GetSheetList(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("sheets = %v, want %v", got, want)
+	}
+	for sheet, file := range map[string]string{"Registrations 登记": "registrations.csv", "Exceptions 异常": "exceptions.csv"} {
+		rows, _ := f.GetRows(sheet)
+		if len(rows) != 2 || !strings.Contains(rows[1][0], "31 registrations") || !strings.Contains(rows[1][0], "all in "+file) {
+			t.Errorf("capped sheet %s = %v", sheet, rows)
+		}
+	}
+	if rows := strings.Count(string(w.read("capped/run-2/exceptions.csv")), "\n"); rows < 10 {
+		t.Errorf("exceptions.csv has %d lines", rows)
 	}
 	if _, _, n := csvFacts(t, w.path("capped", "run-2")); n != 31 {
 		t.Errorf("registrations.csv has %d rows, want all 31", n)

@@ -22,11 +22,12 @@ import (
 // Writer writes reports under Dir, one folder per run.
 type Writer struct {
 	Dir string
-	// XLSXMaxRegistrations caps the workbook's Registrations sheet: with
-	// more registrations than this it holds a note pointing to
-	// registrations.csv instead (a spreadsheet of millions of rows is of
-	// no use to anyone, and writing it would cost every night more than
-	// the night's own work). 0 means DefaultXLSXMaxRegistrations.
+	// XLSXMaxRegistrations caps the workbook's Registrations and
+	// Exceptions sheets: with more registrations than this they hold a note
+	// pointing to registrations.csv and exceptions.csv instead (a
+	// spreadsheet of millions of rows is of no use to anyone, and writing
+	// it would cost every night more than the night's own work). 0 means
+	// DefaultXLSXMaxRegistrations.
 	XLSXMaxRegistrations int64
 	// KeepState: registrations.csv is built from the last report's state
 	// and the registrations changed since, and the state kept for the next
@@ -96,10 +97,27 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 	}
 	var tallies pipeline.Tallies
 	groups := exceptionGroups{}
+	// Past the cap the workbook's Registrations and Exceptions sheets point
+	// to registrations.csv and exceptions.csv, which hold the same rows.
+	limit := w.XLSXMaxRegistrations
+	if limit <= 0 {
+		limit = DefaultXLSXMaxRegistrations
+	}
+	sheets := wb
+	if count > limit {
+		sheets = nil
+		for _, s := range []struct{ sheet, table, file string }{
+			{registrationsSheet, "registrations", "registrations.csv"}, {exceptionsSheet, "exceptions", "exceptions.csv"},
+		} {
+			if err := wb.pointTo(s.sheet, s.table, s.file, count, limit); err != nil {
+				return "", nil, err
+			}
+		}
+	}
 	// exceptions.csv streams on the other core while registrations.csv does.
 	waitExceptions := start(func() error {
 		err := writeFile(filepath.Join(tmp, "exceptions.csv"), func(b *bufio.Writer) error {
-			return writeExceptions(ctx, b, src, groups, wb)
+			return writeExceptions(ctx, b, src, groups, sheets)
 		})
 		if err != nil {
 			return fmt.Errorf("write report exceptions.csv: %w", err)
@@ -112,18 +130,7 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 		write func(*bufio.Writer) error
 	}{
 		{"registrations.csv", func(b *bufio.Writer) error {
-			limit := w.XLSXMaxRegistrations
-			if limit <= 0 {
-				limit = DefaultXLSXMaxRegistrations
-			}
-			sheet := wb
-			if count > limit {
-				sheet = nil
-				if err := wb.tooManyRegistrations(count, limit); err != nil {
-					return err
-				}
-			}
-			return writeRegistrations(b, lines.each, &tallies, sheet, state)
+			return writeRegistrations(b, lines.each, &tallies, sheets, state)
 		}},
 		{"rejects.csv", func(b *bufio.Writer) error {
 			if err := writeRejects(ctx, b, src, runID); err != nil {
@@ -316,25 +323,34 @@ func writeRegistrations(b *bufio.Writer, lines func(func(pipeline.RegistrationLi
 	return t.flush()
 }
 
+// writeExceptions writes exceptions.csv, gathers report.html's groups and,
+// when wb is not nil, fills the workbook's Exceptions sheet in the same pass.
 func writeExceptions(ctx context.Context, b *bufio.Writer, src pipeline.ReportSource, groups exceptionGroups, wb *workbook) error {
 	t, err := newTable(b, "registration_id", "station", "status", "code", "reason", "field", "registered", "feed")
 	if err != nil {
 		return err
 	}
-	xs, err := wb.sheet("Exceptions 异常", "exceptions", []float64{16, 20, 26, 26, 26, 16, 24, 24},
-		"registration_id", "station", "status", "code", "reason", "field", "registered", "feed")
-	if err != nil {
-		return err
+	var rows *background[pipeline.ExceptionLine]
+	if wb != nil {
+		xs, err := wb.sheet(exceptionsSheet, "exceptions", []float64{16, 20, 26, 26, 26, 16, 24, 24},
+			"registration_id", "station", "status", "code", "reason", "field", "registered", "feed")
+		if err != nil {
+			return err
+		}
+		rows = inBackground(func(l *pipeline.ExceptionLine) error { return wb.exceptionRow(xs, l) }, xs.done)
 	}
-	rows := inBackground(func(l *pipeline.ExceptionLine) error { return wb.exceptionRow(xs, l) }, xs.done)
 	err = src.EachException(ctx, func(l pipeline.ExceptionLine) error {
 		groups.add(l)
-		rows.add(l)
+		if rows != nil {
+			rows.add(l)
+		}
 		return t.row(l.RegistrationID, l.Station, string(l.Status), string(l.Code), l.Code.Text(), l.Field,
 			Masked(l.Field, l.Registered), Masked(l.Field, l.Feed))
 	})
-	if serr := rows.close(); err == nil {
-		err = serr
+	if rows != nil {
+		if serr := rows.close(); err == nil {
+			err = serr
+		}
 	}
 	if err != nil {
 		return err

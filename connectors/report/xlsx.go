@@ -148,17 +148,20 @@ func (s *sheet) done() error {
 	return s.sw.Flush()
 }
 
-const registrationsSheet = "Registrations 登记"
+const (
+	registrationsSheet = "Registrations 登记"
+	exceptionsSheet    = "Exceptions 异常"
+)
 
-// tooManyRegistrations writes a Registrations sheet that says where the
-// registrations are instead.
-func (w *workbook) tooManyRegistrations(n, limit int64) error {
-	s, err := w.sheet(registrationsSheet, "registrations", []float64{120}, "note")
+// pointTo writes a sheet that says where its rows are instead: past the cap,
+// in the CSV file beside the workbook.
+func (w *workbook) pointTo(name, table, file string, n, limit int64) error {
+	s, err := w.sheet(name, table, []float64{120}, "note")
 	if err != nil {
 		return err
 	}
 	if err := s.add(text(fmt.Sprintf("%d registrations: more than this workbook lists (xlsx_max_registrations = %d). "+
-		"Every registration is in registrations.csv beside it. 登记数超过工作簿上限，完整清单见 registrations.csv。", n, limit))); err != nil {
+		"The rows of this sheet are all in %s beside it. 登记数超过工作簿上限，本表完整内容见 %s。", n, limit, file, file))); err != nil {
 		return err
 	}
 	return s.done()
@@ -251,7 +254,7 @@ func (w *workbook) finish(path string, sum *pipeline.Summary) error {
 		return err
 	}
 	// Summary, Exceptions, Registrations, Batches.
-	for _, name := range []string{"Summary 汇总", "Exceptions 异常"} {
+	for _, name := range []string{"Summary 汇总", exceptionsSheet} {
 		if err := w.f.MoveSheet(name, registrationsSheet); err != nil {
 			return err
 		}
