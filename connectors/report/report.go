@@ -291,20 +291,14 @@ func writeRegistrations(b *bufio.Writer, lines func(func(pipeline.RegistrationLi
 	if err != nil {
 		return err
 	}
-	var rows *background[pipeline.RegistrationLine]
-	if wb != nil {
-		xs, err := wb.sheet(registrationsSheet, "registrations", []float64{16, 26, 12, 40, 16, 14, 6, 20},
-			"registration_id", "status", "amount", "reasons", "payment_ref", "batch_id", "level", "station")
-		if err != nil {
-			return err
-		}
-		rows = inBackground(func(l *pipeline.RegistrationLine) error { return wb.registrationRow(xs, l) }, xs.done)
+	rows, err := sheetRows(wb, registrationsSheet, "registrations", []float64{16, 26, 12, 40, 16, 14, 6, 20},
+		[]string{"registration_id", "status", "amount", "reasons", "payment_ref", "batch_id", "level", "station"}, wb.registrationRow)
+	if err != nil {
+		return err
 	}
 	err = lines(func(l pipeline.RegistrationLine) error {
 		tallies.Add(&l)
-		if rows != nil {
-			rows.add(l)
-		}
+		rows.add(l)
 		if state != nil {
 			if err := state.add(&l); err != nil {
 				return err
@@ -312,10 +306,8 @@ func writeRegistrations(b *bufio.Writer, lines func(func(pipeline.RegistrationLi
 		}
 		return t.row(l.RegistrationID, string(l.Status), amount(l.AmountFen), l.Reasons, l.PaymentRef, l.BatchID)
 	})
-	if rows != nil {
-		if serr := rows.close(); err == nil {
-			err = serr
-		}
+	if serr := rows.close(); err == nil {
+		err = serr
 	}
 	if err != nil {
 		return err
@@ -330,27 +322,19 @@ func writeExceptions(ctx context.Context, b *bufio.Writer, src pipeline.ReportSo
 	if err != nil {
 		return err
 	}
-	var rows *background[pipeline.ExceptionLine]
-	if wb != nil {
-		xs, err := wb.sheet(exceptionsSheet, "exceptions", []float64{16, 20, 26, 26, 26, 16, 24, 24},
-			"registration_id", "station", "status", "code", "reason", "field", "registered", "feed")
-		if err != nil {
-			return err
-		}
-		rows = inBackground(func(l *pipeline.ExceptionLine) error { return wb.exceptionRow(xs, l) }, xs.done)
+	rows, err := sheetRows(wb, exceptionsSheet, "exceptions", []float64{16, 20, 26, 26, 26, 16, 24, 24},
+		[]string{"registration_id", "station", "status", "code", "reason", "field", "registered", "feed"}, wb.exceptionRow)
+	if err != nil {
+		return err
 	}
 	err = src.EachException(ctx, func(l pipeline.ExceptionLine) error {
 		groups.add(l)
-		if rows != nil {
-			rows.add(l)
-		}
+		rows.add(l)
 		return t.row(l.RegistrationID, l.Station, string(l.Status), string(l.Code), l.Code.Text(), l.Field,
 			Masked(l.Field, l.Registered), Masked(l.Field, l.Feed))
 	})
-	if rows != nil {
-		if serr := rows.close(); err == nil {
-			err = serr
-		}
+	if serr := rows.close(); err == nil {
+		err = serr
 	}
 	if err != nil {
 		return err
@@ -483,7 +467,25 @@ func inBackground[T any](write func(*T) error, finish func() error) *background[
 	return b
 }
 
+// sheetRows starts a workbook sheet whose rows row writes in the background;
+// with no workbook (past the cap) it returns nil, which takes rows and
+// writes none.
+func sheetRows[T any](wb *workbook, name, table string, widths []float64, header []string,
+	row func(*sheet, *T) error) (*background[T], error) {
+	if wb == nil {
+		return nil, nil
+	}
+	s, err := wb.sheet(name, table, widths, header...)
+	if err != nil {
+		return nil, err
+	}
+	return inBackground(func(v *T) error { return row(s, v) }, s.done), nil
+}
+
 func (b *background[T]) add(v T) {
+	if b == nil {
+		return
+	}
 	if b.block = append(b.block, v); len(b.block) == cap(b.block) {
 		b.blocks <- b.block
 		b.block = make([]T, 0, 512)
@@ -491,6 +493,9 @@ func (b *background[T]) add(v T) {
 }
 
 func (b *background[T]) close() error {
+	if b == nil {
+		return nil
+	}
 	if len(b.block) > 0 {
 		b.blocks <- b.block
 	}
