@@ -350,6 +350,9 @@ func cmdReport(ctx context.Context, app *App, args []string) error {
 		if runID, err = strconv.ParseInt(*runFlag, 10, 64); err != nil {
 			return configErrorf("--run %q: not a run id", *runFlag)
 		}
+		if runID < 1 || runID > last {
+			return configErrorf("--run %d: no such run (the last is %d)", runID, last)
+		}
 	} else if runID == 0 {
 		return errors.New("no run yet: nothing to report")
 	}

@@ -377,6 +377,9 @@ func TestReportOfAnEarlierRun(t *testing.T) {
 		t.Errorf("night 2's own report:\n%s", s)
 	}
 
+	if _, errs, code := w.zhutui("report", "--run", "3"); code != 2 || !strings.Contains(errs, "no such run (the last is 2)") {
+		t.Errorf("report --run 3: exit %d, %s", code, errs)
+	}
 	_, errs, code := w.zhutui("report", "--run", "1")
 	if code != 2 || !strings.Contains(errs, "run 1 is not the last run (2)") || !strings.Contains(errs, "--out DIR") {
 		t.Fatalf("report --run 1: exit %d, %s", code, errs)
