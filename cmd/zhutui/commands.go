@@ -389,7 +389,7 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 	if err := app.parse(fs, args); err != nil {
 		return err
 	}
-	_, st, err := app.openStore(ctx)
+	cfg, st, err := app.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -400,6 +400,10 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 		return err
 	}
 	w := app.stdout
+	// What stops the next run before it is recorded shows here too.
+	if err := sameProgramme(ctx, cfg, st); err != nil {
+		fmt.Fprintf(w, "runs are refused: %v\n\n", err)
+	}
 	if len(r.Runs) == 0 {
 		fmt.Fprintln(w, "no run yet")
 	}

@@ -30,13 +30,16 @@ func TestProgrammeFileChanged(t *testing.T) {
 	if code != 2 || !strings.Contains(errs, "is not the programme 2013 that zhutui init loaded: run zhutui init") {
 		t.Fatalf("a run after the programme file changed: exit %d, %s", code, errs)
 	}
-	if out := w.ok("status"); strings.Contains(out, "run 2 ") {
-		t.Errorf("the refused run was recorded:\n%s", out)
+	if out := w.ok("status"); strings.Contains(out, "run 2 ") || !strings.Contains(out, "runs are refused: programme "+w.path("programme.toml")) {
+		t.Errorf("status after a refused run (none recorded, the reason shown):\n%s", out)
 	}
 	if out := w.ok("init"); !strings.Contains(out, "loaded programme 2013") {
 		t.Errorf("init did not load the edited programme:\n%s", out)
 	}
 	w.ok("run", "--as-of", "2014-02-02")
+	if out := w.ok("status"); strings.Contains(out, "refused") {
+		t.Errorf("status after init loaded the programme:\n%s", out)
+	}
 
 	if err := os.WriteFile(w.path("programme.toml"), []byte("not a programme\n"), 0o644); err != nil {
 		t.Fatal(err)
