@@ -81,6 +81,16 @@ func Parse(raw string, opts Options) (*Location, error) {
 	if opts.KnownHosts == "" {
 		return nil, fmt.Errorf("location %q: no [ssh] known_hosts: a server's host key is always checked", raw)
 	}
+	// Files that are not there are a configuration error now, not a stage
+	// that fails in the middle of a run.
+	for _, f := range []struct{ key, path string }{{"key_file", opts.KeyFile}, {"known_hosts", opts.KnownHosts}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			return nil, fmt.Errorf("location %q: [ssh] %s: %w", raw, f.key, err)
+		}
+	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
 	}

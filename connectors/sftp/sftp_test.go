@@ -164,6 +164,18 @@ func TestHostKeyChecked(t *testing.T) {
 			t.Fatal("a location without known_hosts was accepted")
 		}
 	})
+	t.Run("ErrMissingFiles", func(t *testing.T) {
+		missing := filepath.Join(t.TempDir(), "missing")
+		for key, opts := range map[string]sftp.Options{
+			"key_file":    {KeyFile: missing, KnownHosts: ts.knownHosts},
+			"known_hosts": {KeyFile: ts.keyFile, KnownHosts: missing},
+		} {
+			if _, err := sftp.Parse("sftp://zhutui@"+ts.Addr+"/x", opts); err == nil || !strings.Contains(err.Error(), "[ssh] "+key) ||
+				!strings.Contains(err.Error(), "no such file") {
+				t.Errorf("%s missing: %v", key, err)
+			}
+		}
+	})
 	t.Run("ErrPasswordInURL", func(t *testing.T) {
 		if _, err := sftp.Parse("sftp://zhutui:secret@"+ts.Addr+"/x", sftp.Options{KeyFile: ts.keyFile, KnownHosts: ts.knownHosts}); err == nil {
 			t.Fatal("a password in the URL was accepted")
