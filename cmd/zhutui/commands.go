@@ -33,16 +33,9 @@ func cmdInit(ctx context.Context, app *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	src, from := fixtures.Programme2013, "built-in"
-	if cfg.Programme != "" {
-		if src, err = os.ReadFile(cfg.Programme); err != nil {
-			return configErrorf("programme: %v", err)
-		}
-		from = cfg.Programme
-	}
-	prog, err := pipeline.ParseProgramme(src)
+	prog, from, err := configuredProgramme(cfg)
 	if err != nil {
-		return configErrorf("%s: %v", from, err)
+		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(cfg.Database), 0o755); err != nil {
 		return err
@@ -130,6 +123,24 @@ func (app *App) cycle(ctx context.Context, cfg *Config, st *sqlite.Store, date p
 	return r.Resume(ctx, runID)
 }
 
+// configuredProgramme reads the programme the configuration names, or the
+// built-in one, and says where it came from.
+func configuredProgramme(cfg *Config) (*pipeline.Programme, string, error) {
+	src, from := fixtures.Programme2013, "built-in"
+	if cfg.Programme != "" {
+		var err error
+		if src, err = os.ReadFile(cfg.Programme); err != nil {
+			return nil, "", configErrorf("programme: %v", err)
+		}
+		from = cfg.Programme
+	}
+	p, err := pipeline.ParseProgramme(src)
+	if err != nil {
+		return nil, "", configErrorf("%s: %v", from, err)
+	}
+	return p, from, nil
+}
+
 // sameProgramme refuses a run when the configured programme file is not the
 // programme zhutui init loaded: the run would judge by other rules than the
 // file says. (A new binary's built-in programme is loaded by zhutui init too.)
@@ -137,13 +148,9 @@ func sameProgramme(ctx context.Context, cfg *Config, st *sqlite.Store) error {
 	if cfg.Programme == "" {
 		return nil
 	}
-	src, err := os.ReadFile(cfg.Programme)
+	p, _, err := configuredProgramme(cfg)
 	if err != nil {
-		return configErrorf("programme: %v", err)
-	}
-	p, err := pipeline.ParseProgramme(src)
-	if err != nil {
-		return configErrorf("%s: %v", cfg.Programme, err)
+		return err
 	}
 	loaded, err := st.Programme(ctx)
 	if err != nil {
@@ -269,7 +276,7 @@ func cmdIngest(ctx context.Context, app *App, args []string) error {
 		return err
 	}
 	defer st.Close()
-	lease, err := app.lease(ctx, st, "ingest")
+	lease, err := app.lease(ctx, st, string(pipeline.TriggerIngest))
 	if err != nil {
 		return err
 	}

@@ -2,9 +2,7 @@ package main_test
 
 import (
 	"archive/zip"
-	"encoding/csv"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,15 +69,7 @@ func personalNumbers(t *testing.T) []string {
 	t.Helper()
 	var out []string
 	for _, night := range []string{"night1", "night2"} {
-		f, err := os.Open(filepath.Join(samples, night, "registrations.csv"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows, err := csv.NewReader(f).ReadAll()
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		rows := readCSV(t, filepath.Join(samples, night, "registrations.csv"))
 		col := map[string]int{}
 		for i, h := range rows[0] {
 			col[strings.TrimPrefix(h, "\ufeff")] = i

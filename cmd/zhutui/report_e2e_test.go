@@ -68,6 +68,16 @@ func mustRead(t *testing.T, p string) []byte {
 	return b
 }
 
+// readCSV reads a whole CSV file.
+func readCSV(t *testing.T, p string) [][]string {
+	t.Helper()
+	rows, err := csv.NewReader(bytes.NewReader(mustRead(t, p))).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
+	return rows
+}
+
 func chromium(t *testing.T) string {
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -298,15 +308,7 @@ func TestAlertsListedInFull(t *testing.T) {
 	}
 
 	// Night 2: every registration again, newer, with another name.
-	in, err := os.Open(w.path("gen", "registrations.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(in).ReadAll()
-	in.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readCSV(t, w.path("gen", "registrations.csv"))
 	for _, r := range rows[1:] {
 		updated, err := time.Parse(time.DateTime, r[1])
 		if err != nil {
@@ -324,10 +326,7 @@ func TestAlertsListedInFull(t *testing.T) {
 	w.ok("run", "--as-of", "2015-01-11")
 	dir := w.path("reports", "run-2")
 
-	alerts, err := csv.NewReader(bytes.NewReader(w.read("reports/run-2/alerts.csv"))).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	alerts := readCSV(t, filepath.Join(dir, "alerts.csv"))
 	if len(alerts) != batched+1 || strings.Join(alerts[0], ",") != "registration_id,payment_ref,payment_status,decision,decision_text,reasons" {
 		t.Fatalf("alerts.csv: %d lines, header %v; want %d alerts", len(alerts)-1, alerts[0], batched)
 	}

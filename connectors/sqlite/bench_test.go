@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"zhutui/connectors/bankfile"
 	"zhutui/connectors/csvfile"
 	"zhutui/connectors/sqlite"
 	"zhutui/fixtures/bank"
@@ -83,13 +82,6 @@ func answeredBatch(tb testing.TB, n int) (*sqlite.Store, *pipeline.ResultFile) {
 			fail[l.PaymentRef] = bank.AccountClosed
 		}
 	}
-	name, res, err := bank.Answer(data, fail)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	rf, err := bankfile.ParseResult(name, bytes.NewReader(res))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	_, rf := bankAnswers(tb, data, fail)
 	return s, rf
 }

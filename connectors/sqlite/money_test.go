@@ -43,6 +43,21 @@ func payable(t *testing.T, st *sqlite.Store, n int) {
 
 func render(b *pipeline.Batch) ([]byte, error) { return bankfile.Format{}.RenderPayment(b) }
 
+// bankAnswers has the pretend bank answer a payment file, the lines named
+// failing, and returns its result file, parsed.
+func bankAnswers(tb testing.TB, data []byte, fail map[string]bank.Failure) (string, *pipeline.ResultFile) {
+	tb.Helper()
+	name, res, err := bank.Answer(data, fail)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rf, err := bankfile.ParseResult(name, bytes.NewReader(res))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return name, rf
+}
+
 // sentBatch makes n payable registrations into batch B2014020101, approves
 // it and records it sent (run 2); it returns the batch's payment file.
 func sentBatch(t *testing.T, st *sqlite.Store, n int) []byte {
@@ -216,8 +231,7 @@ func TestBatches(t *testing.T) {
 			t.Errorf("statuses after a quarantined result: %v", got)
 		}
 		// The faithful answer settles the batch.
-		name, res, _ = bank.Answer(data, map[string]bank.Failure{"R2-1": bank.NoSuchCard})
-		rf, _ = bankfile.ParseResult(name, bytes.NewReader(res))
+		name, rf = bankAnswers(t, data, map[string]bank.Failure{"R2-1": bank.NoSuchCard})
 		out, err = st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "x2"}, rf)
 		if err != nil || out.Quarantined != "" || out.Applied != 2 {
 			t.Fatalf("outcome %+v, %v", out, err)
@@ -308,8 +322,7 @@ func TestReissuedThenWithdrawnThenPayable(t *testing.T) {
 	ctx := context.Background()
 	st := MustOpen(t)
 	data := sentBatch(t, st, 1)
-	name, res, _ := bank.Answer(data, map[string]bank.Failure{"R1-1": bank.CardAbnormal})
-	rf, _ := bankfile.ParseResult(name, bytes.NewReader(res))
+	name, rf := bankAnswers(t, data, map[string]bank.Failure{"R1-1": bank.CardAbnormal})
 	if out, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "r"}, rf); err != nil || out.Quarantined != "" {
 		t.Fatalf("%+v %v", out, err)
 	}
@@ -461,11 +474,7 @@ func TestResultFile(t *testing.T) {
 	ctx := context.Background()
 	st := MustOpen(t)
 	data := sentBatch(t, st, 3)
-	name, res, _ := bank.Answer(data, map[string]bank.Failure{"R2-1": bank.NoSuchCard})
-	rf, err := bankfile.ParseResult(name, bytes.NewReader(res))
-	if err != nil {
-		t.Fatal(err)
-	}
+	name, rf := bankAnswers(t, data, map[string]bank.Failure{"R2-1": bank.NoSuchCard})
 	slices.Reverse(rf.Lines)
 	in := pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "r"}
 

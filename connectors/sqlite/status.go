@@ -29,7 +29,7 @@ func (s *Store) Status(ctx context.Context, runs int, host string) (*pipeline.St
 	case err == nil:
 		r.LeaseHolder, r.LeaseRunID = lease.describe(), lease.RunID.Int64
 		r.LeaseCutOff = !lease.alive(s.Now(), host)
-		if lease.Command == "ingest" {
+		if lease.Command == string(pipeline.TriggerIngest) { // zhutui ingest's lease
 			r.LeaseRunBy = pipeline.TriggerIngest
 		}
 	case !isNoRows(err):
