@@ -1,0 +1,107 @@
+package localdir_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"zhutui/connectors/localdir"
+	"zhutui/pipeline"
+)
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		raw, path, err string
+	}{
+		{raw: "file:///srv/zhutui/inbox", path: "/srv/zhutui/inbox"},
+		{raw: "file://localhost/srv/out/", path: "/srv/out"},
+		{raw: "file:///srv/a/../b", path: "/srv/b"},
+		{raw: "sftp://u@h:22/srv", err: "want file:///absolute/dir"},
+		{raw: "file://bank.example/srv", err: "has no host"},
+		{raw: "file:relative/dir", err: "must be absolute"},
+	} {
+		d, err := localdir.Parse(tc.raw)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), tc.raw) {
+				t.Errorf("Parse(%q) = %v, want an error naming it and saying %q", tc.raw, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || d.Path != tc.path {
+			t.Errorf("Parse(%q) = %v, %v; want path %s", tc.raw, d, err, tc.path)
+		}
+	}
+	if got := localdir.New("/srv/out").String(); got != "file:///srv/out" {
+		t.Errorf("String() = %s", got)
+	}
+}
+
+func TestPutListOpen(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "outbox") // not there yet: Put makes it
+	d := localdir.New(dir)
+	if names, err := d.List(ctx); err != nil || len(names) != 0 {
+		t.Fatalf("list of a folder not made yet = %v, %v; want none and no error", names, err)
+	}
+	data := []byte("H|B1|...\r\n")
+	if already, err := d.Put(ctx, "ZTPAY_B1.txt", data); err != nil || already {
+		t.Fatalf("put: %v, already %v", err, already)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "ZTPAY_B1.txt")); !bytes.Equal(got, data) {
+		t.Fatalf("folder holds %q", got)
+	}
+	if already, err := d.Put(ctx, "ZTPAY_B1.txt", data); err != nil || !already {
+		t.Fatalf("second put of the same bytes: %v, already %v", err, already)
+	}
+	if _, err := d.Put(ctx, "ZTPAY_B1.txt", []byte("other")); !errors.Is(err, pipeline.ErrClash) || !strings.Contains(err.Error(), "ZTPAY_B1.txt") {
+		t.Fatalf("put of other bytes: %v, want ErrClash naming the file", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "ZTPAY_B1.txt")); !bytes.Equal(got, data) {
+		t.Fatal("a clash overwrote the file")
+	}
+	// A longer file under the same name is a clash too, not a prefix match.
+	if _, err := d.Put(ctx, "ZTPAY_B1.txt", append(append([]byte{}, data...), 'x')); !errors.Is(err, pipeline.ErrClash) {
+		t.Fatalf("put of longer bytes: %v, want ErrClash", err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "archive"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Put(ctx, "A.txt", []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	names, err := d.List(ctx)
+	if err != nil || strings.Join(names, ",") != "A.txt,ZTPAY_B1.txt" {
+		t.Fatalf("list = %v, %v (sorted, files only, no temporary file left)", names, err)
+	}
+	f, err := d.Open(ctx, "ZTPAY_B1.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(f)
+	f.Close()
+	if !bytes.Equal(got, data) {
+		t.Fatalf("read %q", got)
+	}
+}
+
+func TestNotAPlainName(t *testing.T) {
+	ctx := context.Background()
+	parent := t.TempDir()
+	d := localdir.New(filepath.Join(parent, "out"))
+	for _, name := range []string{"../escape.txt", "sub/x.txt", ".hidden"} {
+		if _, err := d.Put(ctx, name, []byte("x")); err == nil || !strings.Contains(err.Error(), "not a plain file name") {
+			t.Errorf("put %q: %v, want refused", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(parent, "escape.txt")); !os.IsNotExist(err) {
+		t.Error("a put escaped its folder")
+	}
+	if _, err := d.Open(ctx, "../out/x"); err == nil || !strings.Contains(err.Error(), "not a plain file name") {
+		t.Errorf("open of a path: %v, want refused", err)
+	}
+}
