@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/zhutui
 PKGS    := ./...
 
-.PHONY: all build demo test test-race test-short bench lint fuzz clean
+.PHONY: all build demo test test-race test-short bench lint fuzz cover clean
 
 all: build
 
@@ -34,6 +34,18 @@ BENCH_SECOND ?= 10000
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 	$(GO) run ./cmd/zhutui-bench --bin $(BIN) --registrations $(BENCH_N) --second $(BENCH_SECOND)
+
+## cover: statement coverage of every package, counting both the unit tests
+## and what the end-to-end tests' zhutui binary runs (not part of make test);
+## per-function figures in .test-output/cover/funcs.txt
+COVER := $(CURDIR)/.test-output/cover
+cover:
+	rm -rf $(COVER) && mkdir -p $(COVER)/unit $(COVER)/e2e
+	ZHUTUI_E2E_COVERDIR=$(COVER)/e2e $(GO) test -count=1 -timeout 15m -cover -coverpkg=zhutui/... $(PKGS) -args -test.gocoverdir=$(COVER)/unit >/dev/null
+	$(GO) tool covdata percent -i=$(COVER)/unit,$(COVER)/e2e
+	$(GO) tool covdata textfmt -i=$(COVER)/unit,$(COVER)/e2e -o $(COVER)/profile.txt
+	$(GO) tool cover -func=$(COVER)/profile.txt > $(COVER)/funcs.txt
+	@tail -1 $(COVER)/funcs.txt
 
 ## lint: formatting, vet and staticcheck (fetched by go run, pinned)
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2

@@ -32,6 +32,12 @@ func TestMain(m *testing.M) {
 	if runtime.GOOS == "windows" {
 		binary += ".exe"
 	}
+	if cover := os.Getenv("ZHUTUI_E2E_COVERDIR"); cover != "" {
+		// make cover: the binary counts what the end-to-end tests run, into
+		// that folder (go test sets GOCOVERDIR to a folder of its own).
+		buildFlags = append(buildFlags, "-cover", "-coverpkg=zhutui/...")
+		os.Setenv("GOCOVERDIR", cover)
+	}
 	build := exec.Command("go", append(append([]string{"build"}, buildFlags...), "-o", binary, ".")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
