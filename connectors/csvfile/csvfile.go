@@ -195,6 +195,13 @@ func (t *table) next() error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		t.line = pe.StartLine
+		if errors.Is(pe.Err, csv.ErrQuote) && pe.Line > pe.StartLine {
+			// The quote ran on past its line: the lines it took in are no
+			// longer rows, and rejecting one row would lose them unseen.
+			return &pipeline.FileError{File: t.file, Line: pe.StartLine, Reason: fmt.Sprintf(
+				"a quoted field that opens on this line is not closed where it should be: lines %d to %d cannot be read as rows",
+				pe.StartLine, pe.Line)}
+		}
 		if errors.Is(pe.Err, csv.ErrFieldCount) {
 			return &pipeline.Reject{File: t.file, Line: t.line,
 				Reason: fmt.Sprintf("wrong column count: %d fields, the header has %d", len(rec), t.width)}

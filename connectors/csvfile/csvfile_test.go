@@ -151,6 +151,28 @@ func TestRegistrations(t *testing.T) {
 			t.Errorf("good rows = %+v at %v", res.regs, res.lines)
 		}
 	})
+	t.Run("ErrUnclosedQuote", func(t *testing.T) {
+		// A quote opened in line 3 and not closed where the field ends runs
+		// on into the lines after it: they cannot be told apart as rows, so
+		// the file is not to be trusted, rather than lines 4 and 5 lost
+		// inside one rejected row.
+		src := regHeader + regRow + strings.Replace(regRow, "R1,", "R2,\"", 1) +
+			strings.Replace(regRow, "R1", "R3", 1) + strings.Replace(regRow, "R1", "R4", 1)
+		res := readRegs(t, []byte(src))
+		var fe *pipeline.FileError
+		if !errors.As(res.err, &fe) || fe.Line != 3 || !strings.Contains(fe.Error(), "regs.csv:3") ||
+			!strings.Contains(fe.Reason, "lines 3 to 5") {
+			t.Fatalf("err = %v, rejects %v", res.err, res.rejects)
+		}
+	})
+	t.Run("BadQuoteOnOneLineRejectsTheRow", func(t *testing.T) {
+		src := regHeader + strings.Replace(regRow, "王芳", "王\"芳", 1) + strings.Replace(regRow, "R1", "R2", 1)
+		res := readRegs(t, []byte(src))
+		if res.err != nil || len(res.rejects) != 1 || res.rejects[0].Line != 2 || !strings.Contains(res.rejects[0].Reason, "bare \"") ||
+			len(res.regs) != 1 || res.regs[0].ID != "R2" {
+			t.Fatalf("err %v, rejects %v, rows %+v", res.err, res.rejects, res.regs)
+		}
+	})
 	t.Run("QuotedNewlineKeepsLineNumbers", func(t *testing.T) {
 		src := regHeader + strings.Replace(regRow, "王芳", "\"王\n芳\"", 1) + strings.Replace(regRow, "R1", "R2", 1)
 		res := readRegs(t, []byte(src))
