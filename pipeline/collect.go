@@ -51,7 +51,9 @@ type Formats struct {
 
 // IngestStore is the part of the store that takes inbound files.
 type IngestStore interface {
-	CheckFile(ctx context.Context, location, name, sha string) (FileVerdict, error)
+	// CheckFile says what to do with a file; for FileQuarantinedBefore it
+	// also returns why it was quarantined.
+	CheckFile(ctx context.Context, location, name, sha string) (FileVerdict, string, error)
 	Quarantine(ctx context.Context, f InboundFile, reason string) error
 	IngestRegistrations(ctx context.Context, f InboundFile, read RegistrationSource) (FileOutcome, error)
 	IngestCertificates(ctx context.Context, f InboundFile, read CertificateSource) (FileOutcome, error)
@@ -61,7 +63,7 @@ type IngestStore interface {
 // Taken is the account of one inbound file found at a location.
 type Taken struct {
 	InboundFile
-	Skipped bool // taken before: nothing done
+	Skipped bool // taken or quarantined before (then Quarantined says why): nothing done
 	FileOutcome
 }
 
@@ -80,13 +82,17 @@ func TakeFile(ctx context.Context, st IngestStore, formats Formats, kind FileKin
 		return t, fmt.Errorf("read %s %s/%s: %w", kind, loc, name, err)
 	}
 	t.SHA256, t.Size, t.Encoding = in.SHA256, in.Size, in.Encoding
-	verdict, err := st.CheckFile(ctx, t.Location, name, in.SHA256)
+	verdict, why, err := st.CheckFile(ctx, t.Location, name, in.SHA256)
 	if err != nil {
 		return t, err
 	}
 	switch verdict {
 	case FileSeen:
 		t.Skipped = true
+		return t, nil
+	case FileQuarantinedBefore:
+		t.Skipped = true
+		t.Quarantined = "quarantined before, nothing applied: " + why
 		return t, nil
 	case FileNameClash:
 		t.Quarantined = "a file of this name with other content was taken before; not applied"

@@ -66,9 +66,10 @@ type FileVerdict int
 
 // The verdicts.
 const (
-	FileNew       FileVerdict = iota // not seen: take it
-	FileSeen                         // the same name and bytes were taken before: skip it
-	FileNameClash                    // a file of this name with other bytes was taken: quarantine it
+	FileNew               FileVerdict = iota // not seen: take it
+	FileSeen                                 // the same name and bytes were taken before: skip it
+	FileNameClash                            // a file of this name with other bytes was taken: quarantine it
+	FileQuarantinedBefore                    // the same name and bytes were quarantined before: skip it
 )
 
 // FileOutcome is what taking one file did.

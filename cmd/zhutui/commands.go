@@ -301,6 +301,8 @@ func cmdIngest(ctx context.Context, app *App, args []string) error {
 		switch {
 		case err != nil:
 			failed = append(failed, err.Error())
+		case t.Skipped && t.Quarantined != "":
+			failed = append(failed, fmt.Sprintf("%s: %s", path, t.Quarantined))
 		case t.Skipped:
 			fmt.Fprintf(app.stdout, "%s: taken before (same name and content), skipped\n", path)
 		case t.Quarantined != "":

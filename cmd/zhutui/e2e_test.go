@@ -324,4 +324,10 @@ func TestExitCodes(t *testing.T) {
 	if _, errs, code := w.zhutui("rerun", "1"); code != 1 || !strings.Contains(errs, "manual ingest") {
 		t.Errorf("rerun of an ingest: exit %d, %q", code, errs)
 	}
+	// The same bad file again is not "taken before": it was never applied,
+	// and the operator is told why.
+	if out, errs, code := w.zhutui("ingest", "registrations", w.path("bad.csv")); code != 1 || strings.Contains(out, "taken before") ||
+		!strings.Contains(errs, "bad.csv: quarantined before, nothing applied: bad.csv:1: required column missing") {
+		t.Errorf("the quarantined file again: exit %d, %q %q", code, out, errs)
+	}
 }

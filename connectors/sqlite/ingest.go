@@ -17,25 +17,28 @@ import (
 // CheckFile says whether an inbound file is new, was already taken (same
 // location, name and SHA-256), or clashes with a taken file of the same name
 // and other content.
-func (s *Store) CheckFile(ctx context.Context, location, name, sha string) (pipeline.FileVerdict, error) {
+func (s *Store) CheckFile(ctx context.Context, location, name, sha string) (pipeline.FileVerdict, string, error) {
 	var rows []struct {
 		SHA     string `db:"sha256"`
 		Outcome string `db:"outcome"`
+		Reason  string `db:"reason"`
 	}
-	err := s.db.SelectContext(ctx, &rows, `SELECT sha256, outcome FROM files WHERE location = ? AND name = ?`, location, name)
+	err := s.db.SelectContext(ctx, &rows, `SELECT sha256, outcome, reason FROM files WHERE location = ? AND name = ?`, location, name)
 	if err != nil {
-		return 0, fmt.Errorf("check file %s/%s: %w", location, name, err)
+		return 0, "", fmt.Errorf("check file %s/%s: %w", location, name, err)
 	}
 	verdict := pipeline.FileNew
 	for _, r := range rows {
 		switch {
+		case r.SHA == sha && r.Outcome == pipeline.OutcomeQuarantined:
+			return pipeline.FileQuarantinedBefore, r.Reason, nil
 		case r.SHA == sha:
-			return pipeline.FileSeen, nil
+			return pipeline.FileSeen, "", nil
 		case r.Outcome == pipeline.OutcomeTaken:
 			verdict = pipeline.FileNameClash
 		}
 	}
-	return verdict, nil
+	return verdict, "", nil
 }
 
 // Quarantine records an inbound file that was not applied, and why. A file

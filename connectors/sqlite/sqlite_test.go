@@ -303,19 +303,19 @@ func TestFiles(t *testing.T) {
 	ctx := context.Background()
 	st := MustOpen(t)
 	f := pipeline.InboundFile{Kind: pipeline.KindRegistrations, Location: "file:///in", Name: "a.csv", SHA256: "aa", Size: 1}
-	if v, err := st.CheckFile(ctx, f.Location, f.Name, f.SHA256); err != nil || v != pipeline.FileNew {
+	if v, _, err := st.CheckFile(ctx, f.Location, f.Name, f.SHA256); err != nil || v != pipeline.FileNew {
 		t.Fatalf("new file: %v, %v", v, err)
 	}
 	if _, err := st.IngestRegistrations(ctx, f, func(pipeline.RegistrationSink, pipeline.RejectSink) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := st.CheckFile(ctx, f.Location, f.Name, "aa"); v != pipeline.FileSeen {
+	if v, _, _ := st.CheckFile(ctx, f.Location, f.Name, "aa"); v != pipeline.FileSeen {
 		t.Errorf("same bytes: %v, want FileSeen", v)
 	}
-	if v, _ := st.CheckFile(ctx, f.Location, f.Name, "bb"); v != pipeline.FileNameClash {
+	if v, _, _ := st.CheckFile(ctx, f.Location, f.Name, "bb"); v != pipeline.FileNameClash {
 		t.Errorf("other bytes: %v, want FileNameClash", v)
 	}
-	if v, _ := st.CheckFile(ctx, "file:///elsewhere", f.Name, "bb"); v != pipeline.FileNew {
+	if v, _, _ := st.CheckFile(ctx, "file:///elsewhere", f.Name, "bb"); v != pipeline.FileNew {
 		t.Errorf("other location: %v, want FileNew", v)
 	}
 	t.Run("QuarantineAppliesNothing", func(t *testing.T) {
@@ -342,8 +342,12 @@ func TestFiles(t *testing.T) {
 		if n != 0 || rejects != 0 || outcome != pipeline.OutcomeQuarantined {
 			t.Fatalf("after quarantine: %d versions, %d rejects, outcome %q", n, rejects, outcome)
 		}
+		// The same bytes again are skipped, saying why they were quarantined.
+		if v, why, _ := st.CheckFile(ctx, g.Location, g.Name, "cc"); v != pipeline.FileQuarantinedBefore || why != out.Quarantined {
+			t.Errorf("the quarantined file again: %v %q, want FileQuarantinedBefore %q", v, why, out.Quarantined)
+		}
 		// A corrected file of the same name is taken: nothing of the first was applied.
-		if v, _ := st.CheckFile(ctx, g.Location, g.Name, "dd"); v != pipeline.FileNew {
+		if v, _, _ := st.CheckFile(ctx, g.Location, g.Name, "dd"); v != pipeline.FileNew {
 			t.Errorf("corrected file after a quarantine: %v, want FileNew", v)
 		}
 	})
