@@ -50,11 +50,7 @@ func cmdInit(ctx context.Context, app *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	key, err := app.ledgerKey(cfg, true)
-	if err != nil {
-		return err
-	}
-	if err := st.SetLedgerKey(ctx, key); err != nil {
+	if err := app.useLedgerKey(ctx, st, cfg, true); err != nil {
 		return err
 	}
 	fmt.Fprintf(app.stdout, "database %s is ready\n", cfg.Database)

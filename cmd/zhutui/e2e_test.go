@@ -324,6 +324,17 @@ func TestExitCodes(t *testing.T) {
 	if _, errs, code := w.zhutui("rerun", "1"); code != 1 || !strings.Contains(errs, "manual ingest") {
 		t.Errorf("rerun of an ingest: exit %d, %q", code, errs)
 	}
+	// A ledger key other than the one the database was chained under is a
+	// configuration error, before any run is recorded.
+	w.env = append(w.env, "ZHUTUI_LEDGER_KEY=a key that is long enough but wrong")
+	if _, errs, code := w.zhutui("run", "--as-of", "2014-02-01"); code != 2 ||
+		!strings.Contains(errs, "the ledger key from $ZHUTUI_LEDGER_KEY is not the one this database's ledger was chained with") {
+		t.Errorf("another ledger key: exit %d, %q", code, errs)
+	}
+	w.env = w.env[:len(w.env)-1]
+	if out := w.ok("status"); strings.Contains(out, "run 2") {
+		t.Errorf("a run refused for its ledger key was recorded:\n%s", out)
+	}
 	// The same bad file again is not "taken before": it was never applied,
 	// and the operator is told why.
 	if out, errs, code := w.zhutui("ingest", "registrations", w.path("bad.csv")); code != 1 || strings.Contains(out, "taken before") ||

@@ -1,12 +1,35 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
+
+	"zhutui/connectors/sqlite"
 )
+
+// useLedgerKey gives the store the configured ledger key (see ledgerKey). A
+// key the store refuses is a configuration error naming where it came from.
+func (app *App) useLedgerKey(ctx context.Context, st *sqlite.Store, cfg *Config, create bool) error {
+	key, err := app.ledgerKey(cfg, create)
+	if err != nil {
+		return err
+	}
+	err = st.SetLedgerKey(ctx, key)
+	var ke *sqlite.LedgerKeyError
+	if errors.As(err, &ke) {
+		from := cfg.Ledger.KeyFile
+		if os.Getenv("ZHUTUI_LEDGER_KEY") != "" {
+			from = "$ZHUTUI_LEDGER_KEY"
+		}
+		return configErrorf("the ledger key from %s %s", from, ke.Reason)
+	}
+	return err
+}
 
 // ledgerKey returns the ledger's HMAC key: $ZHUTUI_LEDGER_KEY, else the
 // contents of the key file. With create, a missing key file is made with a

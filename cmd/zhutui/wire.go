@@ -30,11 +30,7 @@ func (app *App) openStore(ctx context.Context) (*Config, *sqlite.Store, error) {
 		return nil, nil, err
 	}
 	st.Now = app.now
-	key, err := app.ledgerKey(cfg, false)
-	if err == nil {
-		err = st.SetLedgerKey(ctx, key)
-	}
-	if err != nil {
+	if err := app.useLedgerKey(ctx, st, cfg, false); err != nil {
 		st.Close()
 		return nil, nil, err
 	}

@@ -15,12 +15,18 @@ import (
 // ErrNoLedgerKey means the store was asked to post or verify without a key.
 var ErrNoLedgerKey = errors.New("no ledger key: set $ZHUTUI_LEDGER_KEY or [ledger] key_file")
 
+// LedgerKeyError means a key given to SetLedgerKey cannot be used: too short,
+// or not the key this database's ledger is chained under.
+type LedgerKeyError struct{ Reason string }
+
+func (e *LedgerKeyError) Error() string { return "the ledger key " + e.Reason }
+
 // SetLedgerKey gives the store the key the ledger is chained under. The first
 // key given to a database is remembered by its fingerprint; another key is
 // refused, so that a wrong key is not mistaken for a tampered ledger.
 func (s *Store) SetLedgerKey(ctx context.Context, key []byte) error {
 	if len(key) < 16 {
-		return errors.New("ledger key: too short (want at least 16 bytes)")
+		return &LedgerKeyError{"is too short (want at least 16 bytes)"}
 	}
 	check := pipeline.KeyCheck(key)
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -34,8 +40,12 @@ func (s *Store) SetLedgerKey(ctx context.Context, key []byte) error {
 		case check:
 			return nil
 		}
-		return errors.New("the ledger key is not the one this database's ledger was chained with")
+		return &LedgerKeyError{"is not the one this database's ledger was chained with"}
 	})
+	var ke *LedgerKeyError
+	if errors.As(err, &ke) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("ledger key: %w", err)
 	}

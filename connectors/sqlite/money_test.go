@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -377,6 +378,26 @@ func TestVerifyFindsTampering(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestLedgerKeyGuard: a database remembers the key its ledger was chained
+// under, so that another key is refused rather than taken for tampering.
+func TestLedgerKeyGuard(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t) // chained under testKey
+	payable(t, st, 1)
+	var ke *sqlite.LedgerKeyError
+	if err := st.SetLedgerKey(ctx, []byte("another key of 32 bytes, not it.")); !errors.As(err, &ke) ||
+		!strings.Contains(err.Error(), "not the one this database's ledger was chained with") {
+		t.Errorf("another key: %v", err)
+	}
+	if err := st.SetLedgerKey(ctx, []byte("0123456789abcde")); !errors.As(err, &ke) || !strings.Contains(err.Error(), "too short") {
+		t.Errorf("a 15-byte key: %v", err)
+	}
+	if err := st.SetLedgerKey(ctx, testKey); err != nil {
+		t.Errorf("the key again: %v", err)
+	}
+	verify(t, st) // the refused keys changed nothing
 }
 
 // TestAlertAfterBatch revokes the certificate of a registration whose
