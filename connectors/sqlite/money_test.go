@@ -271,6 +271,90 @@ func TestBatches(t *testing.T) {
 	})
 }
 
+// TestBatchGuards: each batch action is refused in the states where it would
+// move money wrongly, and a refused action changes nothing.
+func TestBatchGuards(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	payable(t, st, 2)
+	if _, err := st.CreateBatches(ctx, 1, spec(10), render); err != nil {
+		t.Fatal(err)
+	}
+	const id = "B2014020101"
+	sent := []pipeline.Delivery{{Kind: "payment", BatchID: id, Location: "file:///out", Name: "ZTPAY_" + id + ".txt"}}
+	if _, _, err := st.ReissueBatch(ctx, id, "finance-li", "too early"); err == nil || !strings.Contains(err.Error(), "it is AWAITING_APPROVAL") {
+		t.Errorf("reissue of a batch not settled: %v", err)
+	}
+	if err := st.MarkSent(ctx, 2, id, sent); err == nil || !strings.Contains(err.Error(), "it is AWAITING_APPROVAL") {
+		t.Errorf("a batch not approved marked sent: %v", err)
+	}
+	if err := st.ApproveBatch(ctx, id, "finance-li"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MarkSent(ctx, 2, id, nil); err == nil || !strings.Contains(err.Error(), "no delivery recorded") {
+		t.Errorf("marked sent without a delivery: %v", err)
+	}
+	if err := st.MarkSent(ctx, 2, id, sent); err != nil {
+		t.Fatal(err)
+	}
+	before := ledgerLines(t, st, "1")
+	if err := st.RejectBatch(ctx, id, "finance-li", "too late"); err == nil || !strings.Contains(err.Error(), "it is SENT; only a batch not yet delivered") {
+		t.Errorf("reject of a delivered batch: %v", err)
+	}
+	if got := statuses(t, st); got["R1"] != "SENT" || got["R2"] != "SENT" || ledgerLines(t, st, "1") != before {
+		t.Errorf("a refused reject changed something: %v", got)
+	}
+	verify(t, st)
+}
+
+// TestReissueSkipsWhatIsNoLongerPayable: the bank returns both payments of
+// a batch; one registration's certificate is revoked afterwards. A reissue
+// pays the other again and leaves the revoked one RETURNED, saying why.
+func TestReissueSkipsWhatIsNoLongerPayable(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	payable(t, st, 2)
+	if _, err := st.CreateBatches(ctx, 1, spec(10), render); err != nil {
+		t.Fatal(err)
+	}
+	const id = "B2014020101"
+	if err := st.ApproveBatch(ctx, id, "finance-li"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MarkSent(ctx, 2, id, []pipeline.Delivery{{Kind: "payment", BatchID: id, Location: "file:///out", Name: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := st.Batch(ctx, id)
+	data, _ := render(b)
+	name, rf := bankAnswers(t, data, map[string]bank.Failure{"R1-1": bank.NoSuchCard, "R2-1": bank.CardAbnormal})
+	if out, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "r1"}, rf); err != nil || out.Applied != 2 {
+		t.Fatalf("result: %+v, %v", out, err)
+	}
+	revoked := cert("C1", 0, "2014-02-10 08:00:00")
+	revoked.Status = pipeline.CertificateRevoked
+	ingestCerts(t, st, revoked)
+	reconcile(t, st)
+	n, skipped, err := st.ReissueBatch(ctx, id, "finance-li", "the bank fixed its card index")
+	if err != nil || n != 1 || len(skipped) != 1 || skipped[0] != "R1-1: the registration is now CERT_REVOKED" {
+		t.Fatalf("reissue: %d, %q, %v", n, skipped, err)
+	}
+	var live []string
+	if err := st.DB().Select(&live, `SELECT payment_ref || ' ' || status FROM payments ORDER BY payment_ref`); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(live, ", "); got != "R1-1 RETURNED, R2-1 REISSUED, R2-2 ELIGIBLE" {
+		t.Errorf("payments after the reissue: %s", got)
+	}
+	verify(t, st)
+	m, err := st.MoneyCheck(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := m.Verdict(); v != "RECONCILED" {
+		t.Errorf("verdict = %s", v)
+	}
+}
+
 func TestWithdrawBeforeBatch(t *testing.T) {
 	st := MustOpen(t)
 	payable(t, st, 1)
