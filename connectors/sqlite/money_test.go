@@ -304,6 +304,18 @@ func TestBatchGuards(t *testing.T) {
 	if got := statuses(t, st); got["R1"] != "SENT" || got["R2"] != "SENT" || ledgerLines(t, st, "1") != before {
 		t.Errorf("a refused reject changed something: %v", got)
 	}
+	// A result file for a batch that was never made is quarantined.
+	b, _ := st.Batch(ctx, id)
+	data, _ := render(b)
+	_, rf := bankAnswers(t, data, nil)
+	rf.BatchID = "B2014020199"
+	out, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: "ZTRES_B2014020199.txt", SHA256: "u1"}, rf)
+	if err != nil || out.Quarantined != "ZTRES_B2014020199.txt: answers batch B2014020199, which does not exist" {
+		t.Errorf("a result for no batch: %+v, %v", out, err)
+	}
+	if got := statuses(t, st); got["R1"] != "SENT" || got["R2"] != "SENT" || ledgerLines(t, st, "1") != before {
+		t.Errorf("a quarantined result changed something: %v", got)
+	}
 	verify(t, st)
 }
 

@@ -1,0 +1,119 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"zhutui/pipeline"
+)
+
+func TestInbound(t *testing.T) {
+	for _, tc := range []struct {
+		kind pipeline.FileKind
+		name string
+		want bool
+	}{
+		{pipeline.KindRegistrations, "export-20140201.csv", true},
+		{pipeline.KindCertificates, "FEED.CSV", true},
+		{pipeline.KindRegistrations, ".export.csv", false},         // hidden
+		{pipeline.KindRegistrations, "export.csv.tmp", false},      // being written
+		{pipeline.KindRegistrations, "export.csv.part", false},     // being downloaded
+		{pipeline.KindRegistrations, "export.xlsx", false},         // not CSV
+		{pipeline.KindResults, "ZTRES_B2014020101.txt", true},      // the bank's answer
+		{pipeline.KindResults, "ZTRES_B2014020101.TXT", true},      //
+		{pipeline.KindResults, "ZTPAY_B2014020101.txt", false},     // our own payment file
+		{pipeline.KindResults, "ZTRES_B2014020101.txt.tmp", false}, // being written
+		{pipeline.KindResults, "ztres_B2014020101.txt", false},     // the name is fixed by §4.2
+	} {
+		if got := pipeline.Inbound(tc.kind, tc.name); got != tc.want {
+			t.Errorf("Inbound(%s, %q) = %v, want %v", tc.kind, tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestFileChangedWhileRead: a file whose bytes change between the pass that
+// hashes it and the pass that reads its rows is not trusted.
+func TestFileChangedWhileRead(t *testing.T) {
+	loc := &changingDir{first: "registration_id\nR1\n", then: "registration_id\nR2\n"}
+	st := &recordingStore{}
+	formats := pipeline.Formats{
+		Inspect: func(r io.Reader) (pipeline.Inspection, error) {
+			h := sha256.New()
+			n, err := io.Copy(h, r)
+			return pipeline.Inspection{Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Encoding: "UTF-8"}, err
+		},
+		Registrations: func(file string, r io.Reader, encoding string) pipeline.RegistrationSource {
+			return func(pipeline.RegistrationSink, pipeline.RejectSink) error {
+				_, err := io.ReadAll(r)
+				return err
+			}
+		},
+	}
+	_, err := pipeline.TakeFile(context.Background(), st, formats, pipeline.KindRegistrations, loc, "a.csv", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fe *pipeline.FileError
+	if !errors.As(st.readErr, &fe) || !strings.Contains(fe.Error(), "a.csv: the file changed while it was being read") {
+		t.Fatalf("the store's read returned %v, want a file error", st.readErr)
+	}
+	// The same file read the same both times is taken.
+	loc.then = loc.first
+	st.readErr = errors.New("not read")
+	if _, err := pipeline.TakeFile(context.Background(), st, formats, pipeline.KindRegistrations, loc, "a.csv", 1); err != nil || st.readErr != nil {
+		t.Fatalf("a steady file: %v, read %v", err, st.readErr)
+	}
+}
+
+// changingDir is a location whose one file reads as first until it is
+// rewound, and as then after.
+type changingDir struct{ first, then string }
+
+func (d *changingDir) String() string                         { return "file:///changing" }
+func (d *changingDir) List(context.Context) ([]string, error) { return []string{"a.csv"}, nil }
+func (d *changingDir) Put(context.Context, string, []byte) (bool, error) {
+	return false, errors.New("read-only")
+}
+func (d *changingDir) Open(context.Context, string) (io.ReadSeekCloser, error) {
+	return &changingFile{Reader: bytes.NewReader([]byte(d.first)), then: d.then}, nil
+}
+
+type changingFile struct {
+	*bytes.Reader
+	then string
+}
+
+func (f *changingFile) Seek(offset int64, whence int) (int64, error) {
+	f.Reader = bytes.NewReader([]byte(f.then))
+	return f.Reader.Seek(offset, whence)
+}
+
+func (f *changingFile) Close() error { return nil }
+
+// recordingStore takes every file as new and keeps what reading it returned.
+type recordingStore struct{ readErr error }
+
+func (s *recordingStore) CheckFile(context.Context, string, string, string) (pipeline.FileVerdict, string, error) {
+	return pipeline.FileNew, "", nil
+}
+
+func (s *recordingStore) Quarantine(context.Context, pipeline.InboundFile, string) error { return nil }
+
+func (s *recordingStore) IngestRegistrations(_ context.Context, _ pipeline.InboundFile, read pipeline.RegistrationSource) (pipeline.FileOutcome, error) {
+	s.readErr = read(func(int, *pipeline.Registration) error { return nil }, func(pipeline.Reject) error { return nil })
+	return pipeline.FileOutcome{}, nil
+}
+
+func (s *recordingStore) IngestCertificates(context.Context, pipeline.InboundFile, pipeline.CertificateSource) (pipeline.FileOutcome, error) {
+	return pipeline.FileOutcome{}, errors.New("not used")
+}
+
+func (s *recordingStore) IngestResult(context.Context, pipeline.InboundFile, *pipeline.ResultFile) (pipeline.FileOutcome, error) {
+	return pipeline.FileOutcome{}, errors.New("not used")
+}
