@@ -70,8 +70,12 @@ func cmdBatch(ctx context.Context, app *App, args []string) error {
 		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "batch\tstatus\tlines\ttotal\tpaid\treturned\tcreated\tapproved by")
 		for _, b := range bs {
+			approvedBy := b.ApprovedBy
+			if approvedBy == "" {
+				approvedBy = "-" // not approved (yet)
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", b.ID, b.Status, b.Count, pipeline.FormatFen(b.TotalFen),
-				b.PaidCount, b.ReturnedCount, b.CreatedAt, b.ApprovedBy)
+				b.PaidCount, b.ReturnedCount, b.CreatedAt, approvedBy)
 		}
 		return tw.Flush()
 	case "show":

@@ -300,6 +300,12 @@ func TestExitCodes(t *testing.T) {
 		t.Errorf("a template placeholder no notice fills: exit %d, %q", code, errs)
 	}
 	w.ok("init")
+	if out := w.ok("batch", "list"); out != "no batches yet\n" {
+		t.Errorf("batch list before any batch: %q", out)
+	}
+	if _, errs, code := w.zhutui("batch", "lsit"); code != 2 || !strings.Contains(errs, `unknown subcommand "lsit"`) {
+		t.Errorf("a mistyped batch subcommand: exit %d, %q", code, errs)
+	}
 	if _, errs, code := w.zhutui("run", "--as-of", "yesterday"); code != 2 || !strings.Contains(errs, "--as-of") {
 		t.Errorf("bad --as-of: exit %d, %q", code, errs)
 	}

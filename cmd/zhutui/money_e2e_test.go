@@ -113,6 +113,38 @@ func TestMoneyEndToEnd(t *testing.T) {
 		t.Error("R028 is paid again although its card and name did not change")
 	}
 	w.ok("ledger", "verify")
+
+	// The bank says it fixed R028's account: finance staff reissue the batch
+	// by hand, and the next run batches R028 as attempt 2.
+	if _, errs, code := w.zhutui("batch", "reissue", "B2014020101", "--by", "finance-li"); code != 2 || !strings.Contains(errs, "--reason") {
+		t.Errorf("reissue without a reason: exit %d, %q", code, errs)
+	}
+	out = w.ok("batch", "reissue", "B2014020101", "--by", "finance-li", "--reason", "the bank corrected the account name")
+	if out != "batch B2014020101: 1 returned payments are ELIGIBLE again as their next attempt\n" {
+		t.Errorf("reissue said %q", out)
+	}
+	w.ok("run", "--as-of", "2014-02-06")
+	if !strings.Contains(string(w.read("reports/run-6/registrations.csv")), "R028,BATCHED,2000.00,,R028-2,B2014020601") {
+		t.Errorf("R028 was not batched again as attempt 2:\n%s", w.read("reports/run-6/registrations.csv"))
+	}
+	list := w.ok("batch", "list")
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^batch +status +lines +total +paid +returned +created +approved by$`),
+		regexp.MustCompile(`(?m)^B2014020101 +SETTLED +11 +19000.00 +9 +2 +\S.* +finance-li$`),
+		regexp.MustCompile(`(?m)^B2014020501 +AWAITING_APPROVAL +1 +2000.00 +0 +0 +\S.* -$`),
+		regexp.MustCompile(`(?m)^B2014020601 +AWAITING_APPROVAL +1 +2000.00 +0 +0 +\S.* -$`),
+	} {
+		if !want.MatchString(list) {
+			t.Errorf("batch list has no line like %s:\n%s", want, list)
+		}
+	}
+	if n := strings.Count(list, "\n"); n != 4 {
+		t.Errorf("batch list has %d lines, want a header and 3 batches:\n%s", n, list)
+	}
+	if !strings.Contains(string(w.read("reports/run-6/summary.txt")), "verdict 结论: RECONCILED") {
+		t.Errorf("run 6 is not RECONCILED:\n%s", w.read("reports/run-6/summary.txt"))
+	}
+	w.ok("ledger", "verify")
 }
 
 // TestLedgerTamper shows that `ledger verify` finds an entry changed with the
