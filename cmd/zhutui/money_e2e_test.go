@@ -78,6 +78,14 @@ func TestMoneyEndToEnd(t *testing.T) {
 		}
 	}
 
+	// An operator reruns a run that did not fail: nothing is done again.
+	if out := w.ok("rerun", "3"); out != "run 3 succeeded already: nothing to finish\n" {
+		t.Errorf("rerun of a succeeded run: %q", out)
+	}
+	if _, errs, code := w.zhutui("rerun", "three"); code != 2 || !strings.Contains(errs, `"three" is not a run id`) {
+		t.Errorf("rerun of a bad id: exit %d, %q", code, errs)
+	}
+
 	// Running again: no new file, nothing changes.
 	w.ok("run", "--as-of", "2014-02-04")
 	if !bytes.Equal(regs, w.read("reports/run-4/registrations.csv")) {
