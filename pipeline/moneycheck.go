@@ -73,11 +73,14 @@ func (m *MoneyCheck) Problems() []string {
 	return out
 }
 
+// Reconciled is the verdict of a report whose money check holds.
+const Reconciled = "RECONCILED"
+
 // Verdict is the report's verdict line: RECONCILED, or what does not add up.
 func (m *MoneyCheck) Verdict() string {
 	p := m.Problems()
 	if len(p) == 0 {
-		return "RECONCILED"
+		return Reconciled
 	}
 	return fmt.Sprintf("NOT RECONCILED: %d problem(s): %s", len(p), p[0])
 }

@@ -178,6 +178,8 @@ type ReportSource interface {
 	// VerifyNewEntries verifies the ledger entries added since the last
 	// verification and returns what does not verify.
 	VerifyNewEntries(ctx context.Context) ([]string, error)
+	// SaveVerdict records the verdict of the report written for a run.
+	SaveVerdict(ctx context.Context, runID int64, verdict string) error
 
 	// ReportChanges makes sure that every later change of a registration's
 	// line is noted, and says what was noted so far and which state file
@@ -236,4 +238,8 @@ type StatusReport struct {
 	Sent        []BatchState // waiting for the bank's result file
 	Unbatched   Tally        // ELIGIBLE payments, for the next run's batch stage
 	Waiting     []Waiting
+	// The last report's verdict and its run: money moves only while it is
+	// RECONCILED ("" before the first report).
+	Verdict    string
+	VerdictRun int64
 }

@@ -39,6 +39,9 @@ type Store interface {
 	SMSFilesToDeliver(ctx context.Context) ([]string, error)
 	SMSFile(ctx context.Context, name string) ([]Notice, error)
 	MarkSMSDelivered(ctx context.Context, runID int64, d Delivery) error
+	// LastVerdict returns the verdict of the last report written and its
+	// run ("" before the first).
+	LastVerdict(ctx context.Context) (int64, string, error)
 }
 
 // Messaging is how SMS notices are made and delivered.
@@ -91,6 +94,21 @@ type Result struct {
 	SMSFiles  []string
 	ReportDir string
 	Summary   *Summary
+	// Held says why the batch or deliver stage moved no money: the books did
+	// not agree (see booksHeld). "" when they did.
+	Held string
+}
+
+// Books returns "" when the run's books agree: its report reconciles and no
+// money was held. Otherwise it says what is wrong, for the operator.
+func (res *Result) Books() string {
+	switch {
+	case res.Held != "":
+		return res.Held
+	case res.Summary != nil && res.Summary.Verdict() != Reconciled:
+		return "the report says " + res.Summary.Verdict()
+	}
+	return ""
 }
 
 // stage is one step of the cycle: it does its work and returns a short
@@ -215,8 +233,40 @@ func (r *Runner) reconcile(ctx context.Context, runID int64, res *Result) (strin
 		c.Payments.Decided, c.Payments.Withdrawn, c.Payments.Reissued), err
 }
 
+// booksHeld says why no money may move now, or "" when it may: money stays
+// where it is while the last report's verdict is not RECONCILED, or while
+// the ledger's entries since the last verification do not verify. The run
+// goes on to its report, which says what does not add up.
+func (r *Runner) booksHeld(ctx context.Context, runID int64, res *Result) (string, error) {
+	if res.Held != "" {
+		return res.Held, nil
+	}
+	last, verdict, err := r.Store.LastVerdict(ctx)
+	if err != nil {
+		return "", err
+	}
+	if verdict != "" && verdict != Reconciled {
+		res.Held = fmt.Sprintf("no money moves while the books do not agree: the report of run %d says %s", last, verdict)
+	} else {
+		problems, err := r.Store.VerifyNewEntries(ctx)
+		if err != nil {
+			return "", err
+		}
+		if len(problems) > 0 {
+			res.Held = "no money moves while the books do not agree: " + problems[0]
+		}
+	}
+	if res.Held != "" {
+		r.log().Error("money held", "run", runID, "reason", res.Held)
+	}
+	return res.Held, nil
+}
+
 // batch groups the ELIGIBLE payments into batches for the run's business date.
 func (r *Runner) batch(ctx context.Context, runID int64, res *Result) (string, error) {
+	if held, err := r.booksHeld(ctx, runID, res); err != nil || held != "" {
+		return "held: " + held, err
+	}
 	run, err := r.Store.Run(ctx, runID)
 	if err != nil {
 		return "", err
@@ -247,6 +297,11 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 	ids, err := r.Store.BatchesToDeliver(ctx)
 	if err != nil {
 		return "", err
+	}
+	if len(ids) > 0 {
+		if held, err := r.booksHeld(ctx, runID, res); err != nil || held != "" {
+			return "held: " + held, err
+		}
 	}
 	// Each batch is read and rendered while the one before it is put and
 	// marked sent, so that the two overlap on two cores; at most one batch

@@ -166,7 +166,12 @@ func cmdLedger(ctx context.Context, app *App, args []string) error {
 		fmt.Fprintf(app.stderr, "  %s\n", p)
 	}
 	if rep.FirstBad > 0 {
-		return fmt.Errorf("ledger does not verify: first bad entry is %d", rep.FirstBad)
+		// The next report verifies from the bad entry on, so that it says
+		// NOT RECONCILED and no money moves until the ledger verifies.
+		if err := st.ForgetVerifiedFrom(ctx, rep.FirstBad); err != nil {
+			return err
+		}
+		return fmt.Errorf("ledger does not verify: first bad entry is %d (no money moves until it does)", rep.FirstBad)
 	}
 	return fmt.Errorf("ledger does not verify: %s", rep.Problems[0])
 }

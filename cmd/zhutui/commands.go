@@ -116,7 +116,13 @@ func (app *App) cycle(ctx context.Context, cfg *Config, st *sqlite.Store, date p
 	if err := lease.SetRun(ctx, runID); err != nil {
 		return nil, err
 	}
-	return r.Resume(ctx, runID)
+	res, err := r.Resume(ctx, runID)
+	if err == nil && res.Books() != "" {
+		// Every stage ran, but the books do not agree: the night's work is
+		// not done, and whoever runs it must hear so (exit 1).
+		err = fmt.Errorf("run %d finished, but %s; see %s", runID, res.Books(), res.ReportDir)
+	}
+	return res, err
 }
 
 // configuredProgramme reads the programme the configuration names, or the
@@ -224,6 +230,9 @@ func (app *App) printResult(res *pipeline.Result) {
 	}
 	for _, id := range res.Delivered {
 		fmt.Fprintf(w, "  delivered %s\n", pipeline.PaymentFileName(id))
+	}
+	if res.Held != "" {
+		fmt.Fprintf(w, "  MONEY HELD: %s\n", res.Held)
 	}
 	if res.Summary != nil {
 		for _, t := range res.Summary.ByStatus {
@@ -380,11 +389,11 @@ func cmdReport(ctx context.Context, app *App, args []string) error {
 	// The state for the next night's report is kept in the configured
 	// folder only: a report written elsewhere reads every registration.
 	w := &report.Writer{Dir: dir, XLSXMaxRegistrations: cfg.XLSXMaxRegistrations, KeepState: *out == "", Log: log}
-	path, _, err := w.Write(ctx, runID, st)
+	path, sum, err := w.Write(ctx, runID, st)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(app.stdout, "report of run %d: %s\n", runID, path)
+	fmt.Fprintf(app.stdout, "report of run %d: %s\n  verdict: %s\n", runID, path, sum.Verdict())
 	return nil
 }
 
@@ -423,6 +432,11 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 		if run.Error != "" && run.Outcome == pipeline.OutcomeFailed {
 			fmt.Fprintf(w, "    error: %s\n    %s\n", run.Error, pipeline.FinishHint(run.ID, run.Trigger))
 		}
+	}
+	if r.Verdict != "" && r.Verdict != pipeline.Reconciled {
+		fmt.Fprintf(w, "\nTHE BOOKS DO NOT AGREE: the report of run %d says %s\n"+
+			"    no batch is made or delivered until a report reconciles: find the cause (zhutui ledger verify,\n"+
+			"    reports/run-%d/summary.txt), mend it, then write the report again (zhutui report)\n", r.VerdictRun, r.Verdict, r.VerdictRun)
 	}
 	switch {
 	case r.LeaseCutOff && r.LeaseRunID != 0:

@@ -176,12 +176,56 @@ func TestLedgerTamper(t *testing.T) {
 	if out, err := sql(`UPDATE ledger_entries SET amount_fen = 300000 WHERE seq = 3`); err == nil || !strings.Contains(out, "append-only") {
 		t.Fatalf("the trigger let an UPDATE through: %v %s", err, out)
 	}
+	w.ok("batch", "approve", "B2014020101", "--by", "finance-li")
+	original, err := sql(`SELECT amount_fen FROM ledger_entries WHERE seq = 3`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Entry 3 was verified by run 1's report: only a full verification
+	// finds it changed.
 	if out, err := sql(`DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET amount_fen = 300000 WHERE seq = 3`); err != nil {
 		t.Fatalf("tamper: %v %s", err, out)
 	}
 	_, errs, code := w.zhutui("ledger", "verify")
 	if code != 1 || !strings.Contains(errs, "first bad entry is 3") {
 		t.Fatalf("ledger verify after tampering: exit %d, %q", code, errs)
+	}
+
+	// No money moves while the books do not agree: the approved batch stays
+	// where it is, the night's report says why, and the run exits 1.
+	out, errs, code := w.zhutui("run", "--as-of", "2014-02-02")
+	if code != 1 || !strings.Contains(errs, "run 2 finished, but no money moves while the books do not agree: ledger entry 3") ||
+		!strings.Contains(out, "MONEY HELD: no money moves while the books do not agree") {
+		t.Fatalf("a run on a tampered ledger: exit %d\n%s\n%s", code, out, errs)
+	}
+	if files, _ := os.ReadDir(w.path("outbox/payments")); len(files) != 0 {
+		t.Fatalf("a payment file went out from a tampered ledger: %v", files)
+	}
+	if s := string(w.read("reports/run-2/summary.txt")); !strings.Contains(s, "verdict 结论: NOT RECONCILED: 1 problem(s): ledger entry 3") {
+		t.Errorf("run 2's report:\n%s", s)
+	}
+	if st := w.ok("status"); !strings.Contains(st, "THE BOOKS DO NOT AGREE: the report of run 2 says NOT RECONCILED") ||
+		!strings.Contains(st, "approved, for the next run to deliver:\n  B2014020101") {
+		t.Errorf("status after a held run:\n%s", st)
+	}
+	// The next night holds too, on the last report's word.
+	if _, errs, code := w.zhutui("run", "--as-of", "2014-02-03"); code != 1 || !strings.Contains(errs, "the report of run 2 says NOT RECONCILED") {
+		t.Fatalf("the night after: exit %d, %q", code, errs)
+	}
+
+	// Mended (here: the amount put back), verified, reported: money moves.
+	if out, err := sql(`UPDATE ledger_entries SET amount_fen = ` + strings.TrimSpace(original) + ` WHERE seq = 3`); err != nil {
+		t.Fatalf("mend: %v %s", err, out)
+	}
+	w.ok("ledger", "verify")
+	if out := w.ok("report"); !strings.Contains(out, "verdict: RECONCILED") {
+		t.Fatalf("the report after mending: %s", out)
+	}
+	if st := w.ok("status"); strings.Contains(st, "DO NOT AGREE") {
+		t.Errorf("status still says the books do not agree:\n%s", st)
+	}
+	if out := w.ok("run", "--as-of", "2014-02-04"); !strings.Contains(out, "delivered ZTPAY_B2014020101.txt") {
+		t.Errorf("the mended night delivered nothing:\n%s", out)
 	}
 }
 

@@ -171,6 +171,9 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 	if err := os.Rename(tmp, final); err != nil {
 		return "", nil, fmt.Errorf("report folder: %w", err)
 	}
+	if err := src.SaveVerdict(ctx, runID, sum.Verdict()); err != nil {
+		return "", nil, fmt.Errorf("report verdict: %w", err)
+	}
 	return final, sum, nil
 }
 

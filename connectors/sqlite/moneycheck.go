@@ -127,6 +127,58 @@ func (s *Store) VerifyNewEntries(ctx context.Context) ([]string, error) {
 	return problems, nil
 }
 
+// SaveVerdict records the verdict of the report a run just wrote; the stages
+// that move money read it (LastVerdict).
+func (s *Store) SaveVerdict(ctx context.Context, runID int64, verdict string) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := setSetting(ctx, tx, "report.verdict", verdict); err != nil {
+			return err
+		}
+		return setSetting(ctx, tx, "report.verdict_run", strconv.FormatInt(runID, 10))
+	})
+}
+
+// LastVerdict returns the verdict of the last report written, and its run;
+// "" before the first report.
+func (s *Store) LastVerdict(ctx context.Context) (int64, string, error) {
+	verdict, err := setting(ctx, s.db, "report.verdict")
+	if err != nil || verdict == "" {
+		return 0, "", err
+	}
+	run, err := setting(ctx, s.db, "report.verdict_run")
+	if err != nil {
+		return 0, "", err
+	}
+	id, _ := strconv.ParseInt(run, 10, 64)
+	return id, verdict, nil
+}
+
+// ForgetVerifiedFrom makes the next verification of new entries start before
+// entry seq, which zhutui ledger verify found bad: until it verifies, every
+// report says so and no money moves.
+func (s *Store) ForgetVerifiedFrom(ctx context.Context, seq int64) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		cp, err := setting(ctx, tx, "ledger.verified")
+		if err != nil {
+			return err
+		}
+		if at, _, ok := strings.Cut(cp, ":"); ok {
+			if n, err := strconv.ParseInt(at, 10, 64); err == nil && n < seq {
+				return nil // the bad entry is not verified yet: the next report finds it
+			}
+		}
+		if seq <= 1 {
+			_, err = tx.ExecContext(ctx, `DELETE FROM settings WHERE name = 'ledger.verified'`)
+			return err
+		}
+		var hash string
+		if err := tx.GetContext(ctx, &hash, `SELECT hash FROM ledger_entries WHERE seq = ?`, seq-1); err != nil {
+			return fmt.Errorf("ledger entry %d: %w", seq-1, err)
+		}
+		return setSetting(ctx, tx, "ledger.verified", fmt.Sprintf("%d:%s", seq-1, hash))
+	})
+}
+
 // chainPart is a stretch of the chain to verify: the entries after from,
 // whose stored hash is head, up to to.
 type chainPart struct {
