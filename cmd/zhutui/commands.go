@@ -436,7 +436,8 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 	if r.Verdict != "" && r.Verdict != pipeline.Reconciled {
 		fmt.Fprintf(w, "\nTHE BOOKS DO NOT AGREE: the report of run %d says %s\n"+
 			"    no batch is made or delivered until a report reconciles: find the cause (zhutui ledger verify,\n"+
-			"    reports/run-%d/summary.txt), mend it, then write the report again (zhutui report)\n", r.VerdictRun, r.Verdict, r.VerdictRun)
+			"    %s), mend it, then write the report again (zhutui report)\n",
+			r.VerdictRun, r.Verdict, filepath.Join(cfg.Reports, fmt.Sprintf("run-%d", r.VerdictRun), "summary.txt"))
 	}
 	switch {
 	case r.LeaseCutOff && r.LeaseRunID != 0:
