@@ -1,17 +1,14 @@
 package localdir_test
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"zhutui/connectors/localdir"
-	"zhutui/pipeline"
+	"zhutui/pipeline/locationtest"
 )
 
 func TestParse(t *testing.T) {
@@ -48,44 +45,19 @@ func TestPutListOpen(t *testing.T) {
 	if names, err := d.List(ctx); err != nil || len(names) != 0 {
 		t.Fatalf("list of a folder not made yet = %v, %v; want none and no error", names, err)
 	}
-	data := []byte("H|B1|...\r\n")
-	if already, err := d.Put(ctx, "ZTPAY_B1.txt", data); err != nil || already {
-		t.Fatalf("put: %v, already %v", err, already)
-	}
-	if got, _ := os.ReadFile(filepath.Join(dir, "ZTPAY_B1.txt")); !bytes.Equal(got, data) {
-		t.Fatalf("folder holds %q", got)
-	}
-	if already, err := d.Put(ctx, "ZTPAY_B1.txt", data); err != nil || !already {
-		t.Fatalf("second put of the same bytes: %v, already %v", err, already)
-	}
-	if _, err := d.Put(ctx, "ZTPAY_B1.txt", []byte("other")); !errors.Is(err, pipeline.ErrClash) || !strings.Contains(err.Error(), "ZTPAY_B1.txt") {
-		t.Fatalf("put of other bytes: %v, want ErrClash naming the file", err)
-	}
-	if got, _ := os.ReadFile(filepath.Join(dir, "ZTPAY_B1.txt")); !bytes.Equal(got, data) {
-		t.Fatal("a clash overwrote the file")
-	}
-	// A longer file under the same name is a clash too, not a prefix match.
-	if _, err := d.Put(ctx, "ZTPAY_B1.txt", append(append([]byte{}, data...), 'x')); !errors.Is(err, pipeline.ErrClash) {
-		t.Fatalf("put of longer bytes: %v, want ErrClash", err)
-	}
+	locationtest.PutListOpen(t, d, func(name string) []byte {
+		b, _ := os.ReadFile(filepath.Join(dir, name))
+		return b
+	})
+	// List shows files only, sorted.
 	if err := os.Mkdir(filepath.Join(dir, "archive"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.Put(ctx, "A.txt", []byte("a")); err != nil {
 		t.Fatal(err)
 	}
-	names, err := d.List(ctx)
-	if err != nil || strings.Join(names, ",") != "A.txt,ZTPAY_B1.txt" {
-		t.Fatalf("list = %v, %v (sorted, files only, no temporary file left)", names, err)
-	}
-	f, err := d.Open(ctx, "ZTPAY_B1.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(f)
-	f.Close()
-	if !bytes.Equal(got, data) {
-		t.Fatalf("read %q", got)
+	if names, err := d.List(ctx); err != nil || strings.Join(names, ",") != "A.txt,ZTPAY_B1.txt" {
+		t.Fatalf("list = %v, %v (sorted, files only)", names, err)
 	}
 }
 

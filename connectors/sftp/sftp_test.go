@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +16,7 @@ import (
 
 	"zhutui/connectors/sftp"
 	"zhutui/connectors/sftp/sftptest"
-	"zhutui/pipeline"
+	"zhutui/pipeline/locationtest"
 )
 
 // testServer is the built-in server of sftptest with a folder to serve.
@@ -64,35 +63,10 @@ func TestPutListOpen(t *testing.T) {
 	ctx := context.Background()
 	ts := startServer(t)
 	l := ts.location(t, sftp.Options{})
-	data := []byte("H|B1|...\r\n")
-	if already, err := l.Put(ctx, "ZTPAY_B1.txt", data); err != nil || already {
-		t.Fatalf("put: %v, already %v", err, already)
-	}
-	if got, _ := os.ReadFile(filepath.Join(ts.dir, "ZTPAY_B1.txt")); !bytes.Equal(got, data) {
-		t.Fatalf("server holds %q", got)
-	}
-	if already, err := l.Put(ctx, "ZTPAY_B1.txt", data); err != nil || !already {
-		t.Fatalf("second put of the same bytes: %v, already %v", err, already)
-	}
-	if _, err := l.Put(ctx, "ZTPAY_B1.txt", []byte("other")); !errors.Is(err, pipeline.ErrClash) {
-		t.Fatalf("put of other bytes: %v, want ErrClash", err)
-	}
-	if got, _ := os.ReadFile(filepath.Join(ts.dir, "ZTPAY_B1.txt")); !bytes.Equal(got, data) {
-		t.Fatal("a clash overwrote the file")
-	}
-	names, err := l.List(ctx)
-	if err != nil || len(names) != 1 || names[0] != "ZTPAY_B1.txt" {
-		t.Fatalf("list = %v, %v (no temporary file may be left)", names, err)
-	}
-	f, err := l.Open(ctx, "ZTPAY_B1.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(f)
-	f.Close()
-	if !bytes.Equal(got, data) {
-		t.Fatalf("downloaded %q", got)
-	}
+	locationtest.PutListOpen(t, l, func(name string) []byte {
+		b, _ := os.ReadFile(filepath.Join(ts.dir, name))
+		return b
+	})
 	if _, err := os.Stat(filepath.Join(ts.dir, "ZTPAY_B1.txt")); err != nil {
 		t.Error("a downloaded file was removed from the server")
 	}

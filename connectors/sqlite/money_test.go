@@ -325,19 +325,8 @@ func TestBatchGuards(t *testing.T) {
 func TestReissueSkipsWhatIsNoLongerPayable(t *testing.T) {
 	ctx := context.Background()
 	st := MustOpen(t)
-	payable(t, st, 2)
-	if _, err := st.CreateBatches(ctx, 1, spec(10), render); err != nil {
-		t.Fatal(err)
-	}
 	const id = "B2014020101"
-	if err := st.ApproveBatch(ctx, id, "finance-li"); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.MarkSent(ctx, 2, id, []pipeline.Delivery{{Kind: "payment", BatchID: id, Location: "file:///out", Name: "x"}}); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := st.Batch(ctx, id)
-	data, _ := render(b)
+	data := sentBatch(t, st, 2)
 	name, rf := bankAnswers(t, data, map[string]bank.Failure{"R1-1": bank.NoSuchCard, "R2-1": bank.CardAbnormal})
 	if out, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "r1"}, rf); err != nil || out.Applied != 2 {
 		t.Fatalf("result: %+v, %v", out, err)

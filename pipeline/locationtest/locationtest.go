@@ -1,0 +1,57 @@
+// Package locationtest checks that an implementation of pipeline.Location
+// keeps the contract every connector's location shares.
+package locationtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"zhutui/pipeline"
+)
+
+// PutListOpen puts one file into loc, which must hold no file yet, and checks
+// Put, List and Open: a first put writes, the same bytes again write nothing
+// and say so, other bytes (also longer ones) under the name fail with
+// pipeline.ErrClash and leave the file as it was, List shows the one file and
+// no temporary one, and Open reads the bytes back. stored returns what the
+// folder behind loc holds under a name, read without loc.
+func PutListOpen(t *testing.T, loc pipeline.Location, stored func(name string) []byte) {
+	t.Helper()
+	ctx := context.Background()
+	const name = "ZTPAY_B1.txt"
+	data := []byte("H|B1|...\r\n")
+	if already, err := loc.Put(ctx, name, data); err != nil || already {
+		t.Fatalf("put: %v, already %v", err, already)
+	}
+	if got := stored(name); !bytes.Equal(got, data) {
+		t.Fatalf("the folder holds %q", got)
+	}
+	if already, err := loc.Put(ctx, name, data); err != nil || !already {
+		t.Fatalf("second put of the same bytes: %v, already %v", err, already)
+	}
+	for _, other := range [][]byte{[]byte("other"), append(append([]byte{}, data...), 'x')} {
+		if _, err := loc.Put(ctx, name, other); !errors.Is(err, pipeline.ErrClash) || !strings.Contains(err.Error(), name) {
+			t.Fatalf("put of other bytes %q: %v, want ErrClash naming the file", other, err)
+		}
+	}
+	if got := stored(name); !bytes.Equal(got, data) {
+		t.Fatal("a clash overwrote the file")
+	}
+	names, err := loc.List(ctx)
+	if err != nil || len(names) != 1 || names[0] != name {
+		t.Fatalf("list = %v, %v (no temporary file may be left)", names, err)
+	}
+	f, err := loc.Open(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(f)
+	f.Close()
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read back %q, %v", got, err)
+	}
+}
