@@ -105,3 +105,54 @@ func TestMoneyCheckProblems(t *testing.T) {
 		t.Errorf("problems = %v", p)
 	}
 }
+
+// TestMoneyCheckEachRule breaks one rule of §4.4's money check at a time, on
+// books that otherwise reconcile: each is found, alone, and said plainly.
+func TestMoneyCheckEachRule(t *testing.T) {
+	good := func() *pipeline.MoneyCheck {
+		return &pipeline.MoneyCheck{
+			Payments: map[pipeline.Status]pipeline.Tally{pipeline.Paid: {Count: 1, AmountFen: 200000},
+				pipeline.Sent: {Count: 1, AmountFen: 100000}},
+			Ledger: map[pipeline.Account]int64{pipeline.AccountPaid: 200000, pipeline.AccountSent: 100000,
+				pipeline.AccountProgramme: -300000},
+			Batches: []pipeline.BatchMoney{
+				{ID: "B1", Status: pipeline.BatchSent, Count: 2, FileFen: 300000, LedgerFen: 300000, SettledFen: 200000, AwaitingFen: 100000},
+				{ID: "B2", Status: pipeline.BatchRejected, Count: 1, FileFen: 100000},
+			},
+		}
+	}
+	if v := good().Verdict(); v != pipeline.Reconciled {
+		t.Fatalf("the good books: %s", v)
+	}
+	for _, tc := range []struct {
+		name  string
+		spoil func(m *pipeline.MoneyCheck)
+		want  string
+	}{
+		{"ProgrammeAccount", func(m *pipeline.MoneyCheck) { m.Ledger[pipeline.AccountProgramme] = -290000 },
+			"decided payable: payments hold 3000.00, the ledger's programme account says 2900.00"},
+		{"RejectedBatchHoldsMoney", func(m *pipeline.MoneyCheck) { m.Batches[1].LedgerFen = 100000 },
+			"batch B2 was rejected but the ledger still holds 1000.00 in it"},
+		{"RejectedBatchAwaits", func(m *pipeline.MoneyCheck) { m.Batches[1].AwaitingFen = 100000 },
+			"batch B2 was rejected but the ledger still holds 0.00 in it"},
+		{"FileAgainstLedger", func(m *pipeline.MoneyCheck) { m.Batches[0].LedgerFen = 200000 },
+			"batch B1: file total 3000.00, ledger total 2000.00"},
+		{"FileAgainstPayments", func(m *pipeline.MoneyCheck) { m.Batches[0].AwaitingFen = 0 },
+			"batch B1: file total 3000.00, but settled 2000.00 + returned 0.00 + awaiting 0.00 = 2000.00"},
+		{"Chain", func(m *pipeline.MoneyCheck) {
+			m.ChainProblems = []string{"ledger entry 3: hash does not match its contents"}
+		},
+			"ledger entry 3: hash does not match its contents"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := good()
+			tc.spoil(m)
+			if p := m.Problems(); len(p) != 1 || p[0] != tc.want {
+				t.Errorf("problems = %q, want [%q]", p, tc.want)
+			}
+			if v := m.Verdict(); v != "NOT RECONCILED: 1 problem(s): "+tc.want {
+				t.Errorf("verdict = %s", v)
+			}
+		})
+	}
+}
