@@ -238,6 +238,7 @@ type StatusReport struct {
 	Sent        []BatchState // waiting for the bank's result file
 	Unbatched   Tally        // ELIGIBLE payments, for the next run's batch stage
 	Waiting     []Waiting
+	Budget      *BudgetState // nil when the programme has no budget
 	// The last report's verdict and its run: money moves only while it is
 	// RECONCILED ("" before the first report).
 	Verdict    string

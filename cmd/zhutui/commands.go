@@ -477,6 +477,10 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 	if r.Unbatched.Count > 0 {
 		fmt.Fprintf(w, "\npayable, not in a batch yet: %d payments, %s yuan, for the next run's batch stage\n",
 			r.Unbatched.Count, pipeline.FormatFen(r.Unbatched.AmountFen))
+		if b := r.Budget; b != nil {
+			fmt.Fprintf(w, "    the budget of %s yuan has %s left: a batch takes only what fits\n",
+				pipeline.FormatFen(b.BudgetFen), pipeline.FormatFen(b.BudgetFen-b.CommittedFen))
+		}
 	}
 	if len(r.Waiting) > 0 {
 		fmt.Fprintln(w, "\nwaiting:")

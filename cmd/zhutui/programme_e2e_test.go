@@ -1,9 +1,14 @@
 package main_test
 
 import (
+	"bytes"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/shopspring/decimal"
 
 	"zhutui/fixtures"
 )
@@ -47,4 +52,50 @@ func TestProgrammeFileChanged(t *testing.T) {
 	if _, errs, code := w.zhutui("run", "--as-of", "2014-02-03"); code != 2 || !strings.Contains(errs, "programme.toml") {
 		t.Errorf("a run with a broken programme file: exit %d, %s", code, errs)
 	}
+}
+
+// TestBudgetEndToEnd: a programme with a budget. The night's payable
+// registrations come to 19000.00 yuan; batches stop at the budget, the rest
+// stays ELIGIBLE, and the report says how much is in batches, how much is
+// left and what waits.
+func TestBudgetEndToEnd(t *testing.T) {
+	w := newWorkdir(t)
+	if err := os.WriteFile(w.path("zhutui.toml"), []byte("programme = \"programme.toml\"\n"+testConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	withBudget := bytes.Replace(fixtures.Programme2013, []byte(`budget = ""`), []byte(`budget = "10000.00"`), 1)
+	if err := os.WriteFile(w.path("programme.toml"), withBudget, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	out := w.ok("run", "--as-of", "2014-02-01")
+	m := regexp.MustCompile(`batch B2014020101: (\d+) lines, ([\d.]+) yuan`).FindStringSubmatch(out)
+	if m == nil || strings.Count(out, "  batch B") != 1 {
+		t.Fatalf("want one batch:\n%s", out)
+	}
+	inBatch, err := decimal.NewFromString(m[2])
+	if err != nil || inBatch.GreaterThan(decimal.RequireFromString("10000.00")) || inBatch.LessThan(decimal.RequireFromString("8000.00")) {
+		t.Fatalf("the batch holds %s yuan: want the most the 10000.00 budget takes, first come first", m[2])
+	}
+	left := decimal.RequireFromString("19000.00").Sub(inBatch)
+	summary := string(w.read("reports/run-1/summary.txt"))
+	want := "  budget 10000.00: " + inBatch.StringFixed(2) + " in batches, " + decimal.RequireFromString("10000.00").Sub(inBatch).StringFixed(2) +
+		" left; "
+	if !strings.Contains(summary, want) || !strings.Contains(summary, "payable payments ("+left.StringFixed(2)+") not batched") {
+		t.Errorf("summary.txt has no budget line %q… (%s not batched):\n%s", want, left.StringFixed(2), summary)
+	}
+	if !strings.Contains(summary, "verdict 结论: RECONCILED") {
+		t.Errorf("not RECONCILED:\n%s", summary)
+	}
+	html := string(w.read("reports/run-1/report.html"))
+	if !strings.Contains(html, "预算 Budget 10000.00: 已入批次 in batches "+inBatch.StringFixed(2)) {
+		t.Errorf("report.html has no budget line")
+	}
+	if st := w.ok("status"); !strings.Contains(st, "payable, not in a batch yet: ") ||
+		!strings.Contains(st, "the budget of 10000.00 yuan has "+decimal.RequireFromString("10000.00").Sub(inBatch).StringFixed(2)+" left") {
+		t.Errorf("status does not show the payable payments left out by the budget:\n%s", st)
+	}
+	w.ok("ledger", "verify")
 }

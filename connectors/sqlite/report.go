@@ -48,18 +48,8 @@ func (s *Store) Summary(ctx context.Context, runID int64) (*pipeline.Summary, er
 	if sum.Waiting, err = s.waiting(ctx); err != nil {
 		return nil, err
 	}
-	p, err := s.Programme(ctx)
-	if err != nil {
+	if sum.Budget, err = s.budgetState(ctx); err != nil {
 		return nil, err
-	}
-	if budget, ok := p.Budget(); ok {
-		b := &pipeline.BudgetState{BudgetFen: pipeline.Fen(budget)}
-		if err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(amount_fen) FILTER (WHERE status != 'ELIGIBLE'), 0),
-			count(*) FILTER (WHERE status = 'ELIGIBLE'), coalesce(sum(amount_fen) FILTER (WHERE status = 'ELIGIBLE'), 0)
-			FROM payments WHERE status IN `+payableStatuses).Scan(&b.CommittedFen, &b.WaitingCount, &b.WaitingFen); err != nil {
-			return nil, err
-		}
-		sum.Budget = b
 	}
 	err = s.db.SelectContext(ctx, &sum.Files, `SELECT kind, location, name, sha256, size, encoding, outcome, reason,
 		rows_applied, rows_rejected FROM files WHERE run_id = ? ORDER BY id`, runID)
@@ -85,6 +75,25 @@ var payableStatuses = func() string {
 	}
 	return "(" + strings.Join(q, ", ") + ")"
 }()
+
+// budgetState reads where the programme's budget stands, nil when it has none.
+func (s *Store) budgetState(ctx context.Context) (*pipeline.BudgetState, error) {
+	p, err := s.Programme(ctx)
+	if err != nil {
+		return nil, err
+	}
+	budget, ok := p.Budget()
+	if !ok {
+		return nil, nil
+	}
+	b := &pipeline.BudgetState{BudgetFen: pipeline.Fen(budget)}
+	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(amount_fen) FILTER (WHERE status != 'ELIGIBLE'), 0),
+		count(*) FILTER (WHERE status = 'ELIGIBLE'), coalesce(sum(amount_fen) FILTER (WHERE status = 'ELIGIBLE'), 0)
+		FROM payments WHERE status IN `+payableStatuses).Scan(&b.CommittedFen, &b.WaitingCount, &b.WaitingFen); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
 
 // CountRegistrations counts the registrations the report lists.
 func (s *Store) CountRegistrations(ctx context.Context) (int64, error) {

@@ -57,6 +57,9 @@ func (s *Store) Status(ctx context.Context, runs int, host string) (*pipeline.St
 		WHERE status = 'ELIGIBLE'`).Scan(&r.Unbatched.Count, &r.Unbatched.AmountFen); err != nil {
 		return nil, err
 	}
+	if r.Budget, err = s.budgetState(ctx); err != nil {
+		return nil, err
+	}
 	if r.VerdictRun, r.Verdict, err = s.LastVerdict(ctx); err != nil {
 		return nil, err
 	}
