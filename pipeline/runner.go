@@ -264,8 +264,10 @@ func (r *Runner) booksHeld(ctx context.Context, runID int64, res *Result) (strin
 
 // batch groups the ELIGIBLE payments into batches for the run's business date.
 func (r *Runner) batch(ctx context.Context, runID int64, res *Result) (string, error) {
-	if held, err := r.booksHeld(ctx, runID, res); err != nil || held != "" {
-		return "held: " + held, err
+	if held, err := r.booksHeld(ctx, runID, res); err != nil {
+		return "", err
+	} else if held != "" {
+		return "held: " + held, nil
 	}
 	run, err := r.Store.Run(ctx, runID)
 	if err != nil {
@@ -299,8 +301,10 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 		return "", err
 	}
 	if len(ids) > 0 {
-		if held, err := r.booksHeld(ctx, runID, res); err != nil || held != "" {
-			return "held: " + held, err
+		if held, err := r.booksHeld(ctx, runID, res); err != nil {
+			return "", err
+		} else if held != "" {
+			return "held: " + held, nil
 		}
 	}
 	// Each batch is read and rendered while the one before it is put and
