@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/shopspring/decimal"
+	"github.com/xuri/excelize/v2"
 
 	"zhutui/fixtures"
 )
@@ -88,6 +89,26 @@ func TestBudgetEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(summary, "verdict 结论: RECONCILED") {
 		t.Errorf("not RECONCILED:\n%s", summary)
+	}
+	csvWant := "budget,budget,,,10000.00\nbudget,in batches,,," + inBatch.StringFixed(2) + "\nbudget,left,,," +
+		decimal.RequireFromString("10000.00").Sub(inBatch).StringFixed(2) + "\nbudget,payable not batched,5,5,"
+	if csv := strings.ReplaceAll(string(w.read("reports/run-1/summary.csv")), "\r\n", "\n"); !strings.Contains(csv, csvWant) {
+		t.Errorf("summary.csv has no budget rows %q:\n%s", csvWant, csv)
+	}
+	f, err := excelize.OpenFile(w.path("reports/run-1/report.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, _ := f.GetRows("Summary 汇总")
+	var sheet []string
+	for _, r := range rows {
+		if len(r) > 0 && r[0] == "budget 预算" {
+			sheet = append(sheet, strings.Join(r, "|"))
+		}
+	}
+	if len(sheet) != 4 || sheet[0] != "budget 预算|budget|||10000.00" || !strings.HasPrefix(sheet[3], "budget 预算|payable not batched|") {
+		t.Errorf("the workbook's budget rows: %q", sheet)
 	}
 	html := string(w.read("reports/run-1/report.html"))
 	if !strings.Contains(html, "预算 Budget 10000.00: 已入批次 in batches "+inBatch.StringFixed(2)) {

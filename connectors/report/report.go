@@ -415,6 +415,16 @@ func writeSummaryCSV(b *bufio.Writer, sum *pipeline.Summary) error {
 			return err
 		}
 	}
+	if bs := sum.Budget; bs != nil {
+		for _, r := range budgetFigures(bs) {
+			if err := t.row("budget", r.key, "", "", pipeline.FormatFen(r.fen)); err != nil {
+				return err
+			}
+		}
+		if err := row("budget", "payable not batched", bs.WaitingCount, bs.WaitingCount, bs.WaitingFen); err != nil {
+			return err
+		}
+	}
 	for _, x := range m.Batches {
 		if err := row("batch", x.ID, x.Count, x.Count, x.FileFen); err != nil {
 			return err

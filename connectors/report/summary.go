@@ -56,6 +56,18 @@ func writeSummaryText(b *bufio.Writer, sum *pipeline.Summary) error {
 	return nil
 }
 
+// budgetFigures are the budget's amounts as summary.csv and the workbook list
+// them (then the payable payments not batched, with their count).
+func budgetFigures(bs *pipeline.BudgetState) []struct {
+	key string
+	fen int64
+} {
+	return []struct {
+		key string
+		fen int64
+	}{{"budget", bs.BudgetFen}, {"in batches", bs.CommittedFen}, {"left", bs.BudgetFen - bs.CommittedFen}}
+}
+
 // writeMoneyText writes the money check: where every yuan decided payable is,
 // against the ledger, and each batch's totals; then the alerts.
 func writeMoneyText(b *bufio.Writer, sum *pipeline.Summary) {

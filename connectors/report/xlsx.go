@@ -214,6 +214,16 @@ func (w *workbook) finish(path string, sum *pipeline.Summary) error {
 	if err := s.add(text("money 资金"), text("decided payable"), nil, nil, w.amount(m.DecidedFen())); err != nil {
 		return err
 	}
+	if bs := sum.Budget; bs != nil {
+		for _, r := range budgetFigures(bs) {
+			if err := s.add(text("budget 预算"), text(r.key), nil, nil, w.amount(r.fen)); err != nil {
+				return err
+			}
+		}
+		if err := s.add(text("budget 预算"), text("payable not batched"), bs.WaitingCount, bs.WaitingCount, w.amount(bs.WaitingFen)); err != nil {
+			return err
+		}
+	}
 	for _, sec := range summarySections(sum) {
 		for _, t := range sec.tallies {
 			if err := s.add(text(sec.name), text(t.Key), t.Count, t.Payable, w.amount(t.AmountFen)); err != nil {
