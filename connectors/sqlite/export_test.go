@@ -66,3 +66,10 @@ func CutChainSmall(t interface{ Cleanup(func()) }, walkers int, minPart int64) {
 	chainWalkers, chainMinPart = walkers, minPart
 	t.Cleanup(func() { chainWalkers, chainMinPart = w, m })
 }
+
+// SetVerifiedHook runs fn after VerifyNewEntries has walked the chain and
+// before it moves the verified mark, until the test ends.
+func SetVerifiedHook(t interface{ Cleanup(func()) }, fn func()) {
+	testHookVerified = fn
+	t.Cleanup(func() { testHookVerified = func() {} })
+}

@@ -485,6 +485,34 @@ func TestLedgerKeyGuard(t *testing.T) {
 	verify(t, st) // the refused keys changed nothing
 }
 
+// TestVerifyForgetsWhileAReportWalks: zhutui ledger verify finds a bad
+// entry while a report is verifying the newest ones. The report, which
+// started from the old mark, must not move the mark past the bad entry.
+func TestVerifyForgetsWhileAReportWalks(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	payable(t, st, 2)
+	if p, err := st.VerifyNewEntries(ctx); err != nil || len(p) != 0 {
+		t.Fatalf("first verification: %v, %v", p, err)
+	}
+	payable(t, st, 4) // two more entries, not verified yet
+	sqlite.SetVerifiedHook(t, func() {
+		if err := st.ForgetVerifiedFrom(ctx, 1); err != nil {
+			t.Error(err)
+		}
+	})
+	if p, err := st.VerifyNewEntries(ctx); err != nil || len(p) != 0 {
+		t.Fatalf("the report's verification: %v, %v", p, err)
+	}
+	var mark string
+	if err := st.DB().Get(&mark, `SELECT coalesce((SELECT value FROM settings WHERE name = 'ledger.verified'), '')`); err != nil {
+		t.Fatal(err)
+	}
+	if mark != "" {
+		t.Errorf("the verified mark is %q after ledger verify forgot it: the report moved it on", mark)
+	}
+}
+
 // TestAlertAfterBatch revokes the certificate of a registration whose
 // payment is in a batch: no money moves, the report lists an alert.
 func TestAlertAfterBatch(t *testing.T) {
