@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"zhutui/connectors/sqlite"
 	"zhutui/pipeline"
 )
 
@@ -149,7 +150,7 @@ func cmdLedger(ctx context.Context, app *App, args []string) error {
 		return err
 	}
 	defer st.Close()
-	rep, err := st.VerifyLedger(ctx)
+	rep, err := verifyWholeLedger(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -166,12 +167,25 @@ func cmdLedger(ctx context.Context, app *App, args []string) error {
 		fmt.Fprintf(app.stderr, "  %s\n", p)
 	}
 	if rep.FirstBad > 0 {
-		// The next report verifies from the bad entry on, so that it says
-		// NOT RECONCILED and no money moves until the ledger verifies.
-		if err := st.ForgetVerifiedFrom(ctx, rep.FirstBad); err != nil {
-			return err
-		}
 		return fmt.Errorf("ledger does not verify: first bad entry is %d (no money moves until it does)", rep.FirstBad)
 	}
 	return fmt.Errorf("ledger does not verify: %s", rep.Problems[0])
+}
+
+// verifyWholeLedger recomputes the whole chain, the balances and each
+// payment's position (zhutui ledger verify, and the daemon's weekly check).
+// When an entry is bad, the next verification of new entries starts before
+// it, so that the next report says NOT RECONCILED and no money moves until
+// the ledger verifies.
+func verifyWholeLedger(ctx context.Context, st *sqlite.Store) (*pipeline.LedgerReport, error) {
+	rep, err := st.VerifyLedger(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if rep.FirstBad > 0 {
+		if err := st.ForgetVerifiedFrom(ctx, rep.FirstBad); err != nil {
+			return nil, err
+		}
+	}
+	return rep, nil
 }

@@ -63,8 +63,12 @@ type Config struct {
 		// Cron is when the nightly run starts: five fields, or six with
 		// seconds first (default "30 2 * * *").
 		Cron string `toml:"cron"`
-		// TimeZone the cron expression is read in (default Asia/Shanghai).
+		// TimeZone the cron expressions are read in (default Asia/Shanghai).
 		TimeZone string `toml:"time_zone"`
+		// VerifyCron is when the daemon verifies the whole ledger, as
+		// zhutui ledger verify does (default "0 4 * * 0", Sundays 04:00;
+		// "off" for never). A night verifies only its new entries.
+		VerifyCron string `toml:"verify_cron"`
 	} `toml:"schedule"`
 
 	SMSTemplates struct {
@@ -136,6 +140,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Schedule.Cron == "" {
 		c.Schedule.Cron = "30 2 * * *"
+	}
+	if c.Schedule.VerifyCron == "" {
+		c.Schedule.VerifyCron = "0 4 * * 0"
 	}
 	if c.Schedule.TimeZone == "" {
 		c.Schedule.TimeZone = "Asia/Shanghai"
@@ -216,6 +223,7 @@ const defaultConfig = `# zhutui configuration. Every key has a default; relative
 [schedule]
 # cron = "30 2 * * *"       # zhutui daemon's nightly run (five fields, or six with seconds first)
 # time_zone = "Asia/Shanghai"
+# verify_cron = "0 4 * * 0"  # zhutui daemon verifies the whole ledger, as zhutui ledger verify does ("off": never)
 
 [sms_templates]
 # paid = "【北京市总工会】{name}您好，您的职业发展助推计划资助{amount}元已划拨至尾号{card_last4}的京卡·互助服务卡。"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
@@ -42,9 +43,15 @@ func cmdDaemon(ctx context.Context, app *App, args []string) error {
 		return err
 	}
 	withSeconds := len(strings.Fields(cfg.Schedule.Cron)) == 6
+	// The nightly run and the ledger's verification take turns: a run moves
+	// payments between the queries of a verification, which would then see
+	// balances that are only half moved.
+	var turns sync.Mutex
 	job, err := s.NewJob(
 		gocron.CronJob(cfg.Schedule.Cron, withSeconds),
 		gocron.NewTask(func(jctx context.Context) error {
+			turns.Lock()
+			defer turns.Unlock()
 			date := pipeline.DateOf(app.now())
 			log.Info("scheduled run starting", "business_date", date.String())
 			res, err := app.cycle(jctx, cfg, st, date, pipeline.TriggerSchedule, 0)
@@ -68,10 +75,40 @@ func cmdDaemon(ctx context.Context, app *App, args []string) error {
 	if err != nil {
 		return configErrorf("[schedule] cron %q: %v", cfg.Schedule.Cron, err)
 	}
+	// Each night verifies only the ledger entries it adds; the whole chain is
+	// verified on its own schedule. A bad entry holds money from the next
+	// run on (see verifyWholeLedger).
+	if vc := cfg.Schedule.VerifyCron; vc != "off" {
+		_, err := s.NewJob(
+			gocron.CronJob(vc, len(strings.Fields(vc)) == 6),
+			gocron.NewTask(func(jctx context.Context) {
+				turns.Lock()
+				defer turns.Unlock()
+				rep, err := verifyWholeLedger(jctx, st)
+				switch {
+				case err != nil:
+					log.Error("ledger verification failed", "err", err)
+				case rep.OK():
+					log.Info("ledger verified", "entries", rep.Entries, "head", rep.HeadHash)
+				default:
+					log.Error("THE LEDGER DOES NOT VERIFY: no money moves until it does", "first_bad_entry", rep.FirstBad,
+						"problem", rep.Problems[0], "problems", len(rep.Problems))
+				}
+			}),
+			gocron.WithName("verify"),
+			gocron.WithContext(ctx),
+			gocron.WithSingletonMode(gocron.LimitModeReschedule),
+		)
+		if err != nil {
+			return configErrorf("[schedule] verify_cron %q: %v", vc, err)
+		}
+	}
 	s.Start()
 	next, _ := job.NextRun()
-	log.Warn("daemon started", "cron", cfg.Schedule.Cron, "time_zone", loc.String(), "next_run", next.In(loc).Format(time.RFC3339))
-	fmt.Fprintf(app.stdout, "zhutui daemon: schedule %q (%s); next run %s\n", cfg.Schedule.Cron, loc, next.In(loc).Format("2006-01-02 15:04:05"))
+	log.Warn("daemon started", "cron", cfg.Schedule.Cron, "verify_cron", cfg.Schedule.VerifyCron, "time_zone", loc.String(),
+		"next_run", next.In(loc).Format(time.RFC3339))
+	fmt.Fprintf(app.stdout, "zhutui daemon: schedule %q (%s); next run %s; the whole ledger verified %q\n", cfg.Schedule.Cron, loc,
+		next.In(loc).Format("2006-01-02 15:04:05"), cfg.Schedule.VerifyCron)
 	<-ctx.Done()
 	log.Warn("daemon stopping: the running stage, if any, stops at its next safe point")
 	if err := s.Shutdown(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -102,4 +103,73 @@ func TestJSONLog(t *testing.T) {
 	if _, errs, code := w.zhutui("--log-format", "xml", "status"); code != 2 || !strings.Contains(errs, "xml") {
 		t.Errorf("bad log format: exit %d, %q", code, errs)
 	}
+}
+
+// TestDaemonVerifiesTheLedger: the daemon verifies the whole ledger on its
+// own schedule. Once an entry already verified by a report is changed behind
+// zhutui's back, the daemon says so, and the next report is NOT RECONCILED,
+// so no money moves.
+func TestDaemonVerifiesTheLedger(t *testing.T) {
+	if _, err := exec.LookPath("sqlite3"); err != nil {
+		t.Skip("sqlite3 shell not installed (.ci/run installs it): cannot tamper from outside")
+	}
+	w := newWorkdir(t)
+	cfg := testConfig + "[schedule]\ncron = \"0 0 1 1 *\"\nverify_cron = \"* * * * * *\"\n"
+	if err := os.WriteFile(w.path("zhutui.toml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w.ok("run", "--as-of", "2014-02-01") // its report verifies every entry
+	d := exec.Command(binary, "-v", "daemon")
+	d.Dir, d.Env = w.dir, w.env
+	var out, errs syncBuffer
+	d.Stdout, d.Stderr = &out, &errs
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Process.Kill()
+	waitFor := func(what string) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if strings.Contains(errs.String(), what) {
+				return
+			}
+		}
+		t.Fatalf("the daemon's log has no %q in 15 s:\n%s", what, errs.String())
+	}
+	waitFor("ledger verified")
+	tamper := exec.Command("sqlite3", w.path("zhutui.db"),
+		`DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET amount_fen = amount_fen + 1 WHERE seq = 3`)
+	if b, err := tamper.CombinedOutput(); err != nil {
+		t.Fatalf("tamper: %v %s", err, b)
+	}
+	waitFor("THE LEDGER DOES NOT VERIFY")
+	if !strings.Contains(errs.String(), "first_bad_entry=3") {
+		t.Errorf("the log does not name entry 3:\n%s", errs.String())
+	}
+	d.Process.Signal(syscall.SIGTERM)
+	d.Wait()
+	if out := w.ok("report"); !strings.Contains(out, "verdict: NOT RECONCILED: 1 problem(s): ledger entry 3") {
+		t.Errorf("the report after the daemon found the bad entry: %s", out)
+	}
+}
+
+// syncBuffer is a bytes.Buffer a child process writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
