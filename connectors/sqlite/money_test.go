@@ -96,6 +96,19 @@ func verify(t *testing.T, st *sqlite.Store) {
 	}
 }
 
+// booksAgree checks that the ledger verifies and the money check reconciles.
+func booksAgree(t *testing.T, st *sqlite.Store) {
+	t.Helper()
+	verify(t, st)
+	m, err := st.MoneyCheck(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := m.Verdict(); v != pipeline.Reconciled {
+		t.Errorf("verdict = %s", v)
+	}
+}
+
 func ledgerLines(t *testing.T, st *sqlite.Store, where string) string {
 	t.Helper()
 	var rows []struct {
@@ -245,14 +258,7 @@ func TestBatches(t *testing.T) {
 		if err != nil || !strings.Contains(out.Quarantined, "not awaiting a result") {
 			t.Fatalf("second answer: %+v, %v", out, err)
 		}
-		verify(t, st)
-		m, err := st.MoneyCheck(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v := m.Verdict(); v != "RECONCILED" {
-			t.Errorf("verdict = %s", v)
-		}
+		booksAgree(t, st)
 	})
 	t.Run("Reissue", func(t *testing.T) {
 		n, skipped, err := st.ReissueBatch(ctx, "B2014020101", "finance-li", "the bank fixed its card index")
@@ -346,14 +352,7 @@ func TestReissueSkipsWhatIsNoLongerPayable(t *testing.T) {
 	if got := strings.Join(live, ", "); got != "R1-1 RETURNED, R2-1 REISSUED, R2-2 ELIGIBLE" {
 		t.Errorf("payments after the reissue: %s", got)
 	}
-	verify(t, st)
-	m, err := st.MoneyCheck(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v := m.Verdict(); v != "RECONCILED" {
-		t.Errorf("verdict = %s", v)
-	}
+	booksAgree(t, st)
 }
 
 func TestWithdrawBeforeBatch(t *testing.T) {
