@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Tally counts registrations under one key (a status, a level, a station),
@@ -52,6 +53,17 @@ type Summary struct {
 	// registrations, money and ledger are the state after that run, which
 	// is not the state at the end of Run when Run is an earlier one.
 	LastRun int64
+}
+
+// Held says why the run's batch or deliver stage moved no money (the books
+// did not agree), "" when no stage held it.
+func (s *Summary) Held() string {
+	for _, st := range s.Run.Stages {
+		if held, ok := strings.CutPrefix(st.Counts, HeldPrefix); ok {
+			return held
+		}
+	}
+	return ""
 }
 
 // Earlier says whether the report is of a run before the last one, whose

@@ -233,6 +233,9 @@ func (r *Runner) reconcile(ctx context.Context, runID int64, res *Result) (strin
 		c.Payments.Decided, c.Payments.Withdrawn, c.Payments.Reissued), err
 }
 
+// HeldPrefix starts the record of a stage that held money (see booksHeld).
+const HeldPrefix = "held: "
+
 // booksHeld says why no money may move now, or "" when it may: money stays
 // where it is while the last report's verdict is not RECONCILED, or while
 // the ledger's entries since the last verification do not verify. The run
@@ -267,7 +270,7 @@ func (r *Runner) batch(ctx context.Context, runID int64, res *Result) (string, e
 	if held, err := r.booksHeld(ctx, runID, res); err != nil {
 		return "", err
 	} else if held != "" {
-		return "held: " + held, nil
+		return HeldPrefix + held, nil
 	}
 	run, err := r.Store.Run(ctx, runID)
 	if err != nil {
@@ -304,7 +307,7 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 		if held, err := r.booksHeld(ctx, runID, res); err != nil {
 			return "", err
 		} else if held != "" {
-			return "held: " + held, nil
+			return HeldPrefix + held, nil
 		}
 	}
 	// Each batch is read and rendered while the one before it is put and

@@ -201,8 +201,15 @@ func TestLedgerTamper(t *testing.T) {
 	if files, _ := os.ReadDir(w.path("outbox/payments")); len(files) != 0 {
 		t.Fatalf("a payment file went out from a tampered ledger: %v", files)
 	}
-	if s := string(w.read("reports/run-2/summary.txt")); !strings.Contains(s, "verdict 结论: NOT RECONCILED: 1 problem(s): ledger entry 3") {
+	if s := string(w.read("reports/run-2/summary.txt")); !strings.Contains(s, "verdict 结论: NOT RECONCILED: 1 problem(s): ledger entry 3") ||
+		!strings.Contains(s, "资金冻结 MONEY HELD by this run (no batch made or delivered): no money moves while the books do not agree: ledger entry 3") {
 		t.Errorf("run 2's report:\n%s", s)
+	}
+	if html := string(w.read("reports/run-2/report.html")); !strings.Contains(html, `data-test="held"`) {
+		t.Error("run 2's report.html does not say that money was held")
+	}
+	if csv := string(w.read("reports/run-2/summary.csv")); !strings.Contains(csv, "held,no money moves while the books do not agree: ledger entry 3") {
+		t.Errorf("run 2's summary.csv does not say that money was held:\n%s", csv)
 	}
 	if st := w.ok("status"); !strings.Contains(st, "THE BOOKS DO NOT AGREE: the report of run 2 says NOT RECONCILED") ||
 		!strings.Contains(st, "approved, for the next run to deliver:\n  B2014020101") {
@@ -226,6 +233,9 @@ func TestLedgerTamper(t *testing.T) {
 	}
 	if out := w.ok("run", "--as-of", "2014-02-04"); !strings.Contains(out, "delivered ZTPAY_B2014020101.txt") {
 		t.Errorf("the mended night delivered nothing:\n%s", out)
+	}
+	if s := string(w.read("reports/run-4/summary.txt")); strings.Contains(s, "MONEY HELD") {
+		t.Errorf("the mended night's report says money was held:\n%s", s)
 	}
 }
 

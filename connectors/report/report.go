@@ -406,6 +406,11 @@ func writeSummaryCSV(b *bufio.Writer, sum *pipeline.Summary) error {
 	if err := t.row("state", "after run", strconv.FormatInt(sum.LastRun, 10), "", ""); err != nil {
 		return err
 	}
+	if held := sum.Held(); held != "" {
+		if err := t.row("held", held, "", "", ""); err != nil {
+			return err
+		}
+	}
 	if err := t.row("ledger", m.HeadHash, strconv.FormatInt(m.LedgerEntries, 10), "", ""); err != nil {
 		return err
 	}

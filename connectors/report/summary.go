@@ -19,6 +19,9 @@ func writeSummaryText(b *bufio.Writer, sum *pipeline.Summary) error {
 		fmt.Fprintf(b, "%s\n", sum.EarlierNote())
 	}
 	fmt.Fprintf(b, "\nverdict 结论: %s\n", sum.Verdict())
+	if held := sum.Held(); held != "" {
+		fmt.Fprintf(b, "资金冻结 MONEY HELD by this run (no batch made or delivered): %s\n", held)
+	}
 	fmt.Fprintf(b, "ledger 账本: %d entries, head hash %s\n", sum.Money.LedgerEntries, sum.Money.HeadHash)
 	writeMoneyText(b, sum)
 

@@ -197,6 +197,11 @@ func (w *workbook) finish(path string, sum *pipeline.Summary) error {
 	if err := s.add(text("state 状态"), text("after run"), sum.LastRun); err != nil {
 		return err
 	}
+	if held := sum.Held(); held != "" {
+		if err := s.add(text("held 资金冻结"), text(held)); err != nil {
+			return err
+		}
+	}
 	if sum.Earlier() {
 		if err := s.add(text("note 注意"), text(sum.EarlierNote())); err != nil {
 			return err
