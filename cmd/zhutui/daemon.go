@@ -43,9 +43,10 @@ func cmdDaemon(ctx context.Context, app *App, args []string) error {
 		return err
 	}
 	withSeconds := len(strings.Fields(cfg.Schedule.Cron)) == 6
-	// The nightly run and the ledger's verification take turns: a run moves
-	// payments between the queries of a verification, which would then see
-	// balances that are only half moved.
+	// The nightly run and the ledger's verification take turns. The
+	// verification reads one snapshot, so a run cannot make it wrong, but
+	// the two would compete for both cores, and a snapshot held through a
+	// night keeps the WAL from being checkpointed.
 	var turns sync.Mutex
 	job, err := s.NewJob(
 		gocron.CronJob(cfg.Schedule.Cron, withSeconds),

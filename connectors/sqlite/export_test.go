@@ -73,3 +73,10 @@ func SetVerifiedHook(t interface{ Cleanup(func()) }, fn func()) {
 	testHookVerified = fn
 	t.Cleanup(func() { testHookVerified = func() {} })
 }
+
+// SetLedgerWalkedHook runs fn in VerifyLedger between the chain's walk and
+// the reading of the payments, until the test ends.
+func SetLedgerWalkedHook(t interface{ Cleanup(func()) }, fn func()) {
+	testHookLedgerWalked = fn
+	t.Cleanup(func() { testHookLedgerWalked = func() {} })
+}

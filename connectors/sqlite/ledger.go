@@ -173,10 +173,32 @@ func (s *Store) LedgerHead(ctx context.Context) (int64, string, error) {
 // exactly the money of the payments in that status, and each payment's own
 // postings must leave its amount in the account of its status and nothing
 // anywhere else.
-func (s *Store) VerifyLedger(ctx context.Context) (*pipeline.LedgerReport, error) {
+func (s *Store) VerifyLedger(ctx context.Context) (rep *pipeline.LedgerReport, err error) {
 	if s.ledgerKey == nil {
 		return nil, ErrNoLedgerKey
 	}
+	// One read transaction on one connection: the chain, the balances and
+	// the payments are read as of one moment, so a run committing meanwhile
+	// cannot make them look apart. (A deferred BEGIN: the store's own
+	// transactions take the write lock at once, which would stop every run
+	// for as long as the walk takes.)
+	conn, err := s.db.Connx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN DEFERRED"); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	return s.verifyLedger(ctx, conn)
+}
+
+func (s *Store) verifyLedger(ctx context.Context, q sqlx.QueryerContext) (*pipeline.LedgerReport, error) {
 	rep := &pipeline.LedgerReport{HeadHash: pipeline.GenesisHash, Balances: map[pipeline.Account]int64{}}
 	problem := func(seq int64, format string, args ...any) {
 		if rep.FirstBad == 0 && seq > 0 {
@@ -186,11 +208,11 @@ func (s *Store) VerifyLedger(ctx context.Context) (*pipeline.LedgerReport, error
 			rep.Problems = append(rep.Problems, fmt.Sprintf(format, args...))
 		}
 	}
-	checkpoints, err := s.checkpoints(ctx)
+	checkpoints, err := s.checkpoints(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	last, head, err := s.walkChain(ctx, 0, math.MaxInt64, pipeline.GenesisHash, problem, func(e *pipeline.Entry) {
+	last, head, err := s.walkChain(ctx, q, 0, math.MaxInt64, pipeline.GenesisHash, problem, func(e *pipeline.Entry) {
 		rep.Balances[e.Debit] += e.AmountFen
 		rep.Balances[e.Credit] -= e.AmountFen
 		cp, ok := checkpoints[e.Seq]
@@ -222,7 +244,8 @@ func (s *Store) VerifyLedger(ctx context.Context) (*pipeline.LedgerReport, error
 	if sum != 0 {
 		problem(0, "the balances do not sum to zero (%d fen)", sum)
 	}
-	held, err := s.moneyByStatus(ctx, s.db)
+	testHookLedgerWalked()
+	held, err := s.moneyByStatus(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +254,7 @@ func (s *Store) VerifyLedger(ctx context.Context) (*pipeline.LedgerReport, error
 			problem(0, "account %s holds %s, the payments %s hold %s", acct, pipeline.FormatFen(got), status, pipeline.FormatFen(want))
 		}
 	}
-	mismatches, err := s.paymentLedgerMismatches(ctx)
+	mismatches, err := s.paymentLedgerMismatches(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -241,14 +264,18 @@ func (s *Store) VerifyLedger(ctx context.Context) (*pipeline.LedgerReport, error
 	return rep, nil
 }
 
+// testHookLedgerWalked runs in VerifyLedger after the chain's walk and
+// before the payments are read; tests set it.
+var testHookLedgerWalked = func() {}
+
 type checkpoint struct {
 	hash     string
 	balances []int64
 }
 
 // checkpoints reads every ledger checkpoint by sequence number.
-func (s *Store) checkpoints(ctx context.Context) (map[int64]checkpoint, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, hash, programme, eligible, batched, sent, paid, returned FROM ledger_checkpoints`)
+func (s *Store) checkpoints(ctx context.Context, q sqlx.QueryerContext) (map[int64]checkpoint, error) {
+	rows, err := q.QueryContext(ctx, `SELECT seq, hash, programme, eligible, batched, sent, paid, returned FROM ledger_checkpoints`)
 	if err != nil {
 		return nil, err
 	}
@@ -274,8 +301,8 @@ func (s *Store) checkpoints(ctx context.Context) (map[int64]checkpoint, error) {
 // hash matches its contents under the key, and it is a valid posting. It
 // calls problem for each fault and each (when not nil) for every entry, and
 // returns the last sequence number and hash.
-func (s *Store) walkChain(ctx context.Context, from, to int64, head string, problem func(seq int64, format string, args ...any), each func(*pipeline.Entry)) (int64, string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, run_id, movement, payment_ref, debit, credit, amount_fen,
+func (s *Store) walkChain(ctx context.Context, q sqlx.QueryerContext, from, to int64, head string, problem func(seq int64, format string, args ...any), each func(*pipeline.Entry)) (int64, string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT seq, at, run_id, movement, payment_ref, debit, credit, amount_fen,
 		batch_id, memo, hash FROM ledger_entries WHERE seq > ? AND seq <= ? ORDER BY seq`, from, to)
 	if err != nil {
 		return 0, "", fmt.Errorf("read ledger: %w", err)
@@ -329,7 +356,7 @@ func (s *Store) moneyByStatus(ctx context.Context, q sqlx.QueryerContext) (map[p
 
 // paymentLedgerMismatches compares, payment by payment, where the ledger says
 // its money is with the payment's status.
-func (s *Store) paymentLedgerMismatches(ctx context.Context) ([]string, error) {
+func (s *Store) paymentLedgerMismatches(ctx context.Context, db sqlx.QueryerContext) ([]string, error) {
 	accountOf := `CASE status`
 	for st, a := range pipeline.StatusAccount {
 		accountOf += fmt.Sprintf(" WHEN '%s' THEN '%s'", st, a)
@@ -344,7 +371,7 @@ func (s *Store) paymentLedgerMismatches(ctx context.Context) ([]string, error) {
 	SELECT 'ledger', * FROM (SELECT * FROM net EXCEPT SELECT * FROM want)
 	UNION ALL SELECT 'payments', * FROM (SELECT * FROM want EXCEPT SELECT * FROM net)
 	ORDER BY 2 LIMIT 20`
-	rows, err := s.db.QueryContext(ctx, q)
+	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("compare payments with the ledger: %w", err)
 	}

@@ -512,6 +512,40 @@ func TestVerifyForgetsWhileAReportWalks(t *testing.T) {
 	}
 }
 
+// TestVerifyWhileARunMovesMoney: a batch is delivered (its payments and
+// their postings committed) while zhutui ledger verify is between its walk
+// of the chain and its reading of the payments. The verification reads one
+// moment, so it finds nothing wrong; the next one sees the new entries.
+func TestVerifyWhileARunMovesMoney(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	payable(t, st, 2)
+	if _, err := st.CreateBatches(ctx, 1, spec(10), render); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ApproveBatch(ctx, "B2014020101", "finance-li"); err != nil {
+		t.Fatal(err)
+	}
+	sqlite.SetLedgerWalkedHook(t, func() {
+		sqlite.SetLedgerWalkedHook(t, func() {})
+		if err := st.MarkSent(ctx, 2, "B2014020101", []pipeline.Delivery{{Kind: "payment", BatchID: "B2014020101",
+			Location: "file:///out", Name: "x"}}); err != nil {
+			t.Error(err)
+		}
+	})
+	rep, err := st.VerifyLedger(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		t.Fatalf("a verification overlapping a delivery found: %v", rep.Problems)
+	}
+	after, err := st.VerifyLedger(ctx)
+	if err != nil || !after.OK() || after.Entries != rep.Entries+2 {
+		t.Fatalf("the next verification: %d entries (want %d), %v, %v", after.Entries, rep.Entries+2, after.Problems, err)
+	}
+}
+
 // TestAlertAfterBatch revokes the certificate of a registration whose
 // payment is in a batch: no money moves, the report lists an alert.
 func TestAlertAfterBatch(t *testing.T) {

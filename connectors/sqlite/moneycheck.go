@@ -98,7 +98,7 @@ func (s *Store) VerifyNewEntries(ctx context.Context) ([]string, error) {
 	for i, p := range parts {
 		wg.Go(func() {
 			w := &out[i]
-			w.last, w.hash, w.err = s.walkChain(ctx, p.from, p.to, p.head, func(seq int64, format string, args ...any) {
+			w.last, w.hash, w.err = s.walkChain(ctx, s.db, p.from, p.to, p.head, func(seq int64, format string, args ...any) {
 				if len(w.problems) < 10 {
 					w.problems = append(w.problems, "ledger "+fmt.Sprintf(format, args...))
 				}
