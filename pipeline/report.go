@@ -251,6 +251,9 @@ type StatusReport struct {
 	Unbatched   Tally        // ELIGIBLE payments, for the next run's batch stage
 	Waiting     []Waiting
 	Budget      *BudgetState // nil when the programme has no budget
+	// FullVerification is how the last verification of the whole ledger
+	// went: when, how many entries, the outcome ("" when there was none).
+	FullVerification string
 	// The last report's verdict and its run: money moves only while it is
 	// RECONCILED ("" before the first report).
 	Verdict    string

@@ -187,5 +187,5 @@ func verifyWholeLedger(ctx context.Context, st *sqlite.Store) (*pipeline.LedgerR
 			return nil, err
 		}
 	}
-	return rep, nil
+	return rep, st.SaveFullVerification(ctx, rep)
 }

@@ -433,6 +433,11 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 			fmt.Fprintf(w, "    error: %s\n    %s\n", run.Error, pipeline.FinishHint(run.ID, run.Trigger))
 		}
 	}
+	if r.FullVerification != "" {
+		fmt.Fprintf(w, "\nthe whole ledger last verified: %s\n", r.FullVerification)
+	} else {
+		fmt.Fprintln(w, "\nthe whole ledger was never verified (zhutui ledger verify; zhutui daemon does it weekly)")
+	}
 	if r.Verdict != "" && r.Verdict != pipeline.Reconciled {
 		fmt.Fprintf(w, "\nTHE BOOKS DO NOT AGREE: the report of run %d says %s\n"+
 			"    no batch is made or delivered until a report reconciles: find the cause (zhutui ledger verify,\n"+

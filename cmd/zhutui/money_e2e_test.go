@@ -166,8 +166,14 @@ func TestLedgerTamper(t *testing.T) {
 	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
 	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
 	w.ok("run", "--as-of", "2014-02-01")
+	if st := w.ok("status"); !strings.Contains(st, "the whole ledger was never verified") {
+		t.Errorf("status before any full verification:\n%s", st)
+	}
 	if out := w.ok("ledger", "verify"); !strings.Contains(out, "verified") {
 		t.Fatalf("clean ledger: %s", out)
+	}
+	if st := w.ok("status"); !regexp.MustCompile(`the whole ledger last verified: \S+ \S+, \d+ entries, agreed\n`).MatchString(st) {
+		t.Errorf("status after a clean full verification:\n%s", st)
 	}
 	sql := func(q string) (string, error) {
 		out, err := exec.Command("sqlite3", w.path("zhutui.db"), q).CombinedOutput()
@@ -212,6 +218,7 @@ func TestLedgerTamper(t *testing.T) {
 		t.Errorf("run 2's summary.csv does not say that money was held:\n%s", csv)
 	}
 	if st := w.ok("status"); !strings.Contains(st, "THE BOOKS DO NOT AGREE: the report of run 2 says NOT RECONCILED") ||
+		!strings.Contains(st, "entries, FAILED: entry 3") ||
 		!strings.Contains(st, "approved, for the next run to deliver:\n  B2014020101") {
 		t.Errorf("status after a held run:\n%s", st)
 	}

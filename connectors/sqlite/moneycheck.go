@@ -161,6 +161,18 @@ func (s *Store) LastVerdict(ctx context.Context) (int64, string, error) {
 	return id, verdict, nil
 }
 
+// SaveFullVerification records how the last verification of the whole
+// ledger went, for zhutui status.
+func (s *Store) SaveFullVerification(ctx context.Context, rep *pipeline.LedgerReport) error {
+	outcome := "agreed"
+	if !rep.OK() {
+		outcome = "FAILED: " + rep.Problems[0]
+	}
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		return setSetting(ctx, tx, "ledger.full_verification", fmt.Sprintf("%s, %d entries, %s", s.now(), rep.Entries, outcome))
+	})
+}
+
 // ForgetVerifiedFrom makes the next verification of new entries start before
 // entry seq, which zhutui ledger verify found bad: until it verifies, every
 // report says so and no money moves.

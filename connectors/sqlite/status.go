@@ -60,6 +60,9 @@ func (s *Store) Status(ctx context.Context, runs int, host string) (*pipeline.St
 	if r.Budget, err = s.budgetState(ctx); err != nil {
 		return nil, err
 	}
+	if r.FullVerification, err = setting(ctx, s.db, "ledger.full_verification"); err != nil {
+		return nil, err
+	}
 	if r.VerdictRun, r.Verdict, err = s.LastVerdict(ctx); err != nil {
 		return nil, err
 	}
