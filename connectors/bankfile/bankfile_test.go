@@ -126,11 +126,17 @@ func TestParseResultErrors(t *testing.T) {
 		"ErrAfterTrail":  ok + "D|000002|R2-1|1|1.00|S|0|x\r\n",
 		"ErrNoHeader":    "D|000001|R1-1|6210670000000000016|10.00|S|0000|ok\r\nT|1|10.00|0|0.00\r\n",
 		"ErrNegativeFee": strings.Replace(ok, "T|1|10.00", "T|1|-10.00", 1),
+		"ErrBadSequence": strings.Replace(ok, "D|000001|", "D|00000x|", 1),
+		"ErrZeroSeq":     strings.Replace(ok, "D|000001|", "D|000000|", 1),
+		"ErrBadCount":    strings.Replace(ok, "H|B1|1|", "H|B1|one|", 1),
+		"ErrNegCount":    strings.Replace(ok, "T|1|10.00|0|", "T|-1|10.00|0|", 1),
+		"ErrNotGB18030":  strings.Replace(ok, "|ok", "|\xff\xfe", 1),
+		"ErrEmpty":       "",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := bankfile.ParseResult("r", strings.NewReader(text))
-			if !pipeline.IsFileError(err) {
-				t.Fatalf("err = %v, want a file error", err)
+			if !pipeline.IsFileError(err) || !strings.HasPrefix(err.Error(), "r") {
+				t.Fatalf("err = %v, want a file error naming the file", err)
 			}
 		})
 	}
