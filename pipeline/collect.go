@@ -27,6 +27,14 @@ type Location interface {
 	Put(ctx context.Context, name string, data []byte) (already bool, err error)
 }
 
+// A Stamper is a location that can tell, without reading a file, that it has
+// not changed: a file's stamp changes whenever its bytes may have (a local
+// file's inode, size, mtime and ctime; the kernel sets ctime on every write).
+// A file whose stamp is the one recorded when it was taken is not read again.
+type Stamper interface {
+	Stamp(ctx context.Context, name string) (string, error)
+}
+
 // ErrClash means a file of the same name with other bytes is already at a
 // location: zhutui never overwrites it.
 var ErrClash = errors.New("a file of that name with other content is already there")
@@ -52,8 +60,13 @@ type Formats struct {
 // IngestStore is the part of the store that takes inbound files.
 type IngestStore interface {
 	// CheckFile says what to do with a file; for FileQuarantinedBefore it
-	// also returns why it was quarantined.
-	CheckFile(ctx context.Context, location, name, sha string) (FileVerdict, string, error)
+	// also returns why it was quarantined. When the same bytes were seen
+	// before, it remembers stamp (if any) for them.
+	CheckFile(ctx context.Context, location, name, sha, stamp string) (FileVerdict, string, error)
+	// CheckStamp says whether a file with this stamp was seen before
+	// (FileSeen or FileQuarantinedBefore, as CheckFile would say for its
+	// bytes), or FileNew when its bytes must be read to tell.
+	CheckStamp(ctx context.Context, location, name, stamp string) (FileVerdict, string, error)
 	Quarantine(ctx context.Context, f InboundFile, reason string) error
 	IngestRegistrations(ctx context.Context, f InboundFile, read RegistrationSource) (FileOutcome, error)
 	IngestCertificates(ctx context.Context, f InboundFile, read CertificateSource) (FileOutcome, error)
@@ -72,6 +85,24 @@ type Taken struct {
 // the same name had other bytes, and otherwise applies it in one transaction.
 func TakeFile(ctx context.Context, st IngestStore, formats Formats, kind FileKind, loc Location, name string, runID int64) (Taken, error) {
 	t := Taken{InboundFile: InboundFile{Kind: kind, Location: loc.String(), Name: name, RunID: runID}}
+	// The stamp is read before the bytes: a file that changes while it is
+	// read has another stamp the next night, and is read again then.
+	if s, ok := loc.(Stamper); ok {
+		stamp, err := s.Stamp(ctx, name)
+		if err != nil {
+			return t, fmt.Errorf("stat %s %s/%s: %w", kind, loc, name, err)
+		}
+		t.Stamp = stamp
+	}
+	if t.Stamp != "" {
+		verdict, why, err := st.CheckStamp(ctx, t.Location, name, t.Stamp)
+		if err != nil {
+			return t, err
+		}
+		if t.seen(verdict, why) {
+			return t, nil
+		}
+	}
 	f, err := loc.Open(ctx, name)
 	if err != nil {
 		return t, fmt.Errorf("open %s %s/%s: %w", kind, loc, name, err)
@@ -82,18 +113,14 @@ func TakeFile(ctx context.Context, st IngestStore, formats Formats, kind FileKin
 		return t, fmt.Errorf("read %s %s/%s: %w", kind, loc, name, err)
 	}
 	t.SHA256, t.Size, t.Encoding = in.SHA256, in.Size, in.Encoding
-	verdict, why, err := st.CheckFile(ctx, t.Location, name, in.SHA256)
+	verdict, why, err := st.CheckFile(ctx, t.Location, name, in.SHA256, t.Stamp)
 	if err != nil {
 		return t, err
 	}
+	if t.seen(verdict, why) {
+		return t, nil
+	}
 	switch verdict {
-	case FileSeen:
-		t.Skipped = true
-		return t, nil
-	case FileQuarantinedBefore:
-		t.Skipped = true
-		t.Quarantined = "quarantined before, nothing applied: " + why
-		return t, nil
 	case FileNameClash:
 		t.Quarantined = "a file of this name with other content was taken before; not applied"
 		return t, st.Quarantine(ctx, t.InboundFile, t.Quarantined)
@@ -127,6 +154,21 @@ func TakeFile(ctx context.Context, st IngestStore, formats Formats, kind FileKin
 		return t, fmt.Errorf("take %s: unknown kind %q", name, kind)
 	}
 	return t, err
+}
+
+// seen marks a file seen before as skipped, saying why when it was
+// quarantined then; it reports whether the verdict was one of those.
+func (t *Taken) seen(verdict FileVerdict, why string) bool {
+	switch verdict {
+	case FileSeen:
+		t.Skipped = true
+	case FileQuarantinedBefore:
+		t.Skipped = true
+		t.Quarantined = "quarantined before, nothing applied: " + why
+	default:
+		return false
+	}
+	return true
 }
 
 // sameBytes checks, once a source has read a file, that its bytes still hash

@@ -99,7 +99,11 @@ func (f *changingFile) Close() error { return nil }
 // recordingStore takes every file as new and keeps what reading it returned.
 type recordingStore struct{ readErr error }
 
-func (s *recordingStore) CheckFile(context.Context, string, string, string) (pipeline.FileVerdict, string, error) {
+func (s *recordingStore) CheckFile(context.Context, string, string, string, string) (pipeline.FileVerdict, string, error) {
+	return pipeline.FileNew, "", nil
+}
+
+func (s *recordingStore) CheckStamp(context.Context, string, string, string) (pipeline.FileVerdict, string, error) {
 	return pipeline.FileNew, "", nil
 }
 
@@ -116,4 +120,75 @@ func (s *recordingStore) IngestCertificates(context.Context, pipeline.InboundFil
 
 func (s *recordingStore) IngestResult(context.Context, pipeline.InboundFile, *pipeline.ResultFile) (pipeline.FileOutcome, error) {
 	return pipeline.FileOutcome{}, errors.New("not used")
+}
+
+// TestTakeFileByStamp: a file whose stamp was seen before is not opened;
+// one with a new stamp is read, and its stamp goes to the store with it.
+func TestTakeFileByStamp(t *testing.T) {
+	ctx := context.Background()
+	loc := &stampedDir{changingDir: changingDir{first: "registration_id\nR1\n", then: "registration_id\nR1\n"}, stamp: "s1"}
+	formats := pipeline.Formats{
+		Inspect: func(r io.Reader) (pipeline.Inspection, error) {
+			h := sha256.New()
+			n, err := io.Copy(h, r)
+			return pipeline.Inspection{Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Encoding: "UTF-8"}, err
+		},
+		Registrations: func(file string, r io.Reader, encoding string) pipeline.RegistrationSource {
+			return func(pipeline.RegistrationSink, pipeline.RejectSink) error { _, err := io.ReadAll(r); return err }
+		},
+	}
+	st := &stampStore{seen: map[string]pipeline.FileVerdict{"s1": pipeline.FileSeen, "q1": pipeline.FileQuarantinedBefore}}
+	got, err := pipeline.TakeFile(ctx, st, formats, pipeline.KindRegistrations, loc, "a.csv", 1)
+	if err != nil || !got.Skipped || loc.opened != 0 {
+		t.Fatalf("a file seen with this stamp: skipped %v, opened %d times, %v", got.Skipped, loc.opened, err)
+	}
+	loc.stamp = "q1"
+	got, err = pipeline.TakeFile(ctx, st, formats, pipeline.KindRegistrations, loc, "a.csv", 1)
+	if err != nil || !got.Skipped || got.Quarantined != "quarantined before, nothing applied: why" || loc.opened != 0 {
+		t.Fatalf("a file quarantined with this stamp: %+v, opened %d times, %v", got, loc.opened, err)
+	}
+	loc.stamp = "s2"
+	got, err = pipeline.TakeFile(ctx, st, formats, pipeline.KindRegistrations, loc, "a.csv", 1)
+	if err != nil || got.Skipped || loc.opened != 1 || st.checkedWith != "s2" || st.ingested.Stamp != "s2" {
+		t.Fatalf("a new stamp: %+v, opened %d times, checked with %q, ingested %+v, %v", got, loc.opened, st.checkedWith, st.ingested, err)
+	}
+}
+
+// stampedDir is a changingDir that gives a stamp and counts its opens.
+type stampedDir struct {
+	changingDir
+	stamp  string
+	opened int
+}
+
+func (d *stampedDir) Stamp(context.Context, string) (string, error) { return d.stamp, nil }
+
+func (d *stampedDir) Open(ctx context.Context, name string) (io.ReadSeekCloser, error) {
+	d.opened++
+	return d.changingDir.Open(ctx, name)
+}
+
+// stampStore knows some stamps; any file read is new.
+type stampStore struct {
+	recordingStore
+	seen        map[string]pipeline.FileVerdict
+	checkedWith string
+	ingested    pipeline.InboundFile
+}
+
+func (s *stampStore) CheckStamp(_ context.Context, _, _, stamp string) (pipeline.FileVerdict, string, error) {
+	if v, ok := s.seen[stamp]; ok {
+		return v, "why", nil
+	}
+	return pipeline.FileNew, "", nil
+}
+
+func (s *stampStore) CheckFile(_ context.Context, _, _, _, stamp string) (pipeline.FileVerdict, string, error) {
+	s.checkedWith = stamp
+	return pipeline.FileNew, "", nil
+}
+
+func (s *stampStore) IngestRegistrations(ctx context.Context, f pipeline.InboundFile, read pipeline.RegistrationSource) (pipeline.FileOutcome, error) {
+	s.ingested = f
+	return s.recordingStore.IngestRegistrations(ctx, f, read)
 }

@@ -52,7 +52,8 @@ type InboundFile struct {
 	SHA256   string
 	Size     int64
 	Encoding string
-	RunID    int64 // 0 outside a run
+	RunID    int64  // 0 outside a run
+	Stamp    string // see Stamper; "" when the location gives none
 }
 
 // The outcomes recorded for an inbound file.

@@ -254,14 +254,29 @@ func TestQuarantineEndToEnd(t *testing.T) {
 	if !strings.Contains(summary, "QUARANTINED") {
 		t.Errorf("summary does not report the quarantined file:\n%s", summary)
 	}
-	// The same name with other content, after a file of that name was taken.
-	if err := os.WriteFile(w.path("inbox/registrations/export.csv"), []byte("registration_id\n"), 0o644); err != nil {
+	// The same name with other content, after a file of that name was taken:
+	// the same size and mtime, one byte changed (collect must not trust a
+	// file's size and mtime alone).
+	export := w.read("inbox/registrations/export.csv")
+	fi, err := os.Stat(w.path("inbox/registrations/export.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	altered := bytes.Replace(export, []byte("R001,"), []byte("R00X,"), 1)
+	if bytes.Equal(altered, export) {
+		t.Fatal("the sample has no R001")
+	}
+	if err := os.WriteFile(w.path("inbox/registrations/export.csv"), altered, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(w.path("inbox/registrations/export.csv"), fi.ModTime(), fi.ModTime()); err != nil {
 		t.Fatal(err)
 	}
 	out = w.ok("run", "--as-of", "2014-02-02")
 	if !strings.Contains(out, "export.csv: QUARANTINED: a file of this name with other content") {
 		t.Errorf("run said %q", out)
 	}
+
 	// Bad rows are rejected with file, line and field; the others are applied.
 	rows := "registration_id,updated_at,submitted_at,name,id_number,card_number,mobile,certificate_number,occupation,level,issue_date,station,verification\n" +
 		"RX1,2014-01-10 09:00:00,2014-01-10 09:00:00,王芳,110105198001010016,6210670000000000016,13800138000,CX1,半导体芯片制造工,1,2013-02-30,东城区服务站,passed\n" +
@@ -272,6 +287,9 @@ func TestQuarantineEndToEnd(t *testing.T) {
 	out = w.ok("run", "--as-of", "2014-02-03")
 	if !strings.Contains(out, "late.csv: 1 applied, 0 unchanged, 1 rejected") {
 		t.Errorf("run said %q", out)
+	}
+	if strings.Contains(out, "export.csv") {
+		t.Errorf("the quarantined export.csv, left in the inbox, was reported again: %q", out)
 	}
 	golden(t, "quarantine/rejects.csv", w.read("reports/run-3/rejects.csv"))
 }

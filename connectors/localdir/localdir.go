@@ -73,6 +73,22 @@ func (d *Dir) Open(ctx context.Context, name string) (io.ReadSeekCloser, error) 
 	return os.Open(filepath.Join(d.Path, name))
 }
 
+var _ pipeline.Stamper = (*Dir)(nil)
+
+// Stamp returns what changes whenever a file's bytes may have: its device,
+// inode, size, mtime and ctime (which the kernel sets on every write and
+// which no tool can set back). "" where the system gives no ctime.
+func (d *Dir) Stamp(ctx context.Context, name string) (string, error) {
+	if name != filepath.Base(name) {
+		return "", fmt.Errorf("stat %q in %s: not a plain file name", name, d)
+	}
+	fi, err := os.Stat(filepath.Join(d.Path, name))
+	if err != nil {
+		return "", err
+	}
+	return stamp(fi), nil
+}
+
 // Put writes a file atomically: to a temporary name in the folder, synced,
 // read back and compared, then linked to its final name (which fails rather
 // than overwrite) and the temporary name removed.

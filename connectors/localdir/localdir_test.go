@@ -4,8 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"zhutui/connectors/localdir"
 	"zhutui/pipeline/locationtest"
@@ -75,5 +77,44 @@ func TestNotAPlainName(t *testing.T) {
 	}
 	if _, err := d.Open(ctx, "../out/x"); err == nil || !strings.Contains(err.Error(), "not a plain file name") {
 		t.Errorf("open of a path: %v, want refused", err)
+	}
+}
+
+// TestStamp: a file's stamp stays while the file does, and changes with any
+// write, even one that keeps its size and sets its mtime back.
+func TestStamp(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("stamps are read on Linux only; elsewhere every file is hashed")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	d := localdir.New(dir)
+	path := filepath.Join(dir, "export.csv")
+	if err := os.WriteFile(path, []byte("registration_id\nR1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first, err := d.Stamp(ctx, "export.csv")
+	if err != nil || first == "" {
+		t.Fatalf("stamp = %q, %v", first, err)
+	}
+	if again, _ := d.Stamp(ctx, "export.csv"); again != first {
+		t.Fatalf("the stamp of an unchanged file moved: %q then %q", first, again)
+	}
+	fi, _ := os.Stat(path)
+	time.Sleep(10 * time.Millisecond) // ctime has nanoseconds, but a coarse clock could tick slowly
+	if err := os.WriteFile(path, []byte("registration_id\nR2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := d.Stamp(ctx, "export.csv"); after == first {
+		t.Fatalf("same size, mtime set back, other bytes: the stamp %q did not change", after)
+	}
+	if _, err := d.Stamp(ctx, "missing.csv"); err == nil {
+		t.Error("a missing file has a stamp")
+	}
+	if _, err := d.Stamp(ctx, "../x"); err == nil || !strings.Contains(err.Error(), "not a plain file name") {
+		t.Errorf("stamp of a path: %v", err)
 	}
 }

@@ -17,37 +17,67 @@ import (
 // CheckFile says whether an inbound file is new, was already taken (same
 // location, name and SHA-256), or clashes with a taken file of the same name
 // and other content.
-func (s *Store) CheckFile(ctx context.Context, location, name, sha string) (pipeline.FileVerdict, string, error) {
+func (s *Store) CheckFile(ctx context.Context, location, name, sha, stamp string) (pipeline.FileVerdict, string, error) {
 	var rows []struct {
+		ID      int64  `db:"id"`
 		SHA     string `db:"sha256"`
 		Outcome string `db:"outcome"`
 		Reason  string `db:"reason"`
+		Stamp   string `db:"stamp"`
 	}
-	err := s.db.SelectContext(ctx, &rows, `SELECT sha256, outcome, reason FROM files WHERE location = ? AND name = ?`, location, name)
+	err := s.db.SelectContext(ctx, &rows, `SELECT id, sha256, outcome, reason, stamp FROM files WHERE location = ? AND name = ?`, location, name)
 	if err != nil {
 		return 0, "", fmt.Errorf("check file %s/%s: %w", location, name, err)
 	}
 	verdict := pipeline.FileNew
 	for _, r := range rows {
-		switch {
-		case r.SHA == sha && r.Outcome == pipeline.OutcomeQuarantined:
-			return pipeline.FileQuarantinedBefore, r.Reason, nil
-		case r.SHA == sha:
+		if r.SHA == sha {
+			// The same bytes: the next time, their stamp tells without reading.
+			if stamp != "" && stamp != r.Stamp {
+				if _, err := s.db.ExecContext(ctx, `UPDATE files SET stamp = ? WHERE id = ?`, stamp, r.ID); err != nil {
+					return 0, "", fmt.Errorf("check file %s/%s: %w", location, name, err)
+				}
+			}
+			if r.Outcome == pipeline.OutcomeQuarantined {
+				return pipeline.FileQuarantinedBefore, r.Reason, nil
+			}
 			return pipeline.FileSeen, "", nil
-		case r.Outcome == pipeline.OutcomeTaken:
+		}
+		if r.Outcome == pipeline.OutcomeTaken {
 			verdict = pipeline.FileNameClash
 		}
 	}
 	return verdict, "", nil
 }
 
+// CheckStamp says whether the file of that name, whose stamp this is, was
+// taken (FileSeen) or quarantined (FileQuarantinedBefore) before; FileNew
+// when no file was recorded with that stamp, and its bytes must tell.
+func (s *Store) CheckStamp(ctx context.Context, location, name, stamp string) (pipeline.FileVerdict, string, error) {
+	var rows []struct {
+		Outcome string `db:"outcome"`
+		Reason  string `db:"reason"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `SELECT outcome, reason FROM files WHERE location = ? AND name = ? AND stamp = ?
+		AND stamp != '' ORDER BY id DESC LIMIT 1`, location, name, stamp)
+	switch {
+	case err != nil:
+		return 0, "", fmt.Errorf("check file %s/%s: %w", location, name, err)
+	case len(rows) == 0:
+		return pipeline.FileNew, "", nil
+	case rows[0].Outcome == pipeline.OutcomeQuarantined:
+		return pipeline.FileQuarantinedBefore, rows[0].Reason, nil
+	}
+	return pipeline.FileSeen, "", nil
+}
+
 // Quarantine records an inbound file that was not applied, and why. A file
 // quarantined before (same location, name and SHA-256) is not recorded again.
 func (s *Store) Quarantine(ctx context.Context, f pipeline.InboundFile, reason string) error {
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO files (kind, location, name, sha256, size, encoding, outcome, reason, run_id, taken_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (location, name, sha256) DO NOTHING`,
-			f.Kind, f.Location, f.Name, f.SHA256, f.Size, f.Encoding, pipeline.OutcomeQuarantined, reason, nullID(f.RunID), s.now())
+		_, err := tx.ExecContext(ctx, `INSERT INTO files (kind, location, name, sha256, size, encoding, outcome, reason, run_id, taken_at, stamp)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (location, name, sha256) DO NOTHING`,
+			f.Kind, f.Location, f.Name, f.SHA256, f.Size, f.Encoding, pipeline.OutcomeQuarantined, reason, nullID(f.RunID), s.now(), f.Stamp)
 		return err
 	})
 	if err != nil {
@@ -75,9 +105,9 @@ type fileTx struct {
 func (s *Store) takeFile(ctx context.Context, f pipeline.InboundFile, read func(ft *fileTx) error) (pipeline.FileOutcome, error) {
 	var ft *fileTx
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO files (kind, location, name, sha256, size, encoding, outcome, run_id, taken_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			f.Kind, f.Location, f.Name, f.SHA256, f.Size, f.Encoding, pipeline.OutcomeTaken, nullID(f.RunID), s.now())
+		res, err := tx.ExecContext(ctx, `INSERT INTO files (kind, location, name, sha256, size, encoding, outcome, run_id, taken_at, stamp)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			f.Kind, f.Location, f.Name, f.SHA256, f.Size, f.Encoding, pipeline.OutcomeTaken, nullID(f.RunID), s.now(), f.Stamp)
 		if err != nil {
 			return err
 		}

@@ -303,21 +303,53 @@ func TestFiles(t *testing.T) {
 	ctx := context.Background()
 	st := MustOpen(t)
 	f := pipeline.InboundFile{Kind: pipeline.KindRegistrations, Location: "file:///in", Name: "a.csv", SHA256: "aa", Size: 1}
-	if v, _, err := st.CheckFile(ctx, f.Location, f.Name, f.SHA256); err != nil || v != pipeline.FileNew {
+	if v, _, err := st.CheckFile(ctx, f.Location, f.Name, f.SHA256, ""); err != nil || v != pipeline.FileNew {
 		t.Fatalf("new file: %v, %v", v, err)
 	}
 	if _, err := st.IngestRegistrations(ctx, f, func(pipeline.RegistrationSink, pipeline.RejectSink) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if v, _, _ := st.CheckFile(ctx, f.Location, f.Name, "aa"); v != pipeline.FileSeen {
+	if v, _, _ := st.CheckFile(ctx, f.Location, f.Name, "aa", ""); v != pipeline.FileSeen {
 		t.Errorf("same bytes: %v, want FileSeen", v)
 	}
-	if v, _, _ := st.CheckFile(ctx, f.Location, f.Name, "bb"); v != pipeline.FileNameClash {
+	if v, _, _ := st.CheckFile(ctx, f.Location, f.Name, "bb", ""); v != pipeline.FileNameClash {
 		t.Errorf("other bytes: %v, want FileNameClash", v)
 	}
-	if v, _, _ := st.CheckFile(ctx, "file:///elsewhere", f.Name, "bb"); v != pipeline.FileNew {
+	if v, _, _ := st.CheckFile(ctx, "file:///elsewhere", f.Name, "bb", ""); v != pipeline.FileNew {
 		t.Errorf("other location: %v, want FileNew", v)
 	}
+	t.Run("Stamps", func(t *testing.T) {
+		h := pipeline.InboundFile{Kind: pipeline.KindRegistrations, Location: "file:///in", Name: "s.csv", SHA256: "s1", Stamp: "st1"}
+		if v, _, err := st.CheckStamp(ctx, h.Location, h.Name, "st1"); err != nil || v != pipeline.FileNew {
+			t.Fatalf("an unknown stamp: %v, %v", v, err)
+		}
+		if _, err := st.IngestRegistrations(ctx, h, func(pipeline.RegistrationSink, pipeline.RejectSink) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if v, _, _ := st.CheckStamp(ctx, h.Location, h.Name, "st1"); v != pipeline.FileSeen {
+			t.Errorf("the stamp it was taken with: %v, want FileSeen", v)
+		}
+		if v, _, _ := st.CheckStamp(ctx, h.Location, h.Name, "st2"); v != pipeline.FileNew {
+			t.Errorf("another stamp: %v, want FileNew (read the bytes)", v)
+		}
+		if v, _, _ := st.CheckStamp(ctx, "file:///elsewhere", h.Name, "st1"); v != pipeline.FileNew {
+			t.Errorf("the stamp at another location: %v, want FileNew", v)
+		}
+		// Touched, same bytes: the new stamp is remembered for next time.
+		if v, _, _ := st.CheckFile(ctx, h.Location, h.Name, "s1", "st2"); v != pipeline.FileSeen {
+			t.Errorf("same bytes under a new stamp: %v", v)
+		}
+		if v, _, _ := st.CheckStamp(ctx, h.Location, h.Name, "st2"); v != pipeline.FileSeen {
+			t.Errorf("the new stamp was not remembered: %v", v)
+		}
+		q := pipeline.InboundFile{Kind: pipeline.KindRegistrations, Location: "file:///in", Name: "q.csv", SHA256: "q1", Stamp: "sq"}
+		if err := st.Quarantine(ctx, q, "no header"); err != nil {
+			t.Fatal(err)
+		}
+		if v, why, _ := st.CheckStamp(ctx, q.Location, q.Name, "sq"); v != pipeline.FileQuarantinedBefore || why != "no header" {
+			t.Errorf("a quarantined file's stamp: %v %q", v, why)
+		}
+	})
 	t.Run("QuarantineAppliesNothing", func(t *testing.T) {
 		g := pipeline.InboundFile{Kind: pipeline.KindRegistrations, Location: "file:///in", Name: "b.csv", SHA256: "cc"}
 		r := reg("RQ", 0, "C1", "2014-01-10 09:00:00")
@@ -343,11 +375,11 @@ func TestFiles(t *testing.T) {
 			t.Fatalf("after quarantine: %d versions, %d rejects, outcome %q", n, rejects, outcome)
 		}
 		// The same bytes again are skipped, saying why they were quarantined.
-		if v, why, _ := st.CheckFile(ctx, g.Location, g.Name, "cc"); v != pipeline.FileQuarantinedBefore || why != out.Quarantined {
+		if v, why, _ := st.CheckFile(ctx, g.Location, g.Name, "cc", ""); v != pipeline.FileQuarantinedBefore || why != out.Quarantined {
 			t.Errorf("the quarantined file again: %v %q, want FileQuarantinedBefore %q", v, why, out.Quarantined)
 		}
 		// A corrected file of the same name is taken: nothing of the first was applied.
-		if v, _, _ := st.CheckFile(ctx, g.Location, g.Name, "dd"); v != pipeline.FileNew {
+		if v, _, _ := st.CheckFile(ctx, g.Location, g.Name, "dd", ""); v != pipeline.FileNew {
 			t.Errorf("corrected file after a quarantine: %v, want FileNew", v)
 		}
 	})
