@@ -42,19 +42,7 @@ func TestInbound(t *testing.T) {
 func TestFileChangedWhileRead(t *testing.T) {
 	loc := &changingDir{first: "registration_id\nR1\n", then: "registration_id\nR2\n"}
 	st := &recordingStore{}
-	formats := pipeline.Formats{
-		Inspect: func(r io.Reader) (pipeline.Inspection, error) {
-			h := sha256.New()
-			n, err := io.Copy(h, r)
-			return pipeline.Inspection{Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Encoding: "UTF-8"}, err
-		},
-		Registrations: func(file string, r io.Reader, encoding string) pipeline.RegistrationSource {
-			return func(pipeline.RegistrationSink, pipeline.RejectSink) error {
-				_, err := io.ReadAll(r)
-				return err
-			}
-		},
-	}
+	formats := hashingFormats()
 	_, err := pipeline.TakeFile(context.Background(), st, formats, pipeline.KindRegistrations, loc, "a.csv", 1)
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +56,23 @@ func TestFileChangedWhileRead(t *testing.T) {
 	st.readErr = errors.New("not read")
 	if _, err := pipeline.TakeFile(context.Background(), st, formats, pipeline.KindRegistrations, loc, "a.csv", 1); err != nil || st.readErr != nil {
 		t.Fatalf("a steady file: %v, read %v", err, st.readErr)
+	}
+}
+
+// hashingFormats hashes a file and reads its registrations as bytes only.
+func hashingFormats() pipeline.Formats {
+	return pipeline.Formats{
+		Inspect: func(r io.Reader) (pipeline.Inspection, error) {
+			h := sha256.New()
+			n, err := io.Copy(h, r)
+			return pipeline.Inspection{Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Encoding: "UTF-8"}, err
+		},
+		Registrations: func(file string, r io.Reader, encoding string) pipeline.RegistrationSource {
+			return func(pipeline.RegistrationSink, pipeline.RejectSink) error {
+				_, err := io.ReadAll(r)
+				return err
+			}
+		},
 	}
 }
 
@@ -127,16 +132,7 @@ func (s *recordingStore) IngestResult(context.Context, pipeline.InboundFile, *pi
 func TestTakeFileByStamp(t *testing.T) {
 	ctx := context.Background()
 	loc := &stampedDir{changingDir: changingDir{first: "registration_id\nR1\n", then: "registration_id\nR1\n"}, stamp: "s1"}
-	formats := pipeline.Formats{
-		Inspect: func(r io.Reader) (pipeline.Inspection, error) {
-			h := sha256.New()
-			n, err := io.Copy(h, r)
-			return pipeline.Inspection{Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Encoding: "UTF-8"}, err
-		},
-		Registrations: func(file string, r io.Reader, encoding string) pipeline.RegistrationSource {
-			return func(pipeline.RegistrationSink, pipeline.RejectSink) error { _, err := io.ReadAll(r); return err }
-		},
-	}
+	formats := hashingFormats()
 	st := &stampStore{seen: map[string]pipeline.FileVerdict{"s1": pipeline.FileSeen, "q1": pipeline.FileQuarantinedBefore}}
 	got, err := pipeline.TakeFile(ctx, st, formats, pipeline.KindRegistrations, loc, "a.csv", 1)
 	if err != nil || !got.Skipped || loc.opened != 0 {
