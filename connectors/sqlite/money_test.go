@@ -59,15 +59,22 @@ func bankAnswers(tb testing.TB, data []byte, fail map[string]bank.Failure) (stri
 	return name, rf
 }
 
+// batched makes n payable registrations into batch B2014020101 (run 1),
+// awaiting approval.
+func batched(t *testing.T, st *sqlite.Store, n int) {
+	t.Helper()
+	payable(t, st, n)
+	if _, err := st.CreateBatches(context.Background(), 1, spec(10), render); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // sentBatch makes n payable registrations into batch B2014020101, approves
 // it and records it sent (run 2); it returns the batch's payment file.
 func sentBatch(t *testing.T, st *sqlite.Store, n int) []byte {
 	t.Helper()
 	ctx := context.Background()
-	payable(t, st, n)
-	if _, err := st.CreateBatches(ctx, 1, spec(10), render); err != nil {
-		t.Fatal(err)
-	}
+	batched(t, st, n)
 	if err := st.ApproveBatch(ctx, "B2014020101", "finance-li"); err != nil {
 		t.Fatal(err)
 	}
@@ -282,10 +289,7 @@ func TestBatches(t *testing.T) {
 func TestBatchGuards(t *testing.T) {
 	ctx := context.Background()
 	st := MustOpen(t)
-	payable(t, st, 2)
-	if _, err := st.CreateBatches(ctx, 1, spec(10), render); err != nil {
-		t.Fatal(err)
-	}
+	batched(t, st, 2)
 	const id = "B2014020101"
 	sent := []pipeline.Delivery{{Kind: "payment", BatchID: id, Location: "file:///out", Name: "ZTPAY_" + id + ".txt"}}
 	if _, _, err := st.ReissueBatch(ctx, id, "finance-li", "too early"); err == nil || !strings.Contains(err.Error(), "it is AWAITING_APPROVAL") {
@@ -519,10 +523,7 @@ func TestVerifyForgetsWhileAReportWalks(t *testing.T) {
 func TestVerifyWhileARunMovesMoney(t *testing.T) {
 	ctx := context.Background()
 	st := MustOpen(t)
-	payable(t, st, 2)
-	if _, err := st.CreateBatches(ctx, 1, spec(10), render); err != nil {
-		t.Fatal(err)
-	}
+	batched(t, st, 2)
 	if err := st.ApproveBatch(ctx, "B2014020101", "finance-li"); err != nil {
 		t.Fatal(err)
 	}
@@ -551,10 +552,7 @@ func TestVerifyWhileARunMovesMoney(t *testing.T) {
 func TestAlertAfterBatch(t *testing.T) {
 	ctx := context.Background()
 	st := MustOpen(t)
-	payable(t, st, 2)
-	if _, err := st.CreateBatches(ctx, 1, spec(10), render); err != nil {
-		t.Fatal(err)
-	}
+	batched(t, st, 2)
 	revoked := cert("C1", 0, "2014-02-10 08:00:00")
 	revoked.Status = pipeline.CertificateRevoked
 	ingestCerts(t, st, revoked)
