@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"zhutui/pipeline"
 	"zhutui/pipeline/crashpoint"
@@ -75,9 +76,15 @@ func (d *Dir) Open(ctx context.Context, name string) (io.ReadSeekCloser, error) 
 
 var _ pipeline.Stamper = (*Dir)(nil)
 
+// FreshFor is how long after its last change a file gets no stamp (see
+// stamp): longer than the coarsest file-time granularity of the filesystems
+// zhutui reads (ext4 and tmpfs keep nanoseconds, some keep whole seconds).
+var FreshFor = 3 * time.Second
+
 // Stamp returns what changes whenever a file's bytes may have: its device,
 // inode, size, mtime and ctime (which the kernel sets on every write and
-// which no tool can set back). "" where the system gives no ctime.
+// which no tool can set back). "" where the system gives no ctime, and for
+// a file changed within FreshFor.
 func (d *Dir) Stamp(ctx context.Context, name string) (string, error) {
 	if name != filepath.Base(name) {
 		return "", fmt.Errorf("stat %q in %s: not a plain file name", name, d)

@@ -93,6 +93,13 @@ func TestStamp(t *testing.T) {
 	if err := os.WriteFile(path, []byte("registration_id\nR1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Just written, the file is too fresh to be known by its stamp: a write
+	// in the same tick of the file clock would leave the stamp as it is.
+	if fresh, err := d.Stamp(ctx, "export.csv"); err != nil || fresh != "" {
+		t.Fatalf("a file changed just now has stamp %q, %v; want none", fresh, err)
+	}
+	defer func(f time.Duration) { localdir.FreshFor = f }(localdir.FreshFor)
+	localdir.FreshFor = 0
 	first, err := d.Stamp(ctx, "export.csv")
 	if err != nil || first == "" {
 		t.Fatalf("stamp = %q, %v", first, err)
