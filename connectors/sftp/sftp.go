@@ -370,6 +370,42 @@ func (l *Location) Open(ctx context.Context, name string) (io.ReadSeekCloser, er
 	return &stagedFile{staged}, nil
 }
 
+var _ pipeline.Stamper = (*Location)(nil)
+
+// FreshFor is how long after its mtime a remote file gets no stamp (see
+// Stamp): SFTP gives mtimes in whole seconds and by the server's clock, so
+// this is well beyond a second plus the difference between two clocks kept
+// by NTP.
+var FreshFor = 5 * time.Minute
+
+// Stamp returns a remote file's size and mtime, or "" while the mtime is
+// within FreshFor of now (or ahead of it). SFTP gives no ctime and no inode,
+// so this stamp is weaker than a local file's: a file rewritten with the same
+// size and its mtime set back to the same second (as "put -p" or "rsync -t"
+// of a source with that mtime would) keeps its stamp and is not read again.
+// Such a file would only have been quarantined (same name, other content), so
+// no money can move on it either way; what is lost is the alert. Without the
+// stamp every file ever left in a remote inbox is downloaded again every
+// night.
+func (l *Location) Stamp(ctx context.Context, name string) (string, error) {
+	if name != path.Base(name) {
+		return "", fmt.Errorf("stat %q in %s: not a plain file name", name, l)
+	}
+	var fi os.FileInfo
+	err := l.do(ctx, "stat", name, func(c *pkgsftp.Client) error {
+		var err error
+		fi, err = c.Stat(path.Join(l.Dir, name))
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	if !fi.Mode().IsRegular() || time.Since(fi.ModTime()) < FreshFor {
+		return "", nil
+	}
+	return fmt.Sprintf("sftp:%d:%d", fi.Size(), fi.ModTime().Unix()), nil
+}
+
 // stagedFile is a downloaded copy, removed when closed.
 type stagedFile struct{ *os.File }
 

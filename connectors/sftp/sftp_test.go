@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -167,4 +168,58 @@ func mustPublic(t *testing.T, keyFile string) ssh.PublicKey {
 		t.Fatal(err)
 	}
 	return s.PublicKey()
+}
+
+// TestStamp: a remote file older than FreshFor is known by its size and
+// mtime; either changing gives another stamp; a fresh file gets none.
+func TestStamp(t *testing.T) {
+	ctx := context.Background()
+	ts := startServer(t)
+	l := ts.location(t, sftp.Options{})
+	p := filepath.Join(ts.dir, "feed-20140201.csv")
+	if err := os.WriteFile(p, []byte("certificate_no\nC1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if fresh, err := l.Stamp(ctx, "feed-20140201.csv"); err != nil || fresh != "" {
+		t.Fatalf("a file written just now has stamp %q, %v; want none", fresh, err)
+	}
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	first, err := l.Stamp(ctx, "feed-20140201.csv")
+	if want := fmt.Sprintf("sftp:18:%d", old.Unix()); err != nil || first != want {
+		t.Fatalf("stamp = %q, %v; want %q", first, err, want)
+	}
+	if again, _ := l.Stamp(ctx, "feed-20140201.csv"); again != first {
+		t.Fatalf("the stamp of an unchanged file moved: %q then %q", first, again)
+	}
+	if err := os.Chtimes(p, old, old.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if later, _ := l.Stamp(ctx, "feed-20140201.csv"); later == first || later == "" {
+		t.Fatalf("mtime one second on: stamp %q (was %q)", later, first)
+	}
+	if err := os.WriteFile(p, []byte("certificate_no\nC12\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if longer, _ := l.Stamp(ctx, "feed-20140201.csv"); longer == first || longer == "" {
+		t.Fatalf("one byte longer, same mtime: stamp %q (was %q)", longer, first)
+	}
+	ahead := time.Now().Add(time.Hour) // a server clock ahead of ours
+	if err := os.Chtimes(p, ahead, ahead); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := l.Stamp(ctx, "feed-20140201.csv"); s != "" {
+		t.Fatalf("a file with an mtime ahead of now has stamp %q; want none", s)
+	}
+	if _, err := l.Stamp(ctx, "missing.csv"); err == nil || !strings.Contains(err.Error(), "missing.csv") {
+		t.Errorf("stamp of a missing file: %v", err)
+	}
+	if _, err := l.Stamp(ctx, "../x"); err == nil || !strings.Contains(err.Error(), "not a plain file name") {
+		t.Errorf("stamp of a path: %v", err)
+	}
 }

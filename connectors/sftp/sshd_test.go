@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -51,5 +52,12 @@ func TestOpenSSH(t *testing.T) {
 	f.Close()
 	if !bytes.Equal(got, data) {
 		t.Fatal("download differs")
+	}
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(filepath.Join(dir, "ZTPAY_B1.txt"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := l.Stamp(ctx, "ZTPAY_B1.txt"); err != nil || s != fmt.Sprintf("sftp:%d:%d", len(data), old.Unix()) {
+		t.Fatalf("stamp = %q, %v", s, err)
 	}
 }
