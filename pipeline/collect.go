@@ -29,8 +29,9 @@ type Location interface {
 
 // A Stamper is a location that can tell, without reading a file, that it has
 // not changed: a file's stamp changes whenever its bytes may have (a local
-// file's inode, size, mtime and ctime; the kernel sets ctime on every write).
-// A file whose stamp is the one recorded when it was taken is not read again.
+// file's inode, size, mtime and ctime, as the kernel sets ctime on every
+// write; a remote file's size and mtime, which a sender could set back). A
+// file whose stamp is the one recorded when it was taken is not read again.
 type Stamper interface {
 	Stamp(ctx context.Context, name string) (string, error)
 }
