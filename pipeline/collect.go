@@ -64,10 +64,10 @@ type IngestStore interface {
 	// also returns why it was quarantined. When the same bytes were seen
 	// before, it remembers stamp (if any) for them.
 	CheckFile(ctx context.Context, location, name, sha, stamp string) (FileVerdict, string, error)
-	// CheckStamp says whether a file with this stamp was seen before
-	// (FileSeen or FileQuarantinedBefore, as CheckFile would say for its
-	// bytes), or FileNew when its bytes must be read to tell.
-	CheckStamp(ctx context.Context, location, name, stamp string) (FileVerdict, string, error)
+	// TakenWithStamp says whether the file of that name was taken with this
+	// stamp. A file quarantined before is read again: its sender may have
+	// corrected it under the same name, and a remote stamp could miss that.
+	TakenWithStamp(ctx context.Context, location, name, stamp string) (bool, error)
 	Quarantine(ctx context.Context, f InboundFile, reason string) error
 	IngestRegistrations(ctx context.Context, f InboundFile, read RegistrationSource) (FileOutcome, error)
 	IngestCertificates(ctx context.Context, f InboundFile, read CertificateSource) (FileOutcome, error)
@@ -96,11 +96,12 @@ func TakeFile(ctx context.Context, st IngestStore, formats Formats, kind FileKin
 		t.Stamp = stamp
 	}
 	if t.Stamp != "" {
-		verdict, why, err := st.CheckStamp(ctx, t.Location, name, t.Stamp)
+		taken, err := st.TakenWithStamp(ctx, t.Location, name, t.Stamp)
 		if err != nil {
 			return t, err
 		}
-		if t.seen(verdict, why) {
+		if taken {
+			t.Skipped = true
 			return t, nil
 		}
 	}

@@ -108,8 +108,8 @@ func (s *recordingStore) CheckFile(context.Context, string, string, string, stri
 	return pipeline.FileNew, "", nil
 }
 
-func (s *recordingStore) CheckStamp(context.Context, string, string, string) (pipeline.FileVerdict, string, error) {
-	return pipeline.FileNew, "", nil
+func (s *recordingStore) TakenWithStamp(context.Context, string, string, string) (bool, error) {
+	return false, nil
 }
 
 func (s *recordingStore) Quarantine(context.Context, pipeline.InboundFile, string) error { return nil }
@@ -127,21 +127,16 @@ func (s *recordingStore) IngestResult(context.Context, pipeline.InboundFile, *pi
 	return pipeline.FileOutcome{}, errors.New("not used")
 }
 
-// TestTakeFileByStamp: a file whose stamp was seen before is not opened;
+// TestTakeFileByStamp: a file taken before with its stamp is not opened;
 // one with a new stamp is read, and its stamp goes to the store with it.
 func TestTakeFileByStamp(t *testing.T) {
 	ctx := context.Background()
 	loc := &stampedDir{changingDir: changingDir{first: "registration_id\nR1\n", then: "registration_id\nR1\n"}, stamp: "s1"}
 	formats := hashingFormats()
-	st := &stampStore{seen: map[string]pipeline.FileVerdict{"s1": pipeline.FileSeen, "q1": pipeline.FileQuarantinedBefore}}
+	st := &stampStore{taken: map[string]bool{"s1": true}}
 	got, err := pipeline.TakeFile(ctx, st, formats, pipeline.KindRegistrations, loc, "a.csv", 1)
-	if err != nil || !got.Skipped || loc.opened != 0 {
-		t.Fatalf("a file seen with this stamp: skipped %v, opened %d times, %v", got.Skipped, loc.opened, err)
-	}
-	loc.stamp = "q1"
-	got, err = pipeline.TakeFile(ctx, st, formats, pipeline.KindRegistrations, loc, "a.csv", 1)
-	if err != nil || !got.Skipped || got.Quarantined != "quarantined before, nothing applied: why" || loc.opened != 0 {
-		t.Fatalf("a file quarantined with this stamp: %+v, opened %d times, %v", got, loc.opened, err)
+	if err != nil || !got.Skipped || got.Quarantined != "" || loc.opened != 0 {
+		t.Fatalf("a file taken with this stamp: %+v, opened %d times, %v", got, loc.opened, err)
 	}
 	loc.stamp = "s2"
 	got, err = pipeline.TakeFile(ctx, st, formats, pipeline.KindRegistrations, loc, "a.csv", 1)
@@ -167,16 +162,13 @@ func (d *stampedDir) Open(ctx context.Context, name string) (io.ReadSeekCloser, 
 // stampStore knows some stamps; any file read is new.
 type stampStore struct {
 	recordingStore
-	seen        map[string]pipeline.FileVerdict
+	taken       map[string]bool
 	checkedWith string
 	ingested    pipeline.InboundFile
 }
 
-func (s *stampStore) CheckStamp(_ context.Context, _, _, stamp string) (pipeline.FileVerdict, string, error) {
-	if v, ok := s.seen[stamp]; ok {
-		return v, "why", nil
-	}
-	return pipeline.FileNew, "", nil
+func (s *stampStore) TakenWithStamp(_ context.Context, _, _, stamp string) (bool, error) {
+	return s.taken[stamp], nil
 }
 
 func (s *stampStore) CheckFile(_ context.Context, _, _, _, stamp string) (pipeline.FileVerdict, string, error) {

@@ -192,13 +192,40 @@ func TestSFTPFaults(t *testing.T) {
 			t.Fatalf("a changed file was not read:\n%s", out)
 		}
 	})
+	t.Run("CorrectedFileTakenUnderItsName", func(t *testing.T) {
+		// A quarantined file is read again each night, stamp or not: its
+		// sender may correct it under the same name, with the same size and
+		// mtime, which a remote stamp cannot tell apart.
+		good, err := os.ReadFile(filepath.Join(samples, "night2/certificates.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := append([]byte("XX"), good[2:]...) // the first heading (two bytes in GB18030) unknown
+		feed := w.remotePath("appraisal/out/feed-20140212.csv")
+		old := time.Now().Add(-time.Hour).Truncate(time.Second)
+		for i, body := range [][]byte{bad, good} {
+			if err := os.WriteFile(feed, body, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(feed, old, old); err != nil {
+				t.Fatal(err)
+			}
+			out := w.ok("run", "--as-of", fmt.Sprintf("2014-02-%d", 12+i))
+			switch {
+			case i == 0 && !strings.Contains(out, "feed-20140212.csv: QUARANTINED"):
+				t.Fatalf("a feed with an unknown heading was not quarantined:\n%s", out)
+			case i == 1 && !strings.Contains(out, "feed-20140212.csv: 2 applied"):
+				t.Fatalf("the corrected feed was not taken:\n%s", out)
+			}
+		}
+	})
 	t.Run("ErrChangedHostKey", func(t *testing.T) {
 		other, _, _ := sftp.GenerateKey()
 		line := knownhosts.Line([]string{knownhosts.Normalize(srv.Addr)}, other.PublicKey()) + "\n"
 		if err := os.WriteFile(srv.KnownHosts, []byte(line), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, errs, code := w.zhutui("run", "--as-of", "2014-02-12")
+		_, errs, code := w.zhutui("run", "--as-of", "2014-02-14")
 		if code != 1 || !strings.Contains(errs, "host key is NOT the one") {
 			t.Fatalf("exit %d\n%s", code, errs)
 		}

@@ -50,25 +50,16 @@ func (s *Store) CheckFile(ctx context.Context, location, name, sha, stamp string
 	return verdict, "", nil
 }
 
-// CheckStamp says whether the file of that name, whose stamp this is, was
-// taken (FileSeen) or quarantined (FileQuarantinedBefore) before; FileNew
-// when no file was recorded with that stamp, and its bytes must tell.
-func (s *Store) CheckStamp(ctx context.Context, location, name, stamp string) (pipeline.FileVerdict, string, error) {
-	var rows []struct {
-		Outcome string `db:"outcome"`
-		Reason  string `db:"reason"`
+// TakenWithStamp says whether the file of that name was taken with this
+// stamp. A quarantined file is not known by its stamp: its bytes tell.
+func (s *Store) TakenWithStamp(ctx context.Context, location, name, stamp string) (bool, error) {
+	var n int
+	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM files WHERE location = ? AND name = ? AND stamp = ?
+		AND stamp != '' AND outcome = ?`, location, name, stamp, pipeline.OutcomeTaken)
+	if err != nil {
+		return false, fmt.Errorf("check file %s/%s: %w", location, name, err)
 	}
-	err := s.db.SelectContext(ctx, &rows, `SELECT outcome, reason FROM files WHERE location = ? AND name = ? AND stamp = ?
-		AND stamp != '' ORDER BY id DESC LIMIT 1`, location, name, stamp)
-	switch {
-	case err != nil:
-		return 0, "", fmt.Errorf("check file %s/%s: %w", location, name, err)
-	case len(rows) == 0:
-		return pipeline.FileNew, "", nil
-	case rows[0].Outcome == pipeline.OutcomeQuarantined:
-		return pipeline.FileQuarantinedBefore, rows[0].Reason, nil
-	}
-	return pipeline.FileSeen, "", nil
+	return n > 0, nil
 }
 
 // Quarantine records an inbound file that was not applied, and why. A file
