@@ -379,7 +379,7 @@ var _ pipeline.Stamper = (*Location)(nil)
 var FreshFor = 5 * time.Minute
 
 // Stamp returns a remote file's size and mtime, or "" while the mtime is
-// within FreshFor of now (or ahead of it). SFTP gives no ctime and no inode,
+// within FreshFor of now (or ahead of it, or not given). SFTP gives no ctime and no inode,
 // so this stamp is weaker than a local file's: a file rewritten with the same
 // size and its mtime set back to the same second (as "put -p" or "rsync -t"
 // of a source with that mtime would) keeps its stamp and is not read again.
@@ -400,7 +400,8 @@ func (l *Location) Stamp(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !fi.Mode().IsRegular() || time.Since(fi.ModTime()) < FreshFor {
+	// A server that sends no mtime leaves it 0: such a file gets no stamp.
+	if !fi.Mode().IsRegular() || fi.ModTime().Unix() <= 0 || time.Since(fi.ModTime()) < FreshFor {
 		return "", nil
 	}
 	return fmt.Sprintf("sftp:%d:%d", fi.Size(), fi.ModTime().Unix()), nil

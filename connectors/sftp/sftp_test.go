@@ -216,6 +216,12 @@ func TestStamp(t *testing.T) {
 	if s, _ := l.Stamp(ctx, "feed-20140201.csv"); s != "" {
 		t.Fatalf("a file with an mtime ahead of now has stamp %q; want none", s)
 	}
+	if err := os.Chtimes(p, time.Unix(0, 0), time.Unix(0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := l.Stamp(ctx, "feed-20140201.csv"); s != "" {
+		t.Fatalf("a file without an mtime (0, as when the server sends none) has stamp %q; want none", s)
+	}
 	if _, err := l.Stamp(ctx, "missing.csv"); err == nil || !strings.Contains(err.Error(), "missing.csv") {
 		t.Errorf("stamp of a missing file: %v", err)
 	}
