@@ -379,14 +379,14 @@ var _ pipeline.Stamper = (*Location)(nil)
 var FreshFor = 5 * time.Minute
 
 // Stamp returns a remote file's size and mtime, or "" while the mtime is
-// within FreshFor of now (or ahead of it, or not given). SFTP gives no ctime and no inode,
-// so this stamp is weaker than a local file's: a file rewritten with the same
-// size and its mtime set back to the same second (as "put -p" or "rsync -t"
-// of a source with that mtime would) keeps its stamp and is not read again.
-// Such a file would only have been quarantined (same name, other content), so
-// no money can move on it either way; what is lost is the alert. Without the
-// stamp every file ever left in a remote inbox is downloaded again every
-// night.
+// within FreshFor of now (or ahead of it, or not given). SFTP gives no ctime
+// and no inode, so this stamp is weaker than a local file's: a file rewritten
+// with the same size and its mtime set back to the same second (as "put -p"
+// or "rsync -t" of a source with that mtime would) keeps its stamp and is not
+// read again. Such a file would only have been quarantined (same name, other
+// content), so no money can move on it either way; what is lost is the
+// alert. Without the stamp every file ever left in a remote inbox is
+// downloaded again every night.
 func (l *Location) Stamp(ctx context.Context, name string) (string, error) {
 	if name != path.Base(name) {
 		return "", fmt.Errorf("stat %q in %s: not a plain file name", name, l)
