@@ -1,8 +1,8 @@
 // Command zhutui-bench measures a million-row night (make bench): it
 // generates synthetic input, times the sqlite3 shell's bare floor on the same
 // files, then a first night of zhutui (init, run), a second night adding a
-// small increment and a results night (the bank answers every batch), and
-// prints wall time, CPU time and peak RSS of each with the ratios the
+// small increment, a results night (the bank answers every batch) and a
+// night with nothing new, and prints wall time, CPU time and peak RSS of each with the ratios the
 // performance goals are stated in.
 package main
 
@@ -156,6 +156,14 @@ func run(bin string, n, second int, dir string) error {
 	}
 	figs = append(figs, resultsFig)
 
+	// A night with nothing new: what every night costs however much was
+	// taken before (files known by their stamps, the report).
+	quietFig, _, err := measure("quiet night (nothing new)", work, nil, "", bin, "run", "--as-of", "2015-01-13")
+	if err != nil {
+		return err
+	}
+	figs = append(figs, quietFig)
+
 	fmt.Printf("\nzhutui bench: %d registrations and certificates, then %d more (%s)\n", n, second, time.Now().Format("2006-01-02"))
 	fmt.Printf("%-34s %10s %10s %12s\n", "step", "wall", "cpu", "peak RSS")
 	for _, f := range figs {
@@ -168,10 +176,11 @@ func run(bin string, n, second int, dir string) error {
 	ratio("records floor / floor", recordsFig.wall.Seconds()/figs[0].wall.Seconds(), "(the rows a night keeps, written by the shell)")
 	ratio("first night / records floor", first.wall.Seconds()/recordsFig.wall.Seconds(), "")
 	ratio("results night / first night", resultsFig.wall.Seconds()/first.wall.Seconds(), "(settle and notify every payment)")
+	ratio("quiet night / first night", quietFig.wall.Seconds()/first.wall.Seconds(), "(nothing new: the cost of a night itself)")
 	fmt.Printf("%-28s = %6.1f MiB (goal ≤ 512)\n", "first night peak RSS", float64(first.peakKiB)/1024)
 	fmt.Printf("%-28s = %6.1f MiB (goal ≤ 300)\n", "ingest peak RSS", float64(ingestFig.peakKiB)/1024)
 	fmt.Println("\nstages, from the runs' own records (whole seconds):")
-	for run, name := range []string{"first night", "second night", "results night"} {
+	for run, name := range []string{"first night", "second night", "results night", "quiet night"} {
 		line, err := stages(work, run+1)
 		if err != nil {
 			return err
