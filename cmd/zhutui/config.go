@@ -10,6 +10,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"zhutui/connectors/report"
 	"zhutui/pipeline"
 )
 
@@ -138,6 +139,10 @@ func (c *Config) defaults() error {
 	if c.Bank.MaxLines < 0 {
 		return configErrorf("[bank] max_lines must be positive")
 	}
+	if c.XLSXMaxRegistrations < 0 || c.XLSXMaxRegistrations > report.MaxXLSXRegistrations {
+		return configErrorf("xlsx_max_registrations must be from 1 to %d (a sheet's rows, less its header), or 0 for %d",
+			report.MaxXLSXRegistrations, report.DefaultXLSXMaxRegistrations)
+	}
 	if c.Schedule.Cron == "" {
 		c.Schedule.Cron = "30 2 * * *"
 	}
@@ -203,6 +208,7 @@ const defaultConfig = `# zhutui configuration. Every key has a default; relative
 # programme = ""            # a programme file; empty means the built-in 2013 programme
 # reports = "reports"
 # xlsx_max_registrations = 100000   # more registrations than this: report.xlsx points to registrations.csv and exceptions.csv
+#                                   # (at most 1048575; writing the workbook takes about 1.7 KB of memory per registration)
 
 [bank]
 # payer_account = ""        # the programme's account the bank pays from: required before batches are made

@@ -317,6 +317,12 @@ func TestExitCodes(t *testing.T) {
 	if _, errs, code := w.zhutui("--config", "typo.toml", "init"); code != 2 || !strings.Contains(errs, "[sms_templates] paid: unknown placeholder {nme}") {
 		t.Errorf("a template placeholder no notice fills: exit %d, %q", code, errs)
 	}
+	if err := os.WriteFile(w.path("big.toml"), []byte("xlsx_max_registrations = 2000000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := w.zhutui("--config", "big.toml", "init"); code != 2 || !strings.Contains(errs, "xlsx_max_registrations must be from 1 to 1048575") {
+		t.Errorf("a workbook cap beyond a sheet's rows: exit %d, %q", code, errs)
+	}
 	w.ok("init")
 	if out := w.ok("batch", "list"); out != "no batches yet\n" {
 		t.Errorf("batch list before any batch: %q", out)

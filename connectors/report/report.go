@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/xuri/excelize/v2"
+
 	"zhutui/pipeline"
 )
 
@@ -39,6 +41,10 @@ type Writer struct {
 
 // DefaultXLSXMaxRegistrations is the default cap of the Registrations sheet.
 const DefaultXLSXMaxRegistrations = 100000
+
+// MaxXLSXRegistrations is the highest cap a sheet can hold: its rows, less
+// the header.
+const MaxXLSXRegistrations = excelize.TotalRows - 1
 
 // Write builds the report of a run from src into Dir/run-<id>, replacing an
 // earlier report of the same run only once the new one is complete. It
