@@ -208,7 +208,7 @@ const defaultConfig = `# zhutui configuration. Every key has a default; relative
 # programme = ""            # a programme file; empty means the built-in 2013 programme
 # reports = "reports"
 # xlsx_max_registrations = 100000   # more registrations than this: report.xlsx points to registrations.csv and exceptions.csv
-#                                   # (at most 1048575; writing the workbook takes about 1.7 KB of memory per registration)
+#                                   # (at most 1048575; writing the workbook takes about 0.8 KB of memory per registration)
 
 [bank]
 # payer_account = ""        # the programme's account the bank pays from: required before batches are made

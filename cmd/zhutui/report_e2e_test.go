@@ -180,6 +180,9 @@ func TestReportWorkbook(t *testing.T) {
 	if got := f.GetSheetList(); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("sheets = %v, want %v", got, want)
 	}
+	if i := f.GetActiveSheetIndex(); i != 0 {
+		t.Errorf("the workbook opens on sheet %d, want the summary", i)
+	}
 	count, fen, rows := csvFacts(t, dir)
 	reg := "Registrations 登记"
 	all, err := f.GetRows(reg)

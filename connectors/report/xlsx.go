@@ -48,6 +48,18 @@ func newWorkbook() (*workbook, error) {
 		return z
 	})
 	w := &workbook{f: f}
+	// Every sheet is made here, empty and in its order, the first (active)
+	// one being the new file's own: once a sheet is streamed, excelize
+	// reads it whole back into memory to delete, move or select a sheet
+	// (about 1 KB per row), so none of that is done after.
+	if err := f.SetSheetName("Sheet1", summarySheet); err != nil {
+		return nil, err
+	}
+	for _, name := range []string{exceptionsSheet, registrationsSheet, batchesSheet} {
+		if _, err := f.NewSheet(name); err != nil {
+			return nil, err
+		}
+	}
 	var err error
 	fmt2 := "0.00"
 	if w.money, err = f.NewStyle(&excelize.Style{CustomNumFmt: &fmt2}); err != nil {
@@ -98,9 +110,6 @@ type sheet struct {
 func (w *workbook) sheet(name, table string, widths []float64, header ...string) (*sheet, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if _, err := w.f.NewSheet(name); err != nil {
-		return nil, err
-	}
 	sw, err := w.f.NewStreamWriter(name)
 	if err != nil {
 		return nil, err
@@ -148,9 +157,12 @@ func (s *sheet) done() error {
 	return s.sw.Flush()
 }
 
+// The sheets, in their order.
 const (
-	registrationsSheet = "Registrations 登记"
+	summarySheet       = "Summary 汇总"
 	exceptionsSheet    = "Exceptions 异常"
+	registrationsSheet = "Registrations 登记"
+	batchesSheet       = "Batches 批次"
 )
 
 // pointTo writes a sheet that says where its rows are instead: past the cap,
@@ -186,7 +198,7 @@ func (w *workbook) exceptionRow(s *sheet, l *pipeline.ExceptionLine) error {
 
 // finish writes the small sheets, makes the summary the first, and saves.
 func (w *workbook) finish(path string, sum *pipeline.Summary) error {
-	s, err := w.sheet("Summary 汇总", "summary", []float64{18, 34, 12, 12, 16}, "section", "key", "count", "payable", "amount")
+	s, err := w.sheet(summarySheet, "summary", []float64{18, 34, 12, 12, 16}, "section", "key", "count", "payable", "amount")
 	if err != nil {
 		return err
 	}
@@ -240,7 +252,7 @@ func (w *workbook) finish(path string, sum *pipeline.Summary) error {
 		return err
 	}
 
-	b, err := w.sheet("Batches 批次", "batches", []float64{14, 12, 20, 8, 14, 14, 14, 14, 14, 20, 14},
+	b, err := w.sheet(batchesSheet, "batches", []float64{14, 12, 20, 8, 14, 14, 14, 14, 14, 20, 14},
 		"batch", "business_date", "status", "lines", "file_total", "settled", "returned", "awaiting", "bank_confirmed",
 		"created_at", "approved_by")
 	if err != nil {
@@ -265,16 +277,6 @@ func (w *workbook) finish(path string, sum *pipeline.Summary) error {
 	if err := b.done(); err != nil {
 		return err
 	}
-	if err := w.f.DeleteSheet("Sheet1"); err != nil {
-		return err
-	}
-	// Summary, Exceptions, Registrations, Batches.
-	for _, name := range []string{"Summary 汇总", exceptionsSheet} {
-		if err := w.f.MoveSheet(name, registrationsSheet); err != nil {
-			return err
-		}
-	}
-	w.f.SetActiveSheet(0)
 	return w.f.SaveAs(path)
 }
 
