@@ -708,3 +708,61 @@ func TestResultFile(t *testing.T) {
 		t.Errorf("notices filed twice: %v, %v", again, err)
 	}
 }
+
+// TestReturnedPaidAgainWhenCardChanges: a payment the bank returned waits
+// until the registration brings another card number or name, then the next
+// reconcile makes its next attempt payable, whether the new version came
+// after the return or before it (while the payment was still at the bank).
+func TestReturnedPaidAgainWhenCardChanges(t *testing.T) {
+	for _, newCardFirst := range []bool{false, true} {
+		t.Run(map[bool]string{false: "CardAfterReturn", true: "CardBeforeReturn"}[newCardFirst], func(t *testing.T) {
+			ctx := context.Background()
+			st := MustOpen(t)
+			data := sentBatch(t, st, 2)
+			fixed := reg("R1", 0, "C1", "2014-02-05 09:00:00")
+			fixed.SubmittedAt = at("2014-01-10 09:00:00")
+			fixed.CardNumber = "6210670000000000024"
+			newCard := func() {
+				ingestRegs(t, st, fixed)
+				reconcile(t, st)
+			}
+			if newCardFirst {
+				newCard()
+			}
+			name, rf := bankAnswers(t, data, map[string]bank.Failure{"R1-1": bank.NoSuchCard, "R2-1": bank.CardAbnormal})
+			if out, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "r1"}, rf); err != nil || out.Applied != 2 {
+				t.Fatalf("result: %+v, %v", out, err)
+			}
+			payments := func() string {
+				var got []string
+				if err := st.DB().Select(&got, `SELECT payment_ref || ' ' || status FROM payments ORDER BY payment_ref`); err != nil {
+					t.Fatal(err)
+				}
+				return strings.Join(got, ", ")
+			}
+			if !newCardFirst {
+				// Nothing the bank objected to has changed: both wait.
+				reconcile(t, st)
+				if got := payments(); got != "R1-1 RETURNED, R2-1 RETURNED" {
+					t.Fatalf("payments with nothing changed: %s", got)
+				}
+				newCard()
+			} else {
+				reconcile(t, st)
+			}
+			if got := payments(); got != "R1-1 REISSUED, R1-2 ELIGIBLE, R2-1 RETURNED" {
+				t.Fatalf("payments after R1's new card: %s", got)
+			}
+			var memo string
+			if err := st.DB().Get(&memo, `SELECT memo FROM ledger_entries WHERE payment_ref = 'R1-1' ORDER BY seq DESC LIMIT 1`); err != nil || memo != "card number or name changed" {
+				t.Errorf("the release of R1-1 says %q, %v", memo, err)
+			}
+			// The next night changes nothing more.
+			reconcile(t, st)
+			if got := payments(); got != "R1-1 REISSUED, R1-2 ELIGIBLE, R2-1 RETURNED" {
+				t.Errorf("payments a night later: %s", got)
+			}
+			booksAgree(t, st)
+		})
+	}
+}
