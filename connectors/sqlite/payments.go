@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 
 	"github.com/jmoiron/sqlx"
 
@@ -136,7 +137,34 @@ func (s *Store) syncPayments(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter,
 	}
 	c.Decided += len(revived)
 
-	// Returned payments whose card number or name changed since.
+	// Returned payments whose card number or name changed since. Only what
+	// could have changed is looked at: payments returned since the last
+	// check, and registrations judged (a new version or certificate) or
+	// whose status changed in this run (a returned payment's decision is
+	// held, so today its status changes only when it is judged; the check
+	// costs little and does not depend on that). Without a mark (the first check, or every
+	// registration judged again), every returned payment. The small index
+	// of returned payments holds what the filter reads, so a payment it
+	// leaves out is never read from the table.
+	mark, err := setting(ctx, tx, markReturns)
+	if err != nil {
+		return c, err
+	}
+	var top int64
+	if err := tx.GetContext(ctx, &top, `SELECT coalesce(max(seq), 0) FROM ledger_entries WHERE movement = 'return'`); err != nil {
+		return c, fmt.Errorf("find returned payments: %w", err)
+	}
+	since, args := "", []any{}
+	if mark != "" {
+		seen, err := strconv.ParseInt(mark, 10, 64)
+		if err != nil {
+			return c, fmt.Errorf("setting %s: %w", markReturns, err)
+		}
+		args = []any{runID, seen}
+		since = `AND (p.registration_id IN (SELECT registration_id FROM temp.todo)
+			OR p.registration_id IN (SELECT registration_id FROM status_history WHERE run_id = ?1)
+			OR p.payment_ref IN (SELECT payment_ref FROM ledger_entries WHERE movement = 'return' AND seq > ?2))`
+	}
 	var returned []struct {
 		ID             int64  `db:"id"`
 		RegistrationID string `db:"registration_id"`
@@ -152,11 +180,11 @@ func (s *Store) syncPayments(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter,
 	}
 	err = sqlx.SelectContext(ctx, tx, &returned, `SELECT p.id, p.registration_id, p.attempt, p.payment_ref, p.amount_fen,
 		d.amount_fen AS new_amount, d.level, bl.card_number AS paid_card, bl.name AS paid_name, v.card_number, v.name
-		FROM payments p
+		FROM payments p INDEXED BY payments_returned
 		JOIN batch_lines bl ON bl.batch_id = p.batch_id AND bl.payment_id = p.id
 		JOIN decisions d ON d.registration_id = p.registration_id
 		JOIN registration_versions v ON v.id = d.version_id
-		WHERE p.status = 'RETURNED' AND d.status = 'ELIGIBLE'`)
+		WHERE p.status = 'RETURNED' AND d.status = 'ELIGIBLE' `+since, args...)
 	if err != nil {
 		return c, fmt.Errorf("find returned payments: %w", err)
 	}
@@ -170,7 +198,7 @@ func (s *Store) syncPayments(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter,
 		}
 		c.Reissued++
 	}
-	return c, nil
+	return c, setSetting(ctx, tx, markReturns, strconv.FormatInt(top, 10))
 }
 
 func insertPayment(ctx context.Context, tx *sqlx.Tx, registrationID string, attempt int, amount int64, level int, runID int64) error {

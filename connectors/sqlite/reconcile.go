@@ -19,13 +19,19 @@ import (
 // last reconcile saw. Rules do not depend on the clock, so a registration
 // needs judging again only when its current version or its certificate's
 // changed since.
+// markReturns is the last return posting whose payment the check for
+// payments to pay again has seen (syncPayments); unset, it sees them all.
 const (
 	markRegistrations = "reconcile.registration_version"
 	markCertificates  = "reconcile.certificate_version"
+	markReturns       = "reconcile.return_entry"
 )
 
 func resetWatermarks(ctx context.Context, tx *sqlx.Tx) error {
 	if err := setSetting(ctx, tx, markRegistrations, "0"); err != nil {
+		return err
+	}
+	if err := setSetting(ctx, tx, markReturns, ""); err != nil {
 		return err
 	}
 	return setSetting(ctx, tx, markCertificates, "0")
