@@ -139,13 +139,14 @@ func (s *Store) syncPayments(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter,
 
 	// Returned payments whose card number or name changed since. Only what
 	// could have changed is looked at: payments returned since the last
-	// check, and registrations judged (a new version or certificate) or
-	// whose status changed in this run (a returned payment's decision is
-	// held, so today its status changes only when it is judged; the check
-	// costs little and does not depend on that). Without a mark (the first check, or every
-	// registration judged again), every returned payment. The small index
-	// of returned payments holds what the filter reads, so a payment it
-	// leaves out is never read from the table.
+	// check (markReturns), and registrations judged (a new version or
+	// certificate: temp.todo) or whose status changed in this run (a
+	// returned payment's decision is held, so today its status changes only
+	// when it is judged; the check costs little and does not depend on
+	// that). Without a mark (the first check, or after a new programme),
+	// every returned payment. The small index of returned payments holds
+	// what the filter reads, so a payment it leaves out is never read from
+	// the table.
 	mark, err := setting(ctx, tx, markReturns)
 	if err != nil {
 		return c, err
