@@ -2,8 +2,8 @@
 // generates synthetic input, times the sqlite3 shell's bare floor on the same
 // files, then a first night of zhutui (init, run), a second night adding a
 // small increment, a results night (the bank answers every batch) and a
-// night with nothing new, and prints wall time, CPU time and peak RSS of each with the ratios the
-// performance goals are stated in.
+// night with nothing new, and prints wall time, CPU time and peak RSS of
+// each with the ratios the performance goals are stated in.
 package main
 
 import (

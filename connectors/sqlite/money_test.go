@@ -349,14 +349,21 @@ func TestReissueSkipsWhatIsNoLongerPayable(t *testing.T) {
 	if err != nil || n != 1 || len(skipped) != 1 || skipped[0] != "R1-1: the registration is now CERT_REVOKED" {
 		t.Fatalf("reissue: %d, %q, %v", n, skipped, err)
 	}
-	var live []string
-	if err := st.DB().Select(&live, `SELECT payment_ref || ' ' || status FROM payments ORDER BY payment_ref`); err != nil {
-		t.Fatal(err)
-	}
-	if got := strings.Join(live, ", "); got != "R1-1 RETURNED, R2-1 REISSUED, R2-2 ELIGIBLE" {
+	if got := paymentStates(t, st); got != "R1-1 RETURNED, R2-1 REISSUED, R2-2 ELIGIBLE" {
 		t.Errorf("payments after the reissue: %s", got)
 	}
 	booksAgree(t, st)
+}
+
+// paymentStates lists every payment as "<payment_ref> <status>", in
+// reference order.
+func paymentStates(t *testing.T, st *sqlite.Store) string {
+	t.Helper()
+	var got []string
+	if err := st.DB().Select(&got, `SELECT payment_ref || ' ' || status FROM payments ORDER BY payment_ref`); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(got, ", ")
 }
 
 func TestWithdrawBeforeBatch(t *testing.T) {
@@ -733,24 +740,17 @@ func TestReturnedPaidAgainWhenCardChanges(t *testing.T) {
 			if out, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "r1"}, rf); err != nil || out.Applied != 2 {
 				t.Fatalf("result: %+v, %v", out, err)
 			}
-			payments := func() string {
-				var got []string
-				if err := st.DB().Select(&got, `SELECT payment_ref || ' ' || status FROM payments ORDER BY payment_ref`); err != nil {
-					t.Fatal(err)
-				}
-				return strings.Join(got, ", ")
-			}
 			if !newCardFirst {
 				// Nothing the bank objected to has changed: both wait.
 				reconcile(t, st)
-				if got := payments(); got != "R1-1 RETURNED, R2-1 RETURNED" {
+				if got := paymentStates(t, st); got != "R1-1 RETURNED, R2-1 RETURNED" {
 					t.Fatalf("payments with nothing changed: %s", got)
 				}
 				newCard()
 			} else {
 				reconcile(t, st)
 			}
-			if got := payments(); got != "R1-1 REISSUED, R1-2 ELIGIBLE, R2-1 RETURNED" {
+			if got := paymentStates(t, st); got != "R1-1 REISSUED, R1-2 ELIGIBLE, R2-1 RETURNED" {
 				t.Fatalf("payments after R1's new card: %s", got)
 			}
 			var memo string
@@ -759,7 +759,7 @@ func TestReturnedPaidAgainWhenCardChanges(t *testing.T) {
 			}
 			// The next night changes nothing more.
 			reconcile(t, st)
-			if got := payments(); got != "R1-1 REISSUED, R1-2 ELIGIBLE, R2-1 RETURNED" {
+			if got := paymentStates(t, st); got != "R1-1 REISSUED, R1-2 ELIGIBLE, R2-1 RETURNED" {
 				t.Errorf("payments a night later: %s", got)
 			}
 			booksAgree(t, st)

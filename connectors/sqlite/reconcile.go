@@ -16,11 +16,10 @@ import (
 )
 
 // The watermarks: the highest registration and certificate version ids the
-// last reconcile saw. Rules do not depend on the clock, so a registration
+// last reconcile saw (rules do not depend on the clock, so a registration
 // needs judging again only when its current version or its certificate's
-// changed since.
-// markReturns is the last return posting whose payment the check for
-// payments to pay again has seen (syncPayments); unset, it sees them all.
+// changed since), and the last return posting the check for returned
+// payments to pay again has seen (syncPayments; unset, it looks at all).
 const (
 	markRegistrations = "reconcile.registration_version"
 	markCertificates  = "reconcile.certificate_version"
