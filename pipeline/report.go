@@ -200,17 +200,23 @@ type ReportSource interface {
 	// EachChangedRegistration calls fn, in registration_id order, with the
 	// line of every registration noted up to mark.
 	EachChangedRegistration(ctx context.Context, mark int64, fn func(RegistrationLine) error) error
+	// EachChangedException calls fn, in registration_id order, with the
+	// exception lines (none when it has none) of every registration whose
+	// lines may have changed with the notes up to mark.
+	EachChangedException(ctx context.Context, mark int64, fn func(id string, lines []ExceptionLine) error) error
 	// SaveReportState records the state file a report wrote, which holds
 	// every change noted up to mark, and forgets those notes, unless the
 	// state recorded is no longer prev (another report saved since).
 	SaveReportState(ctx context.Context, prev, st ReportState, mark int64) error
 }
 
-// ReportState identifies the state file a report wrote: every registration's
-// line, from which the next report starts.
+// ReportState identifies the state files a report wrote, from which the next
+// report starts: every registration's line, and every exception's line.
 type ReportState struct {
-	SHA256 string
-	Rows   int64
+	SHA256           string // registrations
+	Rows             int64
+	ExceptionsSHA256 string // "" when no exceptions were kept
+	ExceptionRows    int64
 }
 
 // ReportChanges is what changed since the last report's state.

@@ -8,15 +8,19 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"zhutui/fixtures/bank"
+	"zhutui/pipeline"
 )
 
-// TestReportStateEndToEnd shows that a night's registrations.csv, built from
-// the last report's state and the registrations changed since, has the same
-// bytes as one read from every registration (`zhutui report --out`, which
-// keeps no state), through batches approved and rejected, new registrations,
-// the bank's returns, a damaged state and a night with nothing new.
+// TestReportStateEndToEnd shows that a night's registrations.csv and
+// exceptions.csv, built from the last report's state and the registrations
+// changed since, have the same bytes as those read from every registration
+// (`zhutui report --out`, which keeps no state), through batches approved and
+// rejected, new registrations, the bank's returns, a damaged state, a night
+// with nothing new, and a certificate whose first registration changes, which
+// changes the lines of a registration that did not change itself.
 func TestReportStateEndToEnd(t *testing.T) {
 	w := emptyWorkdir(t)
 	if err := os.WriteFile(w.path("zhutui.toml"), []byte(testConfig+"max_lines = 100\n"), 0o644); err != nil {
@@ -43,9 +47,13 @@ func TestReportStateEndToEnd(t *testing.T) {
 		if !strings.Contains(errs, how) {
 			t.Errorf("night %d: the log does not say %q:\n%s", night, how, errs)
 		}
+		if how := regexp.MustCompile(`"exceptions read" from="([^"]*)"`).FindStringSubmatch(errs); how == nil ||
+			night > 1 && !strings.HasPrefix(how[1], "state and ") && !strings.Contains(how[1], "is not the one recorded") {
+			t.Errorf("night %d: exceptions read %v, want from the state:\n%s", night, how, errs)
+		}
 		full := t.TempDir()
 		w.ok("report", "--run", fmt.Sprint(night), "--out", full)
-		for _, name := range []string{"registrations.csv", "summary.csv"} {
+		for _, name := range []string{"registrations.csv", "exceptions.csv", "summary.csv"} {
 			got := w.read("reports", fmt.Sprintf("run-%d", night), name)
 			want, err := os.ReadFile(filepath.Join(full, fmt.Sprintf("run-%d", night), name))
 			if err != nil {
@@ -117,4 +125,91 @@ func TestReportStateEndToEnd(t *testing.T) {
 	// A report written elsewhere leaves the state alone.
 	w.ok("report", "--out", t.TempDir())
 	run(`from="state and 0 changes noted since"`)
+
+	// W, first of its certificate, waits in a batch not yet approved. More
+	// registrations come: X0 of W's certificate, submitted a second before
+	// W, and with W: X1 of W's certificate, X2 of W's certificate with
+	// another member's ID number, and X3 of W's ID number with another
+	// member's certificate. X0, X1 and X2 lose to W for the certificate, X1
+	// and X3 for the person and level (X2 and X3 lose to the other member
+	// too, for its person and its certificate).
+	regs := string(w.read("reports", fmt.Sprintf("run-%d", night), "registrations.csv"))
+	held := regexp.MustCompile(`(?m)^(R\d+),BATCHED,[^,]*,,[^,]*,(B2015011201)$`).FindStringSubmatch(regs)
+	if held == nil {
+		t.Fatalf("no registration waits in batch B2015011201:\n%s", regs)
+	}
+	first := held[1]
+	var wRow, other []string
+	for _, name := range []string{"r1.csv", "r401.csv"} {
+		for _, l := range strings.Split(string(w.read("inbox/registrations", name)), "\n") {
+			if strings.HasPrefix(l, first+",") {
+				wRow = strings.Split(l, ",")
+			}
+		}
+	}
+	// The other member is paid, so that nothing of its own is noted later.
+	paid := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^(R\d+),PAID,`).FindAllStringSubmatch(regs, -1) {
+		paid[m[1]] = true
+	}
+	for _, l := range lines[1:] {
+		if f := strings.Split(l, ","); paid[f[0]] && f[4] != wRow[4] && f[7] != wRow[7] && f[9] == wRow[9] {
+			other = f
+			break
+		}
+	}
+	if other == nil {
+		t.Fatalf("no paid registration of level %s", wRow[9])
+	}
+	submitted, err := time.Parse(time.DateTime, wRow[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := func(id string, change map[int]string) string {
+		f := append([]string{id, "2015-01-16 08:00:00"}, wRow[2:]...)
+		for i, v := range change {
+			f[i] = v
+		}
+		return strings.Join(f, ",")
+	}
+	x := []string{lines[0],
+		row("R9990", map[int]string{2: submitted.Add(-time.Second).Format(time.DateTime)}),
+		row("R9991", nil),
+		row("R9992", map[int]string{4: other[4]}),
+		row("R9993", map[int]string{7: other[7]}),
+	}
+	if err := os.WriteFile(w.path("inbox/registrations/x.csv"), []byte(strings.Join(x, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// lost is X's line of code, naming the registration that came first.
+	lost := func(x string, code pipeline.Status, first string) *regexp.Regexp {
+		return regexp.MustCompile(`(?m)^` + x + `,[^,]*,[^,]*,` + string(code) + `,.*,first: ` + first + `$`)
+	}
+	losers := []struct {
+		x    string
+		code pipeline.Status
+	}{
+		{"R9990", pipeline.DuplicateCertificate}, {"R9991", pipeline.DuplicateCertificate},
+		{"R9992", pipeline.DuplicateCertificate}, {"R9991", pipeline.PersonLevelLimit},
+		{"R9993", pipeline.PersonLevelLimit},
+	}
+	run(`from="state and `)
+	exc := string(w.read("reports", fmt.Sprintf("run-%d", night), "exceptions.csv"))
+	for _, l := range losers {
+		if !lost(l.x, l.code, first).MatchString(exc) {
+			t.Errorf("night %d: %s does not lose to %s for %s:\n%s", night, l.x, first, l.code, exc)
+		}
+	}
+	// W's batch is rejected: W no longer holds its place, and X0, submitted
+	// first, comes first. The decisions of X1, X2 and X3 do not change, but
+	// their lines name X0 now.
+	w.ok("batch", "reject", "B2015011201", "--by", "finance-li", "--reason", "test")
+	run(`from="state and `)
+	exc = string(w.read("reports", fmt.Sprintf("run-%d", night), "exceptions.csv"))
+	losers[0].x = first
+	for _, l := range losers {
+		if !lost(l.x, l.code, "R9990").MatchString(exc) {
+			t.Errorf("night %d: %s does not lose to R9990 for %s:\n%s", night, l.x, l.code, exc)
+		}
+	}
 }

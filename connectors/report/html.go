@@ -49,7 +49,6 @@ func (g exceptionGroups) add(l pipeline.ExceptionLine) {
 	}
 	x.Count++
 	if len(x.Rows) < maxExceptionRows {
-		l.Registered, l.Feed = Masked(l.Field, l.Registered), Masked(l.Field, l.Feed)
 		x.Rows = append(x.Rows, l)
 	} else {
 		x.More++

@@ -86,11 +86,11 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 	defer wb.close()
 	// registrations.csv first: the summary's tallies are counted as it is
 	// written, and the workbook's sheet filled in the same pass.
-	lines, err := w.registrationLines(ctx, src, w.KeepState)
+	lines, err := w.reportLines(ctx, src, w.KeepState)
 	if err != nil {
 		return "", nil, err
 	}
-	var state *stateWriter
+	var state, excState *stateWriter
 	if lines.path != "" {
 		if state, err = newStateWriter(lines.path); err != nil {
 			return "", nil, fmt.Errorf("report state: %w", err)
@@ -98,6 +98,14 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 		defer func() {
 			if state != nil {
 				state.abandon()
+			}
+		}()
+		if excState, err = newStateWriter(lines.excPath); err != nil {
+			return "", nil, fmt.Errorf("report state: %w", err)
+		}
+		defer func() {
+			if excState != nil {
+				excState.abandon()
 			}
 		}()
 	}
@@ -123,7 +131,7 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 	// exceptions.csv streams on the other core while registrations.csv does.
 	waitExceptions := start(func() error {
 		err := writeFile(filepath.Join(tmp, "exceptions.csv"), func(b *bufio.Writer) error {
-			return writeExceptions(ctx, b, src, groups, sheets)
+			return writeExceptions(b, lines.exceptions, groups, sheets, excState)
 		})
 		if err != nil {
 			return fmt.Errorf("write report exceptions.csv: %w", err)
@@ -136,7 +144,7 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 		write func(*bufio.Writer) error
 	}{
 		{"registrations.csv", func(b *bufio.Writer) error {
-			return writeRegistrations(b, lines.each, &tallies, sheets, state)
+			return writeRegistrations(b, lines.registrations, &tallies, sheets, state)
 		}},
 		{"rejects.csv", func(b *bufio.Writer) error {
 			if err := writeRejects(ctx, b, src, runID); err != nil {
@@ -163,10 +171,11 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 		}
 	}
 	if state != nil {
-		if err := w.saveState(ctx, src, lines, state, count); err != nil {
+		err := w.saveState(ctx, src, lines, state, excState, count)
+		state, excState = nil, nil
+		if err != nil {
 			return "", nil, err
 		}
-		state = nil
 	}
 	if err := wb.finish(filepath.Join(tmp, "report.xlsx"), sum); err != nil {
 		return "", nil, fmt.Errorf("write report report.xlsx: %w", err)
@@ -267,12 +276,14 @@ func amount(fen *int64) string {
 	return pipeline.FormatFen(*fen)
 }
 
-// saveState puts the state written in place and records it, unless its
-// lines are not the registrations counted (which would be a fault: the
-// report fails and the next one reads every registration).
-func (w *Writer) saveState(ctx context.Context, src pipeline.ReportSource, lines *registrationLines, state *stateWriter, count int64) error {
+// saveState puts the states written in place and records them, unless the
+// registrations' lines are not the registrations counted (which would be a
+// fault: the report fails and the next one reads every registration).
+func (w *Writer) saveState(ctx context.Context, src pipeline.ReportSource, lines *reportLines, state, excState *stateWriter, count int64) error {
 	prev := lines.changes.State
 	if state.rows != count {
+		state.abandon()
+		excState.abandon()
 		err := fmt.Errorf("report: registrations.csv has %d lines from %s, but there are %d registrations", state.rows, lines.how, count)
 		if serr := src.SaveReportState(ctx, prev, pipeline.ReportState{}, 0); serr != nil {
 			return errors.Join(err, serr)
@@ -281,13 +292,20 @@ func (w *Writer) saveState(ctx context.Context, src pipeline.ReportSource, lines
 	}
 	st, err := state.commit(lines.path)
 	if err != nil {
+		excState.abandon()
 		return err
 	}
+	exc, err := excState.commit(lines.excPath)
+	if err != nil {
+		return err
+	}
+	st.ExceptionsSHA256, st.ExceptionRows = exc.SHA256, exc.Rows
 	if err := src.SaveReportState(ctx, prev, st, lines.changes.Mark); err != nil {
 		return err
 	}
 	if w.Log != nil {
 		w.Log.Info("registrations read", "from", lines.how, "lines", state.rows)
+		w.Log.Info("exceptions read", "from", lines.howExc, "lines", excState.rows)
 	}
 	return nil
 }
@@ -324,9 +342,11 @@ func writeRegistrations(b *bufio.Writer, lines func(func(pipeline.RegistrationLi
 	return t.flush()
 }
 
-// writeExceptions writes exceptions.csv, gathers report.html's groups and,
-// when wb is not nil, fills the workbook's Exceptions sheet in the same pass.
-func writeExceptions(ctx context.Context, b *bufio.Writer, src pipeline.ReportSource, groups exceptionGroups, wb *workbook) error {
+// writeExceptions writes exceptions.csv from lines (masked), writes each line
+// to the next state (when state is not nil), gathers report.html's groups
+// and, when wb is not nil, fills the workbook's Exceptions sheet in the same
+// pass.
+func writeExceptions(b *bufio.Writer, lines func(func(pipeline.ExceptionLine) error) error, groups exceptionGroups, wb *workbook, state *stateWriter) error {
 	t, err := newTable(b, "registration_id", "station", "status", "code", "reason", "field", "registered", "feed")
 	if err != nil {
 		return err
@@ -336,11 +356,16 @@ func writeExceptions(ctx context.Context, b *bufio.Writer, src pipeline.ReportSo
 	if err != nil {
 		return err
 	}
-	err = src.EachException(ctx, func(l pipeline.ExceptionLine) error {
+	err = lines(func(l pipeline.ExceptionLine) error {
 		groups.add(l)
 		rows.add(l)
+		if state != nil {
+			if err := state.addException(&l); err != nil {
+				return err
+			}
+		}
 		return t.row(l.RegistrationID, l.Station, string(l.Status), string(l.Code), l.Code.Text(), l.Field,
-			Masked(l.Field, l.Registered), Masked(l.Field, l.Feed))
+			l.Registered, l.Feed)
 	})
 	if serr := rows.close(); err == nil {
 		err = serr

@@ -17,65 +17,102 @@ import (
 	"zhutui/pipeline"
 )
 
-// The registrations' state is registrations.csv's lines with each one's level
-// and station, kept in Dir/.state. A report starts from the last one and
-// reads from the store only the registrations noted as changed since
-// (ReportSource.ReportChanges), so that a night's report costs what the night
-// changed rather than every registration ever taken. The store records the
-// state's SHA-256 and rows; a state that does not match them, no state, or
-// more changes than maxChanged mean that every registration is read, as
-// a first night does. Either way registrations.csv has the same bytes.
+// The report's state is registrations.csv's lines, with each one's level and
+// station, and exceptions.csv's lines, kept in Dir/.state. A report starts
+// from the last one and reads from the store only the registrations noted as
+// changed since (ReportSource.ReportChanges), so that a night's report costs
+// what the night changed rather than every registration ever taken. The
+// store records each file's SHA-256 and lines; a file that does not match
+// them, no state, or more changes than maxChanged mean that every
+// registration (or every exception) is read, as a first night does. Either
+// way registrations.csv and exceptions.csv have the same bytes.
 const (
-	stateFolder = ".state"
-	stateFile   = "registrations.csv"
+	stateFolder    = ".state"
+	stateFile      = "registrations.csv"
+	exceptionsFile = "exceptions.csv"
 )
 
 // maxChanged is how many noted changes are merged at most: they are held in
 // memory (about 200 bytes each) while the state streams past.
 const maxChanged = 250000
 
-// registrationLines is where a report's registration lines come from.
-type registrationLines struct {
-	each    func(fn func(pipeline.RegistrationLine) error) error
-	how     string // for the log: "all" or "changed since the last report"
-	changes pipeline.ReportChanges
-	path    string // the state file, "" when no state is kept
+// reportLines is where a report's registration and exception lines come from.
+type reportLines struct {
+	registrations func(fn func(pipeline.RegistrationLine) error) error
+	// exceptions gives the lines with ID, card and mobile numbers masked,
+	// as every file of the report shows them and the state keeps them.
+	exceptions    func(fn func(pipeline.ExceptionLine) error) error
+	how, howExc   string // for the log: "every registration (why)" or "state and N changes noted since"
+	changes       pipeline.ReportChanges
+	path, excPath string // the state files, "" when no state is kept
 }
 
-// registrationLines chooses between the state and the changes since, or
-// every registration (keep: whether a state is read and written at all).
-func (w *Writer) registrationLines(ctx context.Context, src pipeline.ReportSource, keep bool) (*registrationLines, error) {
-	all := func(reason string) *registrationLines {
-		return &registrationLines{how: "every registration (" + reason + ")",
-			each: func(fn func(pipeline.RegistrationLine) error) error { return src.EachRegistration(ctx, fn) }}
+// reportLines chooses, for the registrations and for the exceptions, between
+// the state and the changes since, or every registration (keep: whether a
+// state is read and written at all).
+func (w *Writer) reportLines(ctx context.Context, src pipeline.ReportSource, keep bool) (*reportLines, error) {
+	l := &reportLines{
+		registrations: func(fn func(pipeline.RegistrationLine) error) error { return src.EachRegistration(ctx, fn) },
+		exceptions: func(fn func(pipeline.ExceptionLine) error) error {
+			return src.EachException(ctx, func(e pipeline.ExceptionLine) error { return fn(masked(e)) })
+		},
 	}
+	every := func(why string) string { return "every registration (" + why + ")" }
 	if !keep {
-		return all("no state kept for this folder"), nil
+		l.how = every("no state kept for this folder")
+		l.howExc = l.how
+		return l, nil
 	}
 	ch, err := src.ReportChanges(ctx)
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(w.Dir, stateFolder, stateFile)
-	use := func(l *registrationLines) *registrationLines {
-		l.changes, l.path = ch, path
-		return l
+	l.changes = ch
+	l.path = filepath.Join(w.Dir, stateFolder, stateFile)
+	l.excPath = filepath.Join(w.Dir, stateFolder, exceptionsFile)
+	var why, whyExc string
+	if ch.State.SHA256 != "" && ch.Notes > maxChanged {
+		why = fmt.Sprintf("%d changes noted, more than %d", ch.Notes, maxChanged)
+		whyExc = why
+	} else {
+		why, whyExc = stale(l.path, ch.State.SHA256), stale(l.excPath, ch.State.ExceptionsSHA256)
 	}
-	switch {
-	case ch.State.SHA256 == "":
-		return use(all("no state yet")), nil
-	case ch.Notes > maxChanged:
-		return use(all(fmt.Sprintf("%d changes noted, more than %d", ch.Notes, maxChanged))), nil
+	since := fmt.Sprintf("state and %d changes noted since", ch.Notes)
+	if l.how = since; why != "" {
+		l.how = every(why)
+	} else {
+		l.registrations = func(fn func(pipeline.RegistrationLine) error) error { return merge(ctx, src, l.path, ch, fn) }
+	}
+	if l.howExc = since; whyExc != "" {
+		l.howExc = every(whyExc)
+	} else {
+		l.exceptions = func(fn func(pipeline.ExceptionLine) error) error {
+			return mergeExceptions(ctx, src, l.excPath, ch, fn)
+		}
+	}
+	return l, nil
+}
+
+// stale says why the state file at path cannot be used, "" when its SHA-256
+// is the one recorded.
+func stale(path, recorded string) string {
+	if recorded == "" {
+		return "no state yet"
 	}
 	sum, err := fileSHA256(path)
 	if err != nil {
-		return use(all(fmt.Sprintf("state unreadable: %v", err))), nil
+		return fmt.Sprintf("state unreadable: %v", err)
 	}
-	if sum != ch.State.SHA256 {
-		return use(all(fmt.Sprintf("state %s is not the one recorded", path))), nil
+	if sum != recorded {
+		return fmt.Sprintf("state %s is not the one recorded", path)
 	}
-	return use(&registrationLines{how: fmt.Sprintf("state and %d changes noted since", ch.Notes),
-		each: func(fn func(pipeline.RegistrationLine) error) error { return merge(ctx, src, path, ch, fn) }}), nil
+	return ""
+}
+
+// masked is an exception line as the report shows it.
+func masked(l pipeline.ExceptionLine) pipeline.ExceptionLine {
+	l.Registered, l.Feed = Masked(l.Field, l.Registered), Masked(l.Field, l.Feed)
+	return l
 }
 
 // merge streams the state at path with the changed registrations' lines in
@@ -88,15 +125,77 @@ func merge(ctx context.Context, src pipeline.ReportSource, path string, ch pipel
 	}); err != nil {
 		return err
 	}
+	next := 0
+	// upTo streams the changed lines up to id (all with last).
+	upTo := func(id string, last bool) error {
+		for ; next < len(changed) && (last || changed[next].RegistrationID <= id); next++ {
+			if err := fn(changed[next]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return eachStateRecord(path, 8, ch.State.Rows, func(rec []string, line int64) error {
+		if err := upTo(rec[0], false); err != nil || next > 0 && changed[next-1].RegistrationID == rec[0] {
+			return err // a changed line took this one's place
+		}
+		l, err := parseState(rec)
+		if err != nil {
+			return fmt.Errorf("report state %s line %d: %w", path, line, err)
+		}
+		return fn(l)
+	}, func() error { return upTo("", true) })
+}
+
+// mergeExceptions streams the exceptions' state at path with the changed
+// registrations' lines in place of theirs, in registration_id order.
+func mergeExceptions(ctx context.Context, src pipeline.ReportSource, path string, ch pipeline.ReportChanges, fn func(pipeline.ExceptionLine) error) error {
+	type registration struct {
+		id    string
+		lines []pipeline.ExceptionLine
+	}
+	var changed []registration
+	if err := src.EachChangedException(ctx, ch.Mark, func(id string, lines []pipeline.ExceptionLine) error {
+		r := registration{id: id}
+		for _, l := range lines {
+			r.lines = append(r.lines, masked(l))
+		}
+		changed = append(changed, r)
+		return nil
+	}); err != nil {
+		return err
+	}
+	next := 0
+	// upTo streams the changed registrations' lines up to id (all with last).
+	upTo := func(id string, last bool) error {
+		for ; next < len(changed) && (last || changed[next].id <= id); next++ {
+			for _, l := range changed[next].lines {
+				if err := fn(l); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return eachStateRecord(path, exceptionFields, ch.State.ExceptionRows, func(rec []string, _ int64) error {
+		if err := upTo(rec[0], false); err != nil || next > 0 && changed[next-1].id == rec[0] {
+			return err // a changed registration's lines take the place of all of its own
+		}
+		return fn(parseException(rec))
+	}, func() error { return upTo("", true) })
+}
+
+// eachStateRecord calls fn with each record of the state file at path, whose
+// records have fields fields, and then end; the store recorded rows records.
+func eachStateRecord(path string, fields int, rows int64, fn func(rec []string, line int64) error, end func() error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	r := csv.NewReader(bufio.NewReaderSize(f, 256<<10))
-	r.FieldsPerRecord, r.ReuseRecord = 8, true
-	var rows int64
-	next := 0
+	r.FieldsPerRecord, r.ReuseRecord = fields, true
+	var n int64
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -105,35 +204,16 @@ func merge(ctx context.Context, src pipeline.ReportSource, path string, ch pipel
 		if err != nil {
 			return fmt.Errorf("report state %s: %w", path, err)
 		}
-		rows++
-		id := rec[0]
-		for ; next < len(changed) && changed[next].RegistrationID < id; next++ {
-			if err := fn(changed[next]); err != nil {
-				return err
-			}
-		}
-		if next < len(changed) && changed[next].RegistrationID == id {
-			if err := fn(changed[next]); err != nil {
-				return err
-			}
-			next++
-			continue
-		}
-		l, err := parseState(rec)
-		if err != nil {
-			return fmt.Errorf("report state %s line %d: %w", path, rows, err)
-		}
-		if err := fn(l); err != nil {
+		n++
+		if err := fn(rec, n); err != nil {
 			return err
 		}
 	}
-	for ; next < len(changed); next++ {
-		if err := fn(changed[next]); err != nil {
-			return err
-		}
+	if err := end(); err != nil {
+		return err
 	}
-	if rows != ch.State.Rows {
-		return fmt.Errorf("report state %s: %d lines, the store recorded %d", path, rows, ch.State.Rows)
+	if n != rows {
+		return fmt.Errorf("report state %s: %d lines, the store recorded %d", path, n, rows)
 	}
 	return nil
 }
@@ -168,8 +248,8 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// stateWriter writes the next state beside the current one; commit puts it
-// in place.
+// stateWriter writes a state file beside the current one; commit puts it in
+// place.
 type stateWriter struct {
 	f    *os.File
 	h    hash.Hash
@@ -193,6 +273,7 @@ func newStateWriter(path string) (*stateWriter, error) {
 	return s, nil
 }
 
+// add writes a registration's line (parseState reads it back).
 func (s *stateWriter) add(l *pipeline.RegistrationLine) error {
 	s.rows++
 	s.rec = [8]string{l.RegistrationID, string(l.Status), "", l.Reasons, l.PaymentRef, l.BatchID,
@@ -201,6 +282,21 @@ func (s *stateWriter) add(l *pipeline.RegistrationLine) error {
 		s.rec[2] = strconv.FormatInt(*l.AmountFen, 10)
 	}
 	return s.w.Write(s.rec[:])
+}
+
+// addException writes an exception's line (parseException reads it back).
+func (s *stateWriter) addException(l *pipeline.ExceptionLine) error {
+	s.rows++
+	s.rec = [8]string{l.RegistrationID, l.Station, string(l.Status), string(l.Code), l.Field, l.Registered, l.Feed}
+	return s.w.Write(s.rec[:exceptionFields])
+}
+
+// exceptionFields is how many fields an exception's line has in the state.
+const exceptionFields = 7
+
+func parseException(rec []string) pipeline.ExceptionLine {
+	return pipeline.ExceptionLine{RegistrationID: rec[0], Station: rec[1], Status: pipeline.Status(rec[2]),
+		Finding: pipeline.Finding{Code: pipeline.Status(rec[3]), Field: rec[4], Registered: rec[5], Feed: rec[6]}}
 }
 
 // commit makes the written state the current one at path.

@@ -13,7 +13,8 @@ import (
 // changes is a report source that knows only the changed registrations.
 type changes struct {
 	pipeline.ReportSource
-	lines []pipeline.RegistrationLine
+	lines      []pipeline.RegistrationLine
+	exceptions []changedExceptions
 }
 
 func (c changes) EachChangedRegistration(_ context.Context, _ int64, fn func(pipeline.RegistrationLine) error) error {
@@ -78,5 +79,88 @@ func TestStateMerge(t *testing.T) {
 	err = merge(context.Background(), changes{}, path, ch, func(pipeline.RegistrationLine) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "3 lines, the store recorded 4") {
 		t.Errorf("a state of 3 lines recorded as 4: %v", err)
+	}
+}
+
+func (c changes) EachChangedException(_ context.Context, _ int64, fn func(string, []pipeline.ExceptionLine) error) error {
+	for _, r := range c.exceptions {
+		if err := fn(r.id, r.lines); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type changedExceptions struct {
+	id    string
+	lines []pipeline.ExceptionLine
+}
+
+func exception(id string, code pipeline.Status, field, registered, feed string) pipeline.ExceptionLine {
+	return pipeline.ExceptionLine{RegistrationID: id, Station: "东城区服务站", Status: code,
+		Finding: pipeline.Finding{Code: code, Field: field, Registered: registered, Feed: feed}}
+}
+
+// The exceptions' state, written and read back, gives the same lines; a
+// changed registration's lines (masked) take the place of all of its old
+// ones, also when it has none left, and new ones come in their place.
+func TestExceptionsStateMerge(t *testing.T) {
+	path := filepath.Join(t.TempDir(), stateFolder, exceptionsFile)
+	old := []pipeline.ExceptionLine{
+		exception("R2", pipeline.NameMismatch, "name", "张三", "a, \"quoted\"\nname"),
+		exception("R2", pipeline.DuplicateCertificate, "certificate_number", "C2", "first: R1"),
+		exception("R4", pipeline.InvalidCardNumber, "card_number", "621067*********4567", ""),
+		exception("R6", pipeline.IDMismatch, "id_number", "110105********123X", "110105********1234"),
+		exception("R6", pipeline.PersonLevelLimit, "level", "1", "first: R5"),
+		exception("R8", pipeline.PendingCertificate, "certificate_number", "C8", ""),
+	}
+	w, err := newStateWriter(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range old {
+		if err := w.addException(&old[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := w.commit(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := fileSHA256(path); err != nil || sum != st.SHA256 || st.Rows != 6 {
+		t.Fatalf("state %+v, file hash %s, %v", st, sum, err)
+	}
+
+	r1 := exception("R1", pipeline.InvalidIDNumber, "id_number", "11010519491231002X", "")
+	r3 := exception("R3", pipeline.StationRejected, "verification", "rejected", "")
+	r6 := exception("R6", pipeline.PersonLevelLimit, "level", "1", "first: R3")
+	r9 := exception("R9", pipeline.NameMismatch, "name", "李四", "李肆")
+	changed := []changedExceptions{
+		{"R1", []pipeline.ExceptionLine{r1}}, // new, first
+		{"R2", nil},                          // no failing check any more
+		{"R3", []pipeline.ExceptionLine{r3}}, // new, between
+		{"R6", []pipeline.ExceptionLine{r6}}, // one line of two left, naming another first
+		{"R7", nil},                          // changed, without failing checks before or now
+		{"R9", []pipeline.ExceptionLine{r9}}, // new, last
+	}
+	var got []pipeline.ExceptionLine
+	ch := pipeline.ReportChanges{Mark: 9, Notes: 6, State: pipeline.ReportState{ExceptionsSHA256: st.SHA256, ExceptionRows: st.Rows}}
+	if err := mergeExceptions(context.Background(), changes{exceptions: changed}, path, ch, func(l pipeline.ExceptionLine) error {
+		got = append(got, l)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r1.Registered = "110105********002X" // masked as it comes from the store
+	want := []pipeline.ExceptionLine{r1, r3, old[2], r6, old[5], r9}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("merged:\n%+v\nwant:\n%+v", got, want)
+	}
+
+	// A state with other lines than recorded is refused.
+	ch.State.ExceptionRows = 7
+	err = mergeExceptions(context.Background(), changes{}, path, ch, func(pipeline.ExceptionLine) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "6 lines, the store recorded 7") {
+		t.Errorf("a state of 6 lines recorded as 7: %v", err)
 	}
 }

@@ -193,7 +193,7 @@ func (w *workbook) registrationRow(s *sheet, l *pipeline.RegistrationLine) error
 
 func (w *workbook) exceptionRow(s *sheet, l *pipeline.ExceptionLine) error {
 	return s.add(text(l.RegistrationID), text(l.Station), text(string(l.Status)), text(string(l.Code)), text(l.Code.Text()),
-		text(l.Field), text(Masked(l.Field, l.Registered)), text(Masked(l.Field, l.Feed)))
+		text(l.Field), text(l.Registered), text(l.Feed))
 }
 
 // finish writes the small sheets, makes the summary the first, and saves.

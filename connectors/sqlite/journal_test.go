@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
 
 	_ "github.com/mattn/go-sqlite3"
@@ -111,5 +112,82 @@ func TestMigrationRestartsTheJournal(t *testing.T) {
 	}
 	if ch.State != (pipeline.ReportState{}) {
 		t.Fatalf("a state survived the migration: %+v", ch.State)
+	}
+}
+
+// A state is recorded with both of its files and read back whole; one
+// recorded before exceptions were kept has registrations only.
+func TestReportStateRecorded(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	if _, err := st.ReportChanges(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := pipeline.ReportState{SHA256: "aa", Rows: 3, ExceptionsSHA256: "bb", ExceptionRows: 5}
+	if err := st.SaveReportState(ctx, pipeline.ReportState{}, want, 0); err != nil {
+		t.Fatal(err)
+	}
+	if ch, err := st.ReportChanges(ctx); err != nil || ch.State != want {
+		t.Fatalf("state read back %+v, %v; want %+v", ch.State, err, want)
+	}
+	if _, err := st.DB().Exec(`UPDATE settings SET value = 'aa 3' WHERE name = 'report.state'`); err != nil {
+		t.Fatal(err)
+	}
+	if ch, err := st.ReportChanges(ctx); err != nil || ch.State != (pipeline.ReportState{SHA256: "aa", Rows: 3}) {
+		t.Fatalf("a state of registrations only read back as %+v, %v", ch.State, err)
+	}
+	if _, err := st.DB().Exec(`UPDATE settings SET value = 'aa 3 bb' WHERE name = 'report.state'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ReportChanges(ctx); err == nil {
+		t.Fatal("a state of three fields was read")
+	}
+}
+
+// Migration 016 drops the trigger that noted too few of a decision's
+// columns, with the notes and the state: the next report reads every
+// registration and creates the trigger anew.
+func TestMigrationNotesExceptionColumns(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	payable(t, st, 1)
+	if _, err := st.ReportChanges(ctx); err != nil {
+		t.Fatal(err)
+	}
+	path := st.Path()
+	db := closeToRaw(t, st)
+	for _, q := range []string{
+		`DROP TRIGGER decisions_report`,
+		`CREATE TRIGGER decisions_report AFTER UPDATE OF status, reasons, amount_fen, level, station ON decisions
+		BEGIN INSERT INTO report_changes (registration_id) VALUES (NEW.registration_id); END`,
+		`INSERT INTO settings (name, value) VALUES ('report.state', 'abc 1')`,
+		`INSERT INTO report_changes (registration_id) VALUES ('R1')`,
+		`DELETE FROM migrations WHERE name = '016_report_exceptions_state.sql'`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if tr, n, set := journalState(t, st.DB()); tr != 3 || n != 0 || set != "" {
+		t.Fatalf("after migration 016: %d triggers, %d notes, settings %q; want 3 and none", tr, n, set)
+	}
+	if _, err := st.ReportChanges(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var def string
+	if err := st.DB().Get(&def, `SELECT sql FROM sqlite_master WHERE name = 'decisions_report'`); err != nil {
+		t.Fatal(err)
+	}
+	for _, col := range []string{"findings", "held", "duplicate", "over_limit", "cert_key", "person_key", "submitted_at", "base_status"} {
+		if !strings.Contains(def, col) {
+			t.Errorf("the new trigger does not note %s: %s", col, def)
+		}
 	}
 }

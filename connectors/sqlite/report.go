@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -121,14 +122,16 @@ func (s *Store) EachChangedRegistration(ctx context.Context, mark int64, fn func
 // The state of the report's registrations (see migration 009).
 const settingReportState = "report.state"
 
-// journalTriggers note in report_changes every change of a column a
-// registrations.csv line shows (the decision's, and its payments'), whatever
-// wrote it. They exist from the first report on (migrations 009 and 013): a
-// night before it, a first night, pays nothing for them.
+// journalTriggers note in report_changes every change of a column a line of
+// registrations.csv or exceptions.csv shows (the decision's, and its
+// payments'), or that orders a first-come group, whatever wrote it. They
+// exist from the first report on (migrations 009, 013 and 016): a night
+// before it, a first night, pays nothing for them.
 var journalTriggers = []string{
 	`CREATE TRIGGER IF NOT EXISTS decisions_report_new AFTER INSERT ON decisions
 	BEGIN INSERT INTO report_changes (registration_id) VALUES (NEW.registration_id); END`,
-	`CREATE TRIGGER IF NOT EXISTS decisions_report AFTER UPDATE OF status, reasons, amount_fen, level, station ON decisions
+	`CREATE TRIGGER IF NOT EXISTS decisions_report AFTER UPDATE OF status, reasons, amount_fen, level, station,
+		findings, version_id, duplicate, over_limit, held, base_status, submitted_at, cert_key, person_key ON decisions
 	BEGIN INSERT INTO report_changes (registration_id) VALUES (NEW.registration_id); END`,
 	`CREATE TRIGGER IF NOT EXISTS payments_report_new AFTER INSERT ON payments
 	BEGIN INSERT INTO report_changes (registration_id) VALUES (NEW.registration_id); END`,
@@ -153,7 +156,7 @@ func (s *Store) ReportChanges(ctx context.Context) (pipeline.ReportChanges, erro
 		if err != nil || v == "" {
 			return err
 		}
-		if _, err := fmt.Sscanf(v, "%s %d", &c.State.SHA256, &c.State.Rows); err != nil {
+		if c.State, err = parseReportState(v); err != nil {
 			return fmt.Errorf("setting %s %q: %w", settingReportState, v, err)
 		}
 		return nil
@@ -189,11 +192,29 @@ func (s *Store) SaveReportState(ctx context.Context, prev, st pipeline.ReportSta
 	return nil
 }
 
+// formatReportState gives the setting of a state: its registrations' file's
+// SHA-256 and lines, then its exceptions' (which a report before migration
+// 016 did not keep).
 func formatReportState(st pipeline.ReportState) string {
 	if st.SHA256 == "" {
 		return ""
 	}
-	return fmt.Sprintf("%s %d", st.SHA256, st.Rows)
+	return fmt.Sprintf("%s %d %s %d", st.SHA256, st.Rows, st.ExceptionsSHA256, st.ExceptionRows)
+}
+
+func parseReportState(v string) (pipeline.ReportState, error) {
+	var st pipeline.ReportState
+	f := strings.Fields(v)
+	if len(f) != 2 && len(f) != 4 {
+		return st, fmt.Errorf("%d fields, want 4", len(f))
+	}
+	var err error
+	st.SHA256 = f[0]
+	if st.Rows, err = strconv.ParseInt(f[1], 10, 64); err == nil && len(f) == 4 {
+		st.ExceptionsSHA256 = f[2]
+		st.ExceptionRows, err = strconv.ParseInt(f[3], 10, 64)
+	}
+	return st, err
 }
 
 func (s *Store) eachLine(ctx context.Context, fn func(pipeline.RegistrationLine) error, query string, args ...any) error {
@@ -218,50 +239,111 @@ func (s *Store) eachLine(ctx context.Context, fn func(pipeline.RegistrationLine)
 	return rows.Err()
 }
 
+// exceptionColumns are what a registration's exception lines are made of
+// (scanned by exceptionLines): its decision, with the registrations that came
+// first in its certificate's and its person's groups when it lost to them.
+const exceptionColumns = `d.registration_id, d.station, d.status, d.findings,
+	d.duplicate, d.over_limit,
+	iif(d.duplicate, (SELECT v.certificate_number FROM registration_versions v WHERE v.id = d.version_id), ''), d.level,
+	iif(d.duplicate, (SELECT w.registration_id FROM decisions w WHERE w.cert_key = d.cert_key
+		ORDER BY ` + certOrder + ` LIMIT 1), ''),
+	iif(d.over_limit, (SELECT w.registration_id FROM decisions w WHERE w.person_key = d.person_key
+		ORDER BY ` + personOrder + ` LIMIT 1), '')`
+
 // EachException streams every failing check: the findings of rules 1-17 and
 // the first-come rules, naming the registration that came first.
 func (s *Store) EachException(ctx context.Context, fn func(pipeline.ExceptionLine) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, d.station, d.status, d.findings,
-		d.duplicate, d.over_limit,
-		iif(d.duplicate, (SELECT v.certificate_number FROM registration_versions v WHERE v.id = d.version_id), ''), d.level,
-		iif(d.duplicate, (SELECT w.registration_id FROM decisions w WHERE w.cert_key = d.cert_key
-			ORDER BY `+certOrder+` LIMIT 1), ''),
-		iif(d.over_limit, (SELECT w.registration_id FROM decisions w WHERE w.person_key = d.person_key
-			ORDER BY `+personOrder+` LIMIT 1), '')
+	rows, err := s.db.QueryContext(ctx, `SELECT `+exceptionColumns+`
 		FROM decisions d WHERE d.reasons != '' ORDER BY d.registration_id`)
 	if err != nil {
 		return fmt.Errorf("read exceptions: %w", err)
 	}
 	defer rows.Close()
+	var lines []pipeline.ExceptionLine
 	for rows.Next() {
-		var l pipeline.ExceptionLine
-		var findings, certNumber, dupWinner, limitWinner string
-		var duplicate, overLimit bool
-		var level int
-		if err := rows.Scan(&l.RegistrationID, &l.Station, &l.Status, &findings, &duplicate, &overLimit,
-			&certNumber, &level, &dupWinner, &limitWinner); err != nil {
+		if lines, err = exceptionLines(rows, lines[:0]); err != nil {
 			return err
 		}
-		var fs []pipeline.Finding
-		if err := json.Unmarshal([]byte(findings), &fs); err != nil {
-			return fmt.Errorf("registration %s: stored findings: %w", l.RegistrationID, err)
-		}
-		if duplicate {
-			fs = append(fs, pipeline.Finding{Code: pipeline.DuplicateCertificate, Field: "certificate_number",
-				Registered: certNumber, Feed: "first: " + dupWinner})
-		}
-		if overLimit {
-			fs = append(fs, pipeline.Finding{Code: pipeline.PersonLevelLimit, Field: "level",
-				Registered: fmt.Sprint(level), Feed: "first: " + limitWinner})
-		}
-		for _, f := range fs {
-			l.Finding = f
+		for _, l := range lines {
 			if err := fn(l); err != nil {
 				return err
 			}
 		}
 	}
 	return rows.Err()
+}
+
+// EachChangedException calls fn, in registration_id order, with the exception
+// lines (none when it has no failing check) of every registration noted in
+// report_changes up to mark and of every registration that lost a first-come
+// rule in the groups of those: a loser's line names the group's first, which
+// changes when any member of the group changes. A member that left a group
+// is noted with its new key, but the old group's first changes only when it
+// was the one that left, and then the next member's flag changes: it is
+// noted with that group's key.
+func (s *Store) EachChangedException(ctx context.Context, mark int64, fn func(id string, lines []pipeline.ExceptionLine) error) error {
+	rows, err := s.db.QueryContext(ctx, `WITH
+		noted(id) AS (SELECT DISTINCT registration_id FROM report_changes WHERE id <= ?1),
+		groups AS (SELECT d.cert_key, d.person_key FROM decisions d WHERE d.registration_id IN (SELECT id FROM noted)),
+		changed(id) AS (
+			SELECT id FROM noted
+			UNION SELECT registration_id FROM decisions
+				WHERE cert_key IN (SELECT cert_key FROM groups WHERE cert_key != '') AND duplicate
+			UNION SELECT registration_id FROM decisions
+				WHERE person_key IN (SELECT person_key FROM groups) AND over_limit)
+		SELECT c.id, `+exceptionColumns+`
+		FROM changed c LEFT JOIN decisions d ON d.registration_id = c.id AND d.reasons != ''
+		ORDER BY c.id`, mark)
+	if err != nil {
+		return fmt.Errorf("read changed exceptions: %w", err)
+	}
+	defer rows.Close()
+	var lines []pipeline.ExceptionLine
+	for rows.Next() {
+		var id string
+		if lines, err = exceptionLines(rows, lines[:0], &id); err != nil {
+			return err
+		}
+		if err := fn(id, lines); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// exceptionLines scans a row of exceptionColumns, after the destinations in
+// before, and appends its lines to out.
+func exceptionLines(rows *sql.Rows, out []pipeline.ExceptionLine, before ...any) ([]pipeline.ExceptionLine, error) {
+	// All NULL when the registration has no failing check (the LEFT JOIN of
+	// EachChangedException).
+	var id, station, status, findings, certNumber, dupWinner, limitWinner sql.NullString
+	var duplicate, overLimit sql.NullBool
+	var level sql.NullInt64
+	if err := rows.Scan(append(before, &id, &station, &status, &findings, &duplicate, &overLimit,
+		&certNumber, &level, &dupWinner, &limitWinner)...); err != nil {
+		return out, err
+	}
+	if !findings.Valid {
+		return out, nil
+	}
+	l := pipeline.ExceptionLine{RegistrationID: id.String, Station: station.String, Status: pipeline.Status(status.String)}
+	var fs []pipeline.Finding
+	if err := json.Unmarshal([]byte(findings.String), &fs); err != nil {
+		return out, fmt.Errorf("registration %s: stored findings: %w", l.RegistrationID, err)
+	}
+	if duplicate.Bool {
+		fs = append(fs, pipeline.Finding{Code: pipeline.DuplicateCertificate, Field: "certificate_number",
+			Registered: certNumber.String, Feed: "first: " + dupWinner.String})
+	}
+	if overLimit.Bool {
+		fs = append(fs, pipeline.Finding{Code: pipeline.PersonLevelLimit, Field: "level",
+			Registered: fmt.Sprint(level.Int64), Feed: "first: " + limitWinner.String})
+	}
+	for _, f := range fs {
+		l.Finding = f
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 // EachReject streams the rows rejected from the files a run took.
