@@ -37,7 +37,7 @@ func night1Workdir(t *testing.T) *workdir {
 }
 
 // nightState is what a finished scenario leaves: every file delivered, byte
-// for byte, and the last registrations.csv.
+// for byte, and the last registrations.csv and exceptions.csv.
 type nightState map[string][]byte
 
 // scenario runs two nights: night 1 takes the fixtures and delivers the
@@ -99,7 +99,9 @@ func scenario(t *testing.T, crashAt string, night int, nextRun bool) nightState 
 			state[dir+"/"+e.Name()] = w.read(dir, e.Name())
 		}
 	}
-	state["registrations.csv"] = w.read("reports", fmt.Sprintf("run-%d", lastRunID(t, w)), "registrations.csv")
+	for _, name := range []string{"registrations.csv", "exceptions.csv"} {
+		state[name] = w.read("reports", fmt.Sprintf("run-%d", lastRunID(t, w)), name)
+	}
 	return state
 }
 
@@ -121,7 +123,7 @@ func lastRunID(t *testing.T, w *workdir) int {
 // and compares the end state with that of an uninterrupted run.
 func TestCrashAnywhere(t *testing.T) {
 	want := scenario(t, "", 0, false)
-	if len(want) != 4 { // payment file, sidecar, SMS batch, registrations.csv
+	if len(want) != 5 { // payment file, sidecar, SMS batch, registrations.csv, exceptions.csv
 		t.Fatalf("reference state has %d files: %v", len(want), keys(want))
 	}
 	type point struct {
@@ -148,6 +150,10 @@ func TestCrashAnywhere(t *testing.T) {
 		point{"upload:before-rename#1", 2}, // the SMS batch
 		point{"notify:put", 2},             // the SMS batch in place, not yet recorded
 		point{"stage:notify:before", 2},    //
+		// The report's state, merged on night 2: one file in place, then
+		// both, not yet recorded.
+		point{"report:state-registrations", 2},
+		point{"report:state-exceptions", 2},
 	)
 	for i, p := range points {
 		p, nextRun := p, i%3 == 2 // every third one is finished by the next run instead of a rerun

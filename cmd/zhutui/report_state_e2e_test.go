@@ -121,6 +121,15 @@ func TestReportStateEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	run("is not the one recorded")
+	// So is a damaged state of the exceptions, the other file being sound.
+	state = w.path("reports/.state/exceptions.csv")
+	if b, err = os.ReadFile(state); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(state, bytes.Replace(b, []byte("NAME_MISMATCH"), []byte("ID_MISMATCH"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(`"exceptions read" from="every registration (state ` + state + ` is not the one recorded)"`)
 
 	// A report written elsewhere leaves the state alone.
 	w.ok("report", "--out", t.TempDir())

@@ -19,6 +19,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"zhutui/pipeline"
+	"zhutui/pipeline/crashpoint"
 )
 
 // Writer writes reports under Dir, one folder per run.
@@ -290,15 +291,20 @@ func (w *Writer) saveState(ctx context.Context, src pipeline.ReportSource, lines
 		}
 		return err
 	}
+	// A report cut off between the two commits, or before the states are
+	// recorded, leaves files that do not match what is recorded: the next
+	// report reads every registration for them, and the notes stay.
 	st, err := state.commit(lines.path)
 	if err != nil {
 		excState.abandon()
 		return err
 	}
+	crashpoint.Here("report:state-registrations")
 	exc, err := excState.commit(lines.excPath)
 	if err != nil {
 		return err
 	}
+	crashpoint.Here("report:state-exceptions")
 	st.ExceptionsSHA256, st.ExceptionRows = exc.SHA256, exc.Rows
 	if err := src.SaveReportState(ctx, prev, st, lines.changes.Mark); err != nil {
 		return err
