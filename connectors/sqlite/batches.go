@@ -170,8 +170,7 @@ func (s *Store) insertBatch(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter, 
 	}
 	var res sql.Result
 	err := profiled(ctx, "payments", func() (err error) {
-		res, err = tx.ExecContext(ctx, `UPDATE payments SET status = 'BATCHED', batch_id = ?1, changed_run = ?2
-			WHERE id IN (SELECT payment_id FROM batch_lines WHERE batch_id = ?1) AND status = 'ELIGIBLE'`, b.ID, runID)
+		res, err = tx.ExecContext(ctx, batchPayments, b.ID, runID)
 		return err
 	})
 	if err != nil {
@@ -190,6 +189,14 @@ func (s *Store) insertBatch(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter, 
 	return batchEvent(ctx, tx, b.ID, s.now(), b.CreatedBy, "created",
 		fmt.Sprintf("%d lines, %s yuan, %s", b.Count, pipeline.FormatFen(b.TotalFen), b.Status))
 }
+
+// batchPayments moves a new batch's payments (?1) to BATCHED in run ?2, each
+// by its id (NOT INDEXED). Left to itself, SQLite walked every ELIGIBLE
+// payment in payments_status for each batch, so that a night's batches cost
+// the square of their number: 3.3 s of a 1M first night, more with every
+// batch.
+const batchPayments = `UPDATE payments NOT INDEXED SET status = 'BATCHED', batch_id = ?1, changed_run = ?2
+	WHERE id IN (SELECT payment_id FROM batch_lines WHERE batch_id = ?1) AND status = 'ELIGIBLE'`
 
 func batchEvent(ctx context.Context, tx *sqlx.Tx, batchID, at, actor, action, detail string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO batch_events (batch_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)`,

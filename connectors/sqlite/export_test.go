@@ -80,3 +80,6 @@ func SetLedgerWalkedHook(t interface{ Cleanup(func()) }, fn func()) {
 	testHookLedgerWalked = fn
 	t.Cleanup(func() { testHookLedgerWalked = func() {} })
 }
+
+// BatchPayments is the statement that moves a new batch's payments.
+const BatchPayments = batchPayments
