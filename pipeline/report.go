@@ -204,7 +204,7 @@ type ReportSource interface {
 	// exception lines (none when it has none) of every registration whose
 	// lines may have changed with the notes up to mark.
 	EachChangedException(ctx context.Context, mark int64, fn func(id string, lines []ExceptionLine) error) error
-	// SaveReportState records the state file a report wrote, which holds
+	// SaveReportState records the state files a report wrote, which hold
 	// every change noted up to mark, and forgets those notes, unless the
 	// state recorded is no longer prev (another report saved since).
 	SaveReportState(ctx context.Context, prev, st ReportState, mark int64) error

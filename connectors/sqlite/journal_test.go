@@ -133,8 +133,19 @@ func TestReportStateRecorded(t *testing.T) {
 	if _, err := st.DB().Exec(`UPDATE settings SET value = 'aa 3' WHERE name = 'report.state'`); err != nil {
 		t.Fatal(err)
 	}
-	if ch, err := st.ReportChanges(ctx); err != nil || ch.State != (pipeline.ReportState{SHA256: "aa", Rows: 3}) {
+	ch, err := st.ReportChanges(ctx)
+	if err != nil || ch.State != (pipeline.ReportState{SHA256: "aa", Rows: 3}) {
 		t.Fatalf("a state of registrations only read back as %+v, %v", ch.State, err)
+	}
+	// The next report, which read it, saves its own in its place.
+	if err := st.SaveReportState(ctx, ch.State, want, 0); err != nil {
+		t.Fatal(err)
+	}
+	if ch, err := st.ReportChanges(ctx); err != nil || ch.State != want {
+		t.Fatalf("a state saved after one of registrations only read back as %+v, %v; want %+v", ch.State, err, want)
+	}
+	if _, err := st.DB().Exec(`UPDATE settings SET value = 'aa 3' WHERE name = 'report.state'`); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := st.DB().Exec(`UPDATE settings SET value = 'aa 3 bb' WHERE name = 'report.state'`); err != nil {
 		t.Fatal(err)

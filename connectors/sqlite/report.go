@@ -196,8 +196,11 @@ func (s *Store) SaveReportState(ctx context.Context, prev, st pipeline.ReportSta
 // SHA-256 and lines, then its exceptions' (which a report before migration
 // 016 did not keep).
 func formatReportState(st pipeline.ReportState) string {
-	if st.SHA256 == "" {
+	switch {
+	case st.SHA256 == "":
 		return ""
+	case st.ExceptionsSHA256 == "":
+		return fmt.Sprintf("%s %d", st.SHA256, st.Rows)
 	}
 	return fmt.Sprintf("%s %d %s %d", st.SHA256, st.Rows, st.ExceptionsSHA256, st.ExceptionRows)
 }
