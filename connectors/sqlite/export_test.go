@@ -83,3 +83,13 @@ func SetLedgerWalkedHook(t interface{ Cleanup(func()) }, fn func()) {
 
 // BatchPayments is the statement that moves a new batch's payments.
 const BatchPayments = batchPayments
+
+// JudgeAsideStopped starts judging every registration aside, takes the first
+// chunk and stops; it returns how many registrations that chunk held, once
+// stop has returned.
+func (s *Store) JudgeAsideStopped(ctx context.Context, p *pipeline.Programme) (int, error) {
+	next, stop := s.judgeAllAside(ctx, p)
+	batch, err := next()
+	stop()
+	return len(batch), err
+}

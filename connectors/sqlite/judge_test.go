@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"testing"
+	"time"
 
 	"zhutui/connectors/csvfile"
 	"zhutui/fixtures/synth"
@@ -47,5 +48,43 @@ func TestJudgeAsideReadsWhatTheTransactionSees(t *testing.T) {
 		if aside[i] != inTx[i] {
 			t.Fatalf("registration %d differs:\n in the transaction %s\n aside              %s", i, inTx[i], aside[i])
 		}
+	}
+}
+
+// A first night cut off while judging (its context cancelled, a write that
+// failed) stops the reader and the judge goroutines aside, which may be
+// blocked sending chunks nobody takes.
+func TestJudgeAsideStops(t *testing.T) {
+	st := MustOpen(t)
+	ctx := context.Background()
+	p, err := st.Programme(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var regs, certs bytes.Buffer
+	// More than the chunks both channels hold, so that both goroutines block.
+	if err := synth.Write(synth.Options{Registrations: 30000, Seed: 7, Programme: p}, &regs, &certs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.IngestRegistrations(ctx, file(pipeline.KindRegistrations), csvfile.Registrations("regs.csv", &regs, csvfile.UTF8)); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var n int
+	go func() {
+		defer close(done)
+		n, err = st.JudgeAsideStopped(ctx, p)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("stop did not return within a minute")
+	}
+	if err != nil || n == 0 {
+		t.Fatalf("first chunk: %d registrations, %v", n, err)
+	}
+	// Once stop returns, the reader has let go of its connection.
+	if inUse := st.DB().Stats().InUse; inUse != 0 {
+		t.Errorf("%d connections in use after stop", inUse)
 	}
 }

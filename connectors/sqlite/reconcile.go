@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -331,19 +332,21 @@ func judgeChunks(ctx context.Context, tx *sqlx.Tx, p *pipeline.Programme) func()
 }
 
 // judgeAllAside reads and judges every registration on a connection of its
-// own, so that reading and judging on one core overlap with writing the
-// decisions on the other; next returns them a chunk at a time, an empty chunk
-// at the end, and stop ends the reading early. It is for when every
-// registration is judged (temp.todo holds them all) and the caller's
-// transaction has not yet written what it reads: that transaction holds the
-// write lock, so the last committed state, which the one query reads, is
-// what the transaction sees too.
+// own, so that reading and judging overlap with writing the decisions; next
+// returns them a chunk at a time, an empty chunk at the end, and stop ends
+// the reading early. Reading (SQLite) and judging (the rules, in Go) are
+// goroutines of their own too: the reading alone kept the writer waiting. It
+// is for when every registration is judged (temp.todo holds them all) and
+// the caller's transaction has not yet written what it reads: that
+// transaction holds the write lock, so the last committed state, which the
+// one query reads, is what the transaction sees too.
 func (s *Store) judgeAllAside(cancel context.Context, p *pipeline.Programme) (next func() ([]judged, error), stop func()) {
 	ctx, quit := context.WithCancel(cancel)
+	read := make(chan []judged, 2)
 	chunks := make(chan []judged, 2)
-	var readErr error // set before chunks is closed
+	var readErr, judgeErr error // set before read, chunks are closed
 	go func() {
-		defer close(chunks)
+		defer close(read)
 		readErr = func() error {
 			conn, err := s.db.Connx(ctx)
 			if err != nil {
@@ -357,9 +360,30 @@ func (s *Store) judgeAllAside(cancel context.Context, p *pipeline.Programme) (ne
 			}
 			defer rows.Close()
 			for {
-				batch, err := readJudged(rows, p, make([]judged, 0, reconcileChunk), reconcileChunk)
+				batch, err := readJudged(rows, nil, make([]judged, 0, reconcileChunk), reconcileChunk)
 				if err != nil || len(batch) == 0 {
 					return err
+				}
+				select {
+				case read <- batch:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+		}()
+	}()
+	go func() {
+		defer close(chunks)
+		defer func() {
+			for range read { // until the reader, which stops at ctx.Done, closes it
+			}
+		}()
+		judgeErr = func() error {
+			for batch := range read {
+				for i := range batch {
+					if err := batch[i].evaluate(p); err != nil {
+						return fmt.Errorf("registration %s: %w", batch[i].reg.ID, err)
+					}
 				}
 				select {
 				case chunks <- batch:
@@ -367,26 +391,32 @@ func (s *Store) judgeAllAside(cancel context.Context, p *pipeline.Programme) (ne
 					return ctx.Err()
 				}
 			}
+			return nil
 		}()
+		if judgeErr != nil {
+			quit()
+		}
 	}()
 	next = func() ([]judged, error) {
 		if batch, ok := <-chunks; ok {
 			return batch, nil
 		}
-		if readErr != nil {
-			return nil, fmt.Errorf("read registrations to judge: %w", readErr)
+		// chunks is closed after read is drained, so readErr is set too.
+		if err := cmp.Or(judgeErr, readErr); err != nil {
+			return nil, fmt.Errorf("read registrations to judge: %w", err)
 		}
 		return nil, nil
 	}
 	stop = func() {
 		quit()
-		for range chunks { // wait until the reader has let go of its connection
+		for range chunks { // wait until both have let go (the reader of its connection)
 		}
 	}
 	return next, stop
 }
 
-// readJudged reads up to n rows of judgeColumns into out and judges them.
+// readJudged reads up to n rows of judgeColumns into out and judges them
+// (unless p is nil: judgeAllAside judges them on another goroutine).
 func readJudged(rows *sql.Rows, p *pipeline.Programme, out []judged, n int) ([]judged, error) {
 	for len(out) < n && rows.Next() {
 		var j judged
@@ -424,8 +454,10 @@ func readJudged(rows *sql.Rows, p *pipeline.Programme, out []judged, n int) ([]j
 		if err != nil {
 			return out, fmt.Errorf("registration %s: stored value: %w", r.ID, err)
 		}
-		if err := j.evaluate(p); err != nil {
-			return out, fmt.Errorf("registration %s: %w", r.ID, err)
+		if p != nil {
+			if err := j.evaluate(p); err != nil {
+				return out, fmt.Errorf("registration %s: %w", r.ID, err)
+			}
 		}
 		out = append(out, j)
 	}
