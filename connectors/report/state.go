@@ -118,45 +118,22 @@ func masked(l pipeline.ExceptionLine) pipeline.ExceptionLine {
 // merge streams the state at path with the changed registrations' lines in
 // their place, in registration_id order.
 func merge(ctx context.Context, src pipeline.ReportSource, path string, ch pipeline.ReportChanges, fn func(pipeline.RegistrationLine) error) error {
-	var changed []pipeline.RegistrationLine
+	var changed []changedLines[pipeline.RegistrationLine]
 	if err := src.EachChangedRegistration(ctx, ch.Mark, func(l pipeline.RegistrationLine) error {
-		changed = append(changed, l)
+		changed = append(changed, changedLines[pipeline.RegistrationLine]{l.RegistrationID, []pipeline.RegistrationLine{l}})
 		return nil
 	}); err != nil {
 		return err
 	}
-	next := 0
-	// upTo streams the changed lines up to id (all with last).
-	upTo := func(id string, last bool) error {
-		for ; next < len(changed) && (last || changed[next].RegistrationID <= id); next++ {
-			if err := fn(changed[next]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return eachStateRecord(path, 8, ch.State.Rows, func(rec []string, line int64) error {
-		if err := upTo(rec[0], false); err != nil || next > 0 && changed[next-1].RegistrationID == rec[0] {
-			return err // a changed line took this one's place
-		}
-		l, err := parseState(rec)
-		if err != nil {
-			return fmt.Errorf("report state %s line %d: %w", path, line, err)
-		}
-		return fn(l)
-	}, func() error { return upTo("", true) })
+	return mergeState(path, registrationFields, ch.State.Rows, changed, parseState, fn)
 }
 
 // mergeExceptions streams the exceptions' state at path with the changed
 // registrations' lines in place of theirs, in registration_id order.
 func mergeExceptions(ctx context.Context, src pipeline.ReportSource, path string, ch pipeline.ReportChanges, fn func(pipeline.ExceptionLine) error) error {
-	type registration struct {
-		id    string
-		lines []pipeline.ExceptionLine
-	}
-	var changed []registration
+	var changed []changedLines[pipeline.ExceptionLine]
 	if err := src.EachChangedException(ctx, ch.Mark, func(id string, lines []pipeline.ExceptionLine) error {
-		r := registration{id: id}
+		r := changedLines[pipeline.ExceptionLine]{id: id}
 		for _, l := range lines {
 			r.lines = append(r.lines, masked(l))
 		}
@@ -165,6 +142,21 @@ func mergeExceptions(ctx context.Context, src pipeline.ReportSource, path string
 	}); err != nil {
 		return err
 	}
+	return mergeState(path, exceptionFields, ch.State.ExceptionRows, changed, parseException, fn)
+}
+
+// changedLines are a changed registration's lines now (none when it has
+// none), which take the place of all of its lines in a state.
+type changedLines[L any] struct {
+	id    string
+	lines []L
+}
+
+// mergeState streams the state file at path, whose records have fields
+// fields and are read by parse, with the changed registrations' lines
+// (in registration_id order) in place of theirs; the store recorded rows
+// records.
+func mergeState[L any](path string, fields int, rows int64, changed []changedLines[L], parse func([]string) (L, error), fn func(L) error) error {
 	next := 0
 	// upTo streams the changed registrations' lines up to id (all with last).
 	upTo := func(id string, last bool) error {
@@ -177,17 +169,6 @@ func mergeExceptions(ctx context.Context, src pipeline.ReportSource, path string
 		}
 		return nil
 	}
-	return eachStateRecord(path, exceptionFields, ch.State.ExceptionRows, func(rec []string, _ int64) error {
-		if err := upTo(rec[0], false); err != nil || next > 0 && changed[next-1].id == rec[0] {
-			return err // a changed registration's lines take the place of all of its own
-		}
-		return fn(parseException(rec))
-	}, func() error { return upTo("", true) })
-}
-
-// eachStateRecord calls fn with each record of the state file at path, whose
-// records have fields fields, and then end; the store recorded rows records.
-func eachStateRecord(path string, fields int, rows int64, fn func(rec []string, line int64) error, end func() error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -205,11 +186,21 @@ func eachStateRecord(path string, fields int, rows int64, fn func(rec []string, 
 			return fmt.Errorf("report state %s: %w", path, err)
 		}
 		n++
-		if err := fn(rec, n); err != nil {
+		if err := upTo(rec[0], false); err != nil {
+			return err
+		}
+		if next > 0 && changed[next-1].id == rec[0] {
+			continue // a changed registration's lines took the place of this one
+		}
+		l, err := parse(rec)
+		if err != nil {
+			return fmt.Errorf("report state %s line %d: %w", path, n, err)
+		}
+		if err := fn(l); err != nil {
 			return err
 		}
 	}
-	if err := end(); err != nil {
+	if err := upTo("", true); err != nil {
 		return err
 	}
 	if n != rows {
@@ -256,7 +247,7 @@ type stateWriter struct {
 	b    *bufio.Writer
 	w    *csv.Writer
 	rows int64
-	rec  [8]string
+	rec  [registrationFields]string
 }
 
 func newStateWriter(path string) (*stateWriter, error) {
@@ -276,7 +267,7 @@ func newStateWriter(path string) (*stateWriter, error) {
 // add writes a registration's line (parseState reads it back).
 func (s *stateWriter) add(l *pipeline.RegistrationLine) error {
 	s.rows++
-	s.rec = [8]string{l.RegistrationID, string(l.Status), "", l.Reasons, l.PaymentRef, l.BatchID,
+	s.rec = [registrationFields]string{l.RegistrationID, string(l.Status), "", l.Reasons, l.PaymentRef, l.BatchID,
 		strconv.Itoa(l.Level), l.Station}
 	if l.AmountFen != nil {
 		s.rec[2] = strconv.FormatInt(*l.AmountFen, 10)
@@ -287,16 +278,19 @@ func (s *stateWriter) add(l *pipeline.RegistrationLine) error {
 // addException writes an exception's line (parseException reads it back).
 func (s *stateWriter) addException(l *pipeline.ExceptionLine) error {
 	s.rows++
-	s.rec = [8]string{l.RegistrationID, l.Station, string(l.Status), string(l.Code), l.Field, l.Registered, l.Feed}
+	s.rec = [registrationFields]string{l.RegistrationID, l.Station, string(l.Status), string(l.Code), l.Field, l.Registered, l.Feed}
 	return s.w.Write(s.rec[:exceptionFields])
 }
 
-// exceptionFields is how many fields an exception's line has in the state.
-const exceptionFields = 7
+// How many fields a registration's and an exception's line have in the state.
+const (
+	registrationFields = 8
+	exceptionFields    = 7
+)
 
-func parseException(rec []string) pipeline.ExceptionLine {
+func parseException(rec []string) (pipeline.ExceptionLine, error) {
 	return pipeline.ExceptionLine{RegistrationID: rec[0], Station: rec[1], Status: pipeline.Status(rec[2]),
-		Finding: pipeline.Finding{Code: pipeline.Status(rec[3]), Field: rec[4], Registered: rec[5], Feed: rec[6]}}
+		Finding: pipeline.Finding{Code: pipeline.Status(rec[3]), Field: rec[4], Registered: rec[5], Feed: rec[6]}}, nil
 }
 
 // commit makes the written state the current one at path.
