@@ -28,6 +28,29 @@ func (c changes) EachChangedRegistration(_ context.Context, _ int64, fn func(pip
 
 func fen(v int64) *int64 { return &v }
 
+// writeState writes lines as the state at path with add, and checks that
+// what commit records is the file's SHA-256 and its lines.
+func writeState[L any](t *testing.T, path string, lines []L, add func(*stateWriter, *L) error) pipeline.ReportState {
+	t.Helper()
+	w, err := newStateWriter(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range lines {
+		if err := add(w, &lines[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := w.commit(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := fileSHA256(path); err != nil || sum != st.SHA256 || st.Rows != int64(len(lines)) {
+		t.Fatalf("state %+v, file hash %s, %v", st, sum, err)
+	}
+	return st
+}
+
 // A state written and read back gives the same lines, whatever their text,
 // with the changed ones in their place: replaced, or new before, between and
 // after the others.
@@ -38,22 +61,7 @@ func TestStateMerge(t *testing.T) {
 		{RegistrationID: "R4", Status: pipeline.Status("NAME_MISMATCH"), Reasons: "NAME_MISMATCH;PERSON_LEVEL_LIMIT", Level: 2, Station: "a, \"quoted\"\nstation"},
 		{RegistrationID: "R6", Status: pipeline.Status("ELIGIBLE"), AmountFen: fen(100000), Level: 2, Station: ""},
 	}
-	w, err := newStateWriter(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range old {
-		if err := w.add(&old[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st, err := w.commit(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum, err := fileSHA256(path); err != nil || sum != st.SHA256 || st.Rows != 3 {
-		t.Fatalf("state %+v, file hash %s, %v", st, sum, err)
-	}
+	st := writeState(t, path, old, (*stateWriter).add)
 
 	changed := []pipeline.RegistrationLine{
 		{RegistrationID: "R1", Status: pipeline.Status("PENDING_CERTIFICATE"), Reasons: "PENDING_CERTIFICATE", Level: 1, Station: "x"},
@@ -76,7 +84,7 @@ func TestStateMerge(t *testing.T) {
 
 	// A state with other lines than recorded is refused.
 	ch.State.Rows = 4
-	err = merge(context.Background(), changes{}, path, ch, func(pipeline.RegistrationLine) error { return nil })
+	err := merge(context.Background(), changes{}, path, ch, func(pipeline.RegistrationLine) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "3 lines, the store recorded 4") {
 		t.Errorf("a state of 3 lines recorded as 4: %v", err)
 	}
@@ -114,22 +122,7 @@ func TestExceptionsStateMerge(t *testing.T) {
 		exception("R6", pipeline.PersonLevelLimit, "level", "1", "first: R5"),
 		exception("R8", pipeline.PendingCertificate, "certificate_number", "C8", ""),
 	}
-	w, err := newStateWriter(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range old {
-		if err := w.addException(&old[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st, err := w.commit(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum, err := fileSHA256(path); err != nil || sum != st.SHA256 || st.Rows != 6 {
-		t.Fatalf("state %+v, file hash %s, %v", st, sum, err)
-	}
+	st := writeState(t, path, old, (*stateWriter).addException)
 
 	r1 := exception("R1", pipeline.InvalidIDNumber, "id_number", "11010519491231002X", "")
 	r3 := exception("R3", pipeline.StationRejected, "verification", "rejected", "")
@@ -159,7 +152,7 @@ func TestExceptionsStateMerge(t *testing.T) {
 
 	// A state with other lines than recorded is refused.
 	ch.State.ExceptionRows = 7
-	err = mergeExceptions(context.Background(), changes{}, path, ch, func(pipeline.ExceptionLine) error { return nil })
+	err := mergeExceptions(context.Background(), changes{}, path, ch, func(pipeline.ExceptionLine) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "6 lines, the store recorded 7") {
 		t.Errorf("a state of 6 lines recorded as 7: %v", err)
 	}

@@ -72,7 +72,7 @@ func TestMigrationRestartsTheJournal(t *testing.T) {
 	payable(t, st, 1)
 	path := st.Path()
 	db := closeToRaw(t, st)
-	for _, q := range []string{
+	execAll(t, db,
 		`CREATE TRIGGER decisions_report_new AFTER INSERT ON decisions
 		WHEN (SELECT value FROM settings WHERE name = 'report.journal') = 'on'
 		BEGIN INSERT INTO report_changes (registration_id) VALUES (NEW.registration_id); END`,
@@ -88,11 +88,7 @@ func TestMigrationRestartsTheJournal(t *testing.T) {
 		`INSERT INTO settings (name, value) VALUES ('report.journal', 'on'), ('report.state', 'abc 1')`,
 		`INSERT INTO report_changes (registration_id) VALUES ('R1')`,
 		`DELETE FROM migrations WHERE name = '013_report_journal_on_demand.sql'`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	)
 	if tr, n, set := journalState(t, db); tr != 4 || n != 1 || set == "" {
 		t.Fatalf("set-up: %d triggers, %d notes, %q", tr, n, set)
 	}
@@ -167,18 +163,14 @@ func TestMigrationNotesExceptionColumns(t *testing.T) {
 	}
 	path := st.Path()
 	db := closeToRaw(t, st)
-	for _, q := range []string{
+	execAll(t, db,
 		`DROP TRIGGER decisions_report`,
 		`CREATE TRIGGER decisions_report AFTER UPDATE OF status, reasons, amount_fen, level, station ON decisions
 		BEGIN INSERT INTO report_changes (registration_id) VALUES (NEW.registration_id); END`,
 		`INSERT INTO settings (name, value) VALUES ('report.state', 'abc 1')`,
 		`INSERT INTO report_changes (registration_id) VALUES ('R1')`,
 		`DELETE FROM migrations WHERE name = '016_report_exceptions_state.sql'`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	)
 	db.Close()
 
 	st, err := sqlite.Open(ctx, path)
@@ -199,6 +191,16 @@ func TestMigrationNotesExceptionColumns(t *testing.T) {
 	for _, col := range []string{"findings", "held", "duplicate", "over_limit", "cert_key", "person_key", "submitted_at", "base_status"} {
 		if !strings.Contains(def, col) {
 			t.Errorf("the new trigger does not note %s: %s", col, def)
+		}
+	}
+}
+
+// execAll runs each statement on db.
+func execAll(t *testing.T, db *sql.DB, statements ...string) {
+	t.Helper()
+	for _, q := range statements {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
 		}
 	}
 }

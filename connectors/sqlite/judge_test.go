@@ -7,31 +7,43 @@ import (
 	"time"
 
 	"zhutui/connectors/csvfile"
+	"zhutui/connectors/sqlite"
 	"zhutui/fixtures/synth"
 	"zhutui/pipeline"
 )
 
-// A first night judges every registration on a connection of its own while
-// its transaction writes the decisions; it must read exactly what reading
-// in chunks inside the transaction reads, and not the transaction's
-// uncommitted writes.
-func TestJudgeAsideReadsWhatTheTransactionSees(t *testing.T) {
+// synthStore is a store holding n generated registrations (and their
+// certificates, with certs) in a share of exceptions, and its programme.
+func synthStore(t *testing.T, n int, exceptions float64, certs bool) (*sqlite.Store, *pipeline.Programme) {
+	t.Helper()
 	st := MustOpen(t)
 	ctx := context.Background()
 	p, err := st.Programme(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var regs, certs bytes.Buffer
-	if err := synth.Write(synth.Options{Registrations: 9000, Seed: 7, Exceptions: 0.3, Programme: p}, &regs, &certs); err != nil {
+	var regFile, certFile bytes.Buffer
+	if err := synth.Write(synth.Options{Registrations: n, Seed: 7, Exceptions: exceptions, Programme: p}, &regFile, &certFile); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.IngestCertificates(ctx, file(pipeline.KindCertificates), csvfile.Certificates("certs.csv", &certs, csvfile.UTF8)); err != nil {
+	if certs {
+		if _, err := st.IngestCertificates(ctx, file(pipeline.KindCertificates), csvfile.Certificates("certs.csv", &certFile, csvfile.UTF8)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.IngestRegistrations(ctx, file(pipeline.KindRegistrations), csvfile.Registrations("regs.csv", &regFile, csvfile.UTF8)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.IngestRegistrations(ctx, file(pipeline.KindRegistrations), csvfile.Registrations("regs.csv", &regs, csvfile.UTF8)); err != nil {
-		t.Fatal(err)
-	}
+	return st, p
+}
+
+// A first night judges every registration on a connection of its own while
+// its transaction writes the decisions; it must read exactly what reading
+// in chunks inside the transaction reads, and not the transaction's
+// uncommitted writes.
+func TestJudgeAsideReadsWhatTheTransactionSees(t *testing.T) {
+	ctx := context.Background()
+	st, p := synthStore(t, 9000, 0.3, true)
 	reconcile(t, st) // decisions exist: their groups are read too
 
 	inTx, aside, err := st.JudgedBothWays(ctx, p)
@@ -55,25 +67,14 @@ func TestJudgeAsideReadsWhatTheTransactionSees(t *testing.T) {
 // failed) stops the reader and the judge goroutines aside, which may be
 // blocked sending chunks nobody takes.
 func TestJudgeAsideStops(t *testing.T) {
-	st := MustOpen(t)
-	ctx := context.Background()
-	p, err := st.Programme(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var regs, certs bytes.Buffer
 	// More than the chunks both channels hold, so that both goroutines block.
-	if err := synth.Write(synth.Options{Registrations: 30000, Seed: 7, Programme: p}, &regs, &certs); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.IngestRegistrations(ctx, file(pipeline.KindRegistrations), csvfile.Registrations("regs.csv", &regs, csvfile.UTF8)); err != nil {
-		t.Fatal(err)
-	}
+	st, p := synthStore(t, 30000, 0, false)
 	done := make(chan struct{})
 	var n int
+	var err error
 	go func() {
 		defer close(done)
-		n, err = st.JudgeAsideStopped(ctx, p)
+		n, err = st.JudgeAsideStopped(context.Background(), p)
 	}()
 	select {
 	case <-done:
