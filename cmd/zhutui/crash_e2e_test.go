@@ -26,10 +26,7 @@ required = false
 // first night's fixture files in its inbound folders.
 func night1Workdir(t *testing.T) *workdir {
 	t.Helper()
-	w := newWorkdir(t)
-	if err := os.WriteFile(w.path("zhutui.toml"), []byte(crashConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	w := workdirWith(t, crashConfig)
 	w.ok("init")
 	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
 	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))

@@ -3,7 +3,6 @@ package main_test
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -17,11 +16,8 @@ import (
 // TestDaemon runs the daemon on a two-second schedule: two scheduled runs
 // happen, one after the other, and SIGTERM stops it cleanly.
 func TestDaemon(t *testing.T) {
-	w := newWorkdir(t)
 	cfg := testConfig + "[schedule]\ncron = \"*/2 * * * * *\"\n"
-	if err := os.WriteFile(w.path("zhutui.toml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	w := workdirWith(t, cfg)
 	w.ok("init")
 	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
 	d := exec.Command(binary, "-v", "daemon")
@@ -110,14 +106,8 @@ func TestJSONLog(t *testing.T) {
 // zhutui's back, the daemon says so, and the next report is NOT RECONCILED,
 // so no money moves.
 func TestDaemonVerifiesTheLedger(t *testing.T) {
-	if _, err := exec.LookPath("sqlite3"); err != nil {
-		t.Skip("sqlite3 shell not installed (.ci/run installs it): cannot tamper from outside")
-	}
-	w := newWorkdir(t)
 	cfg := testConfig + "[schedule]\ncron = \"0 0 1 1 *\"\nverify_cron = \"* * * * * *\"\n"
-	if err := os.WriteFile(w.path("zhutui.toml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	w := workdirWith(t, cfg)
 	w.ok("init")
 	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
 	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
@@ -140,10 +130,8 @@ func TestDaemonVerifiesTheLedger(t *testing.T) {
 		t.Fatalf("the daemon's log has no %q in 15 s:\n%s", what, errs.String())
 	}
 	waitFor("ledger verified")
-	tamper := exec.Command("sqlite3", w.path("zhutui.db"),
-		`DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET amount_fen = amount_fen + 1 WHERE seq = 3`)
-	if b, err := tamper.CombinedOutput(); err != nil {
-		t.Fatalf("tamper: %v %s", err, b)
+	if _, err := w.sql(`DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET amount_fen = amount_fen + 1 WHERE seq = 3`); err != nil {
+		t.Fatalf("tamper: %v", err)
 	}
 	waitFor("THE LEDGER DOES NOT VERIFY")
 	if !strings.Contains(errs.String(), "first_bad_entry=3") {

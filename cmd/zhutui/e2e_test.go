@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"database/sql"
 	"flag"
 	"fmt"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	_ "github.com/mattn/go-sqlite3"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -65,8 +68,14 @@ payer_account = "0200001009000012345"
 // newWorkdir returns a folder with testConfig as its zhutui.toml.
 func newWorkdir(t *testing.T) *workdir {
 	t.Helper()
+	return workdirWith(t, testConfig)
+}
+
+// workdirWith returns a folder with config as its zhutui.toml.
+func workdirWith(t *testing.T, config string) *workdir {
+	t.Helper()
 	w := emptyWorkdir(t)
-	if err := os.WriteFile(w.path("zhutui.toml"), []byte(testConfig), 0o644); err != nil {
+	if err := os.WriteFile(w.path("zhutui.toml"), []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -106,6 +115,23 @@ func (w *workdir) ok(args ...string) string {
 		w.t.Fatalf("zhutui %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out, errs)
 	}
 	return out
+}
+
+// sql runs SQL on the work folder's database from outside zhutui, as anyone
+// with the file could: statements, or a query whose one value it returns.
+func (w *workdir) sql(q string) (string, error) {
+	db, err := sql.Open("sqlite3", "file:"+w.path("zhutui.db")+"?_busy_timeout=10000")
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	if strings.HasPrefix(strings.TrimSpace(q), "SELECT") {
+		var v string
+		err := db.QueryRow(q).Scan(&v)
+		return v, err
+	}
+	_, err = db.Exec(q)
+	return "", err
 }
 
 func (w *workdir) path(p ...string) string { return filepath.Join(append([]string{w.dir}, p...)...) }

@@ -158,9 +158,6 @@ func TestMoneyEndToEnd(t *testing.T) {
 // TestLedgerTamper shows that `ledger verify` finds an entry changed with the
 // sqlite3 shell, even with the append-only triggers dropped first.
 func TestLedgerTamper(t *testing.T) {
-	if _, err := exec.LookPath("sqlite3"); err != nil {
-		t.Skip("sqlite3 shell not installed (.ci/run installs it): cannot tamper from outside")
-	}
 	w := newWorkdir(t)
 	w.ok("init")
 	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
@@ -175,22 +172,18 @@ func TestLedgerTamper(t *testing.T) {
 	if st := w.ok("status"); !regexp.MustCompile(`the whole ledger last verified: \S+ \S+, \d+ entries, agreed\n`).MatchString(st) {
 		t.Errorf("status after a clean full verification:\n%s", st)
 	}
-	sql := func(q string) (string, error) {
-		out, err := exec.Command("sqlite3", w.path("zhutui.db"), q).CombinedOutput()
-		return string(out), err
-	}
-	if out, err := sql(`UPDATE ledger_entries SET amount_fen = 300000 WHERE seq = 3`); err == nil || !strings.Contains(out, "append-only") {
-		t.Fatalf("the trigger let an UPDATE through: %v %s", err, out)
+	if _, err := w.sql(`UPDATE ledger_entries SET amount_fen = 300000 WHERE seq = 3`); err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Fatalf("the trigger let an UPDATE through: %v", err)
 	}
 	w.ok("batch", "approve", "B2014020101", "--by", "finance-li")
-	original, err := sql(`SELECT amount_fen FROM ledger_entries WHERE seq = 3`)
+	original, err := w.sql(`SELECT amount_fen FROM ledger_entries WHERE seq = 3`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Entry 3 was verified by run 1's report: only a full verification
 	// finds it changed.
-	if out, err := sql(`DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET amount_fen = 300000 WHERE seq = 3`); err != nil {
-		t.Fatalf("tamper: %v %s", err, out)
+	if _, err := w.sql(`DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET amount_fen = 300000 WHERE seq = 3`); err != nil {
+		t.Fatalf("tamper: %v", err)
 	}
 	_, errs, code := w.zhutui("ledger", "verify")
 	if code != 1 || !strings.Contains(errs, "first bad entry is 3") {
@@ -228,8 +221,8 @@ func TestLedgerTamper(t *testing.T) {
 	}
 
 	// Mended (here: the amount put back), verified, reported: money moves.
-	if out, err := sql(`UPDATE ledger_entries SET amount_fen = ` + strings.TrimSpace(original) + ` WHERE seq = 3`); err != nil {
-		t.Fatalf("mend: %v %s", err, out)
+	if _, err := w.sql(`UPDATE ledger_entries SET amount_fen = ` + strings.TrimSpace(original) + ` WHERE seq = 3`); err != nil {
+		t.Fatalf("mend: %v", err)
 	}
 	w.ok("ledger", "verify")
 	if out := w.ok("report"); !strings.Contains(out, "verdict: RECONCILED") {
@@ -252,17 +245,14 @@ func TestLedgerTamper(t *testing.T) {
 // was made, and nothing after it is sent; once the line is put back, the
 // next run delivers the other two.
 func TestDeliverRefusesAlteredBatch(t *testing.T) {
-	w := emptyWorkdir(t)
-	if err := os.WriteFile(w.path("zhutui.toml"), []byte(testConfig+"max_lines = 4\n[approval]\nrequired = false\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	w := workdirWith(t, testConfig+"max_lines = 4\n[approval]\nrequired = false\n")
 	w.ok("init")
 	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
 	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
 	sql := func(q string) {
 		t.Helper()
-		if out, err := exec.Command("sqlite3", w.path("zhutui.db"), q).CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v %s", q, err, out)
+		if _, err := w.sql(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
 		}
 	}
 	// The first run makes the batches but cannot deliver them: a file stands

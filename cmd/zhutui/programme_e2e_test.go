@@ -18,10 +18,7 @@ import (
 // When the configured programme file is edited afterwards, runs are refused
 // until zhutui init loads it, rather than going on under the old rules.
 func TestProgrammeFileChanged(t *testing.T) {
-	w := newWorkdir(t)
-	if err := os.WriteFile(w.path("zhutui.toml"), []byte("programme = \"programme.toml\"\n"+testConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	w := workdirWith(t, "programme = \"programme.toml\"\n"+testConfig)
 	if err := os.WriteFile(w.path("programme.toml"), fixtures.Programme2013, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -60,10 +57,7 @@ func TestProgrammeFileChanged(t *testing.T) {
 // stays ELIGIBLE, and the report says how much is in batches, how much is
 // left and what waits.
 func TestBudgetEndToEnd(t *testing.T) {
-	w := newWorkdir(t)
-	if err := os.WriteFile(w.path("zhutui.toml"), []byte("programme = \"programme.toml\"\n"+testConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	w := workdirWith(t, "programme = \"programme.toml\"\n"+testConfig)
 	withBudget := bytes.Replace(fixtures.Programme2013, []byte(`budget = ""`), []byte(`budget = "10000.00"`), 1)
 	if err := os.WriteFile(w.path("programme.toml"), withBudget, 0o644); err != nil {
 		t.Fatal(err)

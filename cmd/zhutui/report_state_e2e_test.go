@@ -22,10 +22,7 @@ import (
 // with nothing new, and a certificate whose first registration changes, which
 // changes the lines of a registration that did not change itself.
 func TestReportStateEndToEnd(t *testing.T) {
-	w := emptyWorkdir(t)
-	if err := os.WriteFile(w.path("zhutui.toml"), []byte(testConfig+"max_lines = 100\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	w := workdirWith(t, testConfig+"max_lines = 100\n")
 	w.ok("init")
 	night := 0
 	// deliver puts generated registrations and certificates in the inbox.
