@@ -42,14 +42,15 @@ func cmdDaemon(ctx context.Context, app *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	withSeconds := len(strings.Fields(cfg.Schedule.Cron)) == 6
+	// A cron expression of six fields has seconds first.
+	cron := func(expr string) gocron.JobDefinition { return gocron.CronJob(expr, len(strings.Fields(expr)) == 6) }
 	// The nightly run and the ledger's verification take turns. The
 	// verification reads one snapshot, so a run cannot make it wrong, but
 	// the two would compete for both cores, and a snapshot held through a
 	// night keeps the WAL from being checkpointed.
 	var turns sync.Mutex
 	job, err := s.NewJob(
-		gocron.CronJob(cfg.Schedule.Cron, withSeconds),
+		cron(cfg.Schedule.Cron),
 		gocron.NewTask(func(jctx context.Context) error {
 			turns.Lock()
 			defer turns.Unlock()
@@ -81,7 +82,7 @@ func cmdDaemon(ctx context.Context, app *App, args []string) error {
 	// run on (see verifyWholeLedger).
 	if vc := cfg.Schedule.VerifyCron; vc != "off" {
 		_, err := s.NewJob(
-			gocron.CronJob(vc, len(strings.Fields(vc)) == 6),
+			cron(vc),
 			gocron.NewTask(func(jctx context.Context) {
 				turns.Lock()
 				defer turns.Unlock()

@@ -59,16 +59,17 @@ func writeSummaryText(b *bufio.Writer, sum *pipeline.Summary) error {
 	return nil
 }
 
-// budgetFigures are the budget's amounts as summary.csv and the workbook list
-// them (then the payable payments not batched, with their count).
-func budgetFigures(bs *pipeline.BudgetState) []struct {
+// budgetFigure is one of the budget's amounts as summary.csv and the
+// workbook list them.
+type budgetFigure struct {
 	key string
 	fen int64
-} {
-	return []struct {
-		key string
-		fen int64
-	}{{"budget", bs.BudgetFen}, {"in batches", bs.CommittedFen}, {"left", bs.BudgetFen - bs.CommittedFen}}
+}
+
+// budgetFigures are the budget's amounts (summary.csv and the workbook list
+// the payable payments not batched after them, with their count).
+func budgetFigures(bs *pipeline.BudgetState) []budgetFigure {
+	return []budgetFigure{{"budget", bs.BudgetFen}, {"in batches", bs.CommittedFen}, {"left", bs.BudgetFen - bs.CommittedFen}}
 }
 
 // writeMoneyText writes the money check: where every yuan decided payable is,

@@ -196,7 +196,8 @@ func (w *workbook) exceptionRow(s *sheet, l *pipeline.ExceptionLine) error {
 		text(l.Field), text(l.Registered), text(l.Feed))
 }
 
-// finish writes the small sheets, makes the summary the first, and saves.
+// finish writes the small sheets (the summary, made first by newWorkbook, and
+// the batches) and saves.
 func (w *workbook) finish(path string, sum *pipeline.Summary) error {
 	s, err := w.sheet(summarySheet, "summary", []float64{18, 34, 12, 12, 16}, "section", "key", "count", "payable", "amount")
 	if err != nil {
