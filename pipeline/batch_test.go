@@ -134,7 +134,7 @@ func TestMoneyCheckEachRule(t *testing.T) {
 		{"RejectedBatchHoldsMoney", func(m *pipeline.MoneyCheck) { m.Batches[1].LedgerFen = 100000 },
 			"batch B2 was rejected but the ledger still holds 1000.00 in it"},
 		{"RejectedBatchAwaits", func(m *pipeline.MoneyCheck) { m.Batches[1].AwaitingFen = 100000 },
-			"batch B2 was rejected but the ledger still holds 0.00 in it"},
+			"batch B2 was rejected but 1000.00 of its payments are still BATCHED or SENT"},
 		{"FileAgainstLedger", func(m *pipeline.MoneyCheck) { m.Batches[0].LedgerFen = 200000 },
 			"batch B1: file total 3000.00, ledger total 2000.00"},
 		{"FileAgainstPayments", func(m *pipeline.MoneyCheck) { m.Batches[0].AwaitingFen = 0 },

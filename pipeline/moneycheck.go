@@ -53,8 +53,11 @@ func (m *MoneyCheck) Problems() []string {
 	}
 	for _, b := range m.Batches {
 		if b.Status == BatchRejected {
-			if b.LedgerFen != 0 || b.AwaitingFen != 0 {
+			if b.LedgerFen != 0 {
 				out = append(out, fmt.Sprintf("batch %s was rejected but the ledger still holds %s in it", b.ID, FormatFen(b.LedgerFen)))
+			}
+			if b.AwaitingFen != 0 {
+				out = append(out, fmt.Sprintf("batch %s was rejected but %s of its payments are still BATCHED or SENT", b.ID, FormatFen(b.AwaitingFen)))
 			}
 			continue
 		}
