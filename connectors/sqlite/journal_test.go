@@ -8,7 +8,6 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
-	"zhutui/connectors/sqlite"
 	"zhutui/pipeline"
 )
 
@@ -92,13 +91,7 @@ func TestMigrationRestartsTheJournal(t *testing.T) {
 	if tr, n, set := journalState(t, db); tr != 4 || n != 1 || set == "" {
 		t.Fatalf("set-up: %d triggers, %d notes, %q", tr, n, set)
 	}
-	db.Close()
-
-	st, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st = reopen(t, db, path)
 	if tr, n, set := journalState(t, st.DB()); tr != 0 || n != 0 || set != "" {
 		t.Fatalf("after migration 013: %d triggers, %d notes, settings %q; want none", tr, n, set)
 	}
@@ -171,13 +164,7 @@ func TestMigrationNotesExceptionColumns(t *testing.T) {
 		`INSERT INTO report_changes (registration_id) VALUES ('R1')`,
 		`DELETE FROM migrations WHERE name = '016_report_exceptions_state.sql'`,
 	)
-	db.Close()
-
-	st, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st = reopen(t, db, path)
 	if tr, n, set := journalState(t, st.DB()); tr != 3 || n != 0 || set != "" {
 		t.Fatalf("after migration 016: %d triggers, %d notes, settings %q; want 3 and none", tr, n, set)
 	}

@@ -68,3 +68,16 @@ func closeToRaw(t *testing.T, st *sqlite.Store) *sql.DB {
 	}
 	return db
 }
+
+// reopen closes db and opens the store at path again, which applies the
+// migrations not recorded as applied.
+func reopen(t *testing.T, db *sql.DB, path string) *sqlite.Store {
+	t.Helper()
+	db.Close()
+	st, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
