@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	_ "github.com/mattn/go-sqlite3"
@@ -80,4 +82,61 @@ func reopen(t *testing.T, db *sql.DB, path string) *sqlite.Store {
 	}
 	t.Cleanup(func() { st.Close() })
 	return st
+}
+
+// Migration 017 gives each payment an ended column, tied to its status, and
+// keeps one live payment per registration by that column: the moves through
+// the live states no longer rewrite the unique index.
+func TestMigrationPaymentsEnded(t *testing.T) {
+	st := MustOpen(t)
+	path := st.Path()
+	db := closeToRaw(t, st)
+	// Back to the schema before 017, with payments in every kind of state.
+	execAll(t, db,
+		`DROP INDEX payments_live`,
+		`ALTER TABLE payments DROP COLUMN ended`,
+		`CREATE UNIQUE INDEX payments_live ON payments(registration_id)
+			WHERE status IN ('ELIGIBLE', 'BATCHED', 'SENT', 'PAID', 'RETURNED')`,
+		`DELETE FROM migrations WHERE name = '017_payments_ended.sql'`,
+		`INSERT INTO payments (registration_id, attempt, payment_ref, amount_fen, level, status, created_run, changed_run)
+		VALUES ('R1', 1, 'R1-1', 100000, 2, 'CANCELLED', 1, 1), ('R1', 2, 'R1-2', 100000, 2, 'ELIGIBLE', 1, 1),
+			('R2', 1, 'R2-1', 200000, 1, 'REISSUED', 1, 1), ('R2', 2, 'R2-2', 200000, 1, 'RETURNED', 1, 1),
+			('R3', 1, 'R3-1', 100000, 2, 'CANCELLED', 1, 1), ('R4', 1, 'R4-1', 100000, 2, 'PAID', 1, 1)`,
+	)
+	st = reopen(t, db, path)
+	var got []string
+	if err := st.DB().Select(&got, `SELECT payment_ref || ' ' || status || ' ' || ended FROM payments ORDER BY payment_ref`); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"R1-1 CANCELLED 1", "R1-2 ELIGIBLE 0", "R2-1 REISSUED 1", "R2-2 RETURNED 0", "R3-1 CANCELLED 1", "R4-1 PAID 0"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("after migration 017: %q\nwant %q", got, want)
+	}
+	var def string
+	if err := st.DB().Get(&def, `SELECT sql FROM sqlite_master WHERE name = 'payments_live'`); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(def, "UNIQUE") || strings.Contains(def, "status") {
+		t.Errorf("payments_live is %q: want a unique index that does not name the status", def)
+	}
+	pay := func(ref, reg string, attempt int) error {
+		_, err := st.DB().Exec(`INSERT INTO payments (registration_id, attempt, payment_ref, amount_fen, level, status, created_run, changed_run)
+			VALUES (?, ?, ?, 100000, 2, 'ELIGIBLE', 2, 2)`, reg, attempt, ref)
+		return err
+	}
+	if err := pay("R1-3", "R1", 3); err == nil {
+		t.Error("a second live payment of R1 was taken")
+	}
+	if err := pay("R3-2", "R3", 2); err != nil {
+		t.Errorf("R3, whose only payment ended, cannot be paid again: %v", err)
+	}
+	for _, q := range []string{
+		`UPDATE payments SET status = 'CANCELLED' WHERE payment_ref = 'R4-1'`,
+		`UPDATE payments SET ended = 1 WHERE payment_ref = 'R2-2'`,
+		`UPDATE payments SET status = 'ELIGIBLE' WHERE payment_ref = 'R3-1'`,
+	} {
+		if _, err := st.DB().Exec(q); err == nil {
+			t.Errorf("%s: the status and ended went apart", q)
+		}
+	}
 }

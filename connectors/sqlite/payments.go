@@ -11,7 +11,10 @@ import (
 	"zhutui/pipeline"
 )
 
-// The payment states that are not live.
+// The payment states that are not live. A payment in one of them has
+// ended = 1, and only then (a CHECK in migration 017): the unique index
+// payments_live, one live payment per registration, names that column, so
+// that moving a payment through the live states leaves it alone.
 const (
 	paymentCancelled = "CANCELLED" // stopped being payable before a batch
 	paymentReissued  = "REISSUED"  // returned, and replaced by the next attempt
@@ -48,7 +51,7 @@ func (s *Store) syncPayments(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter,
 		if err := lw.post(pipeline.NewPosting(pipeline.MoveWithdraw, w.Ref, w.Amount, "", "no longer payable")); err != nil {
 			return c, err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE payments SET status = ?, changed_run = ? WHERE id = ?`, paymentCancelled, runID, w.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE payments SET status = ?, ended = 1, changed_run = ? WHERE id = ?`, paymentCancelled, runID, w.ID); err != nil {
 			return c, err
 		}
 	}
@@ -79,7 +82,7 @@ func (s *Store) syncPayments(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter,
 			Amount int64  `db:"amount_fen"`
 		}
 		for _, q := range []string{
-			`UPDATE payments SET status = 'ELIGIBLE', amount_fen = d.amount_fen, level = d.level, changed_run = ?1
+			`UPDATE payments SET status = 'ELIGIBLE', ended = 0, amount_fen = d.amount_fen, level = d.level, changed_run = ?1
 			FROM decisions d
 			WHERE payments.registration_id = d.registration_id AND payments.status = 'CANCELLED'
 			  AND d.status = 'ELIGIBLE' AND d.held = 0 AND d.registration_id > ?2 AND d.registration_id <= ?3
@@ -91,8 +94,7 @@ func (s *Store) syncPayments(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter,
 				WHERE p.registration_id = x.registration_id), 0) AS attempt FROM decisions x
 				WHERE x.status = 'ELIGIBLE' AND x.held = 0 AND x.registration_id > ?2 AND x.registration_id <= ?3) a
 				ON a.registration_id = d.registration_id
-			WHERE NOT EXISTS (SELECT 1 FROM payments p WHERE p.registration_id = d.registration_id
-				AND p.status IN ('ELIGIBLE', 'BATCHED', 'SENT', 'PAID', 'RETURNED'))
+			WHERE NOT EXISTS (SELECT 1 FROM payments p WHERE p.registration_id = d.registration_id AND p.ended = 0)
 			RETURNING payment_ref, amount_fen`,
 		} {
 			var rows []struct {
@@ -121,7 +123,7 @@ func (s *Store) syncPayments(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter,
 		Ref    string `db:"payment_ref"`
 		Amount int64  `db:"amount_fen"`
 	}
-	if err := sqlx.SelectContext(ctx, tx, &revived, `UPDATE payments SET status = 'ELIGIBLE', amount_fen = d.amount_fen,
+	if err := sqlx.SelectContext(ctx, tx, &revived, `UPDATE payments SET status = 'ELIGIBLE', ended = 0, amount_fen = d.amount_fen,
 		level = d.level, changed_run = ?1 FROM decisions d
 		WHERE payments.status = 'CANCELLED' AND payments.registration_id = d.registration_id
 		  AND d.status = 'ELIGIBLE' AND d.held = 1
@@ -215,7 +217,7 @@ func reissue(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter, runID, id int64
 	if err := lw.post(pipeline.NewPosting(pipeline.MoveRelease, ref, amount, "", why)); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE payments SET status = ?, changed_run = ? WHERE id = ?`, paymentReissued, runID, id); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE payments SET status = ?, ended = 1, changed_run = ? WHERE id = ?`, paymentReissued, runID, id); err != nil {
 		return err
 	}
 	if err := insertPayment(ctx, tx, registrationID, attempt+1, newAmount, level, runID); err != nil {

@@ -65,8 +65,7 @@ func (s *Store) Summary(ctx context.Context, runID int64) (*pipeline.Summary, er
 const registrationStatus = `(SELECT d.registration_id, d.version_id, d.level, d.station, d.reasons, d.status AS decision,
 		coalesce(p.status, d.status) AS status, coalesce(p.amount_fen, iif(d.status = 'ELIGIBLE', d.amount_fen, NULL)) AS amount_fen,
 		coalesce(p.payment_ref, '') AS payment_ref, coalesce(p.batch_id, '') AS batch_id
-	FROM decisions d LEFT JOIN payments p ON p.registration_id = d.registration_id
-		AND p.status IN ('ELIGIBLE', 'BATCHED', 'SENT', 'PAID', 'RETURNED'))`
+	FROM decisions d LEFT JOIN payments p ON p.registration_id = d.registration_id AND p.ended = 0)`
 
 // payableStatuses is the SQL list of statuses that hold money decided payable.
 var payableStatuses = func() string {
