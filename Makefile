@@ -4,7 +4,7 @@ BIN     := bin/zhutui
 PKGS    := ./...
 
 # SQLite built without its memory statistics, as SQLite's documentation
-# advises for speed: with them every allocation took a global mutex, 4-5% of
+# advises for speed: with them every allocation took a global mutex, 3-5% of
 # a 1M first night (session 9). zhutui reads no memory statistics; a build
 # without make is the same but for that.
 export CGO_CFLAGS ?= -O2 -g -DSQLITE_DEFAULT_MEMSTATUS=0

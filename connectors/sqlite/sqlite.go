@@ -51,7 +51,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// No mutex per connection (SQLite's multi-thread mode): database/sql
 	// already hands a connection, and its statements and rows, to one
 	// goroutine at a time, and SQLite took the mutex on every bind, step
-	// and column read, 4-5% of a 1M first night (session 9).
+	// and column read, 3-5% of a 1M first night (session 9).
 	q.Set("_mutex", "no")
 	q.Set("_cache_size", "-65536") // 64 MiB: large transactions would spill pages otherwise
 	// The path goes into a URI: '%', '?' and '#' in it must be escaped, or
