@@ -67,6 +67,13 @@ func CutChainSmall(t interface{ Cleanup(func()) }, walkers int, minPart int64) {
 	t.Cleanup(func() { chainWalkers, chainMinPart = w, m })
 }
 
+// SetReaderExitsHook runs fn when judgeAllAside's reader stops, before it
+// lets go of its connection, until the test ends.
+func SetReaderExitsHook(t interface{ Cleanup(func()) }, fn func()) {
+	testHookReaderExits = fn
+	t.Cleanup(func() { testHookReaderExits = func() {} })
+}
+
 // SetVerifiedHook runs fn after VerifyNewEntries has walked the chain and
 // before it moves the verified mark, until the test ends.
 func SetVerifiedHook(t interface{ Cleanup(func()) }, fn func()) {

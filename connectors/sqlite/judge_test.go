@@ -69,6 +69,9 @@ func TestJudgeAsideReadsWhatTheTransactionSees(t *testing.T) {
 func TestJudgeAsideStops(t *testing.T) {
 	// More than the chunks both channels hold, so that both goroutines block.
 	st, p := synthStore(t, 30000, 0, false)
+	// The reader takes its time to let go of its connection, so that a stop
+	// that did not wait for it would return while it still holds it.
+	sqlite.SetReaderExitsHook(t, func() { time.Sleep(100 * time.Millisecond) })
 	done := make(chan struct{})
 	var n int
 	var err error

@@ -353,6 +353,7 @@ func (s *Store) judgeAllAside(cancel context.Context, p *pipeline.Programme) (ne
 				return err
 			}
 			defer conn.Close()
+			defer testHookReaderExits()
 			// Not cancellable per row (see fileTx): checked at each chunk.
 			rows, err := conn.QueryContext(context.WithoutCancel(ctx), judgeAllQuery)
 			if err != nil {
@@ -463,6 +464,10 @@ func readJudged(rows *sql.Rows, p *pipeline.Programme, out []judged, n int) ([]j
 	}
 	return out, rows.Err()
 }
+
+// testHookReaderExits runs when judgeAllAside's reader stops, before it
+// lets go of its connection; tests set it.
+var testHookReaderExits = func() {}
 
 // storedTime parses a time as the store writes it.
 func storedTime(s string) (time.Time, error) {
