@@ -51,7 +51,7 @@ func (s *Store) syncPayments(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter,
 		if err := lw.post(pipeline.NewPosting(pipeline.MoveWithdraw, w.Ref, w.Amount, "", "no longer payable")); err != nil {
 			return c, err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE payments SET status = ?, ended = 1, changed_run = ? WHERE id = ?`, paymentCancelled, runID, w.ID); err != nil {
+		if err := endPayment(ctx, tx, w.ID, paymentCancelled, runID); err != nil {
 			return c, err
 		}
 	}
@@ -204,6 +204,13 @@ func (s *Store) syncPayments(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter,
 	return c, setSetting(ctx, tx, markReturns, strconv.FormatInt(top, 10))
 }
 
+// endPayment moves a payment to one of the states that are not live
+// (paymentCancelled, paymentReissued), with ended, which the CHECK asks for.
+func endPayment(ctx context.Context, tx *sqlx.Tx, id int64, status string, runID int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE payments SET status = ?, ended = 1, changed_run = ? WHERE id = ?`, status, runID, id)
+	return err
+}
+
 func insertPayment(ctx context.Context, tx *sqlx.Tx, registrationID string, attempt int, amount int64, level int, runID int64) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO payments (registration_id, attempt, payment_ref, amount_fen, level, status,
 		created_run, changed_run) VALUES (?, ?, ?, ?, ?, 'ELIGIBLE', ?, ?)`,
@@ -217,7 +224,7 @@ func reissue(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter, runID, id int64
 	if err := lw.post(pipeline.NewPosting(pipeline.MoveRelease, ref, amount, "", why)); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE payments SET status = ?, ended = 1, changed_run = ? WHERE id = ?`, paymentReissued, runID, id); err != nil {
+	if err := endPayment(ctx, tx, id, paymentReissued, runID); err != nil {
 		return err
 	}
 	if err := insertPayment(ctx, tx, registrationID, attempt+1, newAmount, level, runID); err != nil {
