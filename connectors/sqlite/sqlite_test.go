@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -384,4 +385,48 @@ func TestFiles(t *testing.T) {
 			t.Errorf("corrected file after a quarantine: %v, want FileNew", v)
 		}
 	})
+}
+
+// A database zhutui creates has 16 KiB pages and is in WAL mode; one made
+// before, with SQLite's 4 KiB pages, keeps its pages, is migrated and is in
+// WAL mode too.
+func TestOpenPageSize(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	check := func(path string, wantPage int) {
+		t.Helper()
+		st, err := sqlite.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		var page, migrations int
+		var mode string
+		if err := st.DB().GetContext(ctx, &page, `PRAGMA page_size`); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.DB().GetContext(ctx, &mode, `PRAGMA journal_mode`); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.DB().GetContext(ctx, &migrations, `SELECT count(*) FROM migrations`); err != nil {
+			t.Fatal(err)
+		}
+		if page != wantPage || mode != "wal" || migrations == 0 {
+			t.Fatalf("%s: page size %d, journal mode %q, %d migrations; want %d, wal and some",
+				filepath.Base(path), page, mode, migrations, wantPage)
+		}
+	}
+	check(filepath.Join(dir, "new.db"), 16384)
+	check(filepath.Join(dir, "new.db"), 16384) // opened again
+
+	old := filepath.Join(dir, "old.db")
+	raw, err := sql.Open("sqlite3", old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`PRAGMA page_size = 4096; CREATE TABLE kept (x); INSERT INTO kept VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	check(old, 4096)
 }
