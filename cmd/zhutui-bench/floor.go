@@ -47,11 +47,8 @@ WITH r AS MATERIALIZED (
   FROM regs),
 base AS MATERIALIZED (
   SELECT r.registration_id, r.submitted_at, r.cert_key, r.id, r.level,
-    CASE WHEN NOT (length(r.id) = 18 AND substr(r.id, 1, 17) NOT GLOB '*[^0-9]*'
-                   AND date(%[5]s, '+0 days') = %[5]s AND substr(r.id, 7, 4) >= '1900'
-                   AND substr('10X98765432', (%[6]s) %% 11 + 1, 1) = substr(r.id, 18, 1)) THEN 'INVALID_ID_NUMBER'
-         WHEN NOT (length(r.card) BETWEEN 16 AND 19 AND r.card NOT GLOB '*[^0-9]*'
-                   AND (%[7]s) %% 10 = 0) THEN 'INVALID_CARD_NUMBER'
+    CASE WHEN NOT (%[5]s) THEN 'INVALID_ID_NUMBER'
+         WHEN NOT (%[6]s) THEN 'INVALID_CARD_NUMBER'
          WHEN r.name = '' OR instr(r.name, '|') OR instr(r.name, char(13)) OR instr(r.name, char(10)) THEN 'INVALID_NAME'
          WHEN r.verification = 'rejected' THEN 'STATION_REJECTED'
          WHEN r.verification != 'passed' THEN 'PENDING_VERIFICATION'
@@ -62,13 +59,13 @@ base AS MATERIALIZED (
          WHEN c.occupation != r.occupation THEN 'OCCUPATION_MISMATCH'
          WHEN c.level != r.level THEN 'LEVEL_MISMATCH'
          WHEN c.issue_date != r.issue_date THEN 'ISSUE_DATE_MISMATCH'
-         WHEN c.authority_code NOT LIKE '%[8]s%%' THEN 'AUTHORITY_NOT_ELIGIBLE'
+         WHEN c.authority_code NOT LIKE '%[7]s%%' THEN 'AUTHORITY_NOT_ELIGIBLE'
          WHEN k.occupation IS NULL THEN 'OCCUPATION_NOT_IN_CATALOG'
          WHEN c.level NOT IN ('1', '2') OR CAST(c.level AS INTEGER) < k.level THEN 'LEVEL_NOT_COVERED'
-         WHEN c.issue_date < '%[9]s' THEN 'ISSUED_BEFORE_START'
-         WHEN r.submitted_at > CASE WHEN strftime('%%d', c.issue_date, '+%[10]d months') = substr(c.issue_date, 9, 2)
-                                    THEN date(c.issue_date, '+%[10]d months')
-                                    ELSE date(c.issue_date, 'start of month', '+%[11]d months', '-1 day') END || ' 23:59:59'
+         WHEN c.issue_date < '%[8]s' THEN 'ISSUED_BEFORE_START'
+         WHEN r.submitted_at > CASE WHEN strftime('%%d', c.issue_date, '+%[9]d months') = substr(c.issue_date, 9, 2)
+                                    THEN date(c.issue_date, '+%[9]d months')
+                                    ELSE date(c.issue_date, 'start of month', '+%[10]d months', '-1 day') END || ' 23:59:59'
               THEN 'REGISTERED_TOO_LATE'
          ELSE 'ELIGIBLE' END AS status
   FROM r LEFT JOIN c ON c.cert_key = r.cert_key LEFT JOIN k ON k.occupation = c.occupation),
@@ -83,9 +80,26 @@ SELECT status, count(*) FROM decided GROUP BY status ORDER BY status;
 `, data, catalog,
 		`upper(replace(trim(certificate_number), ' ', ''))`,
 		`replace(replace(replace(trim(occupation), ' ', ''), '（', '('), '）', ')')`,
-		`substr(r.id, 7, 4) || '-' || substr(r.id, 11, 2) || '-' || substr(r.id, 13, 2)`,
-		idCheckSum("r.id"), luhnSum("r.card"),
+		validIDNumber("r.id"), validCardNumber("r.card"),
 		p.AuthorityPrefix, p.StartDate.String(), p.RegistrationMonths, p.RegistrationMonths+1)
+}
+
+// validIDNumber is rule 1 in SQL, as pipeline.ValidIDNumber has it: 18
+// characters, 17 digits, a birth date that exists (date() gives it back
+// unchanged) from 1900 on, and the GB 11643 check character. IS, not =:
+// date() gives NULL for a thirteenth month, and NULL would have passed.
+func validIDNumber(col string) string {
+	birth := fmt.Sprintf("substr(%[1]s, 7, 4) || '-' || substr(%[1]s, 11, 2) || '-' || substr(%[1]s, 13, 2)", col)
+	return fmt.Sprintf(`length(%[1]s) = 18 AND substr(%[1]s, 1, 17) NOT GLOB '*[^0-9]*'
+                   AND date(%[2]s, '+0 days') IS %[2]s AND substr(%[1]s, 7, 4) >= '1900'
+                   AND substr('10X98765432', (%[3]s) %% 11 + 1, 1) = substr(%[1]s, 18, 1)`, col, birth, idCheckSum(col))
+}
+
+// validCardNumber is rule 2 in SQL, as pipeline.ValidCardNumber has it: 16
+// to 19 digits and the Luhn sum.
+func validCardNumber(col string) string {
+	return fmt.Sprintf(`length(%[1]s) BETWEEN 16 AND 19 AND %[1]s NOT GLOB '*[^0-9]*'
+                   AND (%[2]s) %% 10 = 0`, col, luhnSum(col))
 }
 
 // idCheckSum is the SQL for the GB 11643 weighted sum of an ID number's first

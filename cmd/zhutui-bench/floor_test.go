@@ -11,16 +11,27 @@ import (
 	"zhutui/pipeline"
 )
 
-// The floor's SQL checks of ID and card numbers say what zhutui's do, on
-// valid numbers and on numbers with one character changed.
+// The floor's rules 1 and 2 in SQL say what zhutui's ValidIDNumber and
+// ValidCardNumber say: on valid numbers, on numbers with one character
+// changed, and on the shapes each rule refuses.
 func TestFloorNumberChecks(t *testing.T) {
 	db, err := sql.Open("sqlite3", ":memory:")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	idQuery := fmt.Sprintf(`SELECT substr('10X98765432', (%s) %% 11 + 1, 1) = substr(?1, 18, 1)`, idCheckSum("?1"))
-	cardQuery := fmt.Sprintf(`SELECT (%s) %% 10 = 0`, luhnSum("?1"))
+	idQuery := `SELECT ` + validIDNumber("?1")
+	cardQuery := `SELECT ` + validCardNumber("?1")
+	check := func(query, value string, want bool) {
+		t.Helper()
+		var got bool
+		if err := db.QueryRow(query, value).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("floor says %v of %q, zhutui %v", got, value, want)
+		}
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	digits := func(n int) string {
 		b := make([]byte, n)
@@ -29,52 +40,67 @@ func TestFloorNumberChecks(t *testing.T) {
 		}
 		return string(b)
 	}
+	withCheck := func(id17 string) string { return id17 + string(pipeline.IDCheckChar(id17)) }
 	var valid, invalid int
+	count := func(ok bool) {
+		if ok {
+			valid++
+		} else {
+			invalid++
+		}
+	}
 	for range 2000 {
-		id := "110105" + fmt.Sprintf("19%02d%02d%02d", rng.IntN(100), 1+rng.IntN(12), 1+rng.IntN(28)) + digits(3)
-		id += string(pipeline.IDCheckChar(id))
+		id := withCheck("110105" + fmt.Sprintf("19%02d%02d%02d", rng.IntN(100), 1+rng.IntN(12), 1+rng.IntN(28)) + digits(3))
 		card := digits(15 + rng.IntN(4))
 		card += string(pipeline.LuhnCheckDigit(card))
-		for _, c := range []struct{ query, value string }{
-			{idQuery, id}, {idQuery, mutate(rng, id, true)}, {cardQuery, card}, {cardQuery, mutate(rng, card, false)},
-		} {
-			want := pipeline.ValidCardNumber(c.value)
-			if c.query == idQuery {
-				want = pipeline.ValidIDNumber(c.value)
-			}
-			var got bool
-			if err := db.QueryRow(c.query, c.value).Scan(&got); err != nil {
-				t.Fatal(err)
-			}
-			if got != want {
-				t.Fatalf("floor says %v of %s, zhutui %v", got, c.value, want)
-			}
-			if want {
-				valid++
-			} else {
-				invalid++
-			}
+		for _, v := range []string{id, mutate(rng, id, true)} {
+			check(idQuery, v, pipeline.ValidIDNumber(v))
+			count(pipeline.ValidIDNumber(v))
+		}
+		for _, v := range []string{card, mutate(rng, card, false)} {
+			check(cardQuery, v, pipeline.ValidCardNumber(v))
+			count(pipeline.ValidCardNumber(v))
 		}
 	}
 	if valid < 4000 || invalid < 3000 {
 		t.Fatalf("%d valid and %d invalid numbers: the test did not try both kinds", valid, invalid)
 	}
+	// The shapes refused whatever the check character or sum says.
+	for _, v := range []string{
+		withCheck("11010519900230123"),      // 30 February
+		withCheck("11010519901301123"),      // month 13
+		withCheck("11010518991231123"),      // before 1900
+		withCheck("1101051990010112A"),      // a letter in the first 17
+		withCheck("11010519900101123")[:17], // too short
+	} {
+		if pipeline.ValidIDNumber(v) {
+			t.Fatalf("zhutui takes %q: not a shape rule 1 refuses", v)
+		}
+		check(idQuery, v, false)
+	}
+	luhn := func(s string) string { return s + string(pipeline.LuhnCheckDigit(s)) }
+	for _, v := range []string{
+		luhn("45395787636214"),      // 15 digits, the sum right
+		luhn("4539578763621486000"), // 20 digits, the sum right
+		"45395787636214a6",          // a letter
+	} {
+		if pipeline.ValidCardNumber(v) {
+			t.Fatalf("zhutui takes %q: not a shape rule 2 refuses", v)
+		}
+		check(cardQuery, v, false)
+	}
 }
 
-// mutate changes one digit; the last character of an ID may become X.
+// mutate changes one character; the last character of an ID may become X.
 func mutate(rng *rand.Rand, s string, id bool) string {
+	chars := "0123456789"
 	b := []byte(s)
 	i := rng.IntN(len(b))
-	was := b[i]
-	for b[i] == was {
-		b[i] = "0123456789X"[rng.IntN(10+boolInt(id && i == 17))]
+	if id && i == 17 {
+		chars += "X"
+	}
+	for was := b[i]; b[i] == was; {
+		b[i] = chars[rng.IntN(len(chars))]
 	}
 	return string(b)
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
