@@ -329,18 +329,17 @@ func writeRegistrations(b *bufio.Writer, lines func(func(pipeline.RegistrationLi
 	if err != nil {
 		return err
 	}
+	states := stateRows(state, state.add)
 	err = lines(func(l pipeline.RegistrationLine) error {
 		tallies.Add(&l)
 		rows.add(l)
-		if state != nil {
-			if err := state.add(&l); err != nil {
-				return err
-			}
-		}
+		states.add(l)
 		return t.row(l.RegistrationID, string(l.Status), amount(l.AmountFen), l.Reasons, l.PaymentRef, l.BatchID)
 	})
-	if serr := rows.close(); err == nil {
-		err = serr
+	for _, finish := range []func() error{rows.close, states.close} {
+		if cerr := finish(); err == nil {
+			err = cerr
+		}
 	}
 	if err != nil {
 		return err
@@ -362,19 +361,18 @@ func writeExceptions(b *bufio.Writer, lines func(func(pipeline.ExceptionLine) er
 	if err != nil {
 		return err
 	}
+	states := stateRows(state, state.addException)
 	err = lines(func(l pipeline.ExceptionLine) error {
 		groups.add(l)
 		rows.add(l)
-		if state != nil {
-			if err := state.addException(&l); err != nil {
-				return err
-			}
-		}
+		states.add(l)
 		return t.row(l.RegistrationID, l.Station, string(l.Status), string(l.Code), l.Code.Text(), l.Field,
 			l.Registered, l.Feed)
 	})
-	if serr := rows.close(); err == nil {
-		err = serr
+	for _, finish := range []func() error{rows.close, states.close} {
+		if cerr := finish(); err == nil {
+			err = cerr
+		}
 	}
 	if err != nil {
 		return err
@@ -535,6 +533,17 @@ func sheetRows[T any](wb *workbook, name, table string, widths []float64, header
 		return nil, err
 	}
 	return inBackground(func(v *T) error { return row(s, v) }, s.done), nil
+}
+
+// stateRows writes lines to the next state (when there is one) in the
+// background, so that the state's CSV and SHA-256 take the other core while
+// the report's own file is written: with a million registrations the state
+// is rewritten every night.
+func stateRows[T any](state *stateWriter, add func(*T) error) *background[T] {
+	if state == nil {
+		return nil
+	}
+	return inBackground(add, func() error { return nil })
 }
 
 func (b *background[T]) add(v T) {
