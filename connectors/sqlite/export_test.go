@@ -91,6 +91,15 @@ func SetLedgerWalkedHook(t interface{ Cleanup(func()) }, fn func()) {
 // BatchPayments is the statement that moves a new batch's payments.
 const BatchPayments = batchPayments
 
+// RejudgeTodo is the statement that adds the rejudged registrations to
+// temp.todo.
+const RejudgeTodo = rejudgeTodo
+
+// AtLeast says whether table holds at least n rows.
+func (s *Store) AtLeast(ctx context.Context, table string, n int) (bool, error) {
+	return atLeast(ctx, s.db, table, n)
+}
+
 // JudgeAsideStopped starts judging every registration aside, takes the first
 // chunk and stops; it returns how many registrations that chunk held, once
 // stop has returned.

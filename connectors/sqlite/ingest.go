@@ -196,13 +196,13 @@ func (ft *fileTx) finish(v *versions) error {
 		res, err = ft.tx.ExecContext(ft.ctx, v.current, v.first)
 		return err
 	}
-	// A file that brings most of the pointers (a first export, a backfill)
-	// indexes them afterwards.
-	var had int
-	if err := ft.tx.GetContext(ft.ctx, &had, `SELECT count(*) FROM `+v.pointers); err != nil {
+	// A file that brings more rows than there are pointers (a first export,
+	// a backfill) indexes them afterwards.
+	enough, err := atLeast(ft.ctx, ft.tx, v.pointers, v.total)
+	if err != nil {
 		return err
 	}
-	if v.total > had {
+	if !enough {
 		if err := withoutIndexes(ft.ctx, ft.tx, v.pointers, move); err != nil {
 			return err
 		}

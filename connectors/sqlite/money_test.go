@@ -771,21 +771,7 @@ func TestReturnedPaidAgainWhenCardChanges(t *testing.T) {
 // ELIGIBLE payment, which made a night's batches cost the square of their
 // number (SQLite chose payments_status for this statement on its own).
 func TestBatchMovesPaymentsByID(t *testing.T) {
-	st := MustOpen(t)
-	rows, err := st.DB().Query(`EXPLAIN QUERY PLAN `+sqlite.BatchPayments, "B2015011001", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, notused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
+	plan := queryPlan(t, MustOpen(t), nil, sqlite.BatchPayments, "B2015011001", 1)
 	if len(plan) == 0 || plan[0] != "SEARCH payments USING INTEGER PRIMARY KEY (rowid=?)" {
 		t.Errorf("plan %q, want each payment by its id", plan)
 	}

@@ -81,8 +81,7 @@ func (s *Store) Reconcile(ctx context.Context, runID int64, p *pipeline.Programm
 			return err
 		}
 		// Registrations whose batch was rejected no longer hold a place.
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO temp.todo SELECT registration_id FROM rejudge
-			WHERE registration_id IN (SELECT registration_id FROM registrations)`); err != nil {
+		if _, err := tx.ExecContext(ctx, rejudgeTodo); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM rejudge`); err != nil {
@@ -90,14 +89,17 @@ func (s *Store) Reconcile(ctx context.Context, runID int64, p *pipeline.Programm
 		}
 		// When every registration is judged (a first night, a new programme),
 		// every group is touched: noting them one by one would only cost.
-		var todo, registered int
+		// (temp.todo holds registrations only, so all are in it when there
+		// are no more.)
+		var todo int
 		if err := tx.GetContext(ctx, &todo, `SELECT count(*) FROM temp.todo`); err != nil {
 			return err
 		}
-		if err := tx.GetContext(ctx, &registered, `SELECT count(*) FROM registrations`); err != nil {
+		more, err := atLeast(ctx, tx, "registrations", todo+1)
+		if err != nil {
 			return err
 		}
-		all := todo == registered
+		all := !more
 		judge := func() (err error) {
 			counts.Judged, err = s.judge(ctx, tx, runID, p, all)
 			return err
@@ -137,6 +139,12 @@ func (s *Store) Reconcile(ctx context.Context, runID int64, p *pipeline.Programm
 	}
 	return counts, nil
 }
+
+// rejudgeTodo adds the registrations to judge again because their batch was
+// rejected. EXISTS, not IN: with IN, SQLite walked every registration to look
+// each up among the few rejudged (53 MB read on a cold second night at 1M).
+const rejudgeTodo = `INSERT OR IGNORE INTO temp.todo SELECT j.registration_id FROM rejudge j
+	WHERE EXISTS (SELECT 1 FROM registrations r WHERE r.registration_id = j.registration_id)`
 
 func watermarks(ctx context.Context, tx *sqlx.Tx) (reg, cert int64, err error) {
 	for _, m := range []struct {
