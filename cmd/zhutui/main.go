@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -24,6 +25,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	setGCPercent()
 	// $ZHUTUI_CPUPROFILE names a file for a CPU profile of this invocation
 	// (make bench and performance work use it).
 	if path := os.Getenv("ZHUTUI_CPUPROFILE"); path != "" {
@@ -39,6 +41,20 @@ func main() {
 	if code != exitOK {
 		pprof.StopCPUProfile()
 		os.Exit(code)
+	}
+}
+
+// gcPercent is the garbage collector's target unless $GOGC says otherwise: a
+// night allocates rows by the million, and with Go's default of 100 a 1M
+// first night took 60.1-63.8 s against 56.6-58.8 s with 200 (four rounds
+// alternated; 400 gained 0.5 s more for 50 MiB more peak RSS). Most of the
+// memory is SQLite's page caches, outside Go's heap: peak RSS went from
+// 294-325 MiB to 305-322 MiB.
+const gcPercent = 200
+
+func setGCPercent() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
 	}
 }
 
