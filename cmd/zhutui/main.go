@@ -49,7 +49,7 @@ func main() {
 // first night took 60.1-63.8 s against 56.6-58.8 s with 200 (four rounds
 // alternated; 400 gained 0.5 s more for 50 MiB more peak RSS). Most of the
 // memory is SQLite's page caches, outside Go's heap: peak RSS went from
-// 294-325 MiB to 305-322 MiB.
+// 287-317 MiB to 298-315 MiB.
 const gcPercent = 200
 
 func setGCPercent() {
