@@ -232,14 +232,23 @@ func (r *batchRow) batch() pipeline.Batch {
 	return b
 }
 
-// getBatch reads a batch with its lines.
-func getBatch(ctx context.Context, q sqlx.QueryerContext, id string) (*pipeline.Batch, *batchRow, error) {
+// batchHead reads a batch's row, without its lines.
+func batchHead(ctx context.Context, q sqlx.QueryerContext, id string) (*batchRow, error) {
 	var row batchRow
 	if err := sqlx.GetContext(ctx, q, &row, `SELECT * FROM batches WHERE id = ?`, id); err != nil {
 		if isNoRows(err) {
-			return nil, nil, fmt.Errorf("batch %s: %w", id, pipeline.ErrNotFound)
+			return nil, fmt.Errorf("batch %s: %w", id, pipeline.ErrNotFound)
 		}
-		return nil, nil, fmt.Errorf("read batch %s: %w", id, err)
+		return nil, fmt.Errorf("read batch %s: %w", id, err)
+	}
+	return &row, nil
+}
+
+// getBatch reads a batch with its lines.
+func getBatch(ctx context.Context, q sqlx.QueryerContext, id string) (*pipeline.Batch, *batchRow, error) {
+	row, err := batchHead(ctx, q, id)
+	if err != nil {
+		return nil, nil, err
 	}
 	b := row.batch()
 	// Scanned by hand: a batch has thousands of lines, read when it is
@@ -261,7 +270,7 @@ func getBatch(ctx context.Context, q sqlx.QueryerContext, id string) (*pipeline.
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("read lines of batch %s: %w", id, err)
 	}
-	return &b, &row, nil
+	return &b, row, nil
 }
 
 // Batch returns a batch with its lines.
@@ -312,7 +321,7 @@ func (s *Store) BatchEvents(ctx context.Context, id string) ([]pipeline.BatchEve
 func (s *Store) ApproveBatch(ctx context.Context, id, by string) error {
 	by = strings.TrimSpace(by)
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		_, row, err := getBatch(ctx, tx, id)
+		row, err := batchHead(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -384,7 +393,7 @@ func (s *Store) ReissueBatch(ctx context.Context, id, by, reason string) (int, [
 	n := 0
 	var skipped []string
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		_, row, err := getBatch(ctx, tx, id)
+		row, err := batchHead(ctx, tx, id)
 		if err != nil {
 			return err
 		}
