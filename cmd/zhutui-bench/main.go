@@ -305,31 +305,17 @@ required = false
 payer_account = "0200001009000012345"
 `
 
-// snapshot copies the work folder, all but its inbox, to snap (cp -a: the
-// database, its WAL, the outbox and the reports, with their times), writes
-// the copy out to disk and returns the inbox's files as they are.
+// snapshot copies the work folder, all but its inbox, to snap (the
+// database, its WAL, the outbox and the reports) and returns the inbox's
+// files as they are.
 func snapshot(work, snap string) (map[string]bool, error) {
 	if err := fresh(snap); err != nil {
 		return nil, err
 	}
-	entries, err := os.ReadDir(work)
-	if err != nil {
+	if err := copyAllBut(work, snap, "inbox"); err != nil {
 		return nil, err
 	}
-	for _, e := range entries {
-		if e.Name() == "inbox" {
-			continue
-		}
-		if out, err := exec.Command("cp", "-a", filepath.Join(work, e.Name()), snap).CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("copy %s: %w\n%s", e.Name(), err, out)
-		}
-	}
-	inbox, err := inboxFiles(work)
-	if err != nil {
-		return nil, err
-	}
-	// Written out now, not while a night is timed.
-	return inbox, exec.Command("sync").Run()
+	return inboxFiles(work)
 }
 
 // restore puts the work folder back as snapshot found it: all but the inbox
@@ -357,13 +343,23 @@ func restore(snap, work string, inbox map[string]bool) error {
 			}
 		}
 	}
-	saved, err := os.ReadDir(snap)
+	return copyAllBut(snap, work, "inbox")
+}
+
+// copyAllBut copies every entry of the folder from but skip into the folder
+// to (cp -a: with their times) and writes the copies out to disk now, not
+// while a night is timed.
+func copyAllBut(from, to, skip string) error {
+	entries, err := os.ReadDir(from)
 	if err != nil {
 		return err
 	}
-	for _, e := range saved {
-		if out, err := exec.Command("cp", "-a", filepath.Join(snap, e.Name()), work).CombinedOutput(); err != nil {
-			return fmt.Errorf("copy %s back: %w\n%s", e.Name(), err, out)
+	for _, e := range entries {
+		if e.Name() == skip {
+			continue
+		}
+		if out, err := exec.Command("cp", "-a", filepath.Join(from, e.Name()), to).CombinedOutput(); err != nil {
+			return fmt.Errorf("copy %s to %s: %w\n%s", e.Name(), to, err, out)
 		}
 	}
 	return exec.Command("sync").Run()

@@ -6,6 +6,7 @@ package report
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -336,11 +337,8 @@ func writeRegistrations(b *bufio.Writer, lines func(func(pipeline.RegistrationLi
 		states.add(l)
 		return t.row(l.RegistrationID, string(l.Status), amount(l.AmountFen), l.Reasons, l.PaymentRef, l.BatchID)
 	})
-	for _, finish := range []func() error{rows.close, states.close} {
-		if cerr := finish(); err == nil {
-			err = cerr
-		}
-	}
+	// Both are closed, whatever happened; the first error wins.
+	err = cmp.Or(err, rows.close(), states.close())
 	if err != nil {
 		return err
 	}
@@ -369,11 +367,8 @@ func writeExceptions(b *bufio.Writer, lines func(func(pipeline.ExceptionLine) er
 		return t.row(l.RegistrationID, l.Station, string(l.Status), string(l.Code), l.Code.Text(), l.Field,
 			l.Registered, l.Feed)
 	})
-	for _, finish := range []func() error{rows.close, states.close} {
-		if cerr := finish(); err == nil {
-			err = cerr
-		}
-	}
+	// Both are closed, whatever happened; the first error wins.
+	err = cmp.Or(err, rows.close(), states.close())
 	if err != nil {
 		return err
 	}

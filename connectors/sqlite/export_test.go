@@ -95,6 +95,9 @@ const BatchPayments = batchPayments
 // temp.todo.
 const RejudgeTodo = rejudgeTodo
 
+// AtLeastQuery is atLeast's statement, for table.
+func AtLeastQuery(table string) string { return fmt.Sprintf(atLeastQuery, table) }
+
 // AtLeast says whether table holds at least n rows.
 func (s *Store) AtLeast(ctx context.Context, table string, n int) (bool, error) {
 	return atLeast(ctx, s.db, table, n)

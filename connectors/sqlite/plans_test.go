@@ -72,7 +72,7 @@ func TestAtLeast(t *testing.T) {
 			t.Errorf("at least %d: %v, %v; want %v", n, got, err, want)
 		}
 	}
-	plan := queryPlan(t, st, nil, `SELECT count(*) FROM (SELECT 1 FROM registrations LIMIT ?)`, 10)
+	plan := queryPlan(t, st, nil, sqlite.AtLeastQuery("registrations"), 10)
 	if !slices.ContainsFunc(plan, func(s string) bool { return strings.HasPrefix(s, "CO-ROUTINE") }) {
 		t.Errorf("plan %q, want the rows read as a bounded subquery", plan)
 	}

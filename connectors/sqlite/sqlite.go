@@ -252,9 +252,12 @@ func profiled(ctx context.Context, step string, fn func() error) error {
 // nights that bring a few.
 func atLeast(ctx context.Context, q sqlx.QueryerContext, table string, n int) (bool, error) {
 	var got int
-	err := sqlx.GetContext(ctx, q, &got, `SELECT count(*) FROM (SELECT 1 FROM `+table+` LIMIT ?)`, n)
+	err := sqlx.GetContext(ctx, q, &got, fmt.Sprintf(atLeastQuery, table), n)
 	return got >= n, err
 }
+
+// atLeastQuery counts at most ?1 rows of a table (%s).
+const atLeastQuery = `SELECT count(*) FROM (SELECT 1 FROM %s LIMIT ?)`
 
 // placeholders returns "?, ?, …" for n arguments.
 func placeholders(n int) string {
