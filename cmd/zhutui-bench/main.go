@@ -156,7 +156,7 @@ func run(bin string, n, second int, dir string) error {
 	if err != nil {
 		return err
 	}
-	if got := strings.TrimSpace(strings.ReplaceAll(floorOut, "\r", "")); got != decided {
+	if got := csvText(floorOut); got != decided {
 		return fmt.Errorf("the floor and zhutui decide differently:\nfloor:\n%s\nzhutui:\n%s", got, decided)
 	}
 	// The second night twice from the same state, where the bench may drop
@@ -268,7 +268,13 @@ func statusCounts(work string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("decisions by status: %w", err)
 	}
-	return strings.TrimSpace(strings.ReplaceAll(string(out), "\r", "")), nil
+	return csvText(string(out)), nil
+}
+
+// csvText is the sqlite3 shell's CSV output without its CRs and the blank
+// lines around it, so that two outputs compare line for line.
+func csvText(out string) string {
+	return strings.TrimSpace(strings.ReplaceAll(out, "\r", ""))
 }
 
 // writeCatalog writes the programme's catalog as the floor imports it.
