@@ -111,6 +111,35 @@ func run(bin string, n, second int, dir string) error {
 	}
 	figs = append(figs, recordsFig)
 
+	// The same rows with no secondary index and no trigger: what writing the
+	// rows alone costs, whatever indexes a schema would keep.
+	if err := fresh(records); err != nil {
+		return err
+	}
+	if _, _, err := measure("init", records, nil, "", bin, "init"); err != nil {
+		return err
+	}
+	bare, err := bareRecordsScript(strings.ReplaceAll(recordsScript, "DATA", night1))
+	if err != nil {
+		return err
+	}
+	bareFig, out, err := measure("sqlite3 records floor, no index", records, nil, bare, "sqlite3", "-bail", "zhutui.db")
+	if err != nil {
+		return err
+	}
+	if entries, _ := strconv.Atoi(strings.TrimSpace(out)); entries == 0 {
+		return fmt.Errorf("records floor with no index wrote no ledger entries: %q", out)
+	}
+	left, err := exec.Command("sqlite3", "-readonly", filepath.Join(records, "zhutui.db"),
+		"SELECT count(*) FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL").Output()
+	if err != nil {
+		return fmt.Errorf("records floor with no index: %w", err)
+	}
+	if strings.TrimSpace(string(left)) != "0" {
+		return fmt.Errorf("records floor with no index kept %s indexes and triggers", strings.TrimSpace(string(left)))
+	}
+	figs = append(figs, bareFig)
+
 	// zhutui: ingest alone, for the memory bound of streaming ingestion.
 	ingestDir := filepath.Join(dir, "ingest")
 	if err := fresh(ingestDir); err != nil {
@@ -245,6 +274,7 @@ func run(bin string, n, second int, dir string) error {
 	}
 	ratio("records floor / floor", recordsFig.wall.Seconds()/figs[0].wall.Seconds(), "(the rows a night keeps, written by the shell)")
 	ratio("first night / records floor", first.wall.Seconds()/recordsFig.wall.Seconds(), "")
+	ratio("no-index records / floor", bareFig.wall.Seconds()/figs[0].wall.Seconds(), "(the same rows, only the tables' own keys)")
 	ratio("results night / first night", resultsFig.wall.Seconds()/first.wall.Seconds(), "(settle and notify every payment)")
 	ratio("quiet night / first night", quietFig.wall.Seconds()/first.wall.Seconds(), "(nothing new: the cost of a night itself)")
 	fmt.Printf("%-28s = %6.1f MiB (goal ≤ 512)\n", "first night peak RSS", float64(first.peakKiB)/1024)
@@ -500,6 +530,25 @@ func readString(path string) string {
 //
 //go:embed records.sql
 var recordsScript string
+
+// dropAll is the sqlite3 shell's prelude that drops every secondary index
+// and trigger of the database (the keys a table declares stay): it writes
+// the DROP statements to a file and reads it back.
+const dropAll = `.headers off
+.mode list
+.once drop-all.sql
+SELECT 'DROP ' || upper(type) || ' ' || name || ';' FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL;
+.read drop-all.sql
+`
+
+// bareRecordsScript is the records floor's script with every secondary
+// index and trigger dropped before its transaction begins.
+func bareRecordsScript(script string) (string, error) {
+	if strings.Count(script, "\nBEGIN;\n") != 1 {
+		return "", errors.New("records.sql: want one BEGIN; line to put the drops before")
+	}
+	return strings.Replace(script, "\nBEGIN;\n", "\n"+dropAll+"BEGIN;\n", 1), nil
+}
 
 // measure runs a command, with stdin (when not "") as its standard input,
 // and returns its wall time, CPU time and peak RSS.
