@@ -164,6 +164,7 @@ type BatchState struct {
 	ReturnedFen   int64
 	PaidCount     int64
 	ReturnedCount int64
+	DeliveryRun   int64 // the run that began delivering it (0: not begun)
 }
 
 // BatchEvent is one thing done to a batch.

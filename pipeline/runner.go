@@ -34,6 +34,10 @@ type Store interface {
 	CreateBatches(ctx context.Context, runID int64, spec BatchSpec, render func(*Batch) ([]byte, error)) ([]Batch, error)
 	BatchesToDeliver(ctx context.Context) ([]string, error)
 	Batch(ctx context.Context, id string) (*Batch, error)
+	// BeginDelivery records that a run is about to put a batch's payment
+	// file at the bank (from then on the batch cannot be rejected) and
+	// returns the batch's status; only an APPROVED batch is delivered.
+	BeginDelivery(ctx context.Context, runID int64, id, location string) (BatchStatus, error)
 	MarkSent(ctx context.Context, runID int64, id string, deliveries []Delivery) error
 	FileNotices(ctx context.Context, runID int64, tpl SMSTemplates) ([]string, error)
 	SMSFilesToDeliver(ctx context.Context) ([]string, error)
@@ -295,9 +299,11 @@ func (r *Runner) batch(ctx context.Context, runID int64, res *Result) (string, e
 }
 
 // deliver writes the payment file and its sidecar of every approved batch not
-// yet delivered, data file first, then records the batch as SENT. A batch
-// whose file is already there with the same bytes is recorded without
-// writing again; other bytes under its name stop the stage.
+// yet delivered, data file first, then records the batch as SENT. Before the
+// first byte it records that the batch's delivery began (from then on the
+// batch cannot be rejected); a batch rejected since the stage listed it is
+// skipped. A batch whose file is already there with the same bytes is
+// recorded without writing again; other bytes under its name stop the stage.
 func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string, error) {
 	ids, err := r.Store.BatchesToDeliver(ctx)
 	if err != nil {
@@ -340,12 +346,25 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 		for range next { // wait for the reader to finish
 		}
 	}()
+	skipped := 0
 	for x := range next {
 		if x.err != nil {
 			return "", x.err
 		}
 		id, data := x.b.ID, x.data
 		name := PaymentFileName(id)
+		// Recorded before the first byte leaves: from here on the file may
+		// be at the bank, and the batch can no longer be rejected.
+		crashpoint.Here("deliver:begin")
+		status, err := r.Store.BeginDelivery(ctx, runID, id, r.Bank.Payments.String())
+		if err != nil {
+			return "", err
+		}
+		if status != BatchApproved {
+			r.log().Warn("batch not delivered: it is no longer approved", "run", runID, "batch", id, "status", status)
+			skipped++
+			continue
+		}
 		var ds []Delivery
 		for _, f := range []struct {
 			kind, name string
@@ -370,6 +389,9 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 	}
 	if err := ctx.Err(); err != nil { // the reader stopped early
 		return "", err
+	}
+	if skipped > 0 {
+		return fmt.Sprintf("delivered=%d not-approved=%d", len(res.Delivered), skipped), nil
 	}
 	return fmt.Sprintf("delivered=%d", len(res.Delivered)), nil
 }

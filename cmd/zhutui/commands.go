@@ -470,6 +470,11 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 		for _, b := range r.Approved {
 			fmt.Fprintf(w, "  %s: %d lines, %s yuan, approved %s by %s\n", b.ID, b.Count, pipeline.FormatFen(b.TotalFen),
 				b.ApprovedAt, b.ApprovedBy)
+			if b.DeliveryRun != 0 {
+				fmt.Fprintf(w, "    its delivery began in run %d and is not recorded as done: its file may be at the bank, "+
+					"so it cannot be rejected (zhutui rerun %d finishes it)\n",
+					b.DeliveryRun, b.DeliveryRun)
+			}
 		}
 	}
 	if len(r.Sent) > 0 {

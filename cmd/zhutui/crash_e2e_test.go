@@ -222,3 +222,82 @@ func waitFor(t *testing.T, path string) {
 	}
 	t.Fatalf("%s did not appear", path)
 }
+
+// TestNoRejectOnceDeliveryBegan: a run killed after the payment file was put
+// at the bank but before the batch was recorded as sent leaves the batch
+// APPROVED. The bank may pay that file, so the batch must not be rejected
+// (its payments would go back to ELIGIBLE and be paid again in a new batch):
+// reject refuses and says how to finish the run, and the rerun records the
+// batch as sent without delivering other bytes.
+func TestNoRejectOnceDeliveryBegan(t *testing.T) {
+	w := night1Workdir(t)
+	w.env = append(w.env, "ZHUTUI_CRASH_AT=deliver:put#1")
+	out, errs, code := w.zhutui("run", "--as-of", "2014-02-01")
+	w.env = w.env[:len(w.env)-1]
+	if code != -1 {
+		t.Fatalf("the run was not killed (exit %d)\n%s\n%s", code, out, errs)
+	}
+	pay := w.read("outbox/payments", "ZTPAY_B2014020101.txt")
+	last := lastRunID(t, w)
+	out, errs, code = w.zhutui("batch", "reject", "B2014020101", "--by", "wang", "--reason", "wrong memo")
+	if code != 1 || !strings.Contains(errs, "its delivery began") ||
+		!strings.Contains(errs, fmt.Sprintf("zhutui rerun %d", last)) {
+		t.Fatalf("reject after the file reached the bank: exit %d\n%s\n%s", code, out, errs)
+	}
+	if show := w.ok("batch", "show", "B2014020101"); !strings.Contains(show, "APPROVED") || !strings.Contains(show, "delivering") {
+		t.Fatalf("batch show after the refused reject:\n%s", show)
+	}
+	if st := w.ok("status"); !strings.Contains(st, fmt.Sprintf("its delivery began in run %d and is not recorded as done", last)) {
+		t.Fatalf("status does not say the batch's delivery began:\n%s", st)
+	}
+	w.ok("rerun", strconv.Itoa(last))
+	if show := w.ok("batch", "show", "B2014020101"); !strings.Contains(show, "SENT") {
+		t.Fatalf("batch show after the rerun:\n%s", show)
+	}
+	if got := w.read("outbox/payments", "ZTPAY_B2014020101.txt"); !bytes.Equal(got, pay) {
+		t.Fatal("the rerun put other bytes under the payment file's name")
+	}
+	if out, errs, code := w.zhutui("batch", "reject", "B2014020101", "--by", "wang", "--reason", "wrong memo"); code != 1 ||
+		!strings.Contains(errs, "only a batch not yet delivered can be rejected") {
+		t.Fatalf("reject of a sent batch: exit %d\n%s\n%s", code, out, errs)
+	}
+}
+
+// TestRejectDuringDeliver: an operator rejects an approved batch while the
+// night's deliver stage is about to put it (the stage listed it before). The
+// reject commits first, so the stage puts nothing for that batch and says so,
+// and the night ends as usual.
+func TestRejectDuringDeliver(t *testing.T) {
+	w := newWorkdir(t)
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w.ok("run", "--as-of", "2014-02-01") // the batch awaits approval
+	w.ok("batch", "approve", "B2014020101", "--by", "finance-li")
+	night := exec.Command(binary, "run", "--as-of", "2014-02-02")
+	night.Dir = w.dir
+	night.Env = append(w.env, "ZHUTUI_PAUSE_AT=deliver:begin", "ZHUTUI_PAUSE_FILE="+w.path("go"))
+	var nightOut bytes.Buffer
+	night.Stdout, night.Stderr = &nightOut, &nightOut
+	if err := night.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, w.path("go.waiting"))
+	w.ok("batch", "reject", "B2014020101", "--by", "finance-wang", "--reason", "wrong memo")
+	os.WriteFile(w.path("go"), nil, 0o644) // let the night go on
+	if err := night.Wait(); err != nil {
+		t.Fatalf("the night: %v\n%s", err, nightOut.String())
+	}
+	if !strings.Contains(nightOut.String(), `msg="batch not delivered: it is no longer approved" run=2 batch=B2014020101 status=REJECTED`) {
+		t.Errorf("the night does not say it skipped the rejected batch:\n%s", nightOut.String())
+	}
+	if _, err := os.Stat(w.path("outbox/payments/ZTPAY_B2014020101.txt")); !os.IsNotExist(err) {
+		t.Errorf("the rejected batch's payment file was put: %v", err)
+	}
+	if show := w.ok("batch", "show", "B2014020101"); !strings.Contains(show, "REJECTED") || strings.Contains(show, "delivering") {
+		t.Errorf("batch show:\n%s", show)
+	}
+	if out := w.ok("ledger", "verify"); !strings.Contains(out, "verified") {
+		t.Errorf("ledger: %s", out)
+	}
+}

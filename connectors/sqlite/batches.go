@@ -222,6 +222,7 @@ type batchRow struct {
 	SentAt       string        `db:"sent_at"`
 	SettledFen   sql.NullInt64 `db:"settled_fen"`
 	ReturnedFen  sql.NullInt64 `db:"returned_fen"`
+	DeliveryRun  sql.NullInt64 `db:"delivery_run"` // the run that began delivering it
 }
 
 func (r *batchRow) batch() pipeline.Batch {
@@ -304,7 +305,7 @@ func (s *Store) Batches(ctx context.Context) ([]pipeline.BatchState, error) {
 		}
 		out = append(out, pipeline.BatchState{Batch: r.batch(), ApprovedAt: r.ApprovedAt, SentAt: r.SentAt,
 			SettledFen: r.SettledFen.Int64, ReturnedFen: r.ReturnedFen.Int64, Settled: r.SettledFen.Valid,
-			PaidCount: r.PaidCount, ReturnedCount: r.ReturnedCount})
+			PaidCount: r.PaidCount, ReturnedCount: r.ReturnedCount, DeliveryRun: r.DeliveryRun.Int64})
 	}
 	return out, rows.Err()
 }
@@ -355,6 +356,11 @@ func (s *Store) RejectBatch(ctx context.Context, id, by, reason string) error {
 		}
 		if row.Status != string(pipeline.BatchAwaitingApproval) && row.Status != string(pipeline.BatchApproved) {
 			return fmt.Errorf("reject batch %s: it is %s; only a batch not yet delivered can be rejected", id, row.Status)
+		}
+		if row.DeliveryRun.Valid {
+			return fmt.Errorf("reject batch %s: its delivery began in run %d and its payment file may be at the bank already, "+
+				"so it cannot be rejected; finish that run (zhutui rerun %d) or let the next run deliver it, "+
+				"and the bank's result file will say what was paid", id, row.DeliveryRun.Int64, row.DeliveryRun.Int64)
 		}
 		lw, err := s.ledger(ctx, tx, 0)
 		if err != nil {
@@ -444,6 +450,30 @@ func (s *Store) BatchesToDeliver(ctx context.Context) ([]string, error) {
 	var ids []string
 	err := s.db.SelectContext(ctx, &ids, `SELECT id FROM batches WHERE status = 'APPROVED' ORDER BY created_at, id`)
 	return ids, err
+}
+
+// BeginDelivery records, in a transaction of its own, that run runID is
+// about to put batch id's payment file at location, and returns the
+// batch's status. Only an APPROVED batch is marked; from then on it cannot be
+// rejected (the file may reach the bank whatever happens next). Any other
+// status (a batch rejected since the stage listed it) is returned with
+// nothing recorded, and the batch must not be delivered.
+func (s *Store) BeginDelivery(ctx context.Context, runID int64, id, location string) (pipeline.BatchStatus, error) {
+	var status string
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		row, err := batchHead(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if status = row.Status; status != string(pipeline.BatchApproved) {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE batches SET delivery_run = ? WHERE id = ?`, runID, id); err != nil {
+			return err
+		}
+		return batchEvent(ctx, tx, id, s.now(), pipeline.SystemUser, "delivering", fmt.Sprintf("run %d to %s", runID, location))
+	})
+	return pipeline.BatchStatus(status), err
 }
 
 // MarkSent records that a batch's payment file and sidecar were delivered:

@@ -298,8 +298,23 @@ func TestBatchGuards(t *testing.T) {
 	if err := st.MarkSent(ctx, 2, id, sent); err == nil || !strings.Contains(err.Error(), "it is AWAITING_APPROVAL") {
 		t.Errorf("a batch not approved marked sent: %v", err)
 	}
+	if status, err := st.BeginDelivery(ctx, 1, id, "file:///out"); err != nil || status != pipeline.BatchAwaitingApproval {
+		t.Errorf("delivery of a batch not approved: %s, %v", status, err)
+	}
 	if err := st.ApproveBatch(ctx, id, "finance-li"); err != nil {
 		t.Fatal(err)
+	}
+	// Once its delivery began, the file may be at the bank: no reject.
+	if status, err := st.BeginDelivery(ctx, 1, id, "file:///out"); err != nil || status != pipeline.BatchApproved {
+		t.Fatalf("delivery of an approved batch: %s, %v", status, err)
+	}
+	before := ledgerLines(t, st, "1")
+	if err := st.RejectBatch(ctx, id, "finance-li", "wrong memo"); err == nil ||
+		!strings.Contains(err.Error(), "its delivery began in run 1") || !strings.Contains(err.Error(), "zhutui rerun 1") {
+		t.Errorf("reject of a batch whose delivery began: %v", err)
+	}
+	if got := statuses(t, st); got["R1"] != "BATCHED" || got["R2"] != "BATCHED" || ledgerLines(t, st, "1") != before {
+		t.Errorf("a refused reject changed something: %v", got)
 	}
 	if err := st.MarkSent(ctx, 2, id, nil); err == nil || !strings.Contains(err.Error(), "no delivery recorded") {
 		t.Errorf("marked sent without a delivery: %v", err)
@@ -307,7 +322,7 @@ func TestBatchGuards(t *testing.T) {
 	if err := st.MarkSent(ctx, 2, id, sent); err != nil {
 		t.Fatal(err)
 	}
-	before := ledgerLines(t, st, "1")
+	before = ledgerLines(t, st, "1")
 	if err := st.RejectBatch(ctx, id, "finance-li", "too late"); err == nil || !strings.Contains(err.Error(), "it is SENT; only a batch not yet delivered") {
 		t.Errorf("reject of a delivered batch: %v", err)
 	}
@@ -325,6 +340,38 @@ func TestBatchGuards(t *testing.T) {
 	}
 	if got := statuses(t, st); got["R1"] != "SENT" || got["R2"] != "SENT" || ledgerLines(t, st, "1") != before {
 		t.Errorf("a quarantined result changed something: %v", got)
+	}
+	verify(t, st)
+}
+
+// TestRejectedBatchIsNotDelivered: a batch rejected after the deliver stage
+// listed it (the operator's reject committed first) is not marked for
+// delivery, and the stage is told its status so that it puts nothing.
+func TestRejectedBatchIsNotDelivered(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	batched(t, st, 2)
+	const id = "B2014020101"
+	if err := st.ApproveBatch(ctx, id, "finance-li"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RejectBatch(ctx, id, "finance-wang", "wrong memo"); err != nil {
+		t.Fatal(err)
+	}
+	if status, err := st.BeginDelivery(ctx, 1, id, "file:///out"); err != nil || status != pipeline.BatchRejected {
+		t.Fatalf("delivery of a rejected batch: %s, %v", status, err)
+	}
+	events, err := st.BatchEvents(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if e.Action == "delivering" {
+			t.Errorf("a rejected batch was marked for delivery: %+v", e)
+		}
+	}
+	if got := statuses(t, st); got["R1"] != "ELIGIBLE" || got["R2"] != "ELIGIBLE" {
+		t.Errorf("payments of the rejected batch: %v", got)
 	}
 	verify(t, st)
 }
