@@ -301,3 +301,40 @@ func TestRejectDuringDeliver(t *testing.T) {
 		t.Errorf("ledger: %s", out)
 	}
 }
+
+// TestResultBeforeDeliveryRecorded: the bank answers a payment file that
+// reached it in a run killed before the batch was recorded as sent, and an
+// operator takes the answer by hand before finishing that run. The file is
+// refused with nothing recorded (not quarantined, which would refuse the same
+// bytes for ever), and the rerun delivers nothing new, records the batch as
+// sent and then settles it from the same file.
+func TestResultBeforeDeliveryRecorded(t *testing.T) {
+	w := night1Workdir(t)
+	w.env = append(w.env, "ZHUTUI_CRASH_AT=deliver:put#2")
+	if _, _, code := w.zhutui("run", "--as-of", "2014-02-01"); code != -1 {
+		t.Fatalf("the run was not killed (exit %d)", code)
+	}
+	w.env = w.env[:len(w.env)-1]
+	last := lastRunID(t, w)
+	name, res, err := bank.Answer(w.read("outbox/payments", "ZTPAY_B2014020101.txt"), map[string]bank.Failure{"R001-1": bank.AccountClosed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.path("inbox/results", name), res, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := w.zhutui("ingest", "results", w.path("inbox/results", name))
+	if code != 1 || !strings.Contains(errs, "whose delivery began in run") || !strings.Contains(errs, fmt.Sprintf("zhutui rerun %d", last)) {
+		t.Fatalf("ingest of the answer before the batch was recorded as sent: exit %d\n%s\n%s", code, out, errs)
+	}
+	if st := w.ok("status"); strings.Contains(st, "quarantined") {
+		t.Fatalf("the answer was quarantined:\n%s", st)
+	}
+	w.ok("rerun", strconv.Itoa(last))
+	if show := w.ok("batch", "show", "B2014020101"); !strings.Contains(show, "SETTLED") {
+		t.Fatalf("batch show after the rerun:\n%s", show)
+	}
+	if out := w.ok("ledger", "verify"); !strings.Contains(out, "verified") {
+		t.Fatalf("ledger: %s", out)
+	}
+}

@@ -12,7 +12,9 @@ import (
 // its batch (pipeline.CheckResult), every line settles (PAID) or returns
 // (RETURNED, with the bank's code and message) its payment, the movements are
 // posted and the batch is SETTLED. A file that does not agree with its batch,
-// or answers a batch not awaiting results, is quarantined with nothing applied.
+// or answers a batch not awaiting results, is quarantined with nothing applied;
+// one that answers a batch whose delivery began but is not recorded as done
+// is refused with nothing recorded, to be taken once the run is finished.
 func (s *Store) IngestResult(ctx context.Context, f pipeline.InboundFile, rf *pipeline.ResultFile) (pipeline.FileOutcome, error) {
 	return s.takeFile(ctx, f, func(ft *fileTx) error {
 		tx := ft.tx
@@ -22,6 +24,12 @@ func (s *Store) IngestResult(ctx context.Context, f pipeline.InboundFile, rf *pi
 		}
 		if err != nil {
 			return err
+		}
+		if row.Status == string(pipeline.BatchApproved) && row.DeliveryRun.Valid {
+			// The file may well have reached the bank: not quarantined (the
+			// same bytes would then be refused for ever), nothing recorded.
+			return fmt.Errorf("it answers batch %s, whose delivery began in run %d but is not recorded as done: "+
+				"finish that run first (zhutui rerun %d), then take this file again", b.ID, row.DeliveryRun.Int64, row.DeliveryRun.Int64)
 		}
 		if row.Status != string(pipeline.BatchSent) {
 			return &pipeline.FileError{File: f.Name, Reason: fmt.Sprintf("answers batch %s, which is %s, not awaiting a result", b.ID, row.Status)}
