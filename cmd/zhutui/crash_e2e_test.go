@@ -186,16 +186,8 @@ func TestOneRunAtATime(t *testing.T) {
 	w := newWorkdir(t)
 	w.ok("init")
 	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
-	// The first run pauses inside its collect stage: $ZHUTUI_PAUSE_AT holds it there.
-	first := exec.Command(binary, "run", "--as-of", "2014-02-01")
-	first.Dir = w.dir
-	first.Env = append(w.env, "ZHUTUI_PAUSE_AT=stage:collect:before", "ZHUTUI_PAUSE_FILE="+w.path("go"))
-	var firstOut bytes.Buffer
-	first.Stdout, first.Stderr = &firstOut, &firstOut
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, w.path("go.waiting"))
+	// The first run pauses inside its collect stage.
+	first, firstOut := w.pausedAt(t, "stage:collect:before", "run", "--as-of", "2014-02-01")
 	_, errs, code := w.zhutui("run", "--as-of", "2014-02-01")
 	if code != 1 || !strings.Contains(errs, "another zhutui is working on this database") ||
 		!strings.Contains(errs, fmt.Sprintf("pid %d", first.Process.Pid)) {
@@ -204,13 +196,33 @@ func TestOneRunAtATime(t *testing.T) {
 	if _, errs, code := w.zhutui("report"); code != 1 || !strings.Contains(errs, "another zhutui is working on this database") {
 		t.Errorf("report during the run: exit %d, %q", code, errs)
 	}
-	os.WriteFile(w.path("go"), nil, 0o644) // let the first one go on
+	w.goOn() // let the first one go on
 	if err := first.Wait(); err != nil {
 		t.Fatalf("first run: %v\n%s", err, firstOut.String())
 	}
 	w.ok("run", "--as-of", "2014-02-02") // the lease was released
 	w.ok("report")
 }
+
+// pausedAt starts zhutui with args, held at the crash point point by
+// $ZHUTUI_PAUSE_AT, and returns once it waits there (goOn lets it go on),
+// with its combined output.
+func (w *workdir) pausedAt(t *testing.T, point string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = w.dir
+	cmd.Env = append(w.env, "ZHUTUI_PAUSE_AT="+point, "ZHUTUI_PAUSE_FILE="+w.path("go"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, w.path("go.waiting"))
+	return cmd, &out
+}
+
+// goOn lets the zhutui that pausedAt holds go on.
+func (w *workdir) goOn() { os.WriteFile(w.path("go"), nil, 0o644) }
 
 func waitFor(t *testing.T, path string) {
 	t.Helper()
@@ -274,17 +286,9 @@ func TestRejectDuringDeliver(t *testing.T) {
 	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
 	w.ok("run", "--as-of", "2014-02-01") // the batch awaits approval
 	w.ok("batch", "approve", "B2014020101", "--by", "finance-li")
-	night := exec.Command(binary, "run", "--as-of", "2014-02-02")
-	night.Dir = w.dir
-	night.Env = append(w.env, "ZHUTUI_PAUSE_AT=deliver:begin", "ZHUTUI_PAUSE_FILE="+w.path("go"))
-	var nightOut bytes.Buffer
-	night.Stdout, night.Stderr = &nightOut, &nightOut
-	if err := night.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, w.path("go.waiting"))
+	night, nightOut := w.pausedAt(t, "deliver:begin", "run", "--as-of", "2014-02-02")
 	w.ok("batch", "reject", "B2014020101", "--by", "finance-wang", "--reason", "wrong memo")
-	os.WriteFile(w.path("go"), nil, 0o644) // let the night go on
+	w.goOn() // let the night go on
 	if err := night.Wait(); err != nil {
 		t.Fatalf("the night: %v\n%s", err, nightOut.String())
 	}
