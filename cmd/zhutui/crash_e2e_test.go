@@ -342,3 +342,67 @@ func TestResultBeforeDeliveryRecorded(t *testing.T) {
 		t.Fatalf("ledger: %s", out)
 	}
 }
+
+// TestReadWhileANightWrites: while a night holds the database's write lock
+// (here, inside the transaction that takes a registration export), the
+// commands that only read answer at once: status names the night's holder,
+// batch list and show print the batches; a second run or a report is refused
+// naming the holder. Opening the database takes no write lock when it has no
+// migration to apply and its ledger key check is recorded.
+func TestReadWhileANightWrites(t *testing.T) {
+	w := newWorkdir(t)
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w.ok("run", "--as-of", "2014-02-01") // the batch awaits approval
+	copyFile(t, filepath.Join(samples, "night2/registrations.csv"), w.path("inbox/registrations/night2.csv"))
+	night, nightOut := w.pausedAt(t, "ingest:row", "run", "--as-of", "2014-02-02")
+	// Each would fail with "database is locked" after the busy timeout if it
+	// waited for the night's lock.
+	if st := w.ok("status"); !strings.Contains(st, "working now") || !strings.Contains(st, fmt.Sprintf("pid %d", night.Process.Pid)) {
+		t.Errorf("status while a night writes:\n%s", st)
+	}
+	if out := w.ok("batch", "list"); !strings.Contains(out, "B2014020101") {
+		t.Errorf("batch list while a night writes:\n%s", out)
+	}
+	if out := w.ok("batch", "show", "B2014020101"); !strings.Contains(out, "AWAITING_APPROVAL") {
+		t.Errorf("batch show while a night writes:\n%s", out)
+	}
+	// A second run, or a report, is refused at once, naming the holder.
+	for _, args := range [][]string{{"run", "--as-of", "2014-02-02"}, {"report"}} {
+		if _, errs, code := w.zhutui(args...); code != 1 || !strings.Contains(errs, "another zhutui is working on this database") ||
+			!strings.Contains(errs, fmt.Sprintf("pid %d", night.Process.Pid)) {
+			t.Errorf("zhutui %s while a night writes: exit %d, %q", args[0], code, errs)
+		}
+	}
+	w.goOn()
+	if err := night.Wait(); err != nil {
+		t.Fatalf("the night: %v\n%s", err, nightOut.String())
+	}
+}
+
+// TestWriteWhileANightWrites: a command that must write (here an approval)
+// while a night holds the write lock past the busy timeout fails, says why
+// and what to do, and changes nothing. (It waits the whole 10 s timeout, so
+// it runs beside the other tests.)
+func TestWriteWhileANightWrites(t *testing.T) {
+	t.Parallel()
+	w := newWorkdir(t)
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w.ok("run", "--as-of", "2014-02-01") // the batch awaits approval
+	copyFile(t, filepath.Join(samples, "night2/registrations.csv"), w.path("inbox/registrations/night2.csv"))
+	night, nightOut := w.pausedAt(t, "ingest:row", "run", "--as-of", "2014-02-02")
+	_, errs, code := w.zhutui("batch", "approve", "B2014020101", "--by", "finance-li")
+	if code != 1 || !strings.Contains(errs, "database is locked") || !strings.Contains(errs, "held the database's write lock") {
+		t.Errorf("approve while a night writes: exit %d, %q", code, errs)
+	}
+	w.goOn()
+	if err := night.Wait(); err != nil {
+		t.Fatalf("the night: %v\n%s", err, nightOut.String())
+	}
+	if out := w.ok("batch", "show", "B2014020101"); !strings.Contains(out, "AWAITING_APPROVAL") || strings.Contains(out, "finance-li") {
+		t.Errorf("the refused approval changed the batch:\n%s", out)
+	}
+}

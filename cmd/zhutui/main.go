@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"zhutui/connectors/sqlite"
 	"zhutui/pipeline"
 )
 
@@ -132,6 +133,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	default:
 		fmt.Fprintf(stderr, "zhutui %s: %v\n", rest[0], err)
+		if sqlite.IsBusy(err) {
+			fmt.Fprintln(stderr, "    another zhutui held the database's write lock for the whole busy timeout (10 s),"+
+				" as a night does in its long steps, and the command stopped there; zhutui status shows who works:"+
+				" try again when it is done")
+		}
 		return exitFailed
 	}
 }

@@ -287,6 +287,13 @@ func nullID(id int64) any {
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
+// IsBusy says whether err is SQLite giving up on a lock another connection
+// held for longer than the busy timeout (a night's long transaction, say).
+func IsBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
+}
+
 func isNoTable(err error) bool {
 	var se sqlite3.Error
 	return errors.As(err, &se) && strings.Contains(se.Error(), "no such table")

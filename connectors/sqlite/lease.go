@@ -31,6 +31,13 @@ type Lease struct {
 // over. The lease heartbeats until Release.
 func (s *Store) AcquireLease(ctx context.Context, h pipeline.Holder) (*Lease, error) {
 	now := s.Now()
+	// Read first, without the write lock: a live holder may be inside a long
+	// transaction, and waiting for it would end in "database is locked"
+	// instead of naming it.
+	var cur leaseRow
+	if err := s.db.GetContext(ctx, &cur, leaseQuery); err == nil && cur.alive(now, h.Host) {
+		return nil, &pipeline.BusyError{Holder: cur.Holder, Command: cur.Command, RunID: cur.RunID.Int64, Since: cur.StartedAt}
+	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var cur leaseRow
 		err := tx.GetContext(ctx, &cur, leaseQuery)

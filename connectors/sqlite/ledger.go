@@ -29,7 +29,17 @@ func (s *Store) SetLedgerKey(ctx context.Context, key []byte) error {
 		return &LedgerKeyError{"is too short (want at least 16 bytes)"}
 	}
 	check := pipeline.KeyCheck(key)
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	// Read first: a database whose key check is recorded is only read, so
+	// that a command that reads answers while a night holds the write lock.
+	have, err := setting(ctx, s.db, "ledger.key_check")
+	if err != nil {
+		return fmt.Errorf("ledger key: %w", err)
+	}
+	if have == check {
+		s.ledgerKey = append([]byte(nil), key...)
+		return nil
+	}
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		have, err := setting(ctx, tx, "ledger.key_check")
 		if err != nil {
 			return err

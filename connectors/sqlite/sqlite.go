@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"net/url"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -114,16 +115,25 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) DB() *sqlx.DB { return s.db }
 
 // migrate applies the embedded migrations in name order, each in its own
-// transaction, and records each in the migrations table.
+// transaction, and records each in the migrations table. A database that has
+// them all is only read: opening it takes no write lock, so a command that
+// reads (zhutui status, batch list) answers while a night holds the lock in a
+// long transaction.
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
-		return err
-	}
 	names, err := fs.Glob(migrations.FS, "*.sql")
 	if err != nil {
 		return err
 	}
 	sort.Strings(names)
+	// Read first; any error (a new database has no migrations table) means
+	// the writes below, which report their own errors.
+	var applied []string
+	if err := s.db.SelectContext(ctx, &applied, `SELECT name FROM migrations ORDER BY name`); err == nil && slices.Equal(applied, names) {
+		return nil
+	}
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return err
+	}
 	for _, name := range names {
 		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 			var n int
