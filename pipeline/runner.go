@@ -153,6 +153,13 @@ func (r *Runner) Resume(ctx context.Context, runID int64) (*Result, error) {
 		pprof.Do(WithProgress(ctx, log.With("stage", s.name)), pprof.Labels("stage", string(s.name)), func(ctx context.Context) {
 			counts, err = s.do(ctx, runID, res)
 		})
+		if err != nil && ctx.Err() != nil {
+			// Stopped (a signal, the daemon shutting down): say so first. What
+			// follows is how the stage's statements met the cancellation
+			// ("transaction has already been committed or rolled back" is
+			// database/sql having rolled the open one back).
+			err = fmt.Errorf("stopped (%w) before the stage finished; no transaction was left half-applied: %w", ctx.Err(), err)
+		}
 		if ferr := r.Store.FinishStage(context.WithoutCancel(ctx), runID, s.name, counts, err); ferr != nil && err == nil {
 			err = ferr
 		}

@@ -406,3 +406,30 @@ func TestWriteWhileANightWrites(t *testing.T) {
 		t.Errorf("the refused approval changed the batch:\n%s", out)
 	}
 }
+
+// TestInterruptedNight: Ctrl-C (SIGINT) in the middle of taking a file stops
+// the night with exit 1 and an error that says it was stopped, not only how
+// the open transaction met the cancellation; the run is recorded as failed
+// with the rerun that finishes it, and the rerun does.
+func TestInterruptedNight(t *testing.T) {
+	w := night1Workdir(t)
+	night, nightOut := w.pausedAt(t, "ingest:row", "run", "--as-of", "2014-02-01")
+	if err := night.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	w.goOn()
+	if err := night.Wait(); err == nil || night.ProcessState.ExitCode() != 1 ||
+		!strings.Contains(nightOut.String(), "zhutui run: run 1, stage collect: stopped (context canceled) before the stage finished") {
+		t.Fatalf("the interrupted night: %v\n%s", err, nightOut.String())
+	}
+	if st := w.ok("status"); !strings.Contains(st, "stopped (context canceled)") || !strings.Contains(st, "finish it with: zhutui rerun 1") {
+		t.Fatalf("status after the interrupted night:\n%s", st)
+	}
+	w.ok("rerun", "1")
+	if _, err := os.Stat(w.path("outbox/payments/ZTPAY_B2014020101.txt")); err != nil {
+		t.Fatalf("the rerun delivered no payment file: %v", err)
+	}
+	if out := w.ok("ledger", "verify"); !strings.Contains(out, "verified") {
+		t.Fatalf("ledger: %s", out)
+	}
+}
