@@ -34,9 +34,10 @@ type Store interface {
 	CreateBatches(ctx context.Context, runID int64, spec BatchSpec, render func(*Batch) ([]byte, error)) ([]Batch, error)
 	BatchesToDeliver(ctx context.Context) ([]string, error)
 	Batch(ctx context.Context, id string) (*Batch, error)
-	// BeginDelivery records that a run is about to put a batch's payment
-	// file at the bank (from then on the batch cannot be rejected) and
-	// returns the batch's status; only an APPROVED batch is delivered.
+	// BeginDelivery records that a run is about to put a batch's sidecar,
+	// which tells the bank to take its payment file (from then on the batch
+	// cannot be rejected), and returns the batch's status; only an APPROVED
+	// batch gets its sidecar.
 	BeginDelivery(ctx context.Context, runID int64, id, location string) (BatchStatus, error)
 	MarkSent(ctx context.Context, runID int64, id string, deliveries []Delivery) error
 	FileNotices(ctx context.Context, runID int64, tpl SMSTemplates) ([]string, error)
@@ -307,9 +308,9 @@ func (r *Runner) batch(ctx context.Context, runID int64, res *Result) (string, e
 
 // deliver writes the payment file and its sidecar of every approved batch not
 // yet delivered, data file first, then records the batch as SENT. Before the
-// first byte it records that the batch's delivery began (from then on the
-// batch cannot be rejected); a batch rejected since the stage listed it is
-// skipped. A batch whose file is already there with the same bytes is
+// sidecar, which tells the bank to take the file, it records that the batch's
+// delivery began (from then on the batch cannot be rejected); a batch
+// rejected since the stage listed it gets no sidecar. A batch whose file is already there with the same bytes is
 // recorded without writing again; other bytes under its name stop the stage.
 func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string, error) {
 	ids, err := r.Store.BatchesToDeliver(ctx)
@@ -360,34 +361,40 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 		}
 		id, data := x.b.ID, x.data
 		name := PaymentFileName(id)
-		// Recorded before the first byte leaves: from here on the file may
-		// be at the bank, and the batch can no longer be rejected.
+		loc := r.Bank.Payments.String()
+		put := func(kind, name string, data []byte) (Delivery, error) {
+			already, err := r.Bank.Payments.Put(ctx, name, data)
+			if err != nil {
+				return Delivery{}, fmt.Errorf("deliver batch %s: %w", id, err)
+			}
+			crashpoint.Here("deliver:put")
+			return Delivery{Kind: kind, BatchID: id, Location: loc, Name: name, SHA256: sha256Hex(data),
+				Size: int64(len(data)), At: FormatTime(r.now()), Already: already}, nil
+		}
+		payment, err := put("payment", name, data)
+		if err != nil {
+			return "", err
+		}
+		// The bank takes a payment file only once its sidecar is there
+		// (§4.1). So the delivery is recorded as begun before the sidecar
+		// leaves: from then on the bank may pay the batch, and it can no
+		// longer be rejected. A batch rejected meanwhile gets no sidecar.
 		crashpoint.Here("deliver:begin")
-		status, err := r.Store.BeginDelivery(ctx, runID, id, r.Bank.Payments.String())
+		status, err := r.Store.BeginDelivery(ctx, runID, id, loc)
 		if err != nil {
 			return "", err
 		}
 		if status != BatchApproved {
-			r.log().Warn("batch not delivered: it is no longer approved", "run", runID, "batch", id, "status", status)
+			r.log().Warn("batch not delivered: it is no longer approved; its payment file has no sidecar, so the bank does not take it",
+				"run", runID, "batch", id, "status", status)
 			skipped++
 			continue
 		}
-		var ds []Delivery
-		for _, f := range []struct {
-			kind, name string
-			data       []byte
-		}{
-			{"payment", name, data},
-			{"sidecar", name + ".sha256", r.Bank.Format.Sidecar(name, data)},
-		} {
-			already, err := r.Bank.Payments.Put(ctx, f.name, f.data)
-			if err != nil {
-				return "", fmt.Errorf("deliver batch %s: %w", id, err)
-			}
-			crashpoint.Here("deliver:put")
-			ds = append(ds, Delivery{Kind: f.kind, BatchID: id, Location: r.Bank.Payments.String(), Name: f.name,
-				SHA256: sha256Hex(f.data), Size: int64(len(f.data)), At: FormatTime(r.now()), Already: already})
+		sidecar, err := put("sidecar", name+".sha256", r.Bank.Format.Sidecar(name, data))
+		if err != nil {
+			return "", err
 		}
+		ds := []Delivery{payment, sidecar}
 		if err := r.Store.MarkSent(ctx, runID, id, ds); err != nil {
 			return "", err
 		}

@@ -235,15 +235,15 @@ func waitFor(t *testing.T, path string) {
 	t.Fatalf("%s did not appear", path)
 }
 
-// TestNoRejectOnceDeliveryBegan: a run killed after the payment file was put
-// at the bank but before the batch was recorded as sent leaves the batch
-// APPROVED. The bank may pay that file, so the batch must not be rejected
-// (its payments would go back to ELIGIBLE and be paid again in a new batch):
-// reject refuses and says how to finish the run, and the rerun records the
-// batch as sent without delivering other bytes.
+// TestNoRejectOnceDeliveryBegan: a run killed after the payment file and its
+// sidecar were put at the bank but before the batch was recorded as sent
+// leaves the batch APPROVED. The bank may pay that file, so the batch must
+// not be rejected (its payments would go back to ELIGIBLE and be paid again
+// in a new batch): reject refuses and says how to finish the run, and the
+// rerun records the batch as sent without delivering other bytes.
 func TestNoRejectOnceDeliveryBegan(t *testing.T) {
 	w := night1Workdir(t)
-	w.env = append(w.env, "ZHUTUI_CRASH_AT=deliver:put#1")
+	w.env = append(w.env, "ZHUTUI_CRASH_AT=deliver:put#2")
 	out, errs, code := w.zhutui("run", "--as-of", "2014-02-01")
 	w.env = w.env[:len(w.env)-1]
 	if code != -1 {
@@ -276,9 +276,10 @@ func TestNoRejectOnceDeliveryBegan(t *testing.T) {
 }
 
 // TestRejectDuringDeliver: an operator rejects an approved batch while the
-// night's deliver stage is about to put it (the stage listed it before). The
-// reject commits first, so the stage puts nothing for that batch and says so,
-// and the night ends as usual.
+// night's deliver stage is delivering it: its payment file is in place, its
+// sidecar (which tells the bank to take it) not yet. The reject commits
+// first, so the stage puts no sidecar for that batch and says so, and the
+// night ends as usual.
 func TestRejectDuringDeliver(t *testing.T) {
 	w := newWorkdir(t)
 	w.ok("init")
@@ -292,17 +293,53 @@ func TestRejectDuringDeliver(t *testing.T) {
 	if err := night.Wait(); err != nil {
 		t.Fatalf("the night: %v\n%s", err, nightOut.String())
 	}
-	if !strings.Contains(nightOut.String(), `msg="batch not delivered: it is no longer approved" run=2 batch=B2014020101 status=REJECTED`) {
+	if !strings.Contains(nightOut.String(), `msg="batch not delivered: it is no longer approved; its payment file has no sidecar, so the bank does not take it" run=2 batch=B2014020101 status=REJECTED`) {
 		t.Errorf("the night does not say it skipped the rejected batch:\n%s", nightOut.String())
 	}
-	if _, err := os.Stat(w.path("outbox/payments/ZTPAY_B2014020101.txt")); !os.IsNotExist(err) {
-		t.Errorf("the rejected batch's payment file was put: %v", err)
+	if _, err := os.Stat(w.path("outbox/payments/ZTPAY_B2014020101.txt.sha256")); !os.IsNotExist(err) {
+		t.Errorf("the rejected batch's sidecar was put: %v", err)
 	}
 	if show := w.ok("batch", "show", "B2014020101"); !strings.Contains(show, "REJECTED") || strings.Contains(show, "delivering") {
 		t.Errorf("batch show:\n%s", show)
 	}
 	if out := w.ok("ledger", "verify"); !strings.Contains(out, "verified") {
 		t.Errorf("ledger: %s", out)
+	}
+}
+
+// TestRejectBeforeSidecar: a run killed after the payment file was put but
+// before its sidecar leaves the batch rejectable: the bank takes a file only
+// once its sidecar is there (§4.1). After the reject the next night pays the
+// same payments once, in a new batch with a sidecar; the first file stays
+// without one.
+func TestRejectBeforeSidecar(t *testing.T) {
+	w := night1Workdir(t)
+	w.env = append(w.env, "ZHUTUI_CRASH_AT=deliver:put#1")
+	if _, _, code := w.zhutui("run", "--as-of", "2014-02-01"); code != -1 {
+		t.Fatalf("the run was not killed (exit %d)", code)
+	}
+	w.env = w.env[:len(w.env)-1]
+	w.ok("batch", "reject", "B2014020101", "--by", "finance-wang", "--reason", "wrong memo")
+	w.ok("run", "--as-of", "2014-02-02")
+	entries, err := os.ReadDir(w.path("outbox/payments"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".") {
+			files = append(files, e.Name())
+		}
+	}
+	want := []string{"ZTPAY_B2014020101.txt", "ZTPAY_B2014020201.txt", "ZTPAY_B2014020201.txt.sha256"}
+	if strings.Join(files, " ") != strings.Join(want, " ") {
+		t.Fatalf("at the bank: %v, want %v", files, want)
+	}
+	if show := w.ok("batch", "show", "B2014020201"); !strings.Contains(show, "11 lines, 19000.00 yuan") || !strings.Contains(show, "SENT") {
+		t.Fatalf("the new batch:\n%s", show)
+	}
+	if out := w.ok("ledger", "verify"); !strings.Contains(out, "verified") {
+		t.Fatalf("ledger: %s", out)
 	}
 }
 

@@ -453,11 +453,12 @@ func (s *Store) BatchesToDeliver(ctx context.Context) ([]string, error) {
 }
 
 // BeginDelivery records, in a transaction of its own, that run runID is
-// about to put batch id's payment file at location, and returns the
-// batch's status. Only an APPROVED batch is marked; from then on it cannot be
-// rejected (the file may reach the bank whatever happens next). Any other
-// status (a batch rejected since the stage listed it) is returned with
-// nothing recorded, and the batch must not be delivered.
+// about to put batch id's sidecar at location (the file that tells the bank
+// to take the payment file), and returns the batch's status. Only an APPROVED
+// batch is marked; from then on it cannot be rejected (the bank may take the
+// file whatever happens next). Any other status (a batch rejected since the
+// stage listed it) is returned with nothing recorded, and the sidecar must
+// not be put.
 func (s *Store) BeginDelivery(ctx context.Context, runID int64, id, location string) (pipeline.BatchStatus, error) {
 	var status string
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
