@@ -33,6 +33,19 @@ func night1Workdir(t *testing.T) *workdir {
 	return w
 }
 
+// awaitingApproval is an initialised work folder (approval required) whose
+// first night took the fixtures and made batch B2014020101, awaiting
+// approval.
+func awaitingApproval(t *testing.T) *workdir {
+	t.Helper()
+	w := newWorkdir(t)
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w.ok("run", "--as-of", "2014-02-01")
+	return w
+}
+
 // nightState is what a finished scenario leaves: every file delivered, byte
 // for byte, and the last registrations.csv and exceptions.csv.
 type nightState map[string][]byte
@@ -49,12 +62,7 @@ func scenario(t *testing.T, crashAt string, night int, nextRun bool) nightState 
 			w.ok("run", "--as-of", asOf)
 			return
 		}
-		w.env = append(w.env, "ZHUTUI_CRASH_AT="+crashAt)
-		out, errs, code := w.zhutui("run", "--as-of", asOf)
-		w.env = w.env[:len(w.env)-1]
-		if code != -1 {
-			t.Fatalf("crash at %s: the run was not killed (exit %d)\n%s\n%s", crashAt, code, out, errs)
-		}
+		w.killedAt(t, crashAt, "run", "--as-of", asOf)
 		// The operator's first look: the run was cut off, not "working now".
 		last := lastRunID(t, w)
 		if st := w.ok("status"); strings.Contains(st, "working now") ||
@@ -65,7 +73,7 @@ func scenario(t *testing.T, crashAt string, night int, nextRun bool) nightState 
 			w.ok("run", "--as-of", asOf)
 			return
 		}
-		out = w.ok("rerun", strconv.Itoa(last))
+		out := w.ok("rerun", strconv.Itoa(last))
 		if !strings.Contains(out, fmt.Sprintf("run %d", last)) {
 			t.Fatalf("rerun said %q", out)
 		}
@@ -83,9 +91,7 @@ func scenario(t *testing.T, crashAt string, night int, nextRun bool) nightState 
 		t.Fatal(err)
 	}
 	runNight(2, "2014-02-02")
-	if out := w.ok("ledger", "verify"); !strings.Contains(out, "verified") {
-		t.Fatalf("crash at %s: ledger: %s", crashAt, out)
-	}
+	w.ledgerVerifies(t)
 	state := nightState{}
 	for _, dir := range []string{"outbox/payments", "outbox/sms"} {
 		entries, _ := os.ReadDir(w.path(dir))
@@ -224,6 +230,26 @@ func (w *workdir) pausedAt(t *testing.T, point string, args ...string) (*exec.Cm
 // goOn lets the zhutui that pausedAt holds go on.
 func (w *workdir) goOn() { os.WriteFile(w.path("go"), nil, 0o644) }
 
+// killedAt runs zhutui with args, killed (SIGKILL) at the crash point point,
+// and fails the test unless it was.
+func (w *workdir) killedAt(t *testing.T, point string, args ...string) {
+	t.Helper()
+	w.env = append(w.env, "ZHUTUI_CRASH_AT="+point)
+	out, errs, code := w.zhutui(args...)
+	w.env = w.env[:len(w.env)-1]
+	if code != -1 {
+		t.Fatalf("zhutui %s was not killed at %s (exit %d)\n%s\n%s", strings.Join(args, " "), point, code, out, errs)
+	}
+}
+
+// ledgerVerifies fails the test unless zhutui ledger verify passes.
+func (w *workdir) ledgerVerifies(t *testing.T) {
+	t.Helper()
+	if out := w.ok("ledger", "verify"); !strings.Contains(out, "verified") {
+		t.Fatalf("ledger: %s", out)
+	}
+}
+
 func waitFor(t *testing.T, path string) {
 	t.Helper()
 	for i := 0; i < 500; i++ {
@@ -243,15 +269,10 @@ func waitFor(t *testing.T, path string) {
 // rerun records the batch as sent without delivering other bytes.
 func TestNoRejectOnceDeliveryBegan(t *testing.T) {
 	w := night1Workdir(t)
-	w.env = append(w.env, "ZHUTUI_CRASH_AT=deliver:put#2")
-	out, errs, code := w.zhutui("run", "--as-of", "2014-02-01")
-	w.env = w.env[:len(w.env)-1]
-	if code != -1 {
-		t.Fatalf("the run was not killed (exit %d)\n%s\n%s", code, out, errs)
-	}
+	w.killedAt(t, "deliver:put#2", "run", "--as-of", "2014-02-01")
 	pay := w.read("outbox/payments", "ZTPAY_B2014020101.txt")
 	last := lastRunID(t, w)
-	out, errs, code = w.zhutui("batch", "reject", "B2014020101", "--by", "wang", "--reason", "wrong memo")
+	out, errs, code := w.zhutui("batch", "reject", "B2014020101", "--by", "wang", "--reason", "wrong memo")
 	if code != 1 || !strings.Contains(errs, "its delivery began") ||
 		!strings.Contains(errs, fmt.Sprintf("zhutui rerun %d", last)) {
 		t.Fatalf("reject after the file reached the bank: exit %d\n%s\n%s", code, out, errs)
@@ -281,11 +302,7 @@ func TestNoRejectOnceDeliveryBegan(t *testing.T) {
 // first, so the stage puts no sidecar for that batch and says so, and the
 // night ends as usual.
 func TestRejectDuringDeliver(t *testing.T) {
-	w := newWorkdir(t)
-	w.ok("init")
-	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
-	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
-	w.ok("run", "--as-of", "2014-02-01") // the batch awaits approval
+	w := awaitingApproval(t)
 	w.ok("batch", "approve", "B2014020101", "--by", "finance-li")
 	night, nightOut := w.pausedAt(t, "deliver:begin", "run", "--as-of", "2014-02-02")
 	w.ok("batch", "reject", "B2014020101", "--by", "finance-wang", "--reason", "wrong memo")
@@ -302,9 +319,7 @@ func TestRejectDuringDeliver(t *testing.T) {
 	if show := w.ok("batch", "show", "B2014020101"); !strings.Contains(show, "REJECTED") || strings.Contains(show, "delivering") {
 		t.Errorf("batch show:\n%s", show)
 	}
-	if out := w.ok("ledger", "verify"); !strings.Contains(out, "verified") {
-		t.Errorf("ledger: %s", out)
-	}
+	w.ledgerVerifies(t)
 }
 
 // TestRejectBeforeSidecar: a run killed after the payment file was put but
@@ -314,11 +329,7 @@ func TestRejectDuringDeliver(t *testing.T) {
 // without one.
 func TestRejectBeforeSidecar(t *testing.T) {
 	w := night1Workdir(t)
-	w.env = append(w.env, "ZHUTUI_CRASH_AT=deliver:put#1")
-	if _, _, code := w.zhutui("run", "--as-of", "2014-02-01"); code != -1 {
-		t.Fatalf("the run was not killed (exit %d)", code)
-	}
-	w.env = w.env[:len(w.env)-1]
+	w.killedAt(t, "deliver:put#1", "run", "--as-of", "2014-02-01")
 	w.ok("batch", "reject", "B2014020101", "--by", "finance-wang", "--reason", "wrong memo")
 	w.ok("run", "--as-of", "2014-02-02")
 	entries, err := os.ReadDir(w.path("outbox/payments"))
@@ -338,9 +349,7 @@ func TestRejectBeforeSidecar(t *testing.T) {
 	if show := w.ok("batch", "show", "B2014020201"); !strings.Contains(show, "11 lines, 19000.00 yuan") || !strings.Contains(show, "SENT") {
 		t.Fatalf("the new batch:\n%s", show)
 	}
-	if out := w.ok("ledger", "verify"); !strings.Contains(out, "verified") {
-		t.Fatalf("ledger: %s", out)
-	}
+	w.ledgerVerifies(t)
 }
 
 // TestResultBeforeDeliveryRecorded: the bank answers a payment file that
@@ -351,11 +360,7 @@ func TestRejectBeforeSidecar(t *testing.T) {
 // sent and then settles it from the same file.
 func TestResultBeforeDeliveryRecorded(t *testing.T) {
 	w := night1Workdir(t)
-	w.env = append(w.env, "ZHUTUI_CRASH_AT=deliver:put#2")
-	if _, _, code := w.zhutui("run", "--as-of", "2014-02-01"); code != -1 {
-		t.Fatalf("the run was not killed (exit %d)", code)
-	}
-	w.env = w.env[:len(w.env)-1]
+	w.killedAt(t, "deliver:put#2", "run", "--as-of", "2014-02-01")
 	last := lastRunID(t, w)
 	name, res, err := bank.Answer(w.read("outbox/payments", "ZTPAY_B2014020101.txt"), map[string]bank.Failure{"R001-1": bank.AccountClosed})
 	if err != nil {
@@ -375,9 +380,7 @@ func TestResultBeforeDeliveryRecorded(t *testing.T) {
 	if show := w.ok("batch", "show", "B2014020101"); !strings.Contains(show, "SETTLED") {
 		t.Fatalf("batch show after the rerun:\n%s", show)
 	}
-	if out := w.ok("ledger", "verify"); !strings.Contains(out, "verified") {
-		t.Fatalf("ledger: %s", out)
-	}
+	w.ledgerVerifies(t)
 }
 
 // TestReadWhileANightWrites: while a night holds the database's write lock
@@ -387,11 +390,7 @@ func TestResultBeforeDeliveryRecorded(t *testing.T) {
 // naming the holder. Opening the database takes no write lock when it has no
 // migration to apply and its ledger key check is recorded.
 func TestReadWhileANightWrites(t *testing.T) {
-	w := newWorkdir(t)
-	w.ok("init")
-	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
-	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
-	w.ok("run", "--as-of", "2014-02-01") // the batch awaits approval
+	w := awaitingApproval(t)
 	copyFile(t, filepath.Join(samples, "night2/registrations.csv"), w.path("inbox/registrations/night2.csv"))
 	night, nightOut := w.pausedAt(t, "ingest:row", "run", "--as-of", "2014-02-02")
 	// Each would fail with "database is locked" after the busy timeout if it
@@ -424,11 +423,7 @@ func TestReadWhileANightWrites(t *testing.T) {
 // it runs beside the other tests.)
 func TestWriteWhileANightWrites(t *testing.T) {
 	t.Parallel()
-	w := newWorkdir(t)
-	w.ok("init")
-	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
-	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
-	w.ok("run", "--as-of", "2014-02-01") // the batch awaits approval
+	w := awaitingApproval(t)
 	copyFile(t, filepath.Join(samples, "night2/registrations.csv"), w.path("inbox/registrations/night2.csv"))
 	night, nightOut := w.pausedAt(t, "ingest:row", "run", "--as-of", "2014-02-02")
 	_, errs, code := w.zhutui("batch", "approve", "B2014020101", "--by", "finance-li")
@@ -466,7 +461,5 @@ func TestInterruptedNight(t *testing.T) {
 	if _, err := os.Stat(w.path("outbox/payments/ZTPAY_B2014020101.txt")); err != nil {
 		t.Fatalf("the rerun delivered no payment file: %v", err)
 	}
-	if out := w.ok("ledger", "verify"); !strings.Contains(out, "verified") {
-		t.Fatalf("ledger: %s", out)
-	}
+	w.ledgerVerifies(t)
 }
