@@ -46,6 +46,12 @@ func cmdInit(ctx context.Context, app *App, args []string) error {
 	}
 	defer st.Close()
 	st.Now = app.now
+	// The programme is what a night decides by: not changed under one.
+	lease, err := app.lease(ctx, st, "init")
+	if err != nil {
+		return err
+	}
+	defer lease.Release()
 	changed, err := st.LoadProgramme(ctx, prog)
 	if err != nil {
 		return err

@@ -417,6 +417,27 @@ func TestReadWhileANightWrites(t *testing.T) {
 	}
 }
 
+// TestInitWhileANightRuns: zhutui init loads the programme (amounts,
+// catalog, dates) that a night decides by, so it is refused while a night
+// runs, naming the holder, as a second run is; once the night is done it
+// works.
+func TestInitWhileANightRuns(t *testing.T) {
+	w := awaitingApproval(t)
+	copyFile(t, filepath.Join(samples, "night2/registrations.csv"), w.path("inbox/registrations/night2.csv"))
+	night, nightOut := w.pausedAt(t, "stage:reconcile:before", "run", "--as-of", "2014-02-02")
+	if _, errs, code := w.zhutui("init"); code != 1 || !strings.Contains(errs, "another zhutui is working on this database") ||
+		!strings.Contains(errs, fmt.Sprintf("pid %d", night.Process.Pid)) {
+		t.Errorf("init while a night runs: exit %d, %q", code, errs)
+	}
+	w.goOn()
+	if err := night.Wait(); err != nil {
+		t.Fatalf("the night: %v\n%s", err, nightOut.String())
+	}
+	if out := w.ok("init"); !strings.Contains(out, "is loaded and unchanged") {
+		t.Errorf("init after the night:\n%s", out)
+	}
+}
+
 // TestWriteWhileANightWrites: a command that must write (here an approval)
 // while a night holds the write lock past the busy timeout fails, says why
 // and what to do, and changes nothing. (It waits the whole 10 s timeout, so
