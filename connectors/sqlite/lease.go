@@ -36,7 +36,7 @@ func (s *Store) AcquireLease(ctx context.Context, h pipeline.Holder) (*Lease, er
 	// instead of naming it.
 	var cur leaseRow
 	if err := s.db.GetContext(ctx, &cur, leaseQuery); err == nil && cur.alive(now, h.Host) {
-		return nil, &pipeline.BusyError{Holder: cur.Holder, Command: cur.Command, RunID: cur.RunID.Int64, Since: cur.StartedAt}
+		return nil, cur.busy()
 	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var cur leaseRow
@@ -46,7 +46,7 @@ func (s *Store) AcquireLease(ctx context.Context, h pipeline.Holder) (*Lease, er
 		}
 		if err == nil {
 			if cur.alive(now, h.Host) {
-				return &pipeline.BusyError{Holder: cur.Holder, Command: cur.Command, RunID: cur.RunID.Int64, Since: cur.StartedAt}
+				return cur.busy()
 			}
 			// The holder died: its run, if any, was cut off.
 			if cur.RunID.Valid {
@@ -125,6 +125,11 @@ func (l *leaseRow) alive(now time.Time, host string) bool {
 		return false
 	}
 	return l.Host != host || processAlive(l.PID)
+}
+
+// busy is the error that refuses the lease to another taker while l holds it.
+func (l *leaseRow) busy() *pipeline.BusyError {
+	return &pipeline.BusyError{Holder: l.Holder, Command: l.Command, RunID: l.RunID.Int64, Since: l.StartedAt}
 }
 
 // describe names the holder and what it works on, for zhutui status.

@@ -301,6 +301,9 @@ func TestBatchGuards(t *testing.T) {
 	if status, err := st.BeginDelivery(ctx, 1, id, "file:///out"); err != nil || status != pipeline.BatchAwaitingApproval {
 		t.Errorf("delivery of a batch not approved: %s, %v", status, err)
 	}
+	if events, err := st.BatchEvents(ctx, id); err != nil || len(events) != 1 || events[0].Action != "created" {
+		t.Errorf("a batch not approved was marked for delivery: %+v, %v", events, err)
+	}
 	if err := st.ApproveBatch(ctx, id, "finance-li"); err != nil {
 		t.Fatal(err)
 	}
