@@ -310,8 +310,9 @@ func (r *Runner) batch(ctx context.Context, runID int64, res *Result) (string, e
 // yet delivered, data file first, then records the batch as SENT. Before the
 // sidecar, which tells the bank to take the file, it records that the batch's
 // delivery began (from then on the batch cannot be rejected); a batch
-// rejected since the stage listed it gets no sidecar. A batch whose file is already there with the same bytes is
-// recorded without writing again; other bytes under its name stop the stage.
+// rejected since the stage listed it gets no sidecar. A file already there
+// with the same bytes is recorded without writing again; other bytes under
+// its name stop the stage.
 func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string, error) {
 	ids, err := r.Store.BatchesToDeliver(ctx)
 	if err != nil {
