@@ -178,6 +178,9 @@ func cmdLedger(ctx context.Context, app *App, args []string) error {
 // it, so that the next report says NOT RECONCILED and no money moves until
 // the ledger verifies.
 func verifyWholeLedger(ctx context.Context, st *sqlite.Store) (*pipeline.LedgerReport, error) {
+	if err := st.CheckSchema(ctx); err != nil {
+		return nil, err
+	}
 	rep, err := st.VerifyLedger(ctx)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"testing/fstest"
 
 	"github.com/jmoiron/sqlx"
 
@@ -111,4 +113,29 @@ func (s *Store) JudgeAsideStopped(ctx context.Context, p *pipeline.Programme) (i
 	batch, err := next()
 	stop()
 	return len(batch), err
+}
+
+// WithMigration makes this zhutui know one more migration, name with body,
+// until restore is called or the test ends: a newer zhutui, as it were.
+func WithMigration(t interface {
+	Cleanup(func())
+	Fatal(...any)
+}, name, body string) (restore func()) {
+	was := migrationFS
+	m := fstest.MapFS{name: {Data: []byte(body)}}
+	names, err := fs.Glob(was, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		b, err := fs.ReadFile(was, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[n] = &fstest.MapFile{Data: b}
+	}
+	migrationFS = m
+	restore = func() { migrationFS = was }
+	t.Cleanup(restore)
+	return restore
 }

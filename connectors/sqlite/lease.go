@@ -28,7 +28,8 @@ type Lease struct {
 // A lease held by a live process is not taken: the error (a
 // *pipeline.BusyError) names its holder. A lease whose holder stopped
 // heartbeating for LeaseTTL, or whose process on this host is gone, is taken
-// over. The lease heartbeats until Release.
+// over. The lease is refused, too, on a database that a newer zhutui has
+// migrated since this one opened it. The lease heartbeats until Release.
 func (s *Store) AcquireLease(ctx context.Context, h pipeline.Holder) (*Lease, error) {
 	now := s.Now()
 	// Read first, without the write lock: a live holder may be inside a long
@@ -56,6 +57,11 @@ func (s *Store) AcquireLease(ctx context.Context, h pipeline.Holder) (*Lease, er
 					return err
 				}
 			}
+		}
+		// A newer zhutui may have migrated the database since this process
+		// opened it (a daemon started before an upgrade): it must not work.
+		if err := checkSchema(ctx, tx); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO lease (id, holder, host, pid, run_id, command, started_at, heartbeat_at)
 			VALUES (1, ?, ?, ?, NULL, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, host = excluded.host,

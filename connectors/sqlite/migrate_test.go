@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/mattn/go-sqlite3"
 
@@ -138,5 +139,65 @@ func TestMigrationPaymentsEnded(t *testing.T) {
 		if _, err := st.DB().Exec(q); err == nil {
 			t.Errorf("%s: the status and ended went apart", q)
 		}
+	}
+}
+
+// A newer zhutui's migration waits while another process holds the run
+// lease (a night run by the older binary), and is applied once it ends. From
+// then on the older zhutui is refused: opening the database, taking the
+// lease (a daemon that opened it before the upgrade), checking the schema.
+func TestMigrationAndANight(t *testing.T) {
+	ctx := context.Background()
+	older := MustOpen(t)
+	older.Now = time.Now // the clock of the store Open returns: the lease is fresh
+	night, err := older.AcquireLease(ctx, pipeline.Holder{User: "ops", Host: "elsewhere", PID: 1, Command: "run"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	restore := sqlite.WithMigration(t, "999_newer.sql", `CREATE TABLE newer (x INTEGER)`)
+	hasNewer := func() bool {
+		var n int
+		if err := older.DB().Get(&n, `SELECT count(*) FROM sqlite_master WHERE name = 'newer'`); err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	_, err = sqlite.Open(ctx, older.Path())
+	if err == nil || !strings.Contains(err.Error(), "999_newer.sql") || !strings.Contains(err.Error(), "ops@elsewhere pid 1") {
+		t.Fatalf("opened under a night with a migration to apply: %v; want a refusal naming the migration and the night", err)
+	}
+	if hasNewer() {
+		t.Fatal("the migration was applied under the night")
+	}
+	if err := night.Release(); err != nil {
+		t.Fatal(err)
+	}
+	newer, err := sqlite.Open(ctx, older.Path())
+	if err != nil {
+		t.Fatalf("after the night: %v", err)
+	}
+	newer.Close()
+	if !hasNewer() {
+		t.Fatal("the migration was not applied after the night")
+	}
+
+	restore() // the older zhutui again
+	wantRefusal := func(what string, err error) {
+		t.Helper()
+		if err == nil || !strings.Contains(err.Error(), "has migration 999_newer.sql, which this zhutui does not know") {
+			t.Errorf("%s on a newer schema: %v; want a refusal naming 999_newer.sql", what, err)
+		}
+	}
+	_, err = sqlite.Open(ctx, older.Path())
+	wantRefusal("open", err)
+	lease, err := older.AcquireLease(ctx, pipeline.Holder{User: "ops", Host: "here", PID: 2, Command: "run"})
+	if err == nil {
+		lease.Release()
+	}
+	wantRefusal("taking the lease", err)
+	wantRefusal("checking the schema", older.CheckSchema(ctx))
+	var n int
+	if err := older.DB().Get(&n, `SELECT count(*) FROM lease`); err != nil || n != 0 {
+		t.Errorf("refused, the lease has %d rows (%v); want none", n, err)
 	}
 }

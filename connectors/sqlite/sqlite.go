@@ -10,11 +10,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"runtime/pprof"
-	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -22,7 +19,6 @@ import (
 	"github.com/jmoiron/sqlx"
 	_ "github.com/mattn/go-sqlite3" // the SQLite driver
 
-	"zhutui/migrations"
 	"zhutui/pipeline"
 )
 
@@ -73,6 +69,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
+		var newer *NewerSchemaError
+		if errors.As(err, &newer) {
+			return nil, fmt.Errorf("open database %q: %w", path, err)
+		}
 		return nil, fmt.Errorf("migrate database %q: %w", path, err)
 	}
 	return s, nil
@@ -113,49 +113,6 @@ func (s *Store) Path() string { return s.path }
 
 // DB returns the underlying handle, for tests.
 func (s *Store) DB() *sqlx.DB { return s.db }
-
-// migrate applies the embedded migrations in name order, each in its own
-// transaction, and records each in the migrations table. A database that has
-// them all is only read: opening it takes no write lock, so a command that
-// reads (zhutui status, batch list) answers while a night holds the lock in a
-// long transaction.
-func (s *Store) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations.FS, "*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	// Read first; any error (a new database has no migrations table) means
-	// the writes below, which report their own errors.
-	var applied []string
-	if err := s.db.SelectContext(ctx, &applied, `SELECT name FROM migrations ORDER BY name`); err == nil && slices.Equal(applied, names) {
-		return nil
-	}
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
-		return err
-	}
-	for _, name := range names {
-		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-			var n int
-			if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM migrations WHERE name = ?`, name); err != nil || n > 0 {
-				return err
-			}
-			body, err := fs.ReadFile(migrations.FS, name)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, name, s.now())
-			return err
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // inTx runs fn in a write transaction, committing when it returns nil. Rows
 // queued by bulk writers of the transaction (onCommit) are written first.
