@@ -476,7 +476,12 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 		for _, b := range r.Approved {
 			fmt.Fprintf(w, "  %s: %d lines, %s yuan, approved %s by %s\n", b.ID, b.Count, pipeline.FormatFen(b.TotalFen),
 				b.ApprovedAt, b.ApprovedBy)
-			if b.DeliveryRun != 0 {
+			switch {
+			case b.DeliveryRun == 0:
+			case r.LeaseHolder != "" && !r.LeaseCutOff && r.LeaseRunID == b.DeliveryRun:
+				fmt.Fprintf(w, "    run %d is delivering it now: its file may be at the bank, so it cannot be rejected\n",
+					b.DeliveryRun)
+			default:
 				fmt.Fprintf(w, "    its delivery began in run %d and is not recorded as done: its file may be at the bank, "+
 					"so it cannot be rejected (zhutui rerun %d finishes it)\n",
 					b.DeliveryRun, b.DeliveryRun)

@@ -322,6 +322,23 @@ func TestRejectDuringDeliver(t *testing.T) {
 	w.ledgerVerifies(t)
 }
 
+// TestStatusWhileDelivering: between a batch's sidecar and its record as
+// sent, zhutui status says the working run is delivering it (not that a
+// rerun should finish it, as it says once that run is cut off).
+func TestStatusWhileDelivering(t *testing.T) {
+	w := night1Workdir(t)
+	night, nightOut := w.pausedAt(t, "deliver:put#2", "run", "--as-of", "2014-02-01")
+	st := w.ok("status")
+	w.goOn()
+	if err := night.Wait(); err != nil {
+		t.Fatalf("the night: %v\n%s", err, nightOut.String())
+	}
+	if !strings.Contains(st, "working now") || !strings.Contains(st, "run 1 is delivering it now") ||
+		strings.Contains(st, "zhutui rerun") {
+		t.Errorf("status while run 1 delivers B2014020101:\n%s", st)
+	}
+}
+
 // TestRejectBeforeSidecar: a run killed after the payment file was put but
 // before its sidecar leaves the batch rejectable: the bank takes a file only
 // once its sidecar is there (§4.1). After the reject the next night pays the

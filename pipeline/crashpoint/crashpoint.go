@@ -1,9 +1,9 @@
 // Package crashpoint lets tests kill the process at a named point, as a power
 // cut or kill -9 would: $ZHUTUI_CRASH_AT names the point, optionally with
 // #N to crash the Nth time it is reached (stage:deliver:before,
-// ingest:row#500, ledger:post#3). $ZHUTUI_PAUSE_AT instead holds the process
-// at a point until the file $ZHUTUI_PAUSE_FILE exists, having created
-// $ZHUTUI_PAUSE_FILE.waiting. Unset, a point costs one string comparison.
+// ingest:row#500, ledger:post#3). $ZHUTUI_PAUSE_AT (a point, #N alike)
+// instead holds the process there until the file $ZHUTUI_PAUSE_FILE exists,
+// having created $ZHUTUI_PAUSE_FILE.waiting. Unset, a point costs one string comparison.
 package crashpoint
 
 import (
@@ -16,11 +16,11 @@ import (
 )
 
 var (
-	target, nth = parse(os.Getenv("ZHUTUI_CRASH_AT"))
-	pauseAt     = os.Getenv("ZHUTUI_PAUSE_AT")
-	pauseFile   = os.Getenv("ZHUTUI_PAUSE_FILE")
-	mu          sync.Mutex
-	seen        int
+	target, nth       = parse(os.Getenv("ZHUTUI_CRASH_AT"))
+	pauseAt, pauseNth = parse(os.Getenv("ZHUTUI_PAUSE_AT"))
+	pauseFile         = os.Getenv("ZHUTUI_PAUSE_FILE")
+	mu                sync.Mutex
+	seen, pauseSeen   int
 )
 
 func parse(v string) (string, int) {
@@ -38,7 +38,7 @@ func parse(v string) (string, int) {
 // Here kills the process with SIGKILL when name is the configured point and
 // it has been reached the configured number of times.
 func Here(name string) {
-	if pauseAt != "" && name == pauseAt && pauseFile != "" {
+	if pauseAt != "" && name == pauseAt && pauseFile != "" && count(&pauseSeen) == pauseNth {
 		os.WriteFile(pauseFile+".waiting", nil, 0o644)
 		for {
 			if _, err := os.Stat(pauseFile); err == nil {
@@ -50,12 +50,16 @@ func Here(name string) {
 	if target == "" || name != target {
 		return
 	}
-	mu.Lock()
-	seen++
-	n := seen
-	mu.Unlock()
-	if n == nth {
+	if count(&seen) == nth {
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {} // never returns
 	}
+}
+
+// count adds one to a point's count and returns it.
+func count(n *int) int {
+	mu.Lock()
+	defer mu.Unlock()
+	*n++
+	return *n
 }
