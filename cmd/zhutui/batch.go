@@ -151,7 +151,7 @@ func cmdLedger(ctx context.Context, app *App, args []string) error {
 	}
 	defer st.Close()
 	rep, err := verifyWholeLedger(ctx, st)
-	if err != nil {
+	if rep == nil {
 		return err
 	}
 	fmt.Fprintf(app.stdout, "ledger: %d entries, head hash %s\n", rep.Entries, rep.HeadHash)
@@ -160,11 +160,19 @@ func cmdLedger(ctx context.Context, app *App, args []string) error {
 		fmt.Fprintf(app.stdout, "  %-10s %16s\n", a, pipeline.FormatFen(rep.Balances[a]))
 	}
 	if rep.OK() {
+		if err != nil {
+			return fmt.Errorf("the chain, the balances and the payment states agree, but this verification "+
+				"could not be recorded (run it again): %w", err)
+		}
 		fmt.Fprintln(app.stdout, "verified: the chain, the balances and the payment states agree")
 		return nil
 	}
 	for _, p := range rep.Problems {
 		fmt.Fprintf(app.stderr, "  %s\n", p)
+	}
+	if err != nil {
+		return fmt.Errorf("ledger does not verify, and this could not be recorded, so money may still move: "+
+			"run zhutui ledger verify again: %w", err)
 	}
 	if rep.FirstBad > 0 {
 		return fmt.Errorf("ledger does not verify: first bad entry is %d (no money moves until it does)", rep.FirstBad)
@@ -176,7 +184,9 @@ func cmdLedger(ctx context.Context, app *App, args []string) error {
 // payment's position (zhutui ledger verify, and the daemon's weekly check).
 // When an entry is bad, the next verification of new entries starts before
 // it, so that the next report says NOT RECONCILED and no money moves until
-// the ledger verifies.
+// the ledger verifies. The walk only reads; recording its result writes, and
+// can fail (a night holding the write lock past the busy timeout): then the
+// report is returned with the error, for the caller to show both.
 func verifyWholeLedger(ctx context.Context, st *sqlite.Store) (*pipeline.LedgerReport, error) {
 	if err := st.CheckSchema(ctx); err != nil {
 		return nil, err
@@ -187,7 +197,7 @@ func verifyWholeLedger(ctx context.Context, st *sqlite.Store) (*pipeline.LedgerR
 	}
 	if rep.FirstBad > 0 {
 		if err := st.ForgetVerifiedFrom(ctx, rep.FirstBad); err != nil {
-			return nil, err
+			return rep, err
 		}
 	}
 	return rep, st.SaveFullVerification(ctx, rep)

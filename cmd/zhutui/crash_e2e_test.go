@@ -455,25 +455,59 @@ func TestInitWhileANightRuns(t *testing.T) {
 	}
 }
 
-// TestWriteWhileANightWrites: a command that must write (here an approval)
-// while a night holds the write lock past the busy timeout fails, says why
-// and what to do, and changes nothing. (It waits the whole 10 s timeout, so
-// it runs beside the other tests.)
+// TestWriteWhileANightWrites: commands that must write while a night holds
+// the write lock past the busy timeout fail, say why and what to do, and
+// change nothing. An approval is refused. zhutui ledger verify walks the
+// ledger (it only reads) but cannot record its result: it prints what it
+// found and says that it was not recorded; for a tampered ledger, that money
+// may still move. (Each waits the whole 10 s timeout, so the commands of a
+// night run at once, and the two cases beside each other and the other
+// tests.)
 func TestWriteWhileANightWrites(t *testing.T) {
 	t.Parallel()
-	w := awaitingApproval(t)
-	copyFile(t, filepath.Join(samples, "night2/registrations.csv"), w.path("inbox/registrations/night2.csv"))
-	night, nightOut := w.pausedAt(t, "ingest:row", "run", "--as-of", "2014-02-02")
-	_, errs, code := w.zhutui("batch", "approve", "B2014020101", "--by", "finance-li")
-	if code != 1 || !strings.Contains(errs, "database is locked") || !strings.Contains(errs, "held the database's write lock") {
-		t.Errorf("approve while a night writes: exit %d, %q", code, errs)
-	}
-	w.goOn()
-	if err := night.Wait(); err != nil {
-		t.Fatalf("the night: %v\n%s", err, nightOut.String())
-	}
-	if out := w.ok("batch", "show", "B2014020101"); !strings.Contains(out, "AWAITING_APPROVAL") || strings.Contains(out, "finance-li") {
-		t.Errorf("the refused approval changed the batch:\n%s", out)
+	for _, c := range []struct {
+		name, tamper, says string
+	}{
+		{"a good ledger", "", "agree, but this verification could not be recorded (run it again)"},
+		{"a tampered ledger", `DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET amount_fen = 300000 WHERE seq = 3`,
+			"ledger does not verify, and this could not be recorded, so money may still move: run zhutui ledger verify again"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			w := awaitingApproval(t)
+			if c.tamper != "" {
+				if _, err := w.sql(c.tamper); err != nil {
+					t.Fatal(err)
+				}
+			}
+			copyFile(t, filepath.Join(samples, "night2/registrations.csv"), w.path("inbox/registrations/night2.csv"))
+			night, nightOut := w.pausedAt(t, "ingest:row", "run", "--as-of", "2014-02-02")
+			approved := make(chan string, 1)
+			go func() {
+				_, errs, code := w.zhutui("batch", "approve", "B2014020101", "--by", "finance-li")
+				approved <- fmt.Sprintf("exit %d, %q", code, errs)
+			}()
+			out, errs, code := w.zhutui("ledger", "verify")
+			approval := <-approved
+			w.goOn()
+			if err := night.Wait(); err != nil {
+				t.Fatalf("the night: %v\n%s", err, nightOut.String())
+			}
+			if !strings.HasPrefix(approval, "exit 1,") || !strings.Contains(approval, "database is locked") ||
+				!strings.Contains(approval, "held the database's write lock") {
+				t.Errorf("approve while a night writes: %s", approval)
+			}
+			if out := w.ok("batch", "show", "B2014020101"); !strings.Contains(out, "AWAITING_APPROVAL") || strings.Contains(out, "finance-li") {
+				t.Errorf("the refused approval changed the batch:\n%s", out)
+			}
+			if code != 1 || !strings.Contains(out, "ledger: ") || !strings.Contains(out, "batched") ||
+				!strings.Contains(errs, c.says) || !strings.Contains(errs, "database is locked") {
+				t.Errorf("ledger verify while a night writes: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+			}
+			if st := w.ok("status"); !strings.Contains(st, "the whole ledger was never verified") {
+				t.Errorf("status after the unrecorded verification:\n%s", st)
+			}
+		})
 	}
 }
 

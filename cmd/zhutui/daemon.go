@@ -88,13 +88,16 @@ func cmdDaemon(ctx context.Context, app *App, args []string) error {
 				defer turns.Unlock()
 				rep, err := verifyWholeLedger(jctx, st)
 				switch {
-				case err != nil:
-					log.Error("ledger verification failed", "err", err)
-				case rep.OK():
-					log.Info("ledger verified", "entries", rep.Entries, "head", rep.HeadHash)
-				default:
+				case rep != nil && !rep.OK() && err != nil:
+					log.Error("THE LEDGER DOES NOT VERIFY, and this could not be recorded: money may still move",
+						"first_bad_entry", rep.FirstBad, "problem", rep.Problems[0], "problems", len(rep.Problems), "err", err)
+				case rep != nil && !rep.OK():
 					log.Error("THE LEDGER DOES NOT VERIFY: no money moves until it does", "first_bad_entry", rep.FirstBad,
 						"problem", rep.Problems[0], "problems", len(rep.Problems))
+				case err != nil:
+					log.Error("ledger verification failed", "err", err)
+				default:
+					log.Info("ledger verified", "entries", rep.Entries, "head", rep.HeadHash)
 				}
 			}),
 			gocron.WithName("verify"),
