@@ -11,8 +11,11 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/mattn/go-sqlite3"
+
+	"zhutui/pipeline"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -358,6 +361,12 @@ func TestExitCodes(t *testing.T) {
 	}
 	if _, errs, code := w.zhutui("run", "--as-of", "yesterday"); code != 2 || !strings.Contains(errs, "--as-of") {
 		t.Errorf("bad --as-of: exit %d, %q", code, errs)
+	}
+	// Two days on, so that midnight passing in between does not matter.
+	later := time.Now().In(pipeline.Beijing).AddDate(0, 0, 2).Format("2006-01-02")
+	if _, errs, code := w.zhutui("run", "--as-of", later); code != 2 ||
+		!strings.Contains(errs, "--as-of "+later+" is after today") {
+		t.Errorf("--as-of in two days: exit %d, %q", code, errs)
 	}
 	if _, errs, code := w.zhutui("ingest", "registrations", w.path("missing.csv")); code != 1 || !strings.Contains(errs, "missing.csv: no such file") {
 		t.Errorf("missing input file: exit %d, %q", code, errs)

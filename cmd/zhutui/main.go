@@ -223,16 +223,23 @@ func (app *App) config() (*Config, error) {
 	return loadConfig(app.configPath, app.explicit)
 }
 
-// businessDate reads --as-of, or today in Beijing.
+// businessDate reads --as-of, or today in Beijing. A date after today is
+// refused: it becomes the value date of the night's payment files.
 func (app *App) businessDate(asOf string) (pipeline.Date, error) {
+	today := pipeline.DateOf(app.now())
 	if asOf == "" {
-		return pipeline.DateOf(app.now()), nil
+		return today, nil
 	}
 	t, err := pipeline.ParseDate(asOf)
 	if err != nil {
 		return pipeline.Date{}, configErrorf("--as-of: %v", err)
 	}
-	return pipeline.DateOf(t), nil
+	d := pipeline.DateOf(t)
+	if today.Before(d) {
+		return pipeline.Date{}, configErrorf("--as-of %s is after today (%s in Beijing): the business date is the "+
+			"value date of the night's payment files, and it cannot be in the future", d, today)
+	}
+	return d, nil
 }
 
 // isTerminal reports whether w is a terminal.
