@@ -136,6 +136,9 @@ func (c *Config) defaults() error {
 	if c.Bank.MaxLines == 0 {
 		c.Bank.MaxLines = 10000
 	}
+	if a := c.Bank.PayerAccount; strings.Trim(a, "0123456789") != "" {
+		return configErrorf("[bank] payer_account %q: only the digits 0-9 (it goes into the payment file's header as it is)", a)
+	}
 	if c.Bank.MaxLines < 0 {
 		return configErrorf("[bank] max_lines must be positive")
 	}

@@ -346,6 +346,13 @@ func TestExitCodes(t *testing.T) {
 	if _, errs, code := w.zhutui("--config", "typo.toml", "init"); code != 2 || !strings.Contains(errs, "[sms_templates] paid: unknown placeholder {nme}") {
 		t.Errorf("a template placeholder no notice fills: exit %d, %q", code, errs)
 	}
+	if err := os.WriteFile(w.path("payer.toml"), []byte("[bank]\npayer_account = \"0200 0010|09\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := w.zhutui("--config", "payer.toml", "init"); code != 2 ||
+		!strings.Contains(errs, `[bank] payer_account "0200 0010|09": only the digits 0-9`) {
+		t.Errorf("a payer account that is not digits: exit %d, %q", code, errs)
+	}
 	if err := os.WriteFile(w.path("big.toml"), []byte("xlsx_max_registrations = 2000000\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
