@@ -52,7 +52,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		if slices.Equal(applied, names) {
 			return nil
 		}
-		if err := s.noNight(ctx, s.db, pending(applied, names)); err != nil {
+		if err := s.noNight(ctx, s.db, missing(applied, names)); err != nil {
 			return err
 		}
 	}
@@ -68,7 +68,12 @@ func (s *Store) migrate(ctx context.Context) error {
 			if slices.Contains(done, name) {
 				return nil
 			}
-			if err := s.noNight(ctx, tx, pending(done, names)); err != nil {
+			// Checked again under the write lock: another zhutui may have
+			// migrated, or a night begun, since the read above.
+			if err := newerSchema(done, names); err != nil {
+				return err
+			}
+			if err := s.noNight(ctx, tx, missing(done, names)); err != nil {
 				return err
 			}
 			body, err := fs.ReadFile(migrationFS, name)
@@ -88,11 +93,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// pending returns the names not applied yet.
-func pending(applied, names []string) []string {
+// missing returns the names of want that have lacks, in want's order.
+func missing(have, want []string) []string {
 	var out []string
-	for _, n := range names {
-		if !slices.Contains(applied, n) {
+	for _, n := range want {
+		if !slices.Contains(have, n) {
 			out = append(out, n)
 		}
 	}
@@ -102,7 +107,7 @@ func pending(applied, names []string) []string {
 // newerSchema refuses a database holding a migration that names (this
 // zhutui's) does not have.
 func newerSchema(applied, names []string) error {
-	unknown := pending(names, applied)
+	unknown := missing(names, applied)
 	if len(unknown) == 0 {
 		return nil
 	}

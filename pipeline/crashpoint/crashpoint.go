@@ -3,7 +3,8 @@
 // #N to crash the Nth time it is reached (stage:deliver:before,
 // ingest:row#500, ledger:post#3). $ZHUTUI_PAUSE_AT (a point, #N alike)
 // instead holds the process there until the file $ZHUTUI_PAUSE_FILE exists,
-// having created $ZHUTUI_PAUSE_FILE.waiting. Unset, a point costs one string comparison.
+// having created $ZHUTUI_PAUSE_FILE.waiting. Unset, a point costs one string
+// comparison.
 package crashpoint
 
 import (
