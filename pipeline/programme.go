@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 	"github.com/shopspring/decimal"
@@ -76,6 +77,8 @@ func (p *Programme) init() error {
 		return errors.New("registration_months must be positive")
 	case p.Memo == "":
 		return errors.New("memo is required")
+	case strings.ContainsAny(p.Memo, "|\r\n"):
+		return errors.New("memo holds '|' or a line break: it goes on every line of the payment file")
 	case len(p.Amounts) == 0:
 		return errors.New("amounts are required")
 	case len(p.Catalog) == 0:

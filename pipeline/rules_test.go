@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -231,15 +232,19 @@ func TestProgramme2013(t *testing.T) {
 }
 
 func TestParseProgrammeErrors(t *testing.T) {
-	for name, src := range map[string]string{
-		"ErrUnknownKey":   "code = \"x\"\nbogus = 1\n",
-		"ErrNoCatalog":    "code = \"x\"\nstart_date = \"2013-10-01\"\nregistration_months = 6\nmemo = \"m\"\n[amounts]\n1 = \"10.00\"\n",
-		"ErrBadAmount":    "code = \"x\"\nstart_date = \"2013-10-01\"\nregistration_months = 6\nmemo = \"m\"\n[amounts]\n1 = \"10.001\"\n[[catalog]]\noccupation = \"a\"\nlevel = 1\n",
-		"ErrLevelNoMoney": "code = \"x\"\nstart_date = \"2013-10-01\"\nregistration_months = 6\nmemo = \"m\"\n[amounts]\n2 = \"10.00\"\n[[catalog]]\noccupation = \"a\"\nlevel = 1\n",
+	const head = "code = \"x\"\nstart_date = \"2013-10-01\"\nregistration_months = 6\n"
+	const catalog = "[[catalog]]\noccupation = \"a\"\nlevel = 1\n"
+	for name, c := range map[string]struct{ src, want string }{
+		"ErrUnknownKey":   {"code = \"x\"\nbogus = 1\n", `unknown key "bogus"`},
+		"ErrNoCatalog":    {head + "memo = \"m\"\n[amounts]\n1 = \"10.00\"\n", "catalog is empty"},
+		"ErrBadAmount":    {head + "memo = \"m\"\n[amounts]\n1 = \"10.001\"\n" + catalog, `amounts.1: "10.001" is not a positive amount`},
+		"ErrLevelNoMoney": {head + "memo = \"m\"\n[amounts]\n2 = \"10.00\"\n" + catalog, "level 1 has no amount"},
+		"ErrMemoBar":      {head + "memo = \"资助|2013\"\n[amounts]\n1 = \"10.00\"\n" + catalog, "memo holds '|' or a line break"},
+		"ErrMemoNewline":  {head + "memo = \"资助\\r\\n\"\n[amounts]\n1 = \"10.00\"\n" + catalog, "memo holds '|' or a line break"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := pipeline.ParseProgramme([]byte(src)); err == nil {
-				t.Fatal("no error")
+			if _, err := pipeline.ParseProgramme([]byte(c.src)); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want one saying %q", err, c.want)
 			}
 		})
 	}
