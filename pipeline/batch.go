@@ -40,6 +40,7 @@ type Batch struct {
 	Count        int64
 	TotalFen     int64
 	FileSHA256   string // of the payment file, fixed when the batch was created
+	DeliveryRun  int64  // the run that began delivering it (0: not begun)
 	Lines        []BatchLine
 }
 
@@ -164,7 +165,6 @@ type BatchState struct {
 	ReturnedFen   int64
 	PaidCount     int64
 	ReturnedCount int64
-	DeliveryRun   int64 // the run that began delivering it (0: not begun)
 }
 
 // BatchEvent is one thing done to a batch.
@@ -184,5 +184,6 @@ type Delivery struct {
 	SHA256   string
 	Size     int64
 	At       string
-	Already  bool // the same bytes were there already
+	Already  bool   // the same bytes were there already, or (Note) nothing was put
+	Note     string // why nothing was put, for the batch's events
 }

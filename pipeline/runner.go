@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -312,7 +314,9 @@ func (r *Runner) batch(ctx context.Context, runID int64, res *Result) (string, e
 // delivery began (from then on the batch cannot be rejected); a batch
 // rejected since the stage listed it gets no sidecar. A file already there
 // with the same bytes is recorded without writing again; other bytes under
-// its name stop the stage.
+// its name stop the stage. A batch whose delivery began in an earlier attempt
+// and whose payment file has since left the bank's folder is recorded as
+// SENT without putting anything again (see takenByTheBank).
 func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string, error) {
 	ids, err := r.Store.BatchesToDeliver(ctx)
 	if err != nil {
@@ -372,6 +376,16 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 			return Delivery{Kind: kind, BatchID: id, Location: loc, Name: name, SHA256: sha256Hex(data),
 				Size: int64(len(data)), At: FormatTime(r.now()), Already: already}, nil
 		}
+		if x.b.DeliveryRun != 0 {
+			taken, err := r.takenByTheBank(ctx, runID, x.b, name, data)
+			if err != nil {
+				return "", err
+			}
+			if taken {
+				res.Delivered = append(res.Delivered, id)
+				continue
+			}
+		}
 		payment, err := put("payment", name, data)
 		if err != nil {
 			return "", err
@@ -409,6 +423,58 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 		return fmt.Sprintf("delivered=%d not-approved=%d", len(res.Delivered), skipped), nil
 	}
 	return fmt.Sprintf("delivered=%d", len(res.Delivered)), nil
+}
+
+// takenByTheBank finishes the delivery of a batch that an earlier attempt
+// (run b.DeliveryRun, cut off before it recorded the batch as SENT) began,
+// when its payment file is no longer in the bank's folder. That attempt put
+// the payment file and then perhaps its sidecar; the bank takes a file only
+// with its sidecar, and a file taken may leave the folder. Putting both again
+// would then have the bank pay the batch a second time, so nothing is put:
+// the batch is recorded as SENT with the files that attempt put, and the
+// bank's result file settles it. (A file removed by someone else, never
+// taken, is recorded the same way; its batch then waits for a result that
+// does not come, which zhutui status and the report show, rather than being
+// paid twice.) It reports false, with nothing done, while the payment file is
+// still there: the usual puts then find it and go on.
+func (r *Runner) takenByTheBank(ctx context.Context, runID int64, b *Batch, name string, data []byte) (bool, error) {
+	there, err := Exists(ctx, r.Bank.Payments, name)
+	if err != nil {
+		return false, fmt.Errorf("deliver batch %s: %w", b.ID, err)
+	}
+	if there {
+		return false, nil
+	}
+	loc := r.Bank.Payments.String()
+	r.log().Warn(fmt.Sprintf("batch recorded as sent without putting its files again: run %d put its payment file, "+
+		"which has left the bank's folder since (taken by the bank, or removed); the bank's result file settles it", b.DeliveryRun),
+		"run", runID, "batch", b.ID, "file", name, "location", loc)
+	sidecar := r.Bank.Format.Sidecar(name, data)
+	at := FormatTime(r.now())
+	note := fmt.Sprintf("not put again: run %d put the payment file, which had left the folder", b.DeliveryRun)
+	ds := []Delivery{
+		{Kind: "payment", BatchID: b.ID, Location: loc, Name: name, SHA256: sha256Hex(data), Size: int64(len(data)),
+			At: at, Already: true, Note: note},
+		{Kind: "sidecar", BatchID: b.ID, Location: loc, Name: name + ".sha256", SHA256: sha256Hex(sidecar),
+			Size: int64(len(sidecar)), At: at, Already: true, Note: note},
+	}
+	return true, r.Store.MarkSent(ctx, runID, b.ID, ds)
+}
+
+// Exists says whether loc holds a file called name: by its stamp where loc
+// has one (a stat, which a folder that may not be listed still answers),
+// else by listing the folder.
+func Exists(ctx context.Context, loc Location, name string) (bool, error) {
+	if s, ok := loc.(Stamper); ok {
+		_, err := s.Stamp(ctx, name)
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	names, err := loc.List(ctx)
+	_, there := slices.BinarySearch(names, name)
+	return there, err
 }
 
 // renderBatch reads a batch and renders its payment file, which must be the

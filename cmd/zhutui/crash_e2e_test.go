@@ -322,6 +322,57 @@ func TestRejectDuringDeliver(t *testing.T) {
 	w.ledgerVerifies(t)
 }
 
+// TestFileLeftTheBanksFolder: a run is killed during delivery and the
+// payment file then leaves the bank's folder (a bank that moves the files it
+// takes). Killed after the delivery began (both files put), the file was
+// probably taken, sidecar and all: the rerun puts nothing again (the bank
+// would pay the batch twice), records the batch as SENT, says so, and the
+// bank's result file settles it. Killed before the delivery began (no
+// sidecar yet, so the bank cannot have taken it), the rerun puts both files.
+func TestFileLeftTheBanksFolder(t *testing.T) {
+	for _, c := range []struct {
+		killAt   string
+		putAgain bool
+	}{{"deliver:put#2", false}, {"deliver:begin", true}} {
+		t.Run(c.killAt, func(t *testing.T) {
+			w := night1Workdir(t)
+			w.killedAt(t, c.killAt, "run", "--as-of", "2014-02-01")
+			pay := w.read("outbox/payments", "ZTPAY_B2014020101.txt")
+			for _, n := range []string{"ZTPAY_B2014020101.txt", "ZTPAY_B2014020101.txt.sha256"} {
+				if err := os.Remove(w.path("outbox/payments", n)); err != nil && !os.IsNotExist(err) {
+					t.Fatal(err)
+				}
+			}
+			_, errs, code := w.zhutui("rerun", "1")
+			if code != 0 {
+				t.Fatalf("rerun: exit %d\n%s", code, errs)
+			}
+			_, err := os.Stat(w.path("outbox/payments", "ZTPAY_B2014020101.txt.sha256"))
+			if put := err == nil; put != c.putAgain {
+				t.Fatalf("sidecar put again: %v, want %v (%v)\n%s", put, c.putAgain, err, errs)
+			}
+			warned := strings.Contains(errs, "batch recorded as sent without putting its files again: run 1 put its payment file")
+			show := w.ok("batch", "show", "B2014020101")
+			noted := strings.Contains(show, "not put again: run 1 put the payment file, which had left the folder")
+			if warned == c.putAgain || noted == c.putAgain || !strings.Contains(show, "SENT") {
+				t.Fatalf("warned %v, noted %v, want %v\nrerun:\n%s\nbatch show:\n%s", warned, noted, !c.putAgain, errs, show)
+			}
+			name, res, err := bank.Answer(pay, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(w.path("inbox/results", name), res, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			w.ok("run", "--as-of", "2014-02-02")
+			if show := w.ok("batch", "show", "B2014020101"); !strings.Contains(show, "SETTLED") {
+				t.Fatalf("after the bank's answer:\n%s", show)
+			}
+			w.ledgerVerifies(t)
+		})
+	}
+}
+
 // TestStatusWhileDelivering: between a batch's sidecar and its record as
 // sent, zhutui status says the working run is delivering it (not that a
 // rerun should finish it, as it says once that run is cut off).

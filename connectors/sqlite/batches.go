@@ -228,7 +228,7 @@ type batchRow struct {
 func (r *batchRow) batch() pipeline.Batch {
 	b := pipeline.Batch{ID: r.ID, PayerAccount: r.PayerAccount, Memo: r.Memo, Status: pipeline.BatchStatus(r.Status),
 		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, ApprovedBy: r.ApprovedBy, Count: r.Count, TotalFen: r.TotalFen,
-		FileSHA256: r.FileSHA256}
+		FileSHA256: r.FileSHA256, DeliveryRun: r.DeliveryRun.Int64}
 	b.BusinessDate.UnmarshalText([]byte(r.BusinessDate))
 	return b
 }
@@ -305,7 +305,7 @@ func (s *Store) Batches(ctx context.Context) ([]pipeline.BatchState, error) {
 		}
 		out = append(out, pipeline.BatchState{Batch: r.batch(), ApprovedAt: r.ApprovedAt, SentAt: r.SentAt,
 			SettledFen: r.SettledFen.Int64, ReturnedFen: r.ReturnedFen.Int64, Settled: r.SettledFen.Valid,
-			PaidCount: r.PaidCount, ReturnedCount: r.ReturnedCount, DeliveryRun: r.DeliveryRun.Int64})
+			PaidCount: r.PaidCount, ReturnedCount: r.ReturnedCount})
 	}
 	return out, rows.Err()
 }
@@ -517,7 +517,11 @@ func (s *Store) MarkSent(ctx context.Context, runID int64, id string, deliveries
 				return err
 			}
 		}
-		return batchEvent(ctx, tx, id, s.now(), pipeline.SystemUser, "delivered", deliveries[0].Location)
+		detail := deliveries[0].Location
+		if n := deliveries[0].Note; n != "" {
+			detail += ": " + n
+		}
+		return batchEvent(ctx, tx, id, s.now(), pipeline.SystemUser, "delivered", detail)
 	})
 }
 

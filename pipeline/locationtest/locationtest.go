@@ -45,6 +45,15 @@ func PutListOpen(t *testing.T, loc pipeline.Location, stored func(name string) [
 	if err != nil || len(names) != 1 || names[0] != name {
 		t.Fatalf("list = %v, %v (no temporary file may be left)", names, err)
 	}
+	// The deliver stage asks this of the bank's folder (see pipeline.Exists),
+	// by a stamp where the location gives one, else by List.
+	for _, l := range []pipeline.Location{loc, listOnly{loc}} {
+		there, err := pipeline.Exists(ctx, l, name)
+		missing, merr := pipeline.Exists(ctx, l, "ZTPAY_B2.txt")
+		if err != nil || !there || merr != nil || missing {
+			t.Fatalf("%T: exists %s = %v, %v; exists a missing file = %v, %v", l, name, there, err, missing, merr)
+		}
+	}
 	f, err := loc.Open(ctx, name)
 	if err != nil {
 		t.Fatal(err)
@@ -55,3 +64,6 @@ func PutListOpen(t *testing.T, loc pipeline.Location, stored func(name string) [
 		t.Fatalf("read back %q, %v", got, err)
 	}
 }
+
+// listOnly hides a location's Stamp.
+type listOnly struct{ pipeline.Location }
