@@ -87,8 +87,15 @@ func Parse(raw string, opts Options) (*Location, error) {
 		if f.path == "" {
 			continue
 		}
-		if _, err := os.Stat(f.path); err != nil {
+		fi, err := os.Stat(f.path)
+		if err != nil {
 			return nil, fmt.Errorf("location %q: [ssh] %s: %w", raw, f.key, err)
+		}
+		// The key logs in to the bank's server, where a payment file is an
+		// order to pay: refused, as ssh refuses it, when others may read it.
+		if f.key == "key_file" && fi.Mode().Perm()&0o077 != 0 {
+			return nil, fmt.Errorf("location %q: [ssh] key_file %s is readable by others (mode %v): chmod 600 it",
+				raw, f.path, fi.Mode().Perm())
 		}
 	}
 	if opts.Timeout <= 0 {

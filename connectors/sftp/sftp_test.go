@@ -151,6 +151,16 @@ func TestHostKeyChecked(t *testing.T) {
 			}
 		}
 	})
+	t.Run("ErrKeyReadableByOthers", func(t *testing.T) {
+		open := filepath.Join(t.TempDir(), "id")
+		if err := os.WriteFile(open, []byte("key"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		_, err := sftp.Parse("sftp://zhutui@"+ts.Addr+"/x", sftp.Options{KeyFile: open, KnownHosts: ts.knownHosts})
+		if err == nil || !strings.Contains(err.Error(), "[ssh] key_file "+open+" is readable by others (mode -rw-r-----): chmod 600 it") {
+			t.Errorf("a key file others may read: %v", err)
+		}
+	})
 	t.Run("ErrPasswordInURL", func(t *testing.T) {
 		if _, err := sftp.Parse("sftp://zhutui:secret@"+ts.Addr+"/x", sftp.Options{KeyFile: ts.keyFile, KnownHosts: ts.knownHosts}); err == nil {
 			t.Fatal("a password in the URL was accepted")
