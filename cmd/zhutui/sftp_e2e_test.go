@@ -106,6 +106,32 @@ func TestSFTPWithOpenSSH(t *testing.T) {
 	cycle(t, newSFTPWorkdir(t, sftptest.SSHD(t)))
 }
 
+// TestSFTPFileTakenByTheBank: over OpenSSH's sftp-server, a run killed after
+// a batch's payment file and sidecar reached the bank, the bank then taking
+// both away: the rerun puts nothing again (a missing remote file is told
+// from one it cannot see) and records the batch as SENT.
+func TestSFTPFileTakenByTheBank(t *testing.T) {
+	w := newSFTPWorkdir(t, sftptest.SSHD(t))
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.remotePath("appraisal/out/feed-20140201.csv"))
+	w.ok("run", "--as-of", "2014-02-01")
+	w.ok("batch", "approve", "B2014020101", "--by", "finance-li")
+	w.killedAt(t, "deliver:put#2", "run", "--as-of", "2014-02-02")
+	for _, n := range []string{"ZTPAY_B2014020101.txt", "ZTPAY_B2014020101.txt.sha256"} {
+		if err := os.Rename(w.remotePath("bank/in", n), w.path(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.ok("rerun", "2")
+	if left, err := os.ReadDir(w.remotePath("bank/in")); err != nil || len(left) != 0 {
+		t.Fatalf("the bank's folder after the rerun: %v, %v; want nothing put again", left, err)
+	}
+	if show := w.ok("batch", "show", "B2014020101"); !strings.Contains(show, "SENT") || !strings.Contains(show, "not put again") {
+		t.Fatalf("batch show:\n%s", show)
+	}
+}
+
 func TestSFTPFaults(t *testing.T) {
 	srv := sftptest.Builtin(t)
 	w := newSFTPWorkdir(t, srv)
