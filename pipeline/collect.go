@@ -144,6 +144,12 @@ func TakeFile(ctx context.Context, st IngestStore, formats Formats, kind FileKin
 		if perr == nil {
 			perr = body.check()
 		}
+		// A misnamed file, taken, would keep its name from the right file
+		// for its batch: that one would then clash with it (§2.3).
+		if perr == nil && !strings.EqualFold(name, ResultFileName(rf.BatchID)) {
+			perr = &FileError{File: name, Reason: fmt.Sprintf("answers batch %s (its header) but is not named %s",
+				rf.BatchID, ResultFileName(rf.BatchID))}
+		}
 		if IsFileError(perr) {
 			t.Quarantined = perr.Error()
 			return t, st.Quarantine(ctx, t.InboundFile, t.Quarantined)

@@ -239,6 +239,36 @@ func TestLedgerTamper(t *testing.T) {
 	}
 }
 
+// TestMisnamedResult: a result file whose name is not ZTRES_ of the batch its
+// header answers is quarantined, nothing applied. Taken, it would have kept
+// that name from the right file of the batch it is named for, whose bytes
+// would then clash with it. The answer under its right name settles the batch.
+func TestMisnamedResult(t *testing.T) {
+	w := night1Workdir(t)
+	w.ok("run", "--as-of", "2014-02-01")
+	name, result, err := bank.Answer(w.read("outbox/payments", "ZTPAY_B2014020101.txt"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.path("inbox/results", "ZTRES_B2014020102.txt"), result, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := w.ok("run", "--as-of", "2014-02-02")
+	if !strings.Contains(out, "QUARANTINED: ZTRES_B2014020102.txt: answers batch B2014020101 (its header) but is not named ZTRES_B2014020101.txt") {
+		t.Fatalf("the misnamed result file:\n%s", out)
+	}
+	if show := w.ok("batch", "show", "B2014020101"); !strings.Contains(show, "SENT") {
+		t.Fatalf("the misnamed file was applied:\n%s", show)
+	}
+	if err := os.WriteFile(w.path("inbox/results", name), result, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.ok("run", "--as-of", "2014-02-03")
+	if show := w.ok("batch", "show", "B2014020101"); !strings.Contains(show, "SETTLED") {
+		t.Fatalf("after the right file:\n%s", show)
+	}
+}
+
 // TestDeliverRefusesAlteredBatch alters a stored line of the second of three
 // approved batches behind zhutui's back: the first batch is delivered, the
 // second is refused because it no longer renders to the bytes fixed when it
