@@ -139,8 +139,8 @@ func (c *Config) defaults() error {
 	if a := c.Bank.PayerAccount; strings.Trim(a, "0123456789") != "" {
 		return configErrorf("[bank] payer_account %q: only the digits 0-9 (it goes into the payment file's header as it is)", a)
 	}
-	if c.Bank.MaxLines < 0 {
-		return configErrorf("[bank] max_lines must be positive")
+	if c.Bank.MaxLines < 0 || c.Bank.MaxLines > 999999 {
+		return configErrorf("[bank] max_lines must be from 1 to 999999 (a payment file numbers its lines with six digits)")
 	}
 	if c.XLSXMaxRegistrations < 0 || c.XLSXMaxRegistrations > report.MaxXLSXRegistrations {
 		return configErrorf("xlsx_max_registrations must be from 1 to %d (a sheet's rows, less its header), or 0 for %d",
@@ -215,7 +215,7 @@ const defaultConfig = `# zhutui configuration. Every key has a default; relative
 
 [bank]
 # payer_account = ""        # the programme's account the bank pays from: required before batches are made
-# max_lines = 10000         # lines per batch at most
+# max_lines = 10000         # lines per batch at most (up to 999999: six-digit line numbers)
 
 [approval]
 # required = true           # a batch is delivered only after someone other than its creator approves it

@@ -346,6 +346,13 @@ func TestExitCodes(t *testing.T) {
 	if _, errs, code := w.zhutui("--config", "typo.toml", "init"); code != 2 || !strings.Contains(errs, "[sms_templates] paid: unknown placeholder {nme}") {
 		t.Errorf("a template placeholder no notice fills: exit %d, %q", code, errs)
 	}
+	if err := os.WriteFile(w.path("lines.toml"), []byte("[bank]\nmax_lines = 1000000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := w.zhutui("--config", "lines.toml", "init"); code != 2 ||
+		!strings.Contains(errs, "[bank] max_lines must be from 1 to 999999") {
+		t.Errorf("max_lines past six-digit line numbers: exit %d, %q", code, errs)
+	}
 	if err := os.WriteFile(w.path("payer.toml"), []byte("[bank]\npayer_account = \"0200 0010|09\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
