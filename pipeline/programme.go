@@ -75,6 +75,9 @@ func (p *Programme) init() error {
 		return errors.New("start_date is required")
 	case p.RegistrationMonths <= 0:
 		return errors.New("registration_months must be positive")
+	case p.AuthorityPrefix == "":
+		// Empty, every appraisal body would pass rule 13.
+		return errors.New("authority_prefix is required (the start of every eligible appraisal body's code)")
 	case p.Memo == "":
 		return errors.New("memo is required")
 	case strings.ContainsAny(p.Memo, "|\r\n"):

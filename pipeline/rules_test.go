@@ -232,13 +232,14 @@ func TestProgramme2013(t *testing.T) {
 }
 
 func TestParseProgrammeErrors(t *testing.T) {
-	const head = "code = \"x\"\nstart_date = \"2013-10-01\"\nregistration_months = 6\n"
+	const head = "code = \"x\"\nstart_date = \"2013-10-01\"\nregistration_months = 6\nauthority_prefix = \"11\"\n"
 	const catalog = "[[catalog]]\noccupation = \"a\"\nlevel = 1\n"
 	for name, c := range map[string]struct{ src, want string }{
 		"ErrUnknownKey":   {"code = \"x\"\nbogus = 1\n", `unknown key "bogus"`},
 		"ErrNoCatalog":    {head + "memo = \"m\"\n[amounts]\n1 = \"10.00\"\n", "catalog is empty"},
 		"ErrBadAmount":    {head + "memo = \"m\"\n[amounts]\n1 = \"10.001\"\n" + catalog, `amounts.1: "10.001" is not a positive amount`},
 		"ErrLevelNoMoney": {head + "memo = \"m\"\n[amounts]\n2 = \"10.00\"\n" + catalog, "level 1 has no amount"},
+		"ErrNoAuthority":  {strings.Replace(head, "authority_prefix = \"11\"\n", "", 1) + "memo = \"m\"\n[amounts]\n1 = \"10.00\"\n" + catalog, "authority_prefix is required"},
 		"ErrMemoBar":      {head + "memo = \"资助|2013\"\n[amounts]\n1 = \"10.00\"\n" + catalog, "memo holds '|' or a line break"},
 		"ErrMemoNewline":  {head + "memo = \"资助\\r\\n\"\n[amounts]\n1 = \"10.00\"\n" + catalog, "memo holds '|' or a line break"},
 	} {
