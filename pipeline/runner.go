@@ -373,8 +373,9 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 				return Delivery{}, fmt.Errorf("deliver batch %s: %w", id, err)
 			}
 			crashpoint.Here("deliver:put")
-			return Delivery{Kind: kind, BatchID: id, Location: loc, Name: name, SHA256: sha256Hex(data),
-				Size: int64(len(data)), At: FormatTime(r.now()), Already: already}, nil
+			d := r.delivery(kind, id, loc, name, data)
+			d.Already = already
+			return d, nil
 		}
 		if x.b.DeliveryRun != 0 {
 			taken, err := r.takenByTheBank(ctx, runID, x.b, name, data)
@@ -449,16 +450,22 @@ func (r *Runner) takenByTheBank(ctx context.Context, runID int64, b *Batch, name
 	r.log().Warn(fmt.Sprintf("batch recorded as sent without putting its files again: run %d put its payment file, "+
 		"which has left the bank's folder since (taken by the bank, or removed); the bank's result file settles it", b.DeliveryRun),
 		"run", runID, "batch", b.ID, "file", name, "location", loc)
-	sidecar := r.Bank.Format.Sidecar(name, data)
-	at := FormatTime(r.now())
 	note := fmt.Sprintf("not put again: run %d put the payment file, which had left the folder", b.DeliveryRun)
 	ds := []Delivery{
-		{Kind: "payment", BatchID: b.ID, Location: loc, Name: name, SHA256: sha256Hex(data), Size: int64(len(data)),
-			At: at, Already: true, Note: note},
-		{Kind: "sidecar", BatchID: b.ID, Location: loc, Name: name + ".sha256", SHA256: sha256Hex(sidecar),
-			Size: int64(len(sidecar)), At: at, Already: true, Note: note},
+		r.delivery("payment", b.ID, loc, name, data),
+		r.delivery("sidecar", b.ID, loc, name+".sha256", r.Bank.Format.Sidecar(name, data)),
+	}
+	for i := range ds {
+		ds[i].Already, ds[i].Note = true, note
 	}
 	return true, r.Store.MarkSent(ctx, runID, b.ID, ds)
+}
+
+// delivery describes a file of batch id put at loc, now (payment files,
+// sidecars and SMS files alike).
+func (r *Runner) delivery(kind, id, loc, name string, data []byte) Delivery {
+	return Delivery{Kind: kind, BatchID: id, Location: loc, Name: name, SHA256: sha256Hex(data),
+		Size: int64(len(data)), At: FormatTime(r.now())}
 }
 
 // Exists says whether loc holds a file called name: by its stamp where loc
@@ -535,8 +542,8 @@ func (r *Runner) notify(ctx context.Context, runID int64, res *Result) (string, 
 			return "", fmt.Errorf("deliver %s: %w", name, err)
 		}
 		crashpoint.Here("notify:put")
-		d := Delivery{Kind: "sms", BatchID: strings.SplitN(strings.TrimPrefix(name, "ZTSMS_"), "_", 2)[0],
-			Location: r.SMS.Outbox.String(), Name: name, SHA256: sha256Hex(data), Size: int64(len(data)), At: FormatTime(r.now()), Already: already}
+		d := r.delivery("sms", strings.SplitN(strings.TrimPrefix(name, "ZTSMS_"), "_", 2)[0], r.SMS.Outbox.String(), name, data)
+		d.Already = already
 		if err := r.Store.MarkSMSDelivered(ctx, runID, d); err != nil {
 			return "", err
 		}
