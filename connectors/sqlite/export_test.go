@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"testing"
 	"testing/fstest"
 
 	"github.com/jmoiron/sqlx"
@@ -117,10 +118,7 @@ func (s *Store) JudgeAsideStopped(ctx context.Context, p *pipeline.Programme) (i
 
 // WithMigration makes this zhutui know one more migration, name with body,
 // until restore is called or the test ends: a newer zhutui, as it were.
-func WithMigration(t interface {
-	Cleanup(func())
-	Fatal(...any)
-}, name, body string) (restore func()) {
+func WithMigration(t testing.TB, name, body string) (restore func()) {
 	was := migrationFS
 	m := fstest.MapFS{name: {Data: []byte(body)}}
 	names, err := fs.Glob(was, "*.sql")

@@ -44,8 +44,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	// Read first; any error (a new database has no migrations table) means
 	// the writes below, which report their own errors.
-	var applied []string
-	if err := s.db.SelectContext(ctx, &applied, `SELECT name FROM migrations ORDER BY name`); err == nil {
+	if applied, err := appliedMigrations(ctx, s.db); err == nil {
 		if err := newerSchema(applied, names); err != nil {
 			return err
 		}
@@ -61,8 +60,8 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	for _, name := range names {
 		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-			var done []string
-			if err := tx.SelectContext(ctx, &done, `SELECT name FROM migrations ORDER BY name`); err != nil {
+			done, err := appliedMigrations(ctx, tx)
+			if err != nil {
 				return err
 			}
 			if slices.Contains(done, name) {
@@ -134,11 +133,18 @@ func checkSchema(ctx context.Context, q sqlx.QueryerContext) error {
 	if err != nil {
 		return err
 	}
-	var applied []string
-	if err := sqlx.SelectContext(ctx, q, &applied, `SELECT name FROM migrations ORDER BY name`); err != nil {
+	applied, err := appliedMigrations(ctx, q)
+	if err != nil {
 		return err
 	}
 	return newerSchema(applied, names)
+}
+
+// appliedMigrations returns the names the migrations table records, in order.
+func appliedMigrations(ctx context.Context, q sqlx.QueryerContext) ([]string, error) {
+	var applied []string
+	err := sqlx.SelectContext(ctx, q, &applied, `SELECT name FROM migrations ORDER BY name`)
+	return applied, err
 }
 
 // noNight refuses the migrations todo while another process holds the run
