@@ -10,6 +10,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"zhutui/connectors/bankfile"
 	"zhutui/connectors/report"
 	"zhutui/pipeline"
 )
@@ -139,8 +140,8 @@ func (c *Config) defaults() error {
 	if a := c.Bank.PayerAccount; strings.Trim(a, "0123456789") != "" {
 		return configErrorf("[bank] payer_account %q: only the digits 0-9 (it goes into the payment file's header as it is)", a)
 	}
-	if c.Bank.MaxLines < 0 || c.Bank.MaxLines > 999999 {
-		return configErrorf("[bank] max_lines must be from 1 to 999999 (a payment file numbers its lines with six digits)")
+	if c.Bank.MaxLines < 0 || c.Bank.MaxLines > bankfile.MaxLines {
+		return configErrorf("[bank] max_lines must be from 1 to %d (a payment file numbers its lines with six digits)", bankfile.MaxLines)
 	}
 	if c.XLSXMaxRegistrations < 0 || c.XLSXMaxRegistrations > report.MaxXLSXRegistrations {
 		return configErrorf("xlsx_max_registrations must be from 1 to %d (a sheet's rows, less its header), or 0 for %d",

@@ -24,6 +24,9 @@ import (
 // Format is the bank's file format.
 type Format struct{}
 
+// MaxLines is the most lines a payment file can number: six digits (D|000001…).
+const MaxLines = 999999
+
 var _ pipeline.BankFormat = Format{}
 
 // RenderPayment writes a batch's payment file:
@@ -33,11 +36,14 @@ var _ pipeline.BankFormat = Format{}
 //	T|<count>|<total>
 //
 // It is a pure function of the batch: the same batch gives the same bytes.
-// It refuses a batch whose counts or totals do not add up or whose text
-// cannot go into the file.
+// It refuses a batch whose counts or totals do not add up, that has more
+// lines than the file can number, or whose text cannot go into the file.
 func (Format) RenderPayment(b *pipeline.Batch) ([]byte, error) {
 	if strings.TrimSpace(b.PayerAccount) == "" {
 		return nil, fmt.Errorf("render batch %s: no payer account: set [bank] payer_account", b.ID)
+	}
+	if b.Count > MaxLines {
+		return nil, fmt.Errorf("render batch %s: %d lines, more than a payment file numbers (%d)", b.ID, b.Count, MaxLines)
 	}
 	var total int64
 	for _, l := range b.Lines {

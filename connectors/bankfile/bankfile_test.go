@@ -68,17 +68,21 @@ func TestRenderPayment(t *testing.T) {
 }
 
 func TestRenderPaymentRefuses(t *testing.T) {
-	for name, edit := range map[string]func(b *pipeline.Batch){
-		"ErrTotal":      func(b *pipeline.Batch) { b.TotalFen++ },
-		"ErrCount":      func(b *pipeline.Batch) { b.Count++ },
-		"ErrPipeInName": func(b *pipeline.Batch) { b.Lines[0].Name = "王|芳" },
-		"ErrNoPayer":    func(b *pipeline.Batch) { b.PayerAccount = "" },
+	for name, c := range map[string]struct {
+		edit func(b *pipeline.Batch)
+		want string
+	}{
+		"ErrTotal":        {func(b *pipeline.Batch) { b.TotalFen++ }, "the batch says"},
+		"ErrCount":        {func(b *pipeline.Batch) { b.Count++ }, "the batch says"},
+		"ErrPipeInName":   {func(b *pipeline.Batch) { b.Lines[0].Name = "王|芳" }, "holds '|' or a line break"},
+		"ErrNoPayer":      {func(b *pipeline.Batch) { b.PayerAccount = "" }, "no payer account"},
+		"ErrTooManyLines": {func(b *pipeline.Batch) { b.Count = bankfile.MaxLines + 1 }, "1000000 lines, more than a payment file numbers (999999)"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			b := sampleBatch()
-			edit(b)
-			if _, err := (bankfile.Format{}).RenderPayment(b); err == nil {
-				t.Fatal("rendered")
+			c.edit(b)
+			if _, err := (bankfile.Format{}).RenderPayment(b); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want one saying %q", err, c.want)
 			}
 		})
 	}
