@@ -94,6 +94,10 @@ type Alert struct {
 	PaymentStatus  Status
 	Decision       Status // what the rules say now
 	Reasons        string
+	// Change says how the registration's current version differs from the
+	// place it was paid for (certificate, ID number, level), "" when it
+	// does not.
+	Change string
 }
 
 // BudgetState is how much of a programme's budget the batches took.

@@ -319,6 +319,9 @@ func TestAlertsListedInFull(t *testing.T) {
 		}
 		r[1], r[3] = updated.Add(time.Minute).Format(time.DateTime), r[3]+"某"
 	}
+	// The first also names another certificate: it is no longer the place its payment holds.
+	movedID, movedCert := rows[1][0], rows[1][7]
+	rows[1][7] = movedCert + "X"
 	var b bytes.Buffer
 	if err := csv.NewWriter(&b).WriteAll(rows); err != nil {
 		t.Fatal(err)
@@ -330,20 +333,34 @@ func TestAlertsListedInFull(t *testing.T) {
 	dir := w.path("reports", "run-2")
 
 	alerts := readCSV(t, filepath.Join(dir, "alerts.csv"))
-	if len(alerts) != batched+1 || strings.Join(alerts[0], ",") != "registration_id,payment_ref,payment_status,decision,decision_text,reasons" {
+	if len(alerts) != batched+1 || strings.Join(alerts[0], ",") != "registration_id,payment_ref,payment_status,decision,decision_text,reasons,change" {
 		t.Fatalf("alerts.csv: %d lines, header %v; want %d alerts", len(alerts)-1, alerts[0], batched)
 	}
+	moved := fmt.Sprintf("certificate %s → %sX", movedCert, movedCert)
 	for _, a := range alerts[1:] {
-		if a[2] != "BATCHED" || a[3] != "NAME_MISMATCH" || !strings.HasPrefix(a[1], a[0]+"-") {
+		if a[0] == movedID {
+			if a[2] != "BATCHED" || a[3] != "PENDING_CERTIFICATE" || a[6] != moved {
+				t.Errorf("alert %v, want PENDING_CERTIFICATE and %q", a, moved)
+			}
+			movedID = ""
+			continue
+		}
+		if a[2] != "BATCHED" || a[3] != "NAME_MISMATCH" || !strings.HasPrefix(a[1], a[0]+"-") || a[6] != "" {
 			t.Fatalf("alert %v", a)
 		}
 	}
+	if movedID != "" {
+		t.Errorf("no alert for %s", movedID)
+	}
 
 	summary := string(mustRead(t, filepath.Join(dir, "summary.txt")))
+	if !strings.Contains(summary, "not the place it was paid for: "+moved) {
+		t.Errorf("summary.txt does not say that %s names another certificate:\n%s", rows[1][0], summary)
+	}
 	if !strings.Contains(summary, fmt.Sprintf("Alerts: %d changes after a payment entered a batch", batched)) {
 		t.Errorf("summary.txt does not give the number of alerts:\n%s", summary)
 	}
-	if got := strings.Count(summary, ": now NAME_MISMATCH"); got != shown {
+	if got := strings.Count(summary, ": now NAME_MISMATCH") + strings.Count(summary, ": now PENDING_CERTIFICATE"); got != shown {
 		t.Errorf("summary.txt lists %d alerts, want the first %d", got, shown)
 	}
 	if !strings.Contains(summary, fmt.Sprintf("and %d more, all in alerts.csv", batched-shown)) {
@@ -357,6 +374,9 @@ func TestAlertsListedInFull(t *testing.T) {
 	table = table[:strings.Index(table, "</table>")]
 	if got := strings.Count(table, "<tr><td>"); got != shown {
 		t.Errorf("report.html lists %d alerts, want %d", got, shown)
+	}
+	if !strings.Contains(table, "<td>"+moved+"</td>") {
+		t.Errorf("report.html does not say that %s names another certificate", rows[1][0])
 	}
 	if !strings.Contains(html, fmt.Sprintf("and %d more", batched-shown)) {
 		t.Errorf("report.html does not say how many more alerts there are")

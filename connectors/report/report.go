@@ -392,12 +392,12 @@ func writeRejects(ctx context.Context, b *bufio.Writer, src pipeline.ReportSourc
 // writeAlerts lists every alert; the summary shows the first
 // pipeline.MaxListed.
 func writeAlerts(ctx context.Context, b *bufio.Writer, src pipeline.ReportSource) error {
-	t, err := newTable(b, "registration_id", "payment_ref", "payment_status", "decision", "decision_text", "reasons")
+	t, err := newTable(b, "registration_id", "payment_ref", "payment_status", "decision", "decision_text", "reasons", "change")
 	if err != nil {
 		return err
 	}
 	err = src.EachAlert(ctx, func(a pipeline.Alert) error {
-		return t.row(a.RegistrationID, a.PaymentRef, string(a.PaymentStatus), string(a.Decision), a.Decision.Text(), a.Reasons)
+		return t.row(a.RegistrationID, a.PaymentRef, string(a.PaymentStatus), string(a.Decision), a.Decision.Text(), a.Reasons, a.Change)
 	})
 	if err != nil {
 		return err

@@ -375,7 +375,7 @@ func (s *Store) RejectBatch(ctx context.Context, id, by, reason string) error {
 		for _, q := range []string{
 			// The registrations no longer hold a place: judge them again.
 			`INSERT OR IGNORE INTO rejudge SELECT registration_id FROM payments WHERE batch_id = ?1 AND status = 'BATCHED'`,
-			`UPDATE decisions SET held = 0 WHERE registration_id IN (SELECT registration_id FROM payments WHERE batch_id = ?1 AND status = 'BATCHED')`,
+			`UPDATE decisions SET held = 0, moved = 0 WHERE registration_id IN (SELECT registration_id FROM payments WHERE batch_id = ?1 AND status = 'BATCHED')`,
 			`UPDATE payments SET status = 'ELIGIBLE', batch_id = NULL WHERE batch_id = ?1 AND status = 'BATCHED'`,
 			`UPDATE batches SET status = 'REJECTED' WHERE id = ?1`,
 		} {
@@ -420,9 +420,10 @@ func (s *Store) ReissueBatch(ctx context.Context, id, by, reason string) (int, [
 			Status         sql.NullString `db:"status"`
 			NewAmount      sql.NullInt64  `db:"new_amount"`
 			Level          int            `db:"level"`
+			Moved          bool           `db:"moved"`
 		}
 		err = sqlx.SelectContext(ctx, tx, &returned, `SELECT p.id, p.registration_id, p.attempt, p.payment_ref,
-			p.amount_fen, d.status, d.amount_fen AS new_amount, p.level
+			p.amount_fen, d.status, d.amount_fen AS new_amount, p.level, coalesce(d.moved, 0) AS moved
 			FROM payments p LEFT JOIN decisions d ON d.registration_id = p.registration_id
 			WHERE p.batch_id = ? AND p.status = 'RETURNED' ORDER BY p.id`, id)
 		if err != nil {
@@ -431,6 +432,11 @@ func (s *Store) ReissueBatch(ctx context.Context, id, by, reason string) (int, [
 		for _, r := range returned {
 			if r.Status.String != string(pipeline.Eligible) || !r.NewAmount.Valid {
 				skipped = append(skipped, fmt.Sprintf("%s: the registration is now %s", r.Ref, r.Status.String))
+				continue
+			}
+			if r.Moved {
+				skipped = append(skipped, fmt.Sprintf("%s: the registration now names another certificate, ID number or "+
+					"level than it was paid for (see the report's alerts)", r.Ref))
 				continue
 			}
 			if err := reissue(ctx, tx, lw, 0, r.ID, r.RegistrationID, r.Attempt, r.Ref, r.Amount, r.NewAmount.Int64, r.Level,

@@ -826,3 +826,135 @@ func TestBatchMovesPaymentsByID(t *testing.T) {
 		t.Errorf("plan %q, want each payment by its id", plan)
 	}
 }
+
+// A registration whose payment entered a batch keeps the place it was paid
+// for. When a newer version of it names another certificate, ID number or
+// level, another registration of the certificate it was paid for is not paid
+// too: before, its place moved with it, and the certificate was paid twice,
+// with no alert. It is an alert instead, and no money moves for it until a
+// version names its place again.
+func TestHeldPlace(t *testing.T) {
+	ctx := context.Background()
+	// C9 is person 0's other certificate, level 1; C8 is person 1's.
+	c9 := cert("C9", 0, "2013-12-01 08:00:00")
+	c9.Occupation, c9.Level = "电子计算机调试工", 1
+	c8 := cert("C8", 1, "2013-12-01 08:00:00")
+	version := func(id string, person int, certNo string, level int, updated string) pipeline.Registration {
+		r := reg(id, person, certNo, "2014-01-10 09:00:00")
+		r.UpdatedAt = at(updated)
+		if level == 1 {
+			r.Occupation, r.Level = "电子计算机调试工", 1
+		}
+		return r
+	}
+	alerts := func(t *testing.T, st *sqlite.Store) string {
+		t.Helper()
+		var got []string
+		if err := st.EachAlert(ctx, func(a pipeline.Alert) error {
+			got = append(got, fmt.Sprintf("%s %s %s [%s] %s", a.PaymentRef, a.PaymentStatus, a.Decision, a.Reasons, a.Change))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(got, "; ")
+	}
+	t.Run("CertificateAndLevel", func(t *testing.T) {
+		st := MustOpen(t)
+		ingestCerts(t, st, c9, c8)
+		batched(t, st, 1) // R1: person 0, C1, level 2
+		later := reg("R2", 0, "C1", "2014-01-21 09:00:00")
+		other := version("R3", 0, "C9", 1, "2014-01-22 09:00:00") // the certificate R1 moves to
+		other.SubmittedAt = at("2014-01-22 09:00:00")
+		ingestRegs(t, st, version("R1", 0, "C9", 1, "2014-01-20 09:00:00"), later, other)
+		expect(t, reconcile(t, st), map[string]string{"R1": "BATCHED", "R2": "DUPLICATE_CERTIFICATE [DUPLICATE_CERTIFICATE;PERSON_LEVEL_LIMIT]", "R3": "ELIGIBLE"})
+		if got, want := alerts(t, st), "R1-1 BATCHED ELIGIBLE [] certificate C1 → C9; level 2 → 1"; got != want {
+			t.Errorf("alerts:\n got %s\nwant %s", got, want)
+		}
+		if got := paymentStates(t, st); got != "R1-1 BATCHED, R3-1 ELIGIBLE" {
+			t.Errorf("payments: %s (C1 paid once, by R1; C9 free for R3)", got)
+		}
+		// A version naming the place it holds again ends the alert.
+		ingestRegs(t, st, version("R1", 0, "C1", 2, "2014-01-25 09:00:00"))
+		expect(t, reconcile(t, st), map[string]string{"R1": "BATCHED", "R2": "DUPLICATE_CERTIFICATE [DUPLICATE_CERTIFICATE;PERSON_LEVEL_LIMIT]", "R3": "ELIGIBLE"})
+		if got := alerts(t, st); got != "" {
+			t.Errorf("alerts after R1 named C1 again: %s", got)
+		}
+		booksAgree(t, st)
+	})
+	t.Run("IDNumber", func(t *testing.T) {
+		st := MustOpen(t)
+		ingestCerts(t, st, c8)
+		batched(t, st, 1)
+		ingestRegs(t, st, version("R1", 1, "C8", 2, "2014-01-20 09:00:00"), reg("R2", 0, "C1", "2014-01-21 09:00:00"))
+		expect(t, reconcile(t, st), map[string]string{"R1": "BATCHED", "R2": "DUPLICATE_CERTIFICATE [DUPLICATE_CERTIFICATE;PERSON_LEVEL_LIMIT]"})
+		if got, want := alerts(t, st), "R1-1 BATCHED ELIGIBLE [] certificate C1 → C8; ID number 110105********0016 → 110105********0021"; got != want {
+			t.Errorf("alerts:\n got %s\nwant %s", got, want)
+		}
+		booksAgree(t, st)
+	})
+	t.Run("NoMoneyMovesUntilItNamesItsPlace", func(t *testing.T) {
+		st := MustOpen(t)
+		ingestCerts(t, st, c9)
+		data := sentBatch(t, st, 2)
+		name, rf := bankAnswers(t, data, map[string]bank.Failure{"R1-1": bank.NoSuchCard, "R2-1": bank.NoSuchCard})
+		if _, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "r1"}, rf); err != nil {
+			t.Fatal(err)
+		}
+		// A new card, and another certificate: the returned payment is not paid again.
+		moved := version("R1", 0, "C9", 1, "2014-02-05 09:00:00")
+		moved.CardNumber = "6210670000000000024"
+		ingestRegs(t, st, moved)
+		reconcile(t, st)
+		if got := paymentStates(t, st); got != "R1-1 RETURNED, R2-1 RETURNED" {
+			t.Fatalf("payments after R1 moved with a new card: %s", got)
+		}
+		if got := alerts(t, st); !strings.HasPrefix(got, "R1-1 RETURNED ELIGIBLE [] certificate C1 → C9") {
+			t.Errorf("alerts: %s", got)
+		}
+		n, skipped, err := st.ReissueBatch(ctx, "B2014020101", "finance-li", "cards closed")
+		if err != nil || n != 1 || len(skipped) != 1 || !strings.HasPrefix(skipped[0], "R1-1: the registration now names another certificate") {
+			t.Fatalf("reissue: %d, %q, %v; want R2-1 reissued and R1-1 skipped", n, skipped, err)
+		}
+		// Back on C1 with the new card: paid again as the next attempt.
+		back := version("R1", 0, "C1", 2, "2014-02-06 09:00:00")
+		back.CardNumber = moved.CardNumber
+		ingestRegs(t, st, back)
+		reconcile(t, st)
+		if got := paymentStates(t, st); got != "R1-1 REISSUED, R1-2 ELIGIBLE, R2-1 REISSUED, R2-2 ELIGIBLE" {
+			t.Fatalf("payments after R1 named C1 again: %s", got)
+		}
+		// Moving again before that attempt is in a batch withdraws it; back, it is revived.
+		again := version("R1", 0, "C9", 1, "2014-02-07 09:00:00")
+		again.CardNumber = moved.CardNumber
+		ingestRegs(t, st, again)
+		reconcile(t, st)
+		if got := paymentStates(t, st); got != "R1-1 REISSUED, R1-2 CANCELLED, R2-1 REISSUED, R2-2 ELIGIBLE" {
+			t.Fatalf("payments after R1 moved again: %s", got)
+		}
+		back.UpdatedAt = at("2014-02-08 09:00:00")
+		ingestRegs(t, st, back)
+		reconcile(t, st)
+		if got := paymentStates(t, st); got != "R1-1 REISSUED, R1-2 ELIGIBLE, R2-1 REISSUED, R2-2 ELIGIBLE" {
+			t.Fatalf("payments after R1 named C1 again: %s", got)
+		}
+		booksAgree(t, st)
+	})
+	t.Run("RejectedBatchFreesThePlace", func(t *testing.T) {
+		st := MustOpen(t)
+		ingestCerts(t, st, c9)
+		batched(t, st, 1)
+		ingestRegs(t, st, version("R1", 0, "C9", 1, "2014-01-20 09:00:00"), reg("R2", 0, "C1", "2014-01-21 09:00:00"))
+		reconcile(t, st)
+		if err := st.RejectBatch(ctx, "B2014020101", "finance-li", "wrong"); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, reconcile(t, st), map[string]string{"R1": "ELIGIBLE", "R2": "ELIGIBLE"})
+		if got := alerts(t, st); got != "" {
+			t.Errorf("alerts after the reject: %s", got)
+		}
+		if got := paymentStates(t, st); got != "R1-1 ELIGIBLE, R2-1 ELIGIBLE" {
+			t.Errorf("payments after the reject: %s", got)
+		}
+		booksAgree(t, st)
+	})
+}

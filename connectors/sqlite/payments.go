@@ -34,6 +34,12 @@ func PaymentRef(registrationID string, attempt int) string {
 //   - a RETURNED payment whose registration, still payable, has a newer
 //     version with another card number or name is closed (REISSUED) and paid
 //     again as the next attempt.
+//
+// A registration that holds a place in a batch and whose current version
+// names another certificate, ID number or level (decisions.moved) is not
+// payable: its ELIGIBLE attempt is withdrawn, and a returned one is not paid
+// again, until a newer version names the place it holds again. The report
+// lists it as an alert.
 func (s *Store) syncPayments(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter, runID int64) (pipeline.PaymentCounts, error) {
 	var c pipeline.PaymentCounts
 	var withdraw []struct {
@@ -43,7 +49,7 @@ func (s *Store) syncPayments(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter,
 	}
 	err := sqlx.SelectContext(ctx, tx, &withdraw, `SELECT p.id, p.amount_fen AS amount, p.payment_ref AS ref
 		FROM payments p JOIN decisions d ON d.registration_id = p.registration_id
-		WHERE p.status = 'ELIGIBLE' AND (d.status != 'ELIGIBLE' OR d.amount_fen != p.amount_fen)`)
+		WHERE p.status = 'ELIGIBLE' AND (d.status != 'ELIGIBLE' OR d.amount_fen != p.amount_fen OR d.moved)`)
 	if err != nil {
 		return c, fmt.Errorf("find payments to withdraw: %w", err)
 	}
@@ -126,7 +132,7 @@ func (s *Store) syncPayments(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter,
 	if err := sqlx.SelectContext(ctx, tx, &revived, `UPDATE payments SET status = 'ELIGIBLE', ended = 0, amount_fen = d.amount_fen,
 		level = d.level, changed_run = ?1 FROM decisions d
 		WHERE payments.status = 'CANCELLED' AND payments.registration_id = d.registration_id
-		  AND d.status = 'ELIGIBLE' AND d.held = 1
+		  AND d.status = 'ELIGIBLE' AND d.held = 1 AND d.moved = 0
 		  AND payments.attempt = (SELECT max(attempt) FROM payments p WHERE p.registration_id = d.registration_id)
 		RETURNING payment_ref, amount_fen`, runID); err != nil {
 		return c, fmt.Errorf("revive payments: %w", err)
@@ -187,7 +193,7 @@ func (s *Store) syncPayments(ctx context.Context, tx *sqlx.Tx, lw *ledgerWriter,
 		JOIN batch_lines bl ON bl.batch_id = p.batch_id AND bl.payment_id = p.id
 		JOIN decisions d ON d.registration_id = p.registration_id
 		JOIN registration_versions v ON v.id = d.version_id
-		WHERE p.status = 'RETURNED' AND d.status = 'ELIGIBLE' `+since, args...)
+		WHERE p.status = 'RETURNED' AND d.status = 'ELIGIBLE' AND d.moved = 0 `+since, args...)
 	if err != nil {
 		return c, fmt.Errorf("find returned payments: %w", err)
 	}

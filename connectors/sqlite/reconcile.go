@@ -245,7 +245,11 @@ func (j *judged) evaluate(p *pipeline.Programme) error {
 
 // judge applies rules 1-17 to the registrations in temp.todo, chunk by chunk,
 // and writes their decisions, noting every certificate and person group
-// touched unless all of them are.
+// touched unless all of them are. A held decision (its payment entered a
+// batch) keeps the group keys it was paid under, so that its place is not
+// freed for another registration of the same certificate, or person and
+// level; moved says that its current version names other ones (see
+// migrations/019_held_place.sql).
 func (s *Store) judge(cancel context.Context, tx *sqlx.Tx, runID int64, p *pipeline.Programme, all bool) (int, error) {
 	// Per-row statements run without a cancellable context (see fileTx);
 	// cancellation is checked once per chunk.
@@ -254,8 +258,11 @@ func (s *Store) judge(cancel context.Context, tx *sqlx.Tx, runID int64, p *pipel
 		base_status, base_reasons, findings, cert_key, person_key, submitted_at, level, amount_fen,
 		station, status, reasons, decided_run, changed_run)`, `ON CONFLICT (registration_id) DO UPDATE SET version_id = excluded.version_id,
 		cert_version_id = excluded.cert_version_id, base_status = excluded.base_status,
-		base_reasons = excluded.base_reasons, findings = excluded.findings, cert_key = excluded.cert_key,
-		person_key = excluded.person_key, submitted_at = excluded.submitted_at, level = excluded.level,
+		base_reasons = excluded.base_reasons, findings = excluded.findings,
+		cert_key = iif(decisions.held, decisions.cert_key, excluded.cert_key),
+		person_key = iif(decisions.held, decisions.person_key, excluded.person_key),
+		moved = decisions.held AND (excluded.cert_key != decisions.cert_key OR excluded.person_key != decisions.person_key),
+		submitted_at = excluded.submitted_at, level = excluded.level,
 		amount_fen = excluded.amount_fen, station = excluded.station, decided_run = excluded.decided_run`, 16)
 	defer upsert.close()
 	touchCert := newBulk(ctx, tx, `INSERT OR IGNORE INTO temp.touched_certs (cert_key)`, "", 1)

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -378,25 +379,55 @@ func firstListed[T any](list []T, v T) []T {
 }
 
 // EachAlert calls fn for every registration whose payment entered a batch and
-// whose decision no longer says ELIGIBLE, found through their partial index
-// (the planner would rather walk every payment).
+// whose decision no longer says ELIGIBLE, or whose current version names
+// another certificate, ID number or level than it was paid for (moved),
+// found through their partial index (the planner would rather walk every
+// payment).
 func (s *Store) EachAlert(ctx context.Context, fn func(pipeline.Alert) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, p.payment_ref, p.status, d.status, d.reasons
+	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, p.payment_ref, p.status, d.status, d.reasons,
+			d.moved, d.cert_key, d.person_key, v.certificate_number, v.id_number, d.level
 		FROM decisions d INDEXED BY decisions_alerts CROSS JOIN payments p ON p.registration_id = d.registration_id
 			AND p.status IN ('BATCHED', 'SENT', 'PAID', 'RETURNED')
-		WHERE d.held = 1 AND d.status != 'ELIGIBLE' ORDER BY d.registration_id`)
+		JOIN registration_versions v ON v.id = d.version_id
+		WHERE d.held = 1 AND (d.status != 'ELIGIBLE' OR d.moved = 1) ORDER BY d.registration_id`)
 	if err != nil {
 		return fmt.Errorf("read alerts: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var a pipeline.Alert
-		if err := rows.Scan(&a.RegistrationID, &a.PaymentRef, &a.PaymentStatus, &a.Decision, &a.Reasons); err != nil {
+		var moved bool
+		var certKey, personKey, certNo, idNumber string
+		var level int
+		if err := rows.Scan(&a.RegistrationID, &a.PaymentRef, &a.PaymentStatus, &a.Decision, &a.Reasons,
+			&moved, &certKey, &personKey, &certNo, &idNumber, &level); err != nil {
 			return fmt.Errorf("read alerts: %w", err)
+		}
+		if moved {
+			a.Change = placeChange(certKey, personKey, certNo, idNumber, level)
 		}
 		if err := fn(a); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
+}
+
+// placeChange says how a registration's current certificate number, ID
+// number and level differ from the place it holds (its decision's frozen
+// cert_key and person_key, "<ID number>|<level>"), ID numbers masked.
+func placeChange(certKey, personKey, certNo, idNumber string, level int) string {
+	none := func(s string) string { return cmp.Or(s, "(none)") }
+	var change []string
+	if now := pipeline.NormalizeCertificateNumber(certNo); now != certKey {
+		change = append(change, fmt.Sprintf("certificate %s → %s", none(certKey), none(now)))
+	}
+	heldID, heldLevel, _ := strings.Cut(personKey, "|")
+	if now := pipeline.NormalizeIDNumber(idNumber); now != heldID {
+		change = append(change, fmt.Sprintf("ID number %s → %s", none(pipeline.MaskID(heldID)), none(pipeline.MaskID(now))))
+	}
+	if now := strconv.Itoa(level); now != heldLevel {
+		change = append(change, fmt.Sprintf("level %s → %s", heldLevel, now))
+	}
+	return strings.Join(change, "; ")
 }
