@@ -1,0 +1,301 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"zhutui/connectors/sqlite"
+	"zhutui/fixtures/bank"
+	"zhutui/pipeline"
+)
+
+// night is one night's input in a generated history: a certificate file and
+// a registration file, their rows some keys' versions.
+type night struct {
+	regs  []pipeline.Registration
+	certs []pipeline.Certificate
+}
+
+// history generates, for a seed, a few persons' registrations and
+// certificates, competing for the same certificates and levels, each
+// registration and certificate in one to three versions (every version of one
+// key at another updated_at), spread over files in an order of their own.
+func history(seed uint64) []night {
+	rng := rand.New(rand.NewPCG(seed, 0))
+	base := at("2014-01-01 00:00:00")
+	stamp := func(minute int) time.Time { return base.Add(time.Duration(minute) * time.Minute) }
+	occupation := func(level int) string {
+		if level == 1 || rng.IntN(2) == 0 {
+			return "电子计算机调试工" // pays levels 1 and 2
+		}
+		return "电子计算机维修工" // pays level 2
+	}
+	var files []night
+	add := func(f func(n *night)) {
+		k := rng.IntN(8)
+		for len(files) <= k {
+			files = append(files, night{})
+		}
+		f(&files[k])
+	}
+	type holder struct{ person, level int }
+	certs := map[string]holder{}
+	for c := range 6 {
+		number := fmt.Sprintf("C%d", c+1)
+		person := rng.IntN(3)
+		for v := range 1 + rng.IntN(3) {
+			if rng.IntN(5) == 0 {
+				person = rng.IntN(len(ids)) // a version naming another holder
+			}
+			x := cert(number, person, "2013-12-01 08:00:00")
+			x.Level = 1 + min(1, rng.IntN(3)) // level 2 more often: more of one person's certificates compete
+			x.Occupation = occupation(x.Level)
+			x.UpdatedAt = stamp(10*v + rng.IntN(10))
+			if rng.IntN(10) == 0 {
+				x.Status = pipeline.CertificateRevoked
+			}
+			if v == 0 {
+				certs[number] = holder{slices.Index(ids, x.IDNumber), x.Level}
+			}
+			add(func(n *night) { n.certs = append(n.certs, x) })
+		}
+	}
+	for r := range 12 {
+		id := fmt.Sprintf("R%02d", r+1)
+		for v := range 1 + rng.IntN(3) {
+			number := fmt.Sprintf("C%d", 1+rng.IntN(7)) // C7 is never in the feed
+			person, level := rng.IntN(len(ids)), 1+rng.IntN(2)
+			if h, ok := certs[number]; ok && rng.IntN(10) < 7 {
+				person, level = h.person, h.level // most agree with a version of their certificate
+			}
+			typed := number
+			if rng.IntN(6) == 0 {
+				typed = " c" + number[1:] // as a member may type it
+			}
+			x := reg(id, person, typed, "2014-01-10 09:00:00")
+			x.SubmittedAt = stamp(rng.IntN(4) * 60) // ties are likely
+			x.UpdatedAt = stamp(10*v + rng.IntN(10))
+			x.Level, x.Occupation = level, occupation(level)
+			if rng.IntN(4) == 0 {
+				x.CardNumber = "6210670000000000024" // a new card, after a return say
+			}
+			switch rng.IntN(10) {
+			case 0:
+				x.Verification = pipeline.VerificationPending
+			case 1:
+				x.Verification = pipeline.VerificationRejected
+			}
+			add(func(n *night) { n.regs = append(n.regs, x) })
+		}
+	}
+	return files
+}
+
+// take ingests a night's files (certificates first).
+func take(t *testing.T, st *sqlite.Store, n night) {
+	t.Helper()
+	if len(n.certs) > 0 {
+		ingestCerts(t, st, n.certs...)
+	}
+	if len(n.regs) > 0 {
+		ingestRegs(t, st, n.regs...)
+	}
+}
+
+// outcome is everything the rules decided: each registration's status and
+// reasons, every exception with its values, and the live payments.
+func outcome(t *testing.T, st *sqlite.Store) string {
+	t.Helper()
+	var b strings.Builder
+	got := statuses(t, st)
+	for _, id := range slices.Sorted(maps.Keys(got)) {
+		fmt.Fprintf(&b, "%s %s\n", id, got[id])
+	}
+	if err := st.EachException(context.Background(), func(e pipeline.ExceptionLine) error {
+		fmt.Fprintf(&b, "%+v\n", e)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var live []string
+	if err := st.DB().Select(&live, `SELECT payment_ref || ' ' || status || ' ' || amount_fen FROM payments
+		WHERE ended = 0 ORDER BY payment_ref`); err != nil {
+		t.Fatal(err)
+	}
+	b.WriteString(strings.Join(live, "\n"))
+	return b.String()
+}
+
+// TestNightsAgreeWithOneNight: the same files taken over many nights, each
+// night judging only what changed, decide what one night taking them all
+// decides, in whatever order they came. (With no batch made, nothing holds
+// a place, so the order of nights must not matter.) Each seed is a generated
+// history of competing registrations and certificate versions.
+func TestNightsAgreeWithOneNight(t *testing.T) {
+	seen := map[string]int{}
+	for seed := range uint64(40) {
+		files := history(seed)
+		nightly := MustOpen(t)
+		rng := rand.New(rand.NewPCG(seed, 1))
+		for _, f := range files {
+			take(t, nightly, f)
+			if rng.IntN(2) == 0 {
+				reconcile(t, nightly)
+			}
+		}
+		reconcile(t, nightly)
+
+		once := MustOpen(t)
+		for _, k := range rng.Perm(len(files)) {
+			take(t, once, files[k])
+		}
+		reconcile(t, once)
+
+		if a, b := outcome(t, nightly), outcome(t, once); a != b {
+			t.Fatalf("seed %d: night by night:\n%s\n\nall at once:\n%s", seed, a, b)
+		}
+		verify(t, nightly)
+		verify(t, once)
+		for _, s := range statuses(t, once) {
+			seen[strings.Fields(s)[0]]++
+		}
+	}
+	// The histories must make the rules compete, or the test shows little.
+	t.Logf("statuses over all seeds: %v", seen)
+	for _, s := range []pipeline.Status{pipeline.Eligible, pipeline.DuplicateCertificate, pipeline.PersonLevelLimit,
+		pipeline.PendingCertificate, pipeline.CertRevoked, pipeline.IDMismatch, pipeline.LevelMismatch} {
+		if seen[string(s)] < 5 {
+			t.Errorf("%s decided %d times over all seeds, want at least 5", s, seen[string(s)])
+		}
+	}
+}
+
+// TestNothingPaidTwice takes generated histories night by night, making
+// batches on some nights, rejecting some, having the bank pay or return the
+// lines of others, and reissuing some returned ones. At the end no
+// certificate, and no person and level, has money out or on its way for two
+// registrations: payments BATCHED, SENT, PAID, or RETURNED (which is paid
+// again after a new card), each at the place of the version it entered its
+// batch with. And the books agree.
+func TestNothingPaidTwice(t *testing.T) {
+	ctx := context.Background()
+	seen := map[string]int{}
+	for seed := range uint64(40) {
+		st := MustOpen(t)
+		rng := rand.New(rand.NewPCG(seed, 2))
+		type place struct {
+			Ref    string `db:"ref"`
+			Reg    string `db:"reg"`
+			Cert   string `db:"cert"`
+			Person string `db:"person"`
+		}
+		places := map[string]place{} // by payment, as it entered a batch
+		var ids []string             // batches in the order made
+		nights := 0
+		for _, f := range history(seed) {
+			take(t, st, f)
+			reconcile(t, st)
+			if rng.IntN(2) == 0 {
+				nights++
+				s := spec(3)
+				s.BusinessDate = pipeline.MustDate(fmt.Sprintf("2014-02-%02d", nights))
+				made, err := st.CreateBatches(ctx, 1, s, render)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, b := range made {
+					var in []place
+					if err := st.DB().Select(&in, `SELECT p.payment_ref AS ref, d.registration_id AS reg, d.cert_key AS cert,
+						d.person_key AS person FROM payments p JOIN decisions d USING (registration_id) WHERE p.batch_id = ?`, b.ID); err != nil {
+						t.Fatal(err)
+					}
+					for _, p := range in {
+						places[p.Ref] = p
+					}
+					ids = append(ids, b.ID)
+				}
+			}
+			for _, id := range ids {
+				b, err := st.Batch(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch x := rng.IntN(8); {
+				case b.Status == pipeline.BatchAwaitingApproval && x == 0:
+					if err := st.RejectBatch(ctx, id, "finance-li", "test"); err != nil {
+						t.Fatal(err)
+					}
+				case b.Status == pipeline.BatchAwaitingApproval && x < 4:
+					if err := st.ApproveBatch(ctx, id, "finance-li"); err != nil {
+						t.Fatal(err)
+					}
+					if err := st.MarkSent(ctx, 1, id, []pipeline.Delivery{{Kind: "payment", BatchID: id, Location: "file:///out", Name: id}}); err != nil {
+						t.Fatal(err)
+					}
+					data, err := render(b)
+					if err != nil {
+						t.Fatal(err)
+					}
+					fail := map[string]bank.Failure{}
+					for _, l := range b.Lines {
+						if rng.IntN(3) == 0 {
+							fail[l.PaymentRef] = bank.NoSuchCard
+						}
+					}
+					name, rf := bankAnswers(t, data, fail)
+					if _, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in",
+						Name: name, SHA256: fmt.Sprintf("%064s", id)}, rf); err != nil {
+						t.Fatal(err)
+					}
+				case b.Status == pipeline.BatchSettled && x == 0:
+					if _, _, err := st.ReissueBatch(ctx, id, "finance-li", "test"); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		reconcile(t, st)
+		var out []string
+		if err := st.DB().Select(&out, `SELECT payment_ref FROM payments WHERE status IN ('BATCHED', 'SENT', 'PAID', 'RETURNED')
+			ORDER BY payment_ref`); err != nil {
+			t.Fatal(err)
+		}
+		byCert, byPerson := map[string]string{}, map[string]string{}
+		for _, ref := range out {
+			p, ok := places[ref]
+			if !ok {
+				t.Fatalf("seed %d: payment %s is in a batch the test did not see made", seed, ref)
+			}
+			for _, k := range []struct {
+				seen map[string]string
+				key  string
+			}{{byCert, "certificate " + p.Cert}, {byPerson, "person and level " + p.Person}} {
+				if other, ok := k.seen[k.key]; ok && other != p.Reg {
+					t.Fatalf("seed %d: %s has money out or on its way for %s and for %s (%s)", seed, k.key, other, p.Reg, ref)
+				}
+				k.seen[k.key] = p.Reg
+			}
+		}
+		var states []string
+		if err := st.DB().Select(&states, `SELECT DISTINCT status FROM payments ORDER BY status`); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range states {
+			seen[s]++
+		}
+		booksAgree(t, st)
+	}
+	// The histories must move money every way, or the test shows little.
+	t.Logf("seeds with a payment in each state: %v", seen)
+	for _, s := range []string{"BATCHED", "PAID", "RETURNED", "REISSUED", "CANCELLED"} {
+		if seen[s] < 3 {
+			t.Errorf("%s in %d seeds, want at least 3", s, seen[s])
+		}
+	}
+}
