@@ -3,13 +3,17 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"zhutui/connectors/report"
 	"zhutui/connectors/sqlite"
 	"zhutui/fixtures/bank"
 	"zhutui/pipeline"
@@ -176,91 +180,104 @@ func TestNightsAgreeWithOneNight(t *testing.T) {
 	}
 }
 
-// TestNothingPaidTwice takes generated histories night by night, making
-// batches on some nights, rejecting some, having the bank pay or return the
-// lines of others, and reissuing some returned ones. At the end no
+// place is where a payment entered its batch: its registration's
+// certificate and person-and-level keys then.
+type place struct {
+	Ref    string `db:"ref"`
+	Reg    string `db:"reg"`
+	Cert   string `db:"cert"`
+	Person string `db:"person"`
+}
+
+// play takes a generated history night by night: each night reconciles,
+// makes batches on some nights, rejects some waiting batches, has the bank
+// pay or return the lines of others, and reissues some settled ones; after
+// each night it calls each (when set). It returns the place of every payment
+// that entered a batch.
+func play(t *testing.T, st *sqlite.Store, seed uint64, each func(night int)) map[string]place {
+	t.Helper()
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(seed, 2))
+	places := map[string]place{}
+	var ids []string // batches in the order made
+	for night, f := range history(seed) {
+		take(t, st, f)
+		reconcile(t, st)
+		if rng.IntN(2) == 0 {
+			s := spec(3)
+			s.BusinessDate = pipeline.MustDate(fmt.Sprintf("2014-02-%02d", night+1))
+			made, err := st.CreateBatches(ctx, 1, s, render)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range made {
+				var in []place
+				if err := st.DB().Select(&in, `SELECT p.payment_ref AS ref, d.registration_id AS reg, d.cert_key AS cert,
+					d.person_key AS person FROM payments p JOIN decisions d USING (registration_id) WHERE p.batch_id = ?`, b.ID); err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range in {
+					places[p.Ref] = p
+				}
+				ids = append(ids, b.ID)
+			}
+		}
+		for _, id := range ids {
+			b, err := st.Batch(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch x := rng.IntN(8); {
+			case b.Status == pipeline.BatchAwaitingApproval && x == 0:
+				if err := st.RejectBatch(ctx, id, "finance-li", "test"); err != nil {
+					t.Fatal(err)
+				}
+			case b.Status == pipeline.BatchAwaitingApproval && x < 4:
+				if err := st.ApproveBatch(ctx, id, "finance-li"); err != nil {
+					t.Fatal(err)
+				}
+				if err := st.MarkSent(ctx, 1, id, []pipeline.Delivery{{Kind: "payment", BatchID: id, Location: "file:///out", Name: id}}); err != nil {
+					t.Fatal(err)
+				}
+				data, err := render(b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fail := map[string]bank.Failure{}
+				for _, l := range b.Lines {
+					if rng.IntN(3) == 0 {
+						fail[l.PaymentRef] = bank.NoSuchCard
+					}
+				}
+				name, rf := bankAnswers(t, data, fail)
+				if _, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in",
+					Name: name, SHA256: fmt.Sprintf("%064s", id)}, rf); err != nil {
+					t.Fatal(err)
+				}
+			case b.Status == pipeline.BatchSettled && x == 0:
+				if _, _, err := st.ReissueBatch(ctx, id, "finance-li", "test"); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if each != nil {
+			each(night)
+		}
+	}
+	reconcile(t, st)
+	return places
+}
+
+// TestNothingPaidTwice plays generated histories (see play). At the end no
 // certificate, and no person and level, has money out or on its way for two
 // registrations: payments BATCHED, SENT, PAID, or RETURNED (which is paid
-// again after a new card), each at the place of the version it entered its
-// batch with. And the books agree.
+// again after a new card), each at the place it entered its batch with. And
+// the books agree.
 func TestNothingPaidTwice(t *testing.T) {
-	ctx := context.Background()
 	seen := map[string]int{}
 	for seed := range uint64(40) {
 		st := MustOpen(t)
-		rng := rand.New(rand.NewPCG(seed, 2))
-		type place struct {
-			Ref    string `db:"ref"`
-			Reg    string `db:"reg"`
-			Cert   string `db:"cert"`
-			Person string `db:"person"`
-		}
-		places := map[string]place{} // by payment, as it entered a batch
-		var ids []string             // batches in the order made
-		nights := 0
-		for _, f := range history(seed) {
-			take(t, st, f)
-			reconcile(t, st)
-			if rng.IntN(2) == 0 {
-				nights++
-				s := spec(3)
-				s.BusinessDate = pipeline.MustDate(fmt.Sprintf("2014-02-%02d", nights))
-				made, err := st.CreateBatches(ctx, 1, s, render)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, b := range made {
-					var in []place
-					if err := st.DB().Select(&in, `SELECT p.payment_ref AS ref, d.registration_id AS reg, d.cert_key AS cert,
-						d.person_key AS person FROM payments p JOIN decisions d USING (registration_id) WHERE p.batch_id = ?`, b.ID); err != nil {
-						t.Fatal(err)
-					}
-					for _, p := range in {
-						places[p.Ref] = p
-					}
-					ids = append(ids, b.ID)
-				}
-			}
-			for _, id := range ids {
-				b, err := st.Batch(ctx, id)
-				if err != nil {
-					t.Fatal(err)
-				}
-				switch x := rng.IntN(8); {
-				case b.Status == pipeline.BatchAwaitingApproval && x == 0:
-					if err := st.RejectBatch(ctx, id, "finance-li", "test"); err != nil {
-						t.Fatal(err)
-					}
-				case b.Status == pipeline.BatchAwaitingApproval && x < 4:
-					if err := st.ApproveBatch(ctx, id, "finance-li"); err != nil {
-						t.Fatal(err)
-					}
-					if err := st.MarkSent(ctx, 1, id, []pipeline.Delivery{{Kind: "payment", BatchID: id, Location: "file:///out", Name: id}}); err != nil {
-						t.Fatal(err)
-					}
-					data, err := render(b)
-					if err != nil {
-						t.Fatal(err)
-					}
-					fail := map[string]bank.Failure{}
-					for _, l := range b.Lines {
-						if rng.IntN(3) == 0 {
-							fail[l.PaymentRef] = bank.NoSuchCard
-						}
-					}
-					name, rf := bankAnswers(t, data, fail)
-					if _, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in",
-						Name: name, SHA256: fmt.Sprintf("%064s", id)}, rf); err != nil {
-						t.Fatal(err)
-					}
-				case b.Status == pipeline.BatchSettled && x == 0:
-					if _, _, err := st.ReissueBatch(ctx, id, "finance-li", "test"); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
-		}
-		reconcile(t, st)
+		places := play(t, st, seed, nil)
 		var out []string
 		if err := st.DB().Select(&out, `SELECT payment_ref FROM payments WHERE status IN ('BATCHED', 'SENT', 'PAID', 'RETURNED')
 			ORDER BY payment_ref`); err != nil {
@@ -298,4 +315,53 @@ func TestNothingPaidTwice(t *testing.T) {
 			t.Errorf("%s in %d seeds, want at least 3", s, seen[s])
 		}
 	}
+}
+
+// TestReportStateAgreesWithEveryRegistration plays generated histories (see
+// play) and writes a report after each night, built from the last report's
+// state and what changed since, as a night does; its registrations.csv,
+// exceptions.csv and alerts.csv have the bytes of a report read from every
+// registration.
+func TestReportStateAgreesWithEveryRegistration(t *testing.T) {
+	ctx := context.Background()
+	for seed := range uint64(10) {
+		st := MustOpen(t)
+		var how strings.Builder
+		nightly := &report.Writer{Dir: t.TempDir(), KeepState: true, Log: slog.New(slog.NewTextHandler(&how, nil))}
+		full := &report.Writer{Dir: t.TempDir()}
+		play(t, st, seed, func(night int) {
+			how.Reset()
+			run, err := st.LastRunID(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var dirs []string
+			for _, w := range []*report.Writer{nightly, full} {
+				dir, _, err := w.Write(ctx, run, st)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dirs = append(dirs, dir)
+			}
+			for _, name := range []string{"registrations.csv", "exceptions.csv", "alerts.csv"} {
+				a, b := mustReadFile(t, filepath.Join(dirs[0], name)), mustReadFile(t, filepath.Join(dirs[1], name))
+				if a != b {
+					t.Fatalf("seed %d, night %d: %s from the state:\n%s\nfrom every registration:\n%s", seed, night, name, a, b)
+				}
+			}
+			if n := strings.Count(how.String(), `from="state and `); night > 0 && n != 2 {
+				t.Fatalf("seed %d, night %d: the report did not read its registrations and exceptions from the state:\n%s",
+					seed, night, how.String())
+			}
+		})
+	}
+}
+
+func mustReadFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
