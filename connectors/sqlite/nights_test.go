@@ -190,22 +190,25 @@ type place struct {
 }
 
 // play takes a generated history night by night: each night reconciles,
-// makes batches on some nights, rejects some waiting batches, has the bank
-// pay or return the lines of others, and reissues some settled ones; after
-// each night it calls each (when set). It returns the place of every payment
-// that entered a batch.
-func play(t *testing.T, st *sqlite.Store, seed uint64, each func(night int)) map[string]place {
+// makes batches on some nights (within budget fen, unless 0), rejects some
+// waiting batches, has the bank pay or return the lines of others, and
+// reissues some settled ones, and files the SMS notices; after each night it
+// calls each (when set). It returns the place of every payment that entered
+// a batch, and the SMS files made.
+func play(t *testing.T, st *sqlite.Store, seed uint64, budget int64, each func(night int)) (map[string]place, []string) {
 	t.Helper()
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(seed, 2))
 	places := map[string]place{}
 	var ids []string // batches in the order made
+	var sms []string
 	for night, f := range history(seed) {
 		take(t, st, f)
 		reconcile(t, st)
 		if rng.IntN(2) == 0 {
 			s := spec(3)
 			s.BusinessDate = pipeline.MustDate(fmt.Sprintf("2014-02-%02d", night+1))
+			s.BudgetSet, s.BudgetFen = budget > 0, budget
 			made, err := st.CreateBatches(ctx, 1, s, render)
 			if err != nil {
 				t.Fatal(err)
@@ -260,24 +263,54 @@ func play(t *testing.T, st *sqlite.Store, seed uint64, each func(night int)) map
 				}
 			}
 		}
+		files, err := st.FileNotices(ctx, 1, pipeline.DefaultSMSTemplates)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sms = append(sms, files...)
 		if each != nil {
 			each(night)
 		}
 	}
 	reconcile(t, st)
-	return places
+	return places, sms
 }
 
 // TestNothingPaidTwice plays generated histories (see play). At the end no
 // certificate, and no person and level, has money out or on its way for two
 // registrations: payments BATCHED, SENT, PAID, or RETURNED (which is paid
-// again after a new card), each at the place it entered its batch with. And
-// the books agree.
+// again after a new card), each at the place it entered its batch with. The
+// batches never hold more than the budget, each payment paid or returned has
+// one SMS notice of its kind, and the books agree.
 func TestNothingPaidTwice(t *testing.T) {
+	ctx := context.Background()
 	seen := map[string]int{}
 	for seed := range uint64(40) {
 		st := MustOpen(t)
-		places := play(t, st, seed, nil)
+		budget := int64(0) // odd seeds: 1000 to 3000 yuan, a few payments
+		if seed%2 == 1 {
+			budget = int64(1+seed%3) * 100000
+		}
+		var committed int64 // the most the batches held at the end of a night
+		binds := false      // a payable payment did not fit in what the budget left
+		places, sms := play(t, st, seed, budget, func(int) {
+			var sum, next int64
+			if err := st.DB().Get(&sum, `SELECT coalesce(sum(amount_fen), 0) FROM payments
+				WHERE status IN ('BATCHED', 'SENT', 'PAID', 'RETURNED')`); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.DB().Get(&next, `SELECT coalesce(min(amount_fen), 0) FROM payments WHERE status = 'ELIGIBLE'`); err != nil {
+				t.Fatal(err)
+			}
+			committed = max(committed, sum)
+			binds = binds || next > 0 && sum+next > budget
+		})
+		if budget > 0 && committed > budget {
+			t.Fatalf("seed %d: the batches took %d fen, past the budget of %d", seed, committed, budget)
+		}
+		if budget > 0 && binds {
+			seen["budget binds"]++
+		}
 		var out []string
 		if err := st.DB().Select(&out, `SELECT payment_ref FROM payments WHERE status IN ('BATCHED', 'SENT', 'PAID', 'RETURNED')
 			ORDER BY payment_ref`); err != nil {
@@ -299,6 +332,26 @@ func TestNothingPaidTwice(t *testing.T) {
 				k.seen[k.key] = p.Reg
 			}
 		}
+		// One SMS notice for each payment paid, and for each returned.
+		var want, got []string
+		if err := st.DB().Select(&want, `SELECT payment_ref || '-paid' FROM payments WHERE status = 'PAID'
+			UNION ALL SELECT payment_ref || '-returned' FROM payments WHERE status IN ('RETURNED', 'REISSUED')`); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range sms {
+			notices, err := st.SMSFile(ctx, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range notices {
+				got = append(got, n.MessageID)
+			}
+		}
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("seed %d: SMS notices %v, want %v", seed, got, want)
+		}
 		var states []string
 		if err := st.DB().Select(&states, `SELECT DISTINCT status FROM payments ORDER BY status`); err != nil {
 			t.Fatal(err)
@@ -310,7 +363,7 @@ func TestNothingPaidTwice(t *testing.T) {
 	}
 	// The histories must move money every way, or the test shows little.
 	t.Logf("seeds with a payment in each state: %v", seen)
-	for _, s := range []string{"BATCHED", "PAID", "RETURNED", "REISSUED", "CANCELLED"} {
+	for _, s := range []string{"BATCHED", "PAID", "RETURNED", "REISSUED", "CANCELLED", "budget binds"} {
 		if seen[s] < 3 {
 			t.Errorf("%s in %d seeds, want at least 3", s, seen[s])
 		}
@@ -329,7 +382,7 @@ func TestReportStateAgreesWithEveryRegistration(t *testing.T) {
 		var how strings.Builder
 		nightly := &report.Writer{Dir: t.TempDir(), KeepState: true, Log: slog.New(slog.NewTextHandler(&how, nil))}
 		full := &report.Writer{Dir: t.TempDir()}
-		play(t, st, seed, func(night int) {
+		play(t, st, seed, 0, func(night int) {
 			how.Reset()
 			run, err := st.LastRunID(ctx)
 			if err != nil {
