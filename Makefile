@@ -9,7 +9,7 @@ PKGS    := ./...
 # without make is the same but for that.
 export CGO_CFLAGS ?= -O2 -g -DSQLITE_DEFAULT_MEMSTATUS=0
 
-.PHONY: all build demo test test-race test-short bench lint fuzz cover clean
+.PHONY: all build demo test test-race test-short bench lint fuzz soak cover clean
 
 all: build
 
@@ -59,6 +59,11 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
+
+## soak: the generated-history tests with SEEDS seeds each (default 1000; make test runs 40, 40 and 10)
+SEEDS ?= 1000
+soak:
+	$(GO) test ./connectors/sqlite -count=1 -timeout 2h -run 'TestNightsAgreeWithOneNight|TestNothingPaidTwice|TestReportStateAgreesWithEveryRegistration' -seeds $(SEEDS) -v
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s

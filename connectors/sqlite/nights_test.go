@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -18,6 +19,16 @@ import (
 	"zhutui/fixtures/bank"
 	"zhutui/pipeline"
 )
+
+var seedsFlag = flag.Int("seeds", 0, "seeds for each generated-history test (0: the few make test runs; make soak: 1000)")
+
+// seeds is how many generated histories a test plays: n, or -seeds.
+func seeds(n int) uint64 {
+	if *seedsFlag > 0 {
+		n = *seedsFlag
+	}
+	return uint64(n)
+}
 
 // night is one night's input in a generated history: a certificate file and
 // a registration file, their rows some keys' versions.
@@ -143,7 +154,7 @@ func outcome(t *testing.T, st *sqlite.Store) string {
 // history of competing registrations and certificate versions.
 func TestNightsAgreeWithOneNight(t *testing.T) {
 	seen := map[string]int{}
-	for seed := range uint64(40) {
+	for seed := range seeds(40) {
 		files := history(seed)
 		nightly := MustOpen(t)
 		rng := rand.New(rand.NewPCG(seed, 1))
@@ -174,7 +185,7 @@ func TestNightsAgreeWithOneNight(t *testing.T) {
 	t.Logf("statuses over all seeds: %v", seen)
 	for _, s := range []pipeline.Status{pipeline.Eligible, pipeline.DuplicateCertificate, pipeline.PersonLevelLimit,
 		pipeline.PendingCertificate, pipeline.CertRevoked, pipeline.IDMismatch, pipeline.LevelMismatch} {
-		if seen[string(s)] < 5 {
+		if seen[string(s)] < 5 && seeds(40) >= 40 { // fewer seeds (-seeds 3) may miss some
 			t.Errorf("%s decided %d times over all seeds, want at least 5", s, seen[string(s)])
 		}
 	}
@@ -285,7 +296,7 @@ func play(t *testing.T, st *sqlite.Store, seed uint64, budget int64, each func(n
 func TestNothingPaidTwice(t *testing.T) {
 	ctx := context.Background()
 	seen := map[string]int{}
-	for seed := range uint64(40) {
+	for seed := range seeds(40) {
 		st := MustOpen(t)
 		budget := int64(0) // odd seeds: 1000 to 3000 yuan, a few payments
 		if seed%2 == 1 {
@@ -364,7 +375,7 @@ func TestNothingPaidTwice(t *testing.T) {
 	// The histories must move money every way, or the test shows little.
 	t.Logf("seeds with a payment in each state: %v", seen)
 	for _, s := range []string{"BATCHED", "PAID", "RETURNED", "REISSUED", "CANCELLED", "budget binds"} {
-		if seen[s] < 3 {
+		if seen[s] < 3 && seeds(40) >= 40 {
 			t.Errorf("%s in %d seeds, want at least 3", s, seen[s])
 		}
 	}
@@ -377,7 +388,7 @@ func TestNothingPaidTwice(t *testing.T) {
 // registration.
 func TestReportStateAgreesWithEveryRegistration(t *testing.T) {
 	ctx := context.Background()
-	for seed := range uint64(10) {
+	for seed := range seeds(10) {
 		st := MustOpen(t)
 		var how strings.Builder
 		nightly := &report.Writer{Dir: t.TempDir(), KeepState: true, Log: slog.New(slog.NewTextHandler(&how, nil))}
