@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"zhutui/connectors/bankfile"
 	"zhutui/connectors/sqlite"
@@ -900,14 +901,19 @@ func TestHeldPlace(t *testing.T) {
 		if _, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "r1"}, rf); err != nil {
 			t.Fatal(err)
 		}
+		// night takes a new version of R1 and checks the payments after it.
+		night := func(r pipeline.Registration, want string) {
+			t.Helper()
+			ingestRegs(t, st, r)
+			reconcile(t, st)
+			if got := paymentStates(t, st); got != want {
+				t.Fatalf("payments after R1's version of %s: %s, want %s", r.UpdatedAt.Format(time.DateTime), got, want)
+			}
+		}
 		// A new card, and another certificate: the returned payment is not paid again.
 		moved := version("R1", 0, "C9", 1, "2014-02-05 09:00:00")
 		moved.CardNumber = "6210670000000000024"
-		ingestRegs(t, st, moved)
-		reconcile(t, st)
-		if got := paymentStates(t, st); got != "R1-1 RETURNED, R2-1 RETURNED" {
-			t.Fatalf("payments after R1 moved with a new card: %s", got)
-		}
+		night(moved, "R1-1 RETURNED, R2-1 RETURNED")
 		if got := alerts(t, st); !strings.HasPrefix(got, "R1-1 RETURNED ELIGIBLE [] certificate C1 → C9") {
 			t.Errorf("alerts: %s", got)
 		}
@@ -918,25 +924,12 @@ func TestHeldPlace(t *testing.T) {
 		// Back on C1 with the new card: paid again as the next attempt.
 		back := version("R1", 0, "C1", 2, "2014-02-06 09:00:00")
 		back.CardNumber = moved.CardNumber
-		ingestRegs(t, st, back)
-		reconcile(t, st)
-		if got := paymentStates(t, st); got != "R1-1 REISSUED, R1-2 ELIGIBLE, R2-1 REISSUED, R2-2 ELIGIBLE" {
-			t.Fatalf("payments after R1 named C1 again: %s", got)
-		}
+		night(back, "R1-1 REISSUED, R1-2 ELIGIBLE, R2-1 REISSUED, R2-2 ELIGIBLE")
 		// Moving again before that attempt is in a batch withdraws it; back, it is revived.
-		again := version("R1", 0, "C9", 1, "2014-02-07 09:00:00")
-		again.CardNumber = moved.CardNumber
-		ingestRegs(t, st, again)
-		reconcile(t, st)
-		if got := paymentStates(t, st); got != "R1-1 REISSUED, R1-2 CANCELLED, R2-1 REISSUED, R2-2 ELIGIBLE" {
-			t.Fatalf("payments after R1 moved again: %s", got)
-		}
+		moved.UpdatedAt = at("2014-02-07 09:00:00")
+		night(moved, "R1-1 REISSUED, R1-2 CANCELLED, R2-1 REISSUED, R2-2 ELIGIBLE")
 		back.UpdatedAt = at("2014-02-08 09:00:00")
-		ingestRegs(t, st, back)
-		reconcile(t, st)
-		if got := paymentStates(t, st); got != "R1-1 REISSUED, R1-2 ELIGIBLE, R2-1 REISSUED, R2-2 ELIGIBLE" {
-			t.Fatalf("payments after R1 named C1 again: %s", got)
-		}
+		night(back, "R1-1 REISSUED, R1-2 ELIGIBLE, R2-1 REISSUED, R2-2 ELIGIBLE")
 		booksAgree(t, st)
 	})
 	t.Run("RejectedBatchFreesThePlace", func(t *testing.T) {
