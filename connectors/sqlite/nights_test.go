@@ -155,31 +155,33 @@ func outcome(t *testing.T, st *sqlite.Store) string {
 func TestNightsAgreeWithOneNight(t *testing.T) {
 	seen := map[string]int{}
 	for seed := range seeds(40) {
-		files := history(seed)
-		nightly := MustOpen(t)
-		rng := rand.New(rand.NewPCG(seed, 1))
-		for _, f := range files {
-			take(t, nightly, f)
-			if rng.IntN(2) == 0 {
-				reconcile(t, nightly)
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			files := history(seed)
+			nightly := MustOpen(t)
+			rng := rand.New(rand.NewPCG(seed, 1))
+			for _, f := range files {
+				take(t, nightly, f)
+				if rng.IntN(2) == 0 {
+					reconcile(t, nightly)
+				}
 			}
-		}
-		reconcile(t, nightly)
+			reconcile(t, nightly)
 
-		once := MustOpen(t)
-		for _, k := range rng.Perm(len(files)) {
-			take(t, once, files[k])
-		}
-		reconcile(t, once)
+			once := MustOpen(t)
+			for _, k := range rng.Perm(len(files)) {
+				take(t, once, files[k])
+			}
+			reconcile(t, once)
 
-		if a, b := outcome(t, nightly), outcome(t, once); a != b {
-			t.Fatalf("seed %d: night by night:\n%s\n\nall at once:\n%s", seed, a, b)
-		}
-		verify(t, nightly)
-		verify(t, once)
-		for _, s := range statuses(t, once) {
-			seen[strings.Fields(s)[0]]++
-		}
+			if a, b := outcome(t, nightly), outcome(t, once); a != b {
+				t.Fatalf("seed %d: night by night:\n%s\n\nall at once:\n%s", seed, a, b)
+			}
+			verify(t, nightly)
+			verify(t, once)
+			for _, s := range statuses(t, once) {
+				seen[strings.Fields(s)[0]]++
+			}
+		})
 	}
 	// The histories must make the rules compete, or the test shows little.
 	t.Logf("statuses over all seeds: %v", seen)
@@ -297,80 +299,82 @@ func TestNothingPaidTwice(t *testing.T) {
 	ctx := context.Background()
 	seen := map[string]int{}
 	for seed := range seeds(40) {
-		st := MustOpen(t)
-		budget := int64(0) // odd seeds: 1000 to 3000 yuan, a few payments
-		if seed%2 == 1 {
-			budget = int64(1+seed%3) * 100000
-		}
-		var committed int64 // the most the batches held at the end of a night
-		binds := false      // a payable payment did not fit in what the budget left
-		places, sms := play(t, st, seed, budget, func(int) {
-			var sum, next int64
-			if err := st.DB().Get(&sum, `SELECT coalesce(sum(amount_fen), 0) FROM payments
-				WHERE status IN ('BATCHED', 'SENT', 'PAID', 'RETURNED')`); err != nil {
-				t.Fatal(err)
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			st := MustOpen(t)
+			budget := int64(0) // odd seeds: 1000 to 3000 yuan, a few payments
+			if seed%2 == 1 {
+				budget = int64(1+seed%3) * 100000
 			}
-			if err := st.DB().Get(&next, `SELECT coalesce(min(amount_fen), 0) FROM payments WHERE status = 'ELIGIBLE'`); err != nil {
-				t.Fatal(err)
-			}
-			committed = max(committed, sum)
-			binds = binds || next > 0 && sum+next > budget
-		})
-		if budget > 0 && committed > budget {
-			t.Fatalf("seed %d: the batches took %d fen, past the budget of %d", seed, committed, budget)
-		}
-		if budget > 0 && binds {
-			seen["budget binds"]++
-		}
-		var out []string
-		if err := st.DB().Select(&out, `SELECT payment_ref FROM payments WHERE status IN ('BATCHED', 'SENT', 'PAID', 'RETURNED')
-			ORDER BY payment_ref`); err != nil {
-			t.Fatal(err)
-		}
-		byCert, byPerson := map[string]string{}, map[string]string{}
-		for _, ref := range out {
-			p, ok := places[ref]
-			if !ok {
-				t.Fatalf("seed %d: payment %s is in a batch the test did not see made", seed, ref)
-			}
-			for _, k := range []struct {
-				seen map[string]string
-				key  string
-			}{{byCert, "certificate " + p.Cert}, {byPerson, "person and level " + p.Person}} {
-				if other, ok := k.seen[k.key]; ok && other != p.Reg {
-					t.Fatalf("seed %d: %s has money out or on its way for %s and for %s (%s)", seed, k.key, other, p.Reg, ref)
+			var committed int64 // the most the batches held at the end of a night
+			binds := false      // a payable payment did not fit in what the budget left
+			places, sms := play(t, st, seed, budget, func(int) {
+				var sum, next int64
+				if err := st.DB().Get(&sum, `SELECT coalesce(sum(amount_fen), 0) FROM payments
+					WHERE status IN ('BATCHED', 'SENT', 'PAID', 'RETURNED')`); err != nil {
+					t.Fatal(err)
 				}
-				k.seen[k.key] = p.Reg
+				if err := st.DB().Get(&next, `SELECT coalesce(min(amount_fen), 0) FROM payments WHERE status = 'ELIGIBLE'`); err != nil {
+					t.Fatal(err)
+				}
+				committed = max(committed, sum)
+				binds = binds || next > 0 && sum+next > budget
+			})
+			if budget > 0 && committed > budget {
+				t.Fatalf("seed %d: the batches took %d fen, past the budget of %d", seed, committed, budget)
 			}
-		}
-		// One SMS notice for each payment paid, and for each returned.
-		var want, got []string
-		if err := st.DB().Select(&want, `SELECT payment_ref || '-paid' FROM payments WHERE status = 'PAID'
-			UNION ALL SELECT payment_ref || '-returned' FROM payments WHERE status IN ('RETURNED', 'REISSUED')`); err != nil {
-			t.Fatal(err)
-		}
-		for _, name := range sms {
-			notices, err := st.SMSFile(ctx, name)
-			if err != nil {
+			if budget > 0 && binds {
+				seen["budget binds"]++
+			}
+			var out []string
+			if err := st.DB().Select(&out, `SELECT payment_ref FROM payments WHERE status IN ('BATCHED', 'SENT', 'PAID', 'RETURNED')
+				ORDER BY payment_ref`); err != nil {
 				t.Fatal(err)
 			}
-			for _, n := range notices {
-				got = append(got, n.MessageID)
+			byCert, byPerson := map[string]string{}, map[string]string{}
+			for _, ref := range out {
+				p, ok := places[ref]
+				if !ok {
+					t.Fatalf("seed %d: payment %s is in a batch the test did not see made", seed, ref)
+				}
+				for _, k := range []struct {
+					seen map[string]string
+					key  string
+				}{{byCert, "certificate " + p.Cert}, {byPerson, "person and level " + p.Person}} {
+					if other, ok := k.seen[k.key]; ok && other != p.Reg {
+						t.Fatalf("seed %d: %s has money out or on its way for %s and for %s (%s)", seed, k.key, other, p.Reg, ref)
+					}
+					k.seen[k.key] = p.Reg
+				}
 			}
-		}
-		slices.Sort(want)
-		slices.Sort(got)
-		if !slices.Equal(got, want) {
-			t.Fatalf("seed %d: SMS notices %v, want %v", seed, got, want)
-		}
-		var states []string
-		if err := st.DB().Select(&states, `SELECT DISTINCT status FROM payments ORDER BY status`); err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range states {
-			seen[s]++
-		}
-		booksAgree(t, st)
+			// One SMS notice for each payment paid, and for each returned.
+			var want, got []string
+			if err := st.DB().Select(&want, `SELECT payment_ref || '-paid' FROM payments WHERE status = 'PAID'
+				UNION ALL SELECT payment_ref || '-returned' FROM payments WHERE status IN ('RETURNED', 'REISSUED')`); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range sms {
+				notices, err := st.SMSFile(ctx, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, n := range notices {
+					got = append(got, n.MessageID)
+				}
+			}
+			slices.Sort(want)
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("seed %d: SMS notices %v, want %v", seed, got, want)
+			}
+			var states []string
+			if err := st.DB().Select(&states, `SELECT DISTINCT status FROM payments ORDER BY status`); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range states {
+				seen[s]++
+			}
+			booksAgree(t, st)
+		})
 	}
 	// The histories must move money every way, or the test shows little.
 	t.Logf("seeds with a payment in each state: %v", seen)
@@ -389,34 +393,36 @@ func TestNothingPaidTwice(t *testing.T) {
 func TestReportStateAgreesWithEveryRegistration(t *testing.T) {
 	ctx := context.Background()
 	for seed := range seeds(10) {
-		st := MustOpen(t)
-		var how strings.Builder
-		nightly := &report.Writer{Dir: t.TempDir(), KeepState: true, Log: slog.New(slog.NewTextHandler(&how, nil))}
-		full := &report.Writer{Dir: t.TempDir()}
-		play(t, st, seed, 0, func(night int) {
-			how.Reset()
-			run, err := st.LastRunID(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var dirs []string
-			for _, w := range []*report.Writer{nightly, full} {
-				dir, _, err := w.Write(ctx, run, st)
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			st := MustOpen(t)
+			var how strings.Builder
+			nightly := &report.Writer{Dir: t.TempDir(), KeepState: true, Log: slog.New(slog.NewTextHandler(&how, nil))}
+			full := &report.Writer{Dir: t.TempDir()}
+			play(t, st, seed, 0, func(night int) {
+				how.Reset()
+				run, err := st.LastRunID(ctx)
 				if err != nil {
 					t.Fatal(err)
 				}
-				dirs = append(dirs, dir)
-			}
-			for _, name := range []string{"registrations.csv", "exceptions.csv", "alerts.csv"} {
-				a, b := mustReadFile(t, filepath.Join(dirs[0], name)), mustReadFile(t, filepath.Join(dirs[1], name))
-				if a != b {
-					t.Fatalf("seed %d, night %d: %s from the state:\n%s\nfrom every registration:\n%s", seed, night, name, a, b)
+				var dirs []string
+				for _, w := range []*report.Writer{nightly, full} {
+					dir, _, err := w.Write(ctx, run, st)
+					if err != nil {
+						t.Fatal(err)
+					}
+					dirs = append(dirs, dir)
 				}
-			}
-			if n := strings.Count(how.String(), `from="state and `); night > 0 && n != 2 {
-				t.Fatalf("seed %d, night %d: the report did not read its registrations and exceptions from the state:\n%s",
-					seed, night, how.String())
-			}
+				for _, name := range []string{"registrations.csv", "exceptions.csv", "alerts.csv"} {
+					a, b := mustReadFile(t, filepath.Join(dirs[0], name)), mustReadFile(t, filepath.Join(dirs[1], name))
+					if a != b {
+						t.Fatalf("seed %d, night %d: %s from the state:\n%s\nfrom every registration:\n%s", seed, night, name, a, b)
+					}
+				}
+				if n := strings.Count(how.String(), `from="state and `); night > 0 && n != 2 {
+					t.Fatalf("seed %d, night %d: the report did not read its registrations and exceptions from the state:\n%s",
+						seed, night, how.String())
+				}
+			})
 		})
 	}
 }
