@@ -60,10 +60,10 @@ lint:
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
 
-## soak: the generated-history tests with SEEDS seeds each (default 1000; make test runs 40, 40 and 10)
+## soak: the generated-history tests with SEEDS seeds each (default 1000; make test runs 40, 40, 10 and 20)
 SEEDS ?= 1000
 soak:
-	$(GO) test ./connectors/sqlite -count=1 -timeout 2h -run 'TestNightsAgreeWithOneNight|TestNothingPaidTwice|TestReportStateAgreesWithEveryRegistration' -seeds $(SEEDS) -v
+	$(GO) test ./connectors/sqlite -count=1 -timeout 2h -run 'TestNightsAgreeWithOneNight|TestNothingPaidTwice|TestReportStateAgreesWithEveryRegistration|TestNightJudgesAsJudgingAll' -seeds $(SEEDS) -v
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
