@@ -389,8 +389,8 @@ func TestNothingPaidTwice(t *testing.T) {
 // TestReportStateAgreesWithEveryRegistration plays generated histories (see
 // play) and writes a report after each night, built from the last report's
 // state and what changed since, as a night does; its registrations.csv,
-// exceptions.csv and alerts.csv have the bytes of a report read from every
-// registration.
+// exceptions.csv, alerts.csv, summary.csv and no-sms.csv have the bytes of
+// a report read from every registration, and both say RECONCILED.
 func TestReportStateAgreesWithEveryRegistration(t *testing.T) {
 	ctx := context.Background()
 	for seed := range seeds(10) {
@@ -407,13 +407,16 @@ func TestReportStateAgreesWithEveryRegistration(t *testing.T) {
 				}
 				var dirs []string
 				for _, w := range []*report.Writer{nightly, full} {
-					dir, _, err := w.Write(ctx, run, st)
+					dir, sum, err := w.Write(ctx, run, st)
 					if err != nil {
 						t.Fatal(err)
 					}
+					if v := sum.Money.Verdict(); v != pipeline.Reconciled {
+						t.Fatalf("seed %d, night %d: the report says %s", seed, night, v)
+					}
 					dirs = append(dirs, dir)
 				}
-				for _, name := range []string{"registrations.csv", "exceptions.csv", "alerts.csv"} {
+				for _, name := range []string{"registrations.csv", "exceptions.csv", "alerts.csv", "summary.csv", "no-sms.csv"} {
 					a, b := mustReadFile(t, filepath.Join(dirs[0], name)), mustReadFile(t, filepath.Join(dirs[1], name))
 					if a != b {
 						t.Fatalf("seed %d, night %d: %s from the state:\n%s\nfrom every registration:\n%s", seed, night, name, a, b)
