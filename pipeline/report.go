@@ -100,6 +100,17 @@ type Alert struct {
 	Change string
 }
 
+// Describe says what changed, after the registration and its payment:
+// "now CERT_REVOKED 证书已撤销 [CERT_REVOKED]", and ", not the place it was
+// paid for: certificate C1 → C9" when it moved.
+func (a Alert) Describe() string {
+	s := fmt.Sprintf("now %s %s [%s]", a.Decision, a.Decision.Text(), a.Reasons)
+	if a.Change != "" {
+		s += ", not the place it was paid for: " + a.Change
+	}
+	return s
+}
+
 // BudgetState is how much of a programme's budget the batches took.
 type BudgetState struct {
 	BudgetFen    int64

@@ -98,6 +98,19 @@ func cmdBatch(ctx context.Context, app *App, args []string) error {
 		for _, e := range events {
 			fmt.Fprintf(w, "  %s  %-9s by %s  %s\n", e.At, e.Action, e.Actor, e.Detail)
 		}
+		alerts, err := st.BatchAlerts(ctx, id)
+		if err != nil {
+			return err
+		}
+		if len(alerts) > 0 {
+			fmt.Fprintf(w, "  alerts: %d of its payments changed after the batch was made (the report lists them too)\n", len(alerts))
+			for _, a := range alerts[:min(len(alerts), pipeline.MaxListed)] {
+				fmt.Fprintf(w, "    %s (%s, %s): %s\n", a.RegistrationID, a.PaymentRef, a.PaymentStatus, a.Describe())
+			}
+			if more := len(alerts) - pipeline.MaxListed; more > 0 {
+				fmt.Fprintf(w, "    … and %d more, all in the report's alerts.csv\n", more)
+			}
+		}
 		return nil
 	case "approve":
 		id, err := needID()
@@ -108,6 +121,15 @@ func cmdBatch(ctx context.Context, app *App, args []string) error {
 			return err
 		}
 		fmt.Fprintf(w, "batch %s approved by %s: the next run delivers it\n", id, *by)
+		alerts, err := st.BatchAlerts(ctx, id)
+		if err != nil {
+			return err
+		}
+		if len(alerts) > 0 {
+			fmt.Fprintf(app.stderr, "warning: %d of its payments changed after the batch was made (zhutui batch show %s lists them); "+
+				"the next run pays them as the batch has them unless it is rejected first (zhutui batch reject %s --by USER --reason TEXT)\n",
+				len(alerts), id, id)
+		}
 		return nil
 	case "reject":
 		id, err := needID()

@@ -384,6 +384,34 @@ func TestAlertsListedInFull(t *testing.T) {
 	if nosms := string(mustRead(t, filepath.Join(dir, "no-sms.csv"))); nosms != "payment_ref,notice,amount\n" {
 		t.Errorf("no-sms.csv = %q, want the header alone", nosms)
 	}
+
+	// The batch holding the moved registration's payment lists its alerts
+	// (every line of it: every name changed; the first 200), and approving
+	// it warns.
+	batch, lines := "", 0
+	regs := readCSV(t, filepath.Join(dir, "registrations.csv"))
+	for _, r := range regs[1:] {
+		if r[0] == rows[1][0] {
+			batch = r[5]
+		}
+	}
+	for _, r := range regs[1:] {
+		if batch != "" && r[5] == batch {
+			lines++
+		}
+	}
+	show := w.ok("batch", "show", batch)
+	if !strings.Contains(show, fmt.Sprintf("alerts: %d of its payments changed after the batch was made", lines)) ||
+		!strings.Contains(show, rows[1][0]+" ("+rows[1][0]+"-1, BATCHED): now PENDING_CERTIFICATE") ||
+		!strings.Contains(show, "not the place it was paid for: "+moved) ||
+		strings.Count(show, ": now ") != shown || !strings.Contains(show, fmt.Sprintf("… and %d more", lines-shown)) {
+		t.Errorf("zhutui batch show %s does not list its %d alerts:\n%s", batch, lines, show)
+	}
+	out, errs, code := w.zhutui("batch", "approve", batch, "--by", "finance-li")
+	if code != 0 || !strings.Contains(out, "approved by finance-li") ||
+		!strings.Contains(errs, fmt.Sprintf("warning: %d of its payments changed after the batch was made", lines)) {
+		t.Errorf("zhutui batch approve %s: exit %d\nstdout:\n%s\nstderr:\n%s", batch, code, out, errs)
+	}
 }
 
 // TestReportOfAnEarlierRun: a report says after which run its state is. The

@@ -116,11 +116,7 @@ func writeMoneyText(b *bufio.Writer, sum *pipeline.Summary) {
 	if sum.AlertCount > 0 {
 		fmt.Fprintf(b, "\n提醒 Alerts: %d changes after a payment entered a batch (no money moved)\n", sum.AlertCount)
 		for _, a := range sum.Alerts {
-			fmt.Fprintf(b, "  %s (%s, %s): now %s %s [%s]", Cell(a.RegistrationID), a.PaymentRef, a.PaymentStatus, a.Decision, a.Decision.Text(), a.Reasons)
-			if a.Change != "" {
-				fmt.Fprintf(b, ", not the place it was paid for: %s", Cell(a.Change))
-			}
-			fmt.Fprintln(b)
+			fmt.Fprintf(b, "  %s (%s, %s): %s\n", Cell(a.RegistrationID), a.PaymentRef, a.PaymentStatus, a.Describe())
 		}
 		moreText(b, sum.AlertCount, len(sum.Alerts), "alerts.csv")
 	}

@@ -384,12 +384,29 @@ func firstListed[T any](list []T, v T) []T {
 // found through their partial index (the planner would rather walk every
 // payment).
 func (s *Store) EachAlert(ctx context.Context, fn func(pipeline.Alert) error) error {
+	return s.eachAlert(ctx, "", fn)
+}
+
+// BatchAlerts returns the alerts (see EachAlert) whose payment is in batch
+// id: what finance staff should know before they approve it.
+func (s *Store) BatchAlerts(ctx context.Context, id string) ([]pipeline.Alert, error) {
+	var alerts []pipeline.Alert
+	err := s.eachAlert(ctx, id, func(a pipeline.Alert) error {
+		alerts = append(alerts, a)
+		return nil
+	})
+	return alerts, err
+}
+
+// eachAlert calls fn for every alert, or for those of batch (unless "").
+func (s *Store) eachAlert(ctx context.Context, batch string, fn func(pipeline.Alert) error) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, p.payment_ref, p.status, d.status, d.reasons,
 			d.moved, d.cert_key, d.person_key, v.certificate_number, v.id_number, d.level
 		FROM decisions d INDEXED BY decisions_alerts CROSS JOIN payments p ON p.registration_id = d.registration_id
 			AND p.status IN ('BATCHED', 'SENT', 'PAID', 'RETURNED')
 		JOIN registration_versions v ON v.id = d.version_id
-		WHERE d.held = 1 AND (d.status != 'ELIGIBLE' OR d.moved = 1) ORDER BY d.registration_id`)
+		WHERE d.held = 1 AND (d.status != 'ELIGIBLE' OR d.moved = 1) AND (?1 = '' OR p.batch_id = ?1)
+		ORDER BY d.registration_id`, batch)
 	if err != nil {
 		return fmt.Errorf("read alerts: %w", err)
 	}
