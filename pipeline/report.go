@@ -91,6 +91,7 @@ func (s *Summary) Verdict() string { return s.Money.Verdict() }
 type Alert struct {
 	RegistrationID string
 	PaymentRef     string
+	BatchID        string // the batch the payment is in
 	PaymentStatus  Status
 	Decision       Status // what the rules say now
 	Reasons        string
@@ -266,10 +267,11 @@ type StatusReport struct {
 	LeaseRunID  int64   // the run it was working on, or 0
 	LeaseRunBy  Trigger // what started that run
 	Quarantined []FileRecord
-	Awaiting    []BatchState // waiting for someone to approve them
-	Approved    []BatchState // for the next run to deliver
-	Sent        []BatchState // waiting for the bank's result file
-	Unbatched   Tally        // ELIGIBLE payments, for the next run's batch stage
+	Awaiting    []BatchState   // waiting for someone to approve them
+	Approved    []BatchState   // for the next run to deliver
+	Sent        []BatchState   // waiting for the bank's result file
+	BatchAlerts map[string]int // alerts (see Alert) by the batch their payment is in
+	Unbatched   Tally          // ELIGIBLE payments, for the next run's batch stage
 	Waiting     []Waiting
 	Budget      *BudgetState // nil when the programme has no budget
 	// FullVerification is how the last verification of the whole ledger

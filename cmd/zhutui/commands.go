@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -469,6 +470,7 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 		for _, b := range r.Awaiting {
 			fmt.Fprintf(w, "  %s: %d lines, %s yuan, created %s  (zhutui batch approve %s --by USER)\n", b.ID, b.Count,
 				pipeline.FormatFen(b.TotalFen), b.CreatedAt, b.ID)
+			batchAlerts(w, r, b.ID)
 		}
 	}
 	if len(r.Approved) > 0 {
@@ -476,6 +478,7 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 		for _, b := range r.Approved {
 			fmt.Fprintf(w, "  %s: %d lines, %s yuan, approved %s by %s\n", b.ID, b.Count, pipeline.FormatFen(b.TotalFen),
 				b.ApprovedAt, b.ApprovedBy)
+			batchAlerts(w, r, b.ID)
 			switch {
 			case b.DeliveryRun == 0:
 			case r.LeaseHolder != "" && !r.LeaseCutOff && r.LeaseRunID == b.DeliveryRun:
@@ -510,4 +513,13 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 		}
 	}
 	return nil
+}
+
+// batchAlerts says under a batch not yet delivered how many of its payments
+// changed after it was made: they are paid as the batch has them unless it is
+// rejected.
+func batchAlerts(w io.Writer, r *pipeline.StatusReport, id string) {
+	if n := r.BatchAlerts[id]; n > 0 {
+		fmt.Fprintf(w, "    %d alerts: payments changed after the batch was made (zhutui batch show %s)\n", n, id)
+	}
 }

@@ -400,6 +400,9 @@ func TestAlertsListedInFull(t *testing.T) {
 			lines++
 		}
 	}
+	if st := w.ok("status"); !strings.Contains(st, fmt.Sprintf("%d alerts: payments changed after the batch was made (zhutui batch show %s)", lines, batch)) {
+		t.Errorf("zhutui status does not give %s's %d alerts:\n%s", batch, lines, st)
+	}
 	show := w.ok("batch", "show", batch)
 	if !strings.Contains(show, fmt.Sprintf("alerts: %d of its payments changed after the batch was made", lines)) ||
 		!strings.Contains(show, rows[1][0]+" ("+rows[1][0]+"-1, BATCHED): now PENDING_CERTIFICATE") ||

@@ -400,7 +400,7 @@ func (s *Store) BatchAlerts(ctx context.Context, id string) ([]pipeline.Alert, e
 
 // eachAlert calls fn for every alert, or for those of batch (unless "").
 func (s *Store) eachAlert(ctx context.Context, batch string, fn func(pipeline.Alert) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, p.payment_ref, p.status, d.status, d.reasons,
+	rows, err := s.db.QueryContext(ctx, `SELECT d.registration_id, p.payment_ref, p.batch_id, p.status, d.status, d.reasons,
 			d.moved, d.cert_key, d.person_key, v.certificate_number, v.id_number, d.level
 		FROM decisions d INDEXED BY decisions_alerts CROSS JOIN payments p ON p.registration_id = d.registration_id
 			AND p.status IN ('BATCHED', 'SENT', 'PAID', 'RETURNED')
@@ -416,7 +416,7 @@ func (s *Store) eachAlert(ctx context.Context, batch string, fn func(pipeline.Al
 		var moved bool
 		var certKey, personKey, certNo, idNumber string
 		var level int
-		if err := rows.Scan(&a.RegistrationID, &a.PaymentRef, &a.PaymentStatus, &a.Decision, &a.Reasons,
+		if err := rows.Scan(&a.RegistrationID, &a.PaymentRef, &a.BatchID, &a.PaymentStatus, &a.Decision, &a.Reasons,
 			&moved, &certKey, &personKey, &certNo, &idNumber, &level); err != nil {
 			return fmt.Errorf("read alerts: %w", err)
 		}

@@ -53,6 +53,13 @@ func (s *Store) Status(ctx context.Context, runs int, host string) (*pipeline.St
 			r.Sent = append(r.Sent, b)
 		}
 	}
+	r.BatchAlerts = map[string]int{}
+	if err := s.EachAlert(ctx, func(a pipeline.Alert) error {
+		r.BatchAlerts[a.BatchID]++
+		return nil
+	}); err != nil {
+		return nil, err
+	}
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(amount_fen), 0) FROM payments
 		WHERE status = 'ELIGIBLE'`).Scan(&r.Unbatched.Count, &r.Unbatched.AmountFen); err != nil {
 		return nil, err
