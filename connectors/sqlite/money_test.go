@@ -430,6 +430,35 @@ func TestWithdrawBeforeBatch(t *testing.T) {
 	verify(t, st)
 }
 
+// TestAmountChangeBeforeBatch: a payable registration whose level is
+// corrected on both sides (the feed's version and the member's) before its
+// payment is in a batch is payable for the new amount: the payment for the
+// old one is withdrawn and the attempt made payable again at the new amount,
+// each movement posted.
+func TestAmountChangeBeforeBatch(t *testing.T) {
+	st := MustOpen(t)
+	payable(t, st, 1) // R1: level 2, 1000.00
+	c := cert("C1", 0, "2014-01-30 08:00:00")
+	c.Occupation, c.Level = "电子计算机调试工", 1
+	r := reg("R1", 0, "C1", "2014-01-10 09:00:00")
+	r.UpdatedAt, r.Occupation, r.Level = at("2014-01-30 09:00:00"), c.Occupation, 1
+	ingestCerts(t, st, c)
+	ingestRegs(t, st, r)
+	expect(t, reconcile(t, st), map[string]string{"R1": "ELIGIBLE"})
+	var live []string
+	if err := st.DB().Select(&live, `SELECT payment_ref || ' ' || status || ' ' || amount_fen FROM payments ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(live, ", "); got != "R1-1 ELIGIBLE 200000" {
+		t.Errorf("payments: %s, want R1-1 ELIGIBLE 200000", got)
+	}
+	if got, want := ledgerLines(t, st, "1"), "1 decide R1-1 Dr eligible Cr programme 1000.00 \n"+
+		"2 withdraw R1-1 Dr programme Cr eligible 1000.00 \n3 decide R1-1 Dr eligible Cr programme 2000.00 \n"; got != want {
+		t.Errorf("ledger:\n%swant\n%s", got, want)
+	}
+	verify(t, st)
+}
+
 func TestBudget(t *testing.T) {
 	ctx := context.Background()
 	st := MustOpen(t)
@@ -454,6 +483,14 @@ func TestBudget(t *testing.T) {
 	}
 	if got := statuses(t, st); got["R3"] != "ELIGIBLE" {
 		t.Errorf("the payment over budget is %s, want ELIGIBLE", got["R3"])
+	}
+	// A budget the payments fill exactly takes them all.
+	exact := MustOpen(t)
+	payable(t, exact, 3)
+	s.BudgetFen = 300000
+	made, err = exact.CreateBatches(ctx, 1, s, render)
+	if err != nil || len(made) != 1 || made[0].Count != 3 || made[0].TotalFen != 300000 {
+		t.Fatalf("batches filling the budget exactly: %+v, %v", made, err)
 	}
 }
 
@@ -818,6 +855,45 @@ func TestReturnedPaidAgainWhenCardChanges(t *testing.T) {
 	}
 }
 
+// TestReturnedPaidAgainWhenNameChanges: the bank returned a payment because
+// the account's name differs (1002); the feed and then the member correct
+// the name, and the next reconcile pays it again as the next attempt, whose
+// batch line carries the new name.
+func TestReturnedPaidAgainWhenNameChanges(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	data := sentBatch(t, st, 1)
+	name, rf := bankAnswers(t, data, map[string]bank.Failure{"R1-1": bank.NameMismatch})
+	if out, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "r1"}, rf); err != nil || out.Applied != 1 {
+		t.Fatalf("result: %+v, %v", out, err)
+	}
+	c := cert("C1", 0, "2014-02-05 08:00:00")
+	c.Name = "人零"
+	ingestCerts(t, st, c)
+	reconcile(t, st)
+	if got := paymentStates(t, st); got != "R1-1 RETURNED" {
+		t.Fatalf("payments before the member's correction: %s", got)
+	}
+	r := reg("R1", 0, "C1", "2014-01-10 09:00:00")
+	r.UpdatedAt, r.Name = at("2014-02-06 09:00:00"), c.Name
+	ingestRegs(t, st, r)
+	reconcile(t, st)
+	if got := paymentStates(t, st); got != "R1-1 REISSUED, R1-2 ELIGIBLE" {
+		t.Fatalf("payments after the new name: %s", got)
+	}
+	s := spec(10)
+	s.BusinessDate = pipeline.MustDate("2014-02-07")
+	made, err := st.CreateBatches(ctx, 3, s, render)
+	if err != nil || len(made) != 1 {
+		t.Fatalf("the next batch: %+v, %v", made, err)
+	}
+	b, err := st.Batch(ctx, made[0].ID)
+	if err != nil || len(b.Lines) != 1 || b.Lines[0].PaymentRef != "R1-2" || b.Lines[0].Name != "人零" {
+		t.Fatalf("the next batch's lines: %+v, %v", b.Lines, err)
+	}
+	verify(t, st)
+}
+
 // A new batch's payments are moved each by its id, not by walking every
 // ELIGIBLE payment, which made a night's batches cost the square of their
 // number (SQLite chose payments_status for this statement on its own).
@@ -893,9 +969,21 @@ func TestHeldPlace(t *testing.T) {
 		}
 		booksAgree(t, st)
 	})
+	t.Run("IDNumberOfTheSameCertificate", func(t *testing.T) {
+		st := MustOpen(t)
+		batched(t, st, 1)
+		// The feed corrects C1's holder to person 1, and R1 follows it.
+		ingestCerts(t, st, cert("C1", 1, "2014-01-20 08:00:00"))
+		ingestRegs(t, st, version("R1", 1, "C1", 2, "2014-01-20 09:00:00"))
+		expect(t, reconcile(t, st), map[string]string{"R1": "BATCHED"})
+		if got, want := alerts(t, st), "R1-1 BATCHED ELIGIBLE [] ID number 110105********0016 → 110105********0021"; got != want {
+			t.Errorf("alerts:\n got %s\nwant %s", got, want)
+		}
+		booksAgree(t, st)
+	})
 	t.Run("NoMoneyMovesUntilItNamesItsPlace", func(t *testing.T) {
 		st := MustOpen(t)
-		ingestCerts(t, st, c9)
+		ingestCerts(t, st, c9, c8)
 		data := sentBatch(t, st, 2)
 		name, rf := bankAnswers(t, data, map[string]bank.Failure{"R1-1": bank.NoSuchCard, "R2-1": bank.NoSuchCard})
 		if _, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "r1"}, rf); err != nil {
@@ -930,6 +1018,10 @@ func TestHeldPlace(t *testing.T) {
 		night(moved, "R1-1 REISSUED, R1-2 CANCELLED, R2-1 REISSUED, R2-2 ELIGIBLE")
 		back.UpdatedAt = at("2014-02-08 09:00:00")
 		night(back, "R1-1 REISSUED, R1-2 ELIGIBLE, R2-1 REISSUED, R2-2 ELIGIBLE")
+		// The same for a move that keeps the amount: person 1's certificate of level 2.
+		toC8 := version("R1", 1, "C8", 2, "2014-02-09 09:00:00")
+		toC8.CardNumber = moved.CardNumber
+		night(toC8, "R1-1 REISSUED, R1-2 CANCELLED, R2-1 REISSUED, R2-2 ELIGIBLE")
 		booksAgree(t, st)
 	})
 	t.Run("RejectedBatchFreesThePlace", func(t *testing.T) {

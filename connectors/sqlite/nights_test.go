@@ -53,15 +53,25 @@ func history(seed uint64) []night {
 		return "电子计算机维修工" // pays level 2
 	}
 	var files []night
-	add := func(f func(n *night)) {
-		k := rng.IntN(8)
+	// add puts a row into file k, or into a file of its own choosing (k < 0),
+	// and says which.
+	add := func(k int, f func(n *night)) int {
+		if k < 0 {
+			k = rng.IntN(8)
+		}
 		for len(files) <= k {
 			files = append(files, night{})
 		}
 		f(&files[k])
+		return k
 	}
-	type holder struct{ person, level int }
-	certs := map[string]holder{}
+	// What each version of a certificate says, and the file it came in.
+	type holder struct {
+		person, level int
+		occupation    string
+		file          int
+	}
+	certs := map[string][]holder{}
 	for c := range 6 {
 		number := fmt.Sprintf("C%d", c+1)
 		person := rng.IntN(3)
@@ -76,10 +86,8 @@ func history(seed uint64) []night {
 			if rng.IntN(10) == 0 {
 				x.Status = pipeline.CertificateRevoked
 			}
-			if v == 0 {
-				certs[number] = holder{slices.Index(ids, x.IDNumber), x.Level}
-			}
-			add(func(n *night) { n.certs = append(n.certs, x) })
+			k := add(-1, func(n *night) { n.certs = append(n.certs, x) })
+			certs[number] = append(certs[number], holder{slices.Index(ids, x.IDNumber), x.Level, x.Occupation, k})
 		}
 	}
 	for r := range 12 {
@@ -87,8 +95,16 @@ func history(seed uint64) []night {
 		for v := range 1 + rng.IntN(3) {
 			number := fmt.Sprintf("C%d", 1+rng.IntN(7)) // C7 is never in the feed
 			person, level := rng.IntN(len(ids)), 1+rng.IntN(2)
-			if h, ok := certs[number]; ok && rng.IntN(10) < 7 {
-				person, level = h.person, h.level // most agree with a version of their certificate
+			job, file := occupation(level), -1
+			if hs, ok := certs[number]; ok && rng.IntN(10) < 7 {
+				// Most agree with a version of their certificate, half of
+				// those in the same file: the feed and the member correct a
+				// certificate (its level, say) the same night.
+				h := hs[rng.IntN(len(hs))]
+				person, level, job = h.person, h.level, h.occupation
+				if rng.IntN(2) == 0 {
+					file = h.file
+				}
 			}
 			typed := number
 			if rng.IntN(6) == 0 {
@@ -97,7 +113,7 @@ func history(seed uint64) []night {
 			x := reg(id, person, typed, "2014-01-10 09:00:00")
 			x.SubmittedAt = stamp(rng.IntN(4) * 60) // ties are likely
 			x.UpdatedAt = stamp(10*v + rng.IntN(10))
-			x.Level, x.Occupation = level, occupation(level)
+			x.Level, x.Occupation = level, job
 			if rng.IntN(4) == 0 {
 				x.CardNumber = "6210670000000000024" // a new card, after a return say
 			}
@@ -107,7 +123,7 @@ func history(seed uint64) []night {
 			case 1:
 				x.Verification = pipeline.VerificationRejected
 			}
-			add(func(n *night) { n.regs = append(n.regs, x) })
+			add(file, func(n *night) { n.regs = append(n.regs, x) })
 		}
 	}
 	return files

@@ -224,6 +224,23 @@ func TestFirstCome(t *testing.T) {
 		// "R10" < "R9" as text: the registration system's ids compare as text.
 		expect(t, reconcile(t, st), map[string]string{"R10": "ELIGIBLE", "R9": "DUPLICATE_CERTIFICATE [DUPLICATE_CERTIFICATE;PERSON_LEVEL_LIMIT]"})
 	})
+	// The same whichever was decided first (the order of the decisions'
+	// rows), and with the two rules apart (person 1's certificate, the
+	// person rule among the registrations of other persons).
+	for _, first := range []string{"R9", "R10"} {
+		t.Run("SameTimeArrivingApart/"+first+"First", func(t *testing.T) {
+			st := MustOpen(t)
+			ingestCerts(t, st, cert("C1", 1, "2013-12-01 08:00:00"))
+			one, other := reg(first, 1, "C1", "2014-01-10 09:00:00"), reg("R9", 1, "C1", "2014-01-10 09:00:00")
+			if first == "R9" {
+				other.ID = "R10"
+			}
+			ingestRegs(t, st, one)
+			expect(t, reconcile(t, st), map[string]string{first: "ELIGIBLE"})
+			ingestRegs(t, st, other)
+			expect(t, reconcile(t, st), map[string]string{"R10": "ELIGIBLE", "R9": "DUPLICATE_CERTIFICATE [DUPLICATE_CERTIFICATE;PERSON_LEVEL_LIMIT]"})
+		})
+	}
 	t.Run("IneligibleFirstDoesNotBlock", func(t *testing.T) {
 		st := MustOpen(t)
 		ingestCerts(t, st, cert("C1", 0, "2013-12-01 08:00:00"))
