@@ -54,7 +54,9 @@ type nightState map[string][]byte
 // payment file; the bank returns two payments; night 2 settles and sends the
 // SMS batch. crashAt, when set, kills the binary at that point of night
 // `night`; the cut run is then finished by `zhutui rerun` (or, with
-// nextRun, by the next `zhutui run`).
+// nextRun, by the next `zhutui run`). crashAt may name more points, joined
+// by " then ": the run is killed at the first, a rerun of it at each next
+// one, and the last rerun (or run) finishes it.
 func scenario(t *testing.T, crashAt string, night int, nextRun bool) nightState {
 	w := night1Workdir(t)
 	runNight := func(n int, asOf string) {
@@ -62,9 +64,13 @@ func scenario(t *testing.T, crashAt string, night int, nextRun bool) nightState 
 			w.ok("run", "--as-of", asOf)
 			return
 		}
-		w.killedAt(t, crashAt, "run", "--as-of", asOf)
+		points := strings.Split(crashAt, " then ")
+		w.killedAt(t, points[0], "run", "--as-of", asOf)
 		// The operator's first look: the run was cut off, not "working now".
 		last := lastRunID(t, w)
+		for _, again := range points[1:] {
+			w.killedAt(t, again, "rerun", strconv.Itoa(last))
+		}
 		if st := w.ok("status"); strings.Contains(st, "working now") ||
 			!strings.Contains(st, fmt.Sprintf("finish it with: zhutui rerun %d", last)) {
 			t.Fatalf("crash at %s: zhutui status does not say run %d was cut off:\n%s", crashAt, last, st)
@@ -157,6 +163,14 @@ func TestCrashAnywhere(t *testing.T) {
 		// both, not yet recorded.
 		point{"report:state-registrations", 2},
 		point{"report:state-exceptions", 2},
+		// Cut off again while it is being finished.
+		point{"ledger:post#15 then ledger:post#5", 1},                       // batching, twice
+		point{"deliver:put#1 then deliver:put#2", 1},                        // the payment file, then both files, in place
+		point{"upload:before-rename#2 then upload:before-rename#1", 1},      // the sidecar, then the payment file again
+		point{"stage:deliver:after then stage:report:before", 1},            //
+		point{"notify:put then notify:put", 2},                              // the SMS batch in place, twice
+		point{"ledger:post#3 then stage:settle:after", 2},                   //
+		point{"report:state-registrations then report:state-exceptions", 2}, //
 	)
 	for i, p := range points {
 		p, nextRun := p, i%3 == 2 // every third one is finished by the next run instead of a rerun
