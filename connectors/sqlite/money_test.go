@@ -551,6 +551,42 @@ func TestVerifyFindsTampering(t *testing.T) {
 			}
 		})
 	}
+	// The payments changed behind the ledger's back, the ledger intact: a
+	// payment withdrawn without its posting moves the balances and the
+	// payment's own account; two amounts moved apart by the same sum move
+	// only the payments' accounts.
+	for name, tt := range map[string]struct {
+		sql  string
+		want []string
+	}{
+		"PaymentWithdrawn": {`UPDATE payments SET status = 'CANCELLED', ended = 1 WHERE payment_ref = 'R1-1'`, []string{
+			"account eligible holds 3000.00, the payments ELIGIBLE hold 2000.00",
+			"payment R1-1: the ledger leaves 1000.00 in eligible, its status says otherwise"}},
+		"AmountsSwapped": {`UPDATE payments SET amount_fen = amount_fen + 100 WHERE payment_ref = 'R1-1';
+			UPDATE payments SET amount_fen = amount_fen - 100 WHERE payment_ref = 'R2-1'`, []string{
+			"payment R1-1: its status puts 1001.00 in eligible, the ledger does not",
+			"payment R1-1: the ledger leaves 1000.00 in eligible, its status says otherwise",
+			"payment R2-1: its status puts 999.00 in eligible, the ledger does not",
+			"payment R2-1: the ledger leaves 1000.00 in eligible, its status says otherwise"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st := MustOpen(t)
+			payable(t, st, 3)
+			verify(t, st)
+			if _, err := st.DB().Exec(tt.sql); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := st.VerifyLedger(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := slices.Clone(rep.Problems)
+			slices.Sort(got)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("problems:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
 	t.Run("TriggersRefuse", func(t *testing.T) {
 		st := MustOpen(t)
 		payable(t, st, 1)
