@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // Location is a folder files are exchanged through: file:///abs/dir or
@@ -81,10 +82,20 @@ type Taken struct {
 	FileOutcome
 }
 
+// FutureSkew is how far past the clock a row's updated_at may lie: the
+// clocks of the sender and of zhutui may disagree, by hours at most. A row
+// dated later than that (a typed year, a clock far ahead) would win against
+// every correction sent after it, since an equal or older version changes
+// nothing (§2.1); it is rejected instead, with its line, for its sender to
+// mend.
+const FutureSkew = 24 * time.Hour
+
 // TakeFile takes one file of a location: it inspects it, skips it when the
 // same name and bytes were taken before, quarantines it when a taken file of
 // the same name had other bytes, and otherwise applies it in one transaction.
-func TakeFile(ctx context.Context, st IngestStore, formats Formats, kind FileKind, loc Location, name string, runID int64) (Taken, error) {
+// Registration and certificate rows dated more than FutureSkew after now are
+// rejected.
+func TakeFile(ctx context.Context, st IngestStore, formats Formats, kind FileKind, loc Location, name string, runID int64, now time.Time) (Taken, error) {
 	t := Taken{InboundFile: InboundFile{Kind: kind, Location: loc.String(), Name: name, RunID: runID}}
 	// The stamp is read before the bytes: a file that changes while it is
 	// read has another stamp the next night, and is read again then.
@@ -133,7 +144,7 @@ func TakeFile(ctx context.Context, st IngestStore, formats Formats, kind FileKin
 	// The second pass hashes again: a file that changed between the passes
 	// is not applied.
 	h := sha256.New()
-	body := &sameBytes{r: io.TeeReader(f, h), h: h, want: in.SHA256, file: name}
+	body := &sameBytes{r: io.TeeReader(f, h), h: h, want: in.SHA256, file: name, latest: now.Add(FutureSkew)}
 	switch kind {
 	case KindRegistrations:
 		t.FileOutcome, err = st.IngestRegistrations(ctx, t.InboundFile, body.registrations(formats.Registrations(name, body, in.Encoding)).Pipelined())
@@ -180,12 +191,14 @@ func (t *Taken) seen(verdict FileVerdict, why string) bool {
 }
 
 // sameBytes checks, once a source has read a file, that its bytes still hash
-// to what the first pass saw.
+// to what the first pass saw; on the way it rejects the rows dated after
+// latest.
 type sameBytes struct {
-	r    io.Reader
-	h    interface{ Sum([]byte) []byte }
-	want string
-	file string
+	r      io.Reader
+	h      interface{ Sum([]byte) []byte }
+	want   string
+	file   string
+	latest time.Time
 }
 
 func (s *sameBytes) Read(p []byte) (int, error) { return s.r.Read(p) }
@@ -202,7 +215,13 @@ func (s *sameBytes) check() error {
 
 func (s *sameBytes) registrations(src RegistrationSource) RegistrationSource {
 	return func(row RegistrationSink, reject RejectSink) error {
-		if err := src(row, reject); err != nil {
+		err := src(func(line int, r *Registration) error {
+			if r.UpdatedAt.After(s.latest) {
+				return reject(s.future(line, r.UpdatedAt))
+			}
+			return row(line, r)
+		}, reject)
+		if err != nil {
 			return err
 		}
 		return s.check()
@@ -211,11 +230,24 @@ func (s *sameBytes) registrations(src RegistrationSource) RegistrationSource {
 
 func (s *sameBytes) certificates(src CertificateSource) CertificateSource {
 	return func(row CertificateSink, reject RejectSink) error {
-		if err := src(row, reject); err != nil {
+		err := src(func(line int, c *Certificate) error {
+			if c.UpdatedAt.After(s.latest) {
+				return reject(s.future(line, c.UpdatedAt))
+			}
+			return row(line, c)
+		}, reject)
+		if err != nil {
 			return err
 		}
 		return s.check()
 	}
+}
+
+// future is the rejection of a row dated after s.latest.
+func (s *sameBytes) future(line int, at time.Time) Reject {
+	return Reject{File: s.file, Line: line, Field: "updated_at", Reason: fmt.Sprintf(
+		"%s lies in the future (later than %s): such a version would win against every correction sent after it",
+		FormatTime(at), FormatTime(s.latest))}
 }
 
 // Inbound says whether a name found at an inbound location is a file of the

@@ -6,9 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"zhutui/pipeline"
 )
@@ -43,7 +46,7 @@ func TestFileChangedWhileRead(t *testing.T) {
 	loc := &changingDir{first: "registration_id\nR1\n", then: "registration_id\nR2\n"}
 	st := &recordingStore{}
 	formats := hashingFormats()
-	_, err := pipeline.TakeFile(context.Background(), st, formats, pipeline.KindRegistrations, loc, "a.csv", 1)
+	_, err := pipeline.TakeFile(context.Background(), st, formats, pipeline.KindRegistrations, loc, "a.csv", 1, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,8 +57,38 @@ func TestFileChangedWhileRead(t *testing.T) {
 	// The same file read the same both times is taken.
 	loc.then = loc.first
 	st.readErr = errors.New("not read")
-	if _, err := pipeline.TakeFile(context.Background(), st, formats, pipeline.KindRegistrations, loc, "a.csv", 1); err != nil || st.readErr != nil {
+	if _, err := pipeline.TakeFile(context.Background(), st, formats, pipeline.KindRegistrations, loc, "a.csv", 1, time.Now()); err != nil || st.readErr != nil {
 		t.Fatalf("a steady file: %v, read %v", err, st.readErr)
+	}
+}
+
+// TestFutureRows: a row dated up to FutureSkew after the clock is taken; a
+// second later it is rejected, naming its file, line and field.
+func TestFutureRows(t *testing.T) {
+	now := time.Date(2014, 2, 1, 2, 30, 0, 0, pipeline.Beijing)
+	formats := hashingFormats()
+	formats.Registrations = func(file string, r io.Reader, encoding string) pipeline.RegistrationSource {
+		return func(row pipeline.RegistrationSink, _ pipeline.RejectSink) error {
+			if _, err := io.ReadAll(r); err != nil {
+				return err
+			}
+			for i, skew := range []time.Duration{pipeline.FutureSkew, pipeline.FutureSkew + time.Second} {
+				if err := row(i+2, &pipeline.Registration{ID: fmt.Sprintf("R%d", i+1), UpdatedAt: now.Add(skew)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	st := &recordingStore{}
+	loc := &changingDir{first: "registration_id\nR1\nR2\n", then: "registration_id\nR1\nR2\n"}
+	if _, err := pipeline.TakeFile(context.Background(), st, formats, pipeline.KindRegistrations, loc, "a.csv", 1, now); err != nil || st.readErr != nil {
+		t.Fatalf("take: %v, read %v", err, st.readErr)
+	}
+	want := "a.csv:3: updated_at: 2014-02-02 02:30:01 lies in the future (later than 2014-02-02 02:30:00): " +
+		"such a version would win against every correction sent after it"
+	if !slices.Equal(st.rows, []string{"R1"}) || !slices.Equal(st.rejects, []string{want}) {
+		t.Errorf("rows %q, rejects %q; want R1, and R2 rejected", st.rows, st.rejects)
 	}
 }
 
@@ -101,8 +134,13 @@ func (f *changingFile) Seek(offset int64, whence int) (int64, error) {
 
 func (f *changingFile) Close() error { return nil }
 
-// recordingStore takes every file as new and keeps what reading it returned.
-type recordingStore struct{ readErr error }
+// recordingStore takes every file as new and keeps what reading it returned,
+// and the registrations and rejects it was given.
+type recordingStore struct {
+	readErr error
+	rows    []string
+	rejects []string
+}
 
 func (s *recordingStore) CheckFile(context.Context, string, string, string, string) (pipeline.FileVerdict, string, error) {
 	return pipeline.FileNew, "", nil
@@ -115,7 +153,13 @@ func (s *recordingStore) TakenWithStamp(context.Context, string, string, string)
 func (s *recordingStore) Quarantine(context.Context, pipeline.InboundFile, string) error { return nil }
 
 func (s *recordingStore) IngestRegistrations(_ context.Context, _ pipeline.InboundFile, read pipeline.RegistrationSource) (pipeline.FileOutcome, error) {
-	s.readErr = read(func(int, *pipeline.Registration) error { return nil }, func(pipeline.Reject) error { return nil })
+	s.readErr = read(func(_ int, r *pipeline.Registration) error {
+		s.rows = append(s.rows, r.ID)
+		return nil
+	}, func(r pipeline.Reject) error {
+		s.rejects = append(s.rejects, r.Error())
+		return nil
+	})
 	return pipeline.FileOutcome{}, nil
 }
 
@@ -134,12 +178,12 @@ func TestTakeFileByStamp(t *testing.T) {
 	loc := &stampedDir{changingDir: changingDir{first: "registration_id\nR1\n", then: "registration_id\nR1\n"}, stamp: "s1"}
 	formats := hashingFormats()
 	st := &stampStore{taken: map[string]bool{"s1": true}}
-	got, err := pipeline.TakeFile(ctx, st, formats, pipeline.KindRegistrations, loc, "a.csv", 1)
+	got, err := pipeline.TakeFile(ctx, st, formats, pipeline.KindRegistrations, loc, "a.csv", 1, time.Now())
 	if err != nil || !got.Skipped || got.Quarantined != "" || loc.opened != 0 {
 		t.Fatalf("a file taken with this stamp: %+v, opened %d times, %v", got, loc.opened, err)
 	}
 	loc.stamp = "s2"
-	got, err = pipeline.TakeFile(ctx, st, formats, pipeline.KindRegistrations, loc, "a.csv", 1)
+	got, err = pipeline.TakeFile(ctx, st, formats, pipeline.KindRegistrations, loc, "a.csv", 1, time.Now())
 	if err != nil || got.Skipped || loc.opened != 1 || st.checkedWith != "s2" || st.ingested.Stamp != "s2" {
 		t.Fatalf("a new stamp: %+v, opened %d times, checked with %q, ingested %+v, %v", got, loc.opened, st.checkedWith, st.ingested, err)
 	}

@@ -217,7 +217,7 @@ func (r *Runner) take(ctx context.Context, runID int64, res *Result, in Inbox) e
 		if !Inbound(in.Kind, name) {
 			continue
 		}
-		t, err := TakeFile(ctx, r.Store, r.Formats, in.Kind, in.Location, name, runID)
+		t, err := TakeFile(ctx, r.Store, r.Formats, in.Kind, in.Location, name, runID, r.now())
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -309,7 +309,7 @@ func cmdIngest(ctx context.Context, app *App, args []string) error {
 		if err != nil {
 			return err
 		}
-		t, err := pipeline.TakeFile(ctx, st, formats, kind, localdir.New(filepath.Dir(abs)), filepath.Base(abs), runID)
+		t, err := pipeline.TakeFile(ctx, st, formats, kind, localdir.New(filepath.Dir(abs)), filepath.Base(abs), runID, app.now())
 		switch {
 		case err != nil:
 			failed = append(failed, err.Error())

@@ -323,6 +323,48 @@ func TestQuarantineEndToEnd(t *testing.T) {
 	golden(t, "quarantine/rejects.csv", w.read("reports/run-3/rejects.csv"))
 }
 
+// TestFutureRowsRejected: a registration or certificate row dated more than
+// a day after the clock would win against every correction sent after it;
+// it is rejected with its line, and the rows beside it are applied. A later
+// file with the right date then applies.
+func TestFutureRowsRejected(t *testing.T) {
+	w := newWorkdir(t)
+	w.ok("init")
+	future := time.Now().In(pipeline.Beijing).Add(72 * time.Hour).Format(time.DateTime)
+	regs := "registration_id,updated_at,submitted_at,name,id_number,card_number,mobile,certificate_number,occupation,level,issue_date,station,verification\n" +
+		"RX1,2014-01-10 09:00:00,2014-01-10 09:00:00,王芳,110105198001010016,6210670000000000016,13800138000,CX1,半导体芯片制造工,1,2013-11-05,东城区服务站,passed\n" +
+		"RX2," + future + ",2014-01-10 09:00:00,王芳,110105198001010016,6210670000000000016,13800138000,CX2,半导体芯片制造工,1,2013-11-05,东城区服务站,passed\n"
+	certs := "certificate_number,id_number,name,occupation,level,issue_date,authority_code,status,updated_at\n" +
+		"CX1,110105198001010016,王芳,半导体芯片制造工,1,2013-11-05,110105001,valid," + future + "\n"
+	for name, body := range map[string]string{"inbox/registrations/a.csv": regs, "inbox/certificates/a.csv": certs} {
+		if err := os.WriteFile(w.path(name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := w.ok("run", "--as-of", "2014-02-01")
+	if !strings.Contains(out, "registrations a.csv: 1 applied, 0 unchanged, 1 rejected") ||
+		!strings.Contains(out, "certificates  a.csv: 0 applied, 0 unchanged, 1 rejected") {
+		t.Errorf("run said %q", out)
+	}
+	rejects := string(w.read("reports/run-1/rejects.csv"))
+	for _, line := range []string{"a.csv,3,updated_at,", "a.csv,2,updated_at,"} {
+		if !strings.Contains(rejects, line+future+" lies in the future (later than ") {
+			t.Errorf("rejects.csv has no %s…:\n%s", line, rejects)
+		}
+	}
+	// The feed sends the certificate again, dated right: RX1 is paid on it.
+	fixed := strings.Replace(certs, future, "2014-01-20 09:00:00", 1)
+	if err := os.WriteFile(w.path("inbox/certificates/b.csv"), []byte(fixed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := w.ok("run", "--as-of", "2014-02-02"); !strings.Contains(out, "certificates  b.csv: 1 applied") {
+		t.Errorf("run said %q", out)
+	}
+	if csv := string(w.read("reports/run-2/registrations.csv")); !strings.Contains(csv, "RX1,BATCHED,2000.00") {
+		t.Errorf("registrations.csv:\n%s", csv)
+	}
+}
+
 func TestExitCodes(t *testing.T) {
 	w := newWorkdir(t)
 	if _, errs, code := w.zhutui("bogus"); code != 2 || !strings.Contains(errs, "unknown command") {
