@@ -67,9 +67,9 @@ func history(seed uint64) []night {
 	}
 	// What each version of a certificate says, and the file it came in.
 	type holder struct {
-		person, level int
-		occupation    string
-		file          int
+		person, level    int
+		name, occupation string
+		file             int
 	}
 	certs := map[string][]holder{}
 	for c := range 6 {
@@ -86,8 +86,11 @@ func history(seed uint64) []night {
 			if rng.IntN(10) == 0 {
 				x.Status = pipeline.CertificateRevoked
 			}
+			if rng.IntN(6) == 0 {
+				x.Name += "·改" // the holder's name corrected
+			}
 			k := add(-1, func(n *night) { n.certs = append(n.certs, x) })
-			certs[number] = append(certs[number], holder{slices.Index(ids, x.IDNumber), x.Level, x.Occupation, k})
+			certs[number] = append(certs[number], holder{slices.Index(ids, x.IDNumber), x.Level, x.Name, x.Occupation, k})
 		}
 	}
 	for r := range 12 {
@@ -95,13 +98,13 @@ func history(seed uint64) []night {
 		for v := range 1 + rng.IntN(3) {
 			number := fmt.Sprintf("C%d", 1+rng.IntN(7)) // C7 is never in the feed
 			person, level := rng.IntN(len(ids)), 1+rng.IntN(2)
-			job, file := occupation(level), -1
+			name, job, file := "", occupation(level), -1
 			if hs, ok := certs[number]; ok && rng.IntN(10) < 7 {
 				// Most agree with a version of their certificate, half of
 				// those in the same file: the feed and the member correct a
 				// certificate (its level, say) the same night.
 				h := hs[rng.IntN(len(hs))]
-				person, level, job = h.person, h.level, h.occupation
+				person, level, name, job = h.person, h.level, h.name, h.occupation
 				if rng.IntN(2) == 0 {
 					file = h.file
 				}
@@ -114,6 +117,9 @@ func history(seed uint64) []night {
 			x.SubmittedAt = stamp(rng.IntN(4) * 60) // ties are likely
 			x.UpdatedAt = stamp(10*v + rng.IntN(10))
 			x.Level, x.Occupation = level, job
+			if name != "" {
+				x.Name = name
+			}
 			if rng.IntN(4) == 0 {
 				x.CardNumber = "6210670000000000024" // a new card, after a return say
 			}
@@ -279,7 +285,7 @@ func play(t *testing.T, st *sqlite.Store, seed uint64, budget int64, each func(n
 				fail := map[string]bank.Failure{}
 				for _, l := range b.Lines {
 					if rng.IntN(3) == 0 {
-						fail[l.PaymentRef] = bank.NoSuchCard
+						fail[l.PaymentRef] = []bank.Failure{bank.AccountClosed, bank.NameMismatch, bank.CardAbnormal, bank.NoSuchCard}[rng.IntN(4)]
 					}
 				}
 				name, rf := bankAnswers(t, data, fail)
