@@ -144,12 +144,15 @@ func TakeFile(ctx context.Context, st IngestStore, formats Formats, kind FileKin
 	// The second pass hashes again: a file that changed between the passes
 	// is not applied.
 	h := sha256.New()
-	body := &sameBytes{r: io.TeeReader(f, h), h: h, want: in.SHA256, file: name, latest: now.Add(FutureSkew)}
+	body := &sameBytes{r: io.TeeReader(f, h), h: h, want: in.SHA256, file: name}
+	dated := notFuture{file: name, latest: now.Add(FutureSkew)}
 	switch kind {
 	case KindRegistrations:
-		t.FileOutcome, err = st.IngestRegistrations(ctx, t.InboundFile, body.registrations(formats.Registrations(name, body, in.Encoding)).Pipelined())
+		t.FileOutcome, err = st.IngestRegistrations(ctx, t.InboundFile,
+			body.registrations(dated.registrations(formats.Registrations(name, body, in.Encoding))).Pipelined())
 	case KindCertificates:
-		t.FileOutcome, err = st.IngestCertificates(ctx, t.InboundFile, body.certificates(formats.Certificates(name, body, in.Encoding)).Pipelined())
+		t.FileOutcome, err = st.IngestCertificates(ctx, t.InboundFile,
+			body.certificates(dated.certificates(formats.Certificates(name, body, in.Encoding))).Pipelined())
 	case KindResults:
 		rf, perr := formats.Result(name, body)
 		if perr == nil {
@@ -191,14 +194,12 @@ func (t *Taken) seen(verdict FileVerdict, why string) bool {
 }
 
 // sameBytes checks, once a source has read a file, that its bytes still hash
-// to what the first pass saw; on the way it rejects the rows dated after
-// latest.
+// to what the first pass saw.
 type sameBytes struct {
-	r      io.Reader
-	h      interface{ Sum([]byte) []byte }
-	want   string
-	file   string
-	latest time.Time
+	r    io.Reader
+	h    interface{ Sum([]byte) []byte }
+	want string
+	file string
 }
 
 func (s *sameBytes) Read(p []byte) (int, error) { return s.r.Read(p) }
@@ -215,13 +216,7 @@ func (s *sameBytes) check() error {
 
 func (s *sameBytes) registrations(src RegistrationSource) RegistrationSource {
 	return func(row RegistrationSink, reject RejectSink) error {
-		err := src(func(line int, r *Registration) error {
-			if r.UpdatedAt.After(s.latest) {
-				return reject(s.future(line, r.UpdatedAt))
-			}
-			return row(line, r)
-		}, reject)
-		if err != nil {
+		if err := src(row, reject); err != nil {
 			return err
 		}
 		return s.check()
@@ -230,24 +225,45 @@ func (s *sameBytes) registrations(src RegistrationSource) RegistrationSource {
 
 func (s *sameBytes) certificates(src CertificateSource) CertificateSource {
 	return func(row CertificateSink, reject RejectSink) error {
-		err := src(func(line int, c *Certificate) error {
-			if c.UpdatedAt.After(s.latest) {
-				return reject(s.future(line, c.UpdatedAt))
-			}
-			return row(line, c)
-		}, reject)
-		if err != nil {
+		if err := src(row, reject); err != nil {
 			return err
 		}
 		return s.check()
 	}
 }
 
-// future is the rejection of a row dated after s.latest.
-func (s *sameBytes) future(line int, at time.Time) Reject {
-	return Reject{File: s.file, Line: line, Field: "updated_at", Reason: fmt.Sprintf(
+// notFuture rejects the rows of a file dated after latest (see FutureSkew).
+type notFuture struct {
+	file   string
+	latest time.Time
+}
+
+func (n notFuture) registrations(src RegistrationSource) RegistrationSource {
+	return func(row RegistrationSink, reject RejectSink) error {
+		return src(func(line int, r *Registration) error {
+			if r.UpdatedAt.After(n.latest) {
+				return reject(n.rejection(line, r.UpdatedAt))
+			}
+			return row(line, r)
+		}, reject)
+	}
+}
+
+func (n notFuture) certificates(src CertificateSource) CertificateSource {
+	return func(row CertificateSink, reject RejectSink) error {
+		return src(func(line int, c *Certificate) error {
+			if c.UpdatedAt.After(n.latest) {
+				return reject(n.rejection(line, c.UpdatedAt))
+			}
+			return row(line, c)
+		}, reject)
+	}
+}
+
+func (n notFuture) rejection(line int, at time.Time) Reject {
+	return Reject{File: n.file, Line: line, Field: "updated_at", Reason: fmt.Sprintf(
 		"%s lies in the future (later than %s): such a version would win against every correction sent after it",
-		FormatTime(at), FormatTime(s.latest))}
+		FormatTime(at), FormatTime(n.latest))}
 }
 
 // Inbound says whether a name found at an inbound location is a file of the
