@@ -42,6 +42,9 @@ type night struct {
 // certificates, competing for the same certificates and levels, each
 // registration and certificate in one to three versions (every version of one
 // key at another updated_at), spread over files in an order of their own.
+// Most registration versions agree with a version of their certificate (its
+// holder, level, occupation and name), half of those in the same file: a
+// correction made by the feed and the member the same night.
 func history(seed uint64) []night {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	base := at("2014-01-01 00:00:00")
