@@ -120,6 +120,14 @@ func TestRegistrations(t *testing.T) {
 			t.Fatalf("err = %v", res.err)
 		}
 	})
+	// Bytes neither UTF-8 nor GB18030 in the header, even in a column that
+	// would be ignored, make the whole file untrusted.
+	t.Run("ErrUndecodableHeader", func(t *testing.T) {
+		res := readRegs(t, []byte(strings.TrimSuffix(regHeader, "\n")+",\xff\xff\n"+strings.TrimSuffix(regRow, "\n")+",x\n"))
+		if !pipeline.IsFileError(res.err) || !strings.Contains(res.err.Error(), "header is not valid") || len(res.regs) != 0 {
+			t.Fatalf("err = %v, rows %d", res.err, len(res.regs))
+		}
+	})
 	t.Run("RejectedRows", func(t *testing.T) {
 		src := regHeader +
 			strings.Replace(regRow, "2013/11/5", "2013-13-05", 1) + // line 2: bad issue date
