@@ -1,6 +1,7 @@
 package sftp
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -20,7 +21,8 @@ import (
 // `zhutui demo`: an x/crypto/ssh server with a generated host key that lets
 // one user in with one public key and serves pkg/sftp's server over the real
 // file system (absolute paths; it is not a chroot). It can cut a connection
-// after a number of bytes, to test interrupted uploads.
+// after a number of bytes, to test interrupted uploads, and change a byte of
+// what a client sends, to test that uploads are checked.
 type Server struct {
 	Addr string // 127.0.0.1:port
 
@@ -28,6 +30,7 @@ type Server struct {
 	config   *ssh.ServerConfig
 	listener net.Listener
 	cutAfter atomic.Int64
+	flip     atomic.Pointer[[]byte]
 	wg       sync.WaitGroup
 	mu       sync.Mutex
 	conns    map[net.Conn]bool
@@ -94,6 +97,11 @@ func (s *Server) HostKey() ssh.PublicKey { return s.hostKey.PublicKey() }
 // CutAfter makes the server drop each connection once it has received n more
 // bytes from the client (0: never).
 func (s *Server) CutAfter(n int64) { s.cutAfter.Store(n) }
+
+// FlipOnce makes the server change the first byte of the next occurrence of
+// marker in what a client sends (within one read), as a faulty link or disk
+// would, without changing any length; then it stops.
+func (s *Server) FlipOnce(marker []byte) { s.flip.Store(&marker) }
 
 // Close stops the server and drops its connections.
 func (s *Server) Close() error {
@@ -162,6 +170,7 @@ func (s *Server) handle(conn net.Conn) {
 				if n := s.cutAfter.Load(); n > 0 {
 					rw = &cutter{ReadWriteCloser: ch, left: n, conn: conn}
 				}
+				rw = &flipper{ReadWriteCloser: rw, s: s}
 				srv, err := pkgsftp.NewServer(rw)
 				if err != nil {
 					ch.Close()
@@ -195,5 +204,22 @@ func (c *cutter) Read(p []byte) (int, error) {
 	}
 	n, err := c.ReadWriteCloser.Read(p)
 	c.left -= int64(n)
+	return n, err
+}
+
+// flipper changes a byte of a marker the server was told to flip (FlipOnce)
+// in what the client sends.
+type flipper struct {
+	io.ReadWriteCloser
+	s *Server
+}
+
+func (f *flipper) Read(p []byte) (int, error) {
+	n, err := f.ReadWriteCloser.Read(p)
+	if m := f.s.flip.Load(); m != nil && len(*m) > 0 {
+		if i := bytes.Index(p[:n], *m); i >= 0 && f.s.flip.CompareAndSwap(m, nil) {
+			p[i] ^= 0x20
+		}
+	}
 	return n, err
 }

@@ -102,6 +102,50 @@ func TestUploadCutInTheMiddle(t *testing.T) {
 	}
 }
 
+// TestUploadCheckedBeforeRename: a copy the server keeps damaged, shorter or
+// with a byte changed, is found before it is renamed into place (by its size,
+// then by its SHA-256 read back) and removed: the upload fails when it may
+// not retry, and is made again when it may. Nothing damaged is ever under
+// the final name.
+func TestUploadCheckedBeforeRename(t *testing.T) {
+	ctx := context.Background()
+	data := bytes.Repeat([]byte("0123456789"), 1000)
+	copy(data[5000:], "FLIP-ME")
+	for _, tc := range []struct {
+		name, want string
+		damage     func(ts *testServer, name string)
+	}{
+		// The temporary name leads to /dev/null: the copy reads back empty.
+		{"Shorter", "the uploaded copy has 0 bytes, want 10000", func(ts *testServer, name string) {
+			if err := os.Symlink("/dev/null", filepath.Join(ts.dir, "."+name+".part")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"ByteChanged", "the uploaded copy does not read back the same", func(ts *testServer, _ string) {
+			ts.FlipOnce([]byte("FLIP-ME"))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServer(t)
+			tc.damage(ts, "ZTPAY_B1.txt")
+			if _, err := ts.location(t, sftp.Options{Retries: -1}).Put(ctx, "ZTPAY_B1.txt", data); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("put of a damaged copy: %v, want %q", err, tc.want)
+			}
+			entries, _ := os.ReadDir(ts.dir)
+			if len(entries) != 0 {
+				t.Fatalf("left in the folder: %v", entries)
+			}
+			tc.damage(ts, "ZTPAY_B2.txt")
+			if _, err := ts.location(t, sftp.Options{Retries: 1}).Put(ctx, "ZTPAY_B2.txt", data); err != nil {
+				t.Fatalf("put with a retry: %v", err)
+			}
+			if got, _ := os.ReadFile(filepath.Join(ts.dir, "ZTPAY_B2.txt")); !bytes.Equal(got, data) {
+				t.Fatal("the delivered file is not the data")
+			}
+		})
+	}
+}
+
 func TestHostKeyChecked(t *testing.T) {
 	ctx := context.Background()
 	ts := startServer(t)
