@@ -135,10 +135,20 @@ func (d *Dir) Put(ctx context.Context, name string, data []byte) (bool, error) {
 	}
 	crashpoint.Here("upload:before-rename")
 	if err := os.Link(tmp.Name(), final); err != nil {
-		if os.IsExist(err) {
-			return d.Put(ctx, name, data) // someone else put it meanwhile: compare
+		if !os.IsExist(err) {
+			return false, fmt.Errorf("put %s in %s: %w", name, d, err)
 		}
-		return false, fmt.Errorf("put %s in %s: %w", name, d, err)
+		// Someone else put it meanwhile: compare, once. (A name that exists
+		// and cannot be opened, a link to nothing say, is an error: trying
+		// again would meet it again.)
+		same, err := sameFile(final, data)
+		switch {
+		case err != nil:
+			return false, fmt.Errorf("put %s in %s: the name is taken, but what it names cannot be read: %w", name, d, err)
+		case !same:
+			return false, fmt.Errorf("put %s in %s: %w", name, d, pipeline.ErrClash)
+		}
+		return true, nil
 	}
 	if dir, err := os.Open(d.Path); err == nil {
 		dir.Sync()

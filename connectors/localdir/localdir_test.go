@@ -82,6 +82,36 @@ func TestNotAPlainName(t *testing.T) {
 
 // TestStamp: a file's stamp stays while the file does, and changes with any
 // write, even one that keeps its size and sets its mtime back.
+// TestPutOntoALinkToNothing: a payment file's name already taken by a link
+// to nothing is an error that names the file, not an endless retry; nothing
+// is left in the folder but the link.
+func TestPutOntoALinkToNothing(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink(filepath.Join(dir, "gone"), filepath.Join(dir, "ZTPAY_B1.txt")); err != nil {
+		t.Fatal(err)
+	}
+	d, err := localdir.Parse("file://" + dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.Put(context.Background(), "ZTPAY_B1.txt", []byte("data"))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "ZTPAY_B1.txt") || !strings.Contains(err.Error(), "cannot be read") {
+			t.Fatalf("put onto a link to nothing: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("put onto a link to nothing did not return")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("the folder holds %d entries, want the link alone", len(entries))
+	}
+}
+
 func TestStamp(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("stamps are read on Linux only; elsewhere every file is hashed")
