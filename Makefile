@@ -60,7 +60,7 @@ lint:
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
 
-## soak: the generated-history tests with SEEDS seeds each (default 1000; make test runs 40, 40, 10 and 20)
+## soak: the generated-history tests with SEEDS seeds each (default 1000; make test runs 80, 40, 10 and 20)
 SEEDS ?= 1000
 soak:
 	$(GO) test ./connectors/sqlite -count=1 -timeout 2h -run 'TestNightsAgreeWithOneNight|TestNothingPaidTwice|TestReportStateAgreesWithEveryRegistration|TestNightJudgesAsJudgingAll' -seeds $(SEEDS) -v

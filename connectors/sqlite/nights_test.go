@@ -177,10 +177,12 @@ func outcome(t *testing.T, st *sqlite.Store) string {
 // night judging only what changed, decide what one night taking them all
 // decides, in whatever order they came. (With no batch made, nothing holds
 // a place, so the order of nights must not matter.) Each seed is a generated
-// history of competing registrations and certificate versions.
+// history of competing registrations and certificate versions. It plays 80
+// (they are quick): among the first 80, seeds 51, 57, 70 and 71 find an
+// ELIGIBLE payment left at its old amount after a correction.
 func TestNightsAgreeWithOneNight(t *testing.T) {
 	seen := map[string]int{}
-	for seed := range seeds(40) {
+	for seed := range seeds(80) {
 		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
 			files := history(seed)
 			nightly := MustOpen(t)
@@ -213,7 +215,7 @@ func TestNightsAgreeWithOneNight(t *testing.T) {
 	t.Logf("statuses over all seeds: %v", seen)
 	for _, s := range []pipeline.Status{pipeline.Eligible, pipeline.DuplicateCertificate, pipeline.PersonLevelLimit,
 		pipeline.PendingCertificate, pipeline.CertRevoked, pipeline.IDMismatch, pipeline.LevelMismatch} {
-		if seen[string(s)] < 5 && seeds(40) >= 40 { // fewer seeds (-seeds 3) may miss some
+		if seen[string(s)] < 5 && seeds(80) >= 40 { // fewer seeds (-seeds 3) may miss some
 			t.Errorf("%s decided %d times over all seeds, want at least 5", s, seen[string(s)])
 		}
 	}
