@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -20,6 +21,7 @@ func TestNormalizers(t *testing.T) {
 	}{
 		{"text trims U+3000", pipeline.NormalizeText, "\u3000王芳 ", "王芳"},
 		{"text full-width ASCII", pipeline.NormalizeText, "ＲＯ０１", "RO01"},
+		{"text inner U+3000", pipeline.NormalizeText, "王\u3000芳", "王 芳"},
 		{"id lower x", pipeline.NormalizeIDNumber, "11010819750315118x", "11010819750315118X"},
 		{"id full-width", pipeline.NormalizeIDNumber, "１１０１０８１９７５０３１５１１８ｘ", "11010819750315118X"},
 		{"name bullet", pipeline.NormalizeName, "阿依古丽•买买提", "阿依古丽·买买提"},
@@ -85,6 +87,74 @@ func TestValidators(t *testing.T) {
 	}
 }
 
+// TestValidatorEdges builds each number so that only the rule under test can
+// reject it: the check character or digit is computed for the very characters
+// the number holds, as the arithmetic would see them.
+func TestValidatorEdges(t *testing.T) {
+	withCheck := func(first17 string) string { return first17 + string(pipeline.IDCheckChar(first17)) }
+	for _, tt := range []struct {
+		id   string
+		want bool
+		why  string
+	}{
+		{withCheck("11010519000101001"), true, "born 1900-01-01, the first day accepted"},
+		{withCheck("11010518991231001"), false, "born 1899-12-31"},
+		{withCheck("A1010519800101001"), false, "a letter among the first 17 characters"},
+		{withCheck("110105198001010 1"), false, "a space among the first 17 characters"},
+	} {
+		if got := pipeline.ValidIDNumber(tt.id); got != tt.want {
+			t.Errorf("ValidIDNumber(%q) = %v, want %v: %s", tt.id, got, tt.want, tt.why)
+		}
+	}
+	withLuhn := func(digits string) string { return digits + string(pipeline.LuhnCheckDigit(digits)) }
+	for _, tt := range []struct {
+		card string
+		want bool
+		why  string
+	}{
+		{"5555555555554444", true, "a published test card: doubled 5s make 10, which counts 1"},
+		{"4012888888881881", true, "a published test card: doubled 8s make 16, which counts 7"},
+		{"5555555555554445", false, "its last digit changed"},
+		{withLuhn("621067000000000001234"[:18]), true, "19 digits"},
+		{withLuhn("6210670000000000012"), false, "20 digits, Luhn-valid"},
+		{withLuhn("621067000000000"), true, "16 digits"},
+		{withLuhn("62106700000000"), false, "15 digits, Luhn-valid"},
+		// 'J' - '0' is 26: as a digit it would count 6, the check digit of
+		// 621067000000000001, so only the digits check rejects it.
+		{"621067000000000001J", false, "a letter that the Luhn sum alone would pass"},
+	} {
+		if got := pipeline.ValidCardNumber(tt.card); got != tt.want {
+			t.Errorf("ValidCardNumber(%q) = %v, want %v: %s", tt.card, got, tt.want, tt.why)
+		}
+	}
+}
+
+// TestParseLayouts reads each layout ParseDate and ParseTime accept, and
+// takes the calendar date of an instant in Beijing whatever its zone.
+func TestParseLayouts(t *testing.T) {
+	for _, s := range []string{"2013-10-01", "2013-10-1", "2013/10/01", "2013/10/1", "2013年10月1日", "２０１３-10-01", " 2013-10-01 "} {
+		d, err := pipeline.ParseDate(s)
+		if err != nil || pipeline.FormatTime(d) != "2013-10-01 00:00:00" {
+			t.Errorf("ParseDate(%q) = %s, %v; want 2013-10-01 midnight Beijing", s, pipeline.FormatTime(d), err)
+		}
+	}
+	for _, s := range []string{"2014-04-30 23:59:59", "2014-4-30 23:59:59", "2014/04/30 23:59:59", "2014-04-30T23:59:59"} {
+		tm, err := pipeline.ParseTime(s)
+		if err != nil || tm.UTC().Format(time.RFC3339) != "2014-04-30T15:59:59Z" {
+			t.Errorf("ParseTime(%q) = %v, %v; want 2014-04-30 23:59:59 Beijing", s, tm, err)
+		}
+	}
+	for _, s := range []string{"2013-13-01", "2013-02-30", "01/10/2013", "2013-10-01 25:00:00", ""} {
+		if _, err := pipeline.ParseDate(s); err == nil {
+			t.Errorf("ParseDate(%q) accepted", s)
+		}
+	}
+	// 16:30 UTC is 00:30 the next day in Beijing.
+	if got := pipeline.DateOf(time.Date(2013, 10, 31, 16, 30, 0, 0, time.UTC)).String(); got != "2013-11-01" {
+		t.Errorf("DateOf(2013-10-31 16:30 UTC) = %s, want 2013-11-01", got)
+	}
+}
+
 func TestMask(t *testing.T) {
 	for _, tt := range []struct {
 		fn       func(string) string
@@ -95,6 +165,7 @@ func TestMask(t *testing.T) {
 		{pipeline.MaskCard, "6210670000004567", "621067******4567"},
 		{pipeline.MaskMobile, "13912345678", "139****5678"},
 		{pipeline.MaskID, "12345", "***45"},
+		{pipeline.MaskID, "123456789", "1****6789"}, // four hidden at least, the head gives way first
 		{pipeline.MaskID, "", ""},
 	} {
 		if got := tt.fn(tt.in); got != tt.want {

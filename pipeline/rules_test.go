@@ -61,6 +61,7 @@ func TestEvaluate(t *testing.T) {
 		want    pipeline.Status
 		reasons []pipeline.Status // every failing code; nil means just want
 		amount  string
+		level   int // the level judged, when the case is about it
 	}{
 		{name: "OK level 1", edit: func(r *pipeline.Registration, c *pipeline.Certificate) {}, want: pipeline.Eligible, amount: "2000"},
 		{name: "OK level 2 of a level-1 occupation", edit: func(r *pipeline.Registration, c *pipeline.Certificate) { r.Level, c.Level = 2, 2 },
@@ -145,6 +146,22 @@ func TestEvaluate(t *testing.T) {
 			r.IssueDate, c.IssueDate = pipeline.MustDate("2013-10-31"), pipeline.MustDate("2013-10-31")
 			r.SubmittedAt = mustTime(t, "2014-05-01 00:00:00")
 		}, want: pipeline.RegisteredTooLate},
+		{name: "INVALID_NAME carriage return", edit: func(r *pipeline.Registration, c *pipeline.Certificate) { r.Name, c.Name = "王\r芳", "王\r芳" },
+			want: pipeline.InvalidName},
+		{name: "full-width authority code", edit: func(r *pipeline.Registration, c *pipeline.Certificate) { c.AuthorityCode = "１１0105001" },
+			want: pipeline.Eligible, amount: "2000"},
+		{name: "the feed's level is judged, not the registration's", edit: func(r *pipeline.Registration, c *pipeline.Certificate) { c.Level = 3 },
+			want: pipeline.LevelMismatch, reasons: []pipeline.Status{pipeline.LevelMismatch, pipeline.LevelNotCovered}, level: 3},
+		{name: "the feed's occupation is judged, not the registration's", edit: func(r *pipeline.Registration, c *pipeline.Certificate) { c.Occupation = "茶艺师" },
+			want: pipeline.OccupationMismatch, reasons: []pipeline.Status{pipeline.OccupationMismatch, pipeline.OccupationNotInCatalog}},
+		{name: "the feed's issue date is judged, not the registration's", edit: func(r *pipeline.Registration, c *pipeline.Certificate) {
+			c.IssueDate = pipeline.MustDate("2013-09-30")
+		}, want: pipeline.IssueDateMismatch, reasons: []pipeline.Status{pipeline.IssueDateMismatch, pipeline.IssuedBeforeStart}},
+		{name: "outside the catalog at a level not paid", edit: func(r *pipeline.Registration, c *pipeline.Certificate) {
+			r.Occupation, c.Occupation, r.Level, c.Level = "茶艺师", "茶艺师", 3, 3
+		}, want: pipeline.OccupationNotInCatalog, reasons: []pipeline.Status{pipeline.OccupationNotInCatalog, pipeline.LevelNotCovered}, level: 3},
+		{name: "no certificate: the registration's level", edit: func(r *pipeline.Registration, c *pipeline.Certificate) { r.Level = 2 }, noCert: true,
+			want: pipeline.PendingCertificate, level: 2},
 		{name: "every failing check is kept", edit: func(r *pipeline.Registration, c *pipeline.Certificate) {
 			r.CardNumber = "1"
 			r.Verification = pipeline.VerificationPending
@@ -174,6 +191,9 @@ func TestEvaluate(t *testing.T) {
 			}
 			if tt.amount != "" && d.Amount.StringFixed(2) != tt.amount+".00" {
 				t.Errorf("amount = %s, want %s", d.Amount.StringFixed(2), tt.amount)
+			}
+			if tt.level != 0 && d.Level != tt.level {
+				t.Errorf("level = %d, want %d", d.Level, tt.level)
 			}
 			if tt.amount == "" && !d.Amount.IsZero() {
 				t.Errorf("amount = %s for a registration that is not eligible", d.Amount)
@@ -242,6 +262,16 @@ func TestParseProgrammeErrors(t *testing.T) {
 		"ErrNoAuthority":  {strings.Replace(head, "authority_prefix = \"11\"\n", "", 1) + "memo = \"m\"\n[amounts]\n1 = \"10.00\"\n" + catalog, "authority_prefix is required"},
 		"ErrMemoBar":      {head + "memo = \"资助|2013\"\n[amounts]\n1 = \"10.00\"\n" + catalog, "memo holds '|' or a line break"},
 		"ErrMemoNewline":  {head + "memo = \"资助\\r\\n\"\n[amounts]\n1 = \"10.00\"\n" + catalog, "memo holds '|' or a line break"},
+		"ErrMonthsZero": {strings.Replace(head, "registration_months = 6", "registration_months = 0", 1) + "memo = \"m\"\n[amounts]\n1 = \"10.00\"\n" + catalog,
+			"registration_months must be positive"},
+		"ErrLevelZero":   {head + "memo = \"m\"\n[amounts]\n0 = \"10.00\"\n1 = \"10.00\"\n" + catalog, `amounts: "0" is not a level 1-5`},
+		"ErrLevelSix":    {head + "memo = \"m\"\n[amounts]\n1 = \"10.00\"\n6 = \"10.00\"\n" + catalog, `amounts: "6" is not a level 1-5`},
+		"ErrZeroAmount":  {head + "memo = \"m\"\n[amounts]\n1 = \"0.00\"\n" + catalog, `amounts.1: "0.00" is not a positive amount`},
+		"ErrMinusBudget": {head + "memo = \"m\"\nbudget = \"-1\"\n[amounts]\n1 = \"10.00\"\n" + catalog, `budget: "-1" is not an amount in yuan`},
+		"ErrNoOccupation": {head + "memo = \"m\"\n[amounts]\n1 = \"10.00\"\n[[catalog]]\noccupation = \"\u3000\"\nlevel = 1\n",
+			"catalog entry 1: occupation is empty"},
+		"ErrListedTwice": {head + "memo = \"m\"\n[amounts]\n2 = \"10.00\"\n[[catalog]]\noccupation = \"汽车（拖拉机）装配工\"\nlevel = 2\n" +
+			"[[catalog]]\noccupation = \"汽车(拖拉机) 装配工\"\nlevel = 2\n", "catalog entry 2: 汽车(拖拉机) 装配工 is listed twice"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := pipeline.ParseProgramme([]byte(c.src)); err == nil || !strings.Contains(err.Error(), c.want) {
