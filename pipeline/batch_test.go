@@ -39,6 +39,10 @@ func TestCheckResult(t *testing.T) {
 		"ErrMissingLine":    {func(r *pipeline.ResultFile) { r.Lines = r.Lines[:1] }, "is not answered"},
 		"ErrAnsweredTwice":  {func(r *pipeline.ResultFile) { r.Lines[1] = r.Lines[0] }, "answered twice"},
 		"ErrTrailerDiffers": {func(r *pipeline.ResultFile) { r.SuccessFen = 300000 }, "trailer says"},
+		"ErrHeaderCount":    {func(r *pipeline.ResultFile) { r.Count = 3 }, "header says 3 lines"},
+		"ErrTrailerPaid":    {func(r *pipeline.ResultFile) { r.SuccessCount = 2 }, "trailer says 2 settled"},
+		"ErrTrailerFailed":  {func(r *pipeline.ResultFile) { r.FailCount = 0 }, "and 0 failed"},
+		"ErrTrailerFailFen": {func(r *pipeline.ResultFile) { r.FailFen = 0 }, "failed (0.00)"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			rf := faithfulResult()

@@ -138,6 +138,8 @@ func TestParseResultErrors(t *testing.T) {
 		"ErrNegCount":    strings.Replace(ok, "T|1|10.00|0|", "T|-1|10.00|0|", 1),
 		"ErrNotGB18030":  strings.Replace(ok, "|ok", "|\xff\xfe", 1),
 		"ErrEmpty":       "",
+		"ErrTwoHeaders":  "H|B1|1|10.00\r\n" + ok,
+		"ErrBeforeHead":  "D|000001|R1-1|6210670000000000016|10.00|S|0000|ok\r\n" + ok,
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := bankfile.ParseResult("r", strings.NewReader(text))

@@ -181,6 +181,55 @@ func TestRegistrations(t *testing.T) {
 			t.Fatalf("err %v, rejects %v, rows %+v", res.err, res.rejects, res.regs)
 		}
 	})
+	t.Run("OK without the optional columns", func(t *testing.T) {
+		header := strings.Replace(regHeader, ",verified_at,verified_by", "", 1)
+		row := strings.Replace(strings.Replace(regRow, ",2014-01-12 10:00:00,dc-07", "", 1), "通过", "待核对", 1)
+		res := readRegs(t, []byte(header+row))
+		if res.err != nil || len(res.regs) != 1 || len(res.rejects) != 0 {
+			t.Fatalf("err %v, %d rows, rejects %v", res.err, len(res.regs), res.rejects)
+		}
+		if r := res.regs[0]; !r.VerifiedAt.IsZero() || r.VerifiedBy != "" || r.Verification != pipeline.VerificationPending {
+			t.Fatalf("got %+v", r)
+		}
+	})
+	t.Run("OK header in capitals", func(t *testing.T) {
+		res := readRegs(t, []byte(strings.ToUpper(regHeader)+regRow))
+		if res.err != nil || len(res.regs) != 1 {
+			t.Fatalf("err %v, %d rows", res.err, len(res.regs))
+		}
+	})
+	// The registration id and station are keys and group names: spaces
+	// around them are not part of them. A verified_at of spaces is none.
+	t.Run("OK spaces around keys", func(t *testing.T) {
+		row := strings.Replace(strings.Replace(strings.Replace(regRow, "R1,", " R1\u3000,", 1),
+			"东城区服务站", " 东城区服务站 ", 1), "2014-01-12 10:00:00", "  ", 1)
+		res := readRegs(t, []byte(regHeader+row))
+		if res.err != nil || len(res.regs) != 1 || len(res.rejects) != 0 {
+			t.Fatalf("err %v, %d rows, rejects %v", res.err, len(res.regs), res.rejects)
+		}
+		if r := res.regs[0]; r.ID != "R1" || r.Station != "东城区服务站" || !r.VerifiedAt.IsZero() {
+			t.Fatalf("got id %q, station %q, verified at %v", r.ID, r.Station, r.VerifiedAt)
+		}
+	})
+	// A registration id goes into the payment file's references, which
+	// cannot hold '|' or a line break; an issue date must be given.
+	t.Run("RejectedKeysAndEmptyDate", func(t *testing.T) {
+		src := regHeader + strings.Replace(regRow, "R1,", "\"R\n1\",", 1) + // lines 2-3
+			strings.Replace(regRow, "R1,", "R|1,", 1) + // line 4
+			strings.Replace(regRow, "2013/11/5", " ", 1) // line 5
+		res := readRegs(t, []byte(src))
+		if res.err != nil || len(res.regs) != 0 || len(res.rejects) != 3 {
+			t.Fatalf("err %v, rows %+v, rejects %v", res.err, res.regs, res.rejects)
+		}
+		for i, w := range []struct {
+			line          int
+			field, reason string
+		}{{2, "registration_id", "line break"}, {4, "registration_id", "'|'"}, {5, "issue_date", "empty"}} {
+			if r := res.rejects[i]; r.Line != w.line || r.Field != w.field || !strings.Contains(r.Reason, w.reason) {
+				t.Errorf("reject %d = %+v, want line %d field %s saying %q", i, r, w.line, w.field, w.reason)
+			}
+		}
+	})
 	t.Run("QuotedNewlineKeepsLineNumbers", func(t *testing.T) {
 		src := regHeader + strings.Replace(regRow, "王芳", "\"王\n芳\"", 1) + strings.Replace(regRow, "R1", "R2", 1)
 		res := readRegs(t, []byte(src))
@@ -207,14 +256,33 @@ func TestCertificates(t *testing.T) {
 	}
 }
 
+// The authority's name may be left out; the certificate number is a key,
+// trimmed, and cannot be empty.
+func TestCertificatesKeys(t *testing.T) {
+	src := "certificate_number,id_number,name,occupation,level,issue_date,authority_code,status,updated_at\n" +
+		" C001\u3000,110105198001010016,王芳,半导体芯片制造工,1,2013-11-05,110105001,valid,2013-12-01 08:00:00\n" +
+		"\u3000,110105198001010016,王芳,半导体芯片制造工,1,2013-11-05,110105001,valid,2013-12-01 08:00:00\n"
+	res := readCerts(t, []byte(src))
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	if len(res.certs) != 1 || res.certs[0].Number != "C001" || res.certs[0].AuthorityName != "" {
+		t.Fatalf("certs = %+v", res.certs)
+	}
+	if len(res.rejects) != 1 || res.rejects[0].Line != 3 || res.rejects[0].Field != "certificate_number" {
+		t.Fatalf("rejects = %+v", res.rejects)
+	}
+}
+
 func TestInspect(t *testing.T) {
 	in, err := csvfile.Inspect(bytes.NewReader([]byte("abc")))
 	if err != nil || in.Encoding != csvfile.UTF8 || in.Size != 3 ||
 		in.SHA256 != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
 		t.Fatalf("got %+v, %v", in, err)
 	}
-	// A multi-byte character split across the reader's chunks is still UTF-8.
-	big := bytes.Repeat([]byte("职"), 40000)
+	// A multi-byte character split across the reader's 256 KiB chunks is
+	// still UTF-8: 262,144 is not a multiple of 3.
+	big := bytes.Repeat([]byte("职"), 100000)
 	if in, _ := csvfile.Inspect(bytes.NewReader(big)); in.Encoding != csvfile.UTF8 {
 		t.Errorf("long UTF-8 file read as %s", in.Encoding)
 	}
