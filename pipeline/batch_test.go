@@ -160,3 +160,31 @@ func TestMoneyCheckEachRule(t *testing.T) {
 		})
 	}
 }
+
+// TestBooks: a run whose every stage ran still reports books that do not
+// agree, whether money was held or only its report found them out (the
+// command exits 1 on either).
+func TestBooks(t *testing.T) {
+	books := func() *pipeline.MoneyCheck {
+		return &pipeline.MoneyCheck{
+			Payments: map[pipeline.Status]pipeline.Tally{pipeline.Paid: {Count: 1, AmountFen: 200000}},
+			Ledger:   map[pipeline.Account]int64{pipeline.AccountPaid: 200000, pipeline.AccountProgramme: -200000},
+		}
+	}
+	agree := &pipeline.Result{Summary: &pipeline.Summary{Money: books()}}
+	if got := agree.Books(); got != "" {
+		t.Errorf("books that agree: %q", got)
+	}
+	if got := (&pipeline.Result{}).Books(); got != "" {
+		t.Errorf("a run without a report: %q", got)
+	}
+	held := &pipeline.Result{Held: "no money moves while the books do not agree: x", Summary: &pipeline.Summary{Money: books()}}
+	if got := held.Books(); got != held.Held {
+		t.Errorf("money held: %q", got)
+	}
+	found := &pipeline.Result{Summary: &pipeline.Summary{Money: books()}}
+	found.Summary.Money.Ledger[pipeline.AccountPaid] = 100000
+	if got := found.Books(); !strings.HasPrefix(got, "the report says NOT RECONCILED: 1 problem(s): PAID: payments hold 2000.00") {
+		t.Errorf("books the report found wrong: %q", got)
+	}
+}

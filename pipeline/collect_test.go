@@ -33,6 +33,7 @@ func TestInbound(t *testing.T) {
 		{pipeline.KindResults, "ZTPAY_B2014020101.txt", false},     // our own payment file
 		{pipeline.KindResults, "ZTRES_B2014020101.txt.tmp", false}, // being written
 		{pipeline.KindResults, "ztres_B2014020101.txt", false},     // the name is fixed by §4.2
+		{pipeline.KindResults, "ZTRES_B2014020101.csv", false},     // not the result file's form
 	} {
 		if got := pipeline.Inbound(tc.kind, tc.name); got != tc.want {
 			t.Errorf("Inbound(%s, %q) = %v, want %v", tc.kind, tc.name, got, tc.want)
@@ -223,4 +224,103 @@ func (s *stampStore) CheckFile(_ context.Context, _, _, _, stamp string) (pipeli
 func (s *stampStore) IngestRegistrations(ctx context.Context, f pipeline.InboundFile, read pipeline.RegistrationSource) (pipeline.FileOutcome, error) {
 	s.ingested = f
 	return s.recordingStore.IngestRegistrations(ctx, f, read)
+}
+
+// TestTakeFileVerdicts: what the store knows of a file decides whether it is
+// read: bytes taken or quarantined before are skipped (saying why for the
+// latter), a name taken with other bytes is quarantined, unread.
+func TestTakeFileVerdicts(t *testing.T) {
+	for _, tc := range []struct {
+		verdict         pipeline.FileVerdict
+		why             string
+		skipped         bool
+		quarantined     string
+		read, quarantin bool
+	}{
+		{pipeline.FileNew, "", false, "", true, false},
+		{pipeline.FileSeen, "", true, "", false, false},
+		{pipeline.FileQuarantinedBefore, "totals disagree", true, "quarantined before, nothing applied: totals disagree", false, false},
+		{pipeline.FileNameClash, "", false, "a file of this name with other content was taken before; not applied", false, true},
+	} {
+		st := &verdictStore{verdict: tc.verdict, why: tc.why}
+		loc := &changingDir{first: "registration_id\nR1\n", then: "registration_id\nR1\n"}
+		got, err := pipeline.TakeFile(context.Background(), st, hashingFormats(), pipeline.KindRegistrations, loc, "a.csv", 1, time.Now())
+		if err != nil || got.Skipped != tc.skipped || got.Quarantined != tc.quarantined || st.read != tc.read || (st.quarantined != "") != tc.quarantin {
+			t.Errorf("verdict %d: %+v (read %v, quarantined %q), %v", tc.verdict, got, st.read, st.quarantined, err)
+		}
+	}
+}
+
+// verdictStore gives one verdict for every file and records what TakeFile
+// did with it.
+type verdictStore struct {
+	recordingStore
+	verdict     pipeline.FileVerdict
+	why         string
+	read        bool
+	quarantined string
+	result      *pipeline.ResultFile
+}
+
+func (s *verdictStore) CheckFile(context.Context, string, string, string, string) (pipeline.FileVerdict, string, error) {
+	return s.verdict, s.why, nil
+}
+
+func (s *verdictStore) Quarantine(_ context.Context, _ pipeline.InboundFile, why string) error {
+	s.quarantined = why
+	return nil
+}
+
+func (s *verdictStore) IngestRegistrations(ctx context.Context, f pipeline.InboundFile, read pipeline.RegistrationSource) (pipeline.FileOutcome, error) {
+	s.read = true
+	return s.recordingStore.IngestRegistrations(ctx, f, read)
+}
+
+func (s *verdictStore) IngestResult(_ context.Context, _ pipeline.InboundFile, rf *pipeline.ResultFile) (pipeline.FileOutcome, error) {
+	s.result = rf
+	return pipeline.FileOutcome{}, nil
+}
+
+// TestTakeResultFile: a result file is taken when it reads whole, unchanged,
+// under its batch's name (in any case of its .txt); otherwise it is
+// quarantined, and a read that fails for another reason is an error.
+func TestTakeResultFile(t *testing.T) {
+	formats := hashingFormats()
+	formats.Result = func(_ string, r io.Reader) (*pipeline.ResultFile, error) {
+		b, err := io.ReadAll(r)
+		if err != nil {
+			return nil, err
+		}
+		if string(b) == "broken" {
+			return nil, errors.New("connection reset")
+		}
+		return &pipeline.ResultFile{BatchID: strings.TrimSpace(string(b))}, nil
+	}
+	for _, tc := range []struct {
+		name, first, then string
+		taken             bool
+		quarantined       string // in the reason
+		err               string
+	}{
+		{"ZTRES_B2014020101.txt", "B2014020101", "B2014020101", true, "", ""},
+		{"ZTRES_B2014020101.TXT", "B2014020101", "B2014020101", true, "", ""},
+		{"ZTRES_B2014020102.txt", "B2014020101", "B2014020101", false, "answers batch B2014020101 (its header) but is not named ZTRES_B2014020101.txt", ""},
+		{"ZTRES_B2014020101.txt", "B2014020101", "B2014020101\n", false, "the file changed while it was being read", ""},
+		{"ZTRES_B2014020101.txt", "broken", "broken", false, "", "connection reset"},
+	} {
+		st := &verdictStore{verdict: pipeline.FileNew}
+		loc := &changingDir{first: tc.first, then: tc.then}
+		got, err := pipeline.TakeFile(context.Background(), st, formats, pipeline.KindResults, loc, tc.name, 1, time.Now())
+		switch {
+		case tc.err != "":
+			if err == nil || !strings.Contains(err.Error(), tc.err) || st.quarantined != "" || st.result != nil {
+				t.Errorf("%s %s: %+v, %v; want the error %q, nothing quarantined or taken", tc.name, tc.first, got, err, tc.err)
+			}
+		case err != nil:
+			t.Errorf("%s %s: %v", tc.name, tc.first, err)
+		case (st.result != nil) != tc.taken || !strings.Contains(st.quarantined, tc.quarantined) || (tc.quarantined != "") != (got.Quarantined != ""):
+			t.Errorf("%s %s -> %s: taken %v, quarantined %q; want taken %v, quarantined for %q",
+				tc.name, tc.first, tc.then, st.result != nil, st.quarantined, tc.taken, tc.quarantined)
+		}
+	}
 }

@@ -330,6 +330,9 @@ func TestRejectDuringDeliver(t *testing.T) {
 	if _, err := os.Stat(w.path("outbox/payments/ZTPAY_B2014020101.txt.sha256")); !os.IsNotExist(err) {
 		t.Errorf("the rejected batch's sidecar was put: %v", err)
 	}
+	if counts, err := w.sql(`SELECT counts FROM stages WHERE run_id = 2 AND stage = 'deliver'`); err != nil || strings.TrimSpace(counts) != "delivered=0 not-approved=1" {
+		t.Errorf("the deliver stage's record: %q, %v", counts, err)
+	}
 	if show := w.ok("batch", "show", "B2014020101"); !strings.Contains(show, "REJECTED") || strings.Contains(show, "delivering") {
 		t.Errorf("batch show:\n%s", show)
 	}

@@ -275,9 +275,19 @@ func TestQuarantineEndToEnd(t *testing.T) {
 		[]byte("certificate_number,id_number,name,occupation,level,issue_date,authority_code,updated_at\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Hidden files and files still being written or downloaded are not
+	// looked at, even when they could not be trusted.
+	for _, name := range []string{".export.csv", "export2.csv.part", "export3.csv.tmp"} {
+		if err := os.WriteFile(w.path("inbox/registrations", name), []byte("not a header\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	out := w.ok("run", "--as-of", "2014-02-01")
 	if !strings.Contains(out, "feed.csv: QUARANTINED") || !strings.Contains(out, "status (状态)") {
 		t.Errorf("run said %q", out)
+	}
+	if strings.Contains(out, ".export.csv") || strings.Contains(out, "export2") || strings.Contains(out, "export3") {
+		t.Errorf("run looked at a hidden or unfinished file: %q", out)
 	}
 	summary := string(w.read("reports/run-1/summary.txt"))
 	if !strings.Contains(summary, "QUARANTINED") {
