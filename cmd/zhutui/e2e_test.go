@@ -386,6 +386,13 @@ func TestExitCodes(t *testing.T) {
 	if _, errs, code := w.zhutui("--config", "nope.toml", "init"); code != 2 || !strings.Contains(errs, "nope.toml") {
 		t.Errorf("missing named config: exit %d, %q", code, errs)
 	}
+	// A configuration named by $ZHUTUI_CONFIG is named too: missing, it is
+	// an error, not the defaults.
+	w.env = append(w.env, "ZHUTUI_CONFIG=nope-either.toml")
+	if _, errs, code := w.zhutui("init"); code != 2 || !strings.Contains(errs, "nope-either.toml") {
+		t.Errorf("missing config named by $ZHUTUI_CONFIG: exit %d, %q", code, errs)
+	}
+	w.env = w.env[:len(w.env)-1]
 	if err := os.WriteFile(w.path("bad.toml"), []byte("databse = \"x.db\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -404,6 +411,13 @@ func TestExitCodes(t *testing.T) {
 	if _, errs, code := w.zhutui("--config", "lines.toml", "init"); code != 2 ||
 		!strings.Contains(errs, "[bank] max_lines must be from 1 to 999999") {
 		t.Errorf("max_lines past six-digit line numbers: exit %d, %q", code, errs)
+	}
+	if err := os.WriteFile(w.path("minus.toml"), []byte("[bank]\nmax_lines = -1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := w.zhutui("--config", "minus.toml", "init"); code != 2 ||
+		!strings.Contains(errs, "[bank] max_lines must be from 1 to 999999") {
+		t.Errorf("max_lines below one: exit %d, %q", code, errs)
 	}
 	if err := os.WriteFile(w.path("payer.toml"), []byte("[bank]\npayer_account = \"0200 0010|09\"\n"), 0o644); err != nil {
 		t.Fatal(err)
