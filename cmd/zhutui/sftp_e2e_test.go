@@ -100,6 +100,15 @@ func cycle(t *testing.T, w *sftpWorkdir) {
 	if _, err := os.Stat(w.remotePath("bank/out", name)); err != nil {
 		t.Error("the result file was removed from the server")
 	}
+	// The SMS platform takes the file away; the next night sends nothing
+	// again (every member would get a second message).
+	if err := os.Remove(w.remotePath("sms/in/ZTSMS_B2014020101_1.csv")); err != nil {
+		t.Fatal(err)
+	}
+	w.ok("run", "--as-of", "2014-02-04")
+	if left, err := os.ReadDir(w.remotePath("sms/in")); err != nil || len(left) != 0 {
+		t.Errorf("the SMS platform's folder the night after it took its file: %v, %v; want nothing put again", left, err)
+	}
 }
 
 func TestSFTPWithOpenSSH(t *testing.T) {

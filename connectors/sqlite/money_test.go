@@ -840,6 +840,58 @@ func TestResultFile(t *testing.T) {
 	}
 }
 
+// TestSMSFilesOnce: a notice goes into one SMS file, and only with a mobile
+// that can take it (the others are listed for the report); a file delivered
+// is not delivered again, and a night with nothing new makes no file.
+func TestSMSFilesOnce(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	data := sentBatch(t, st, 3)
+	name, rf := bankAnswers(t, data, map[string]bank.Failure{"R2-1": bank.NoSuchCard})
+	in := pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "r"}
+	if _, err := st.IngestResult(ctx, in, rf); err != nil {
+		t.Fatal(err)
+	}
+	// R2's member gave no mobile an SMS can reach.
+	if _, err := st.DB().Exec(`UPDATE messages SET mobile = '' WHERE message_id = 'R2-1-returned'`); err != nil {
+		t.Fatal(err)
+	}
+	made, err := st.FileNotices(ctx, 3, pipeline.DefaultSMSTemplates)
+	if err != nil || !slices.Equal(made, []string{"ZTSMS_B2014020101_1.csv"}) {
+		t.Fatalf("SMS files %v, %v", made, err)
+	}
+	filed, err := st.SMSFile(ctx, made[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids, unreachable []string
+	for _, n := range filed {
+		ids = append(ids, n.MessageID)
+	}
+	if err := st.EachNoMobile(ctx, func(n pipeline.Notice) error {
+		unreachable = append(unreachable, n.MessageID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ids, []string{"R1-1-paid", "R3-1-paid"}) || !slices.Equal(unreachable, []string{"R2-1-returned"}) {
+		t.Fatalf("filed %q, without a mobile %q", ids, unreachable)
+	}
+	if todo, err := st.SMSFilesToDeliver(ctx); err != nil || !slices.Equal(todo, made) {
+		t.Fatalf("to deliver: %v, %v", todo, err)
+	}
+	d := pipeline.Delivery{Kind: "sms", BatchID: "B2014020101", Location: "file:///sms", Name: made[0], SHA256: "s", Size: 1, At: "2014-02-03 02:40:00"}
+	if err := st.MarkSMSDelivered(ctx, 3, d); err != nil {
+		t.Fatal(err)
+	}
+	if todo, err := st.SMSFilesToDeliver(ctx); err != nil || len(todo) != 0 {
+		t.Fatalf("to deliver after delivery: %v, %v", todo, err)
+	}
+	if again, err := st.FileNotices(ctx, 4, pipeline.DefaultSMSTemplates); err != nil || len(again) != 0 {
+		t.Errorf("a night with nothing new made SMS files %v, %v", again, err)
+	}
+}
+
 // TestReturnedPaidAgainWhenCardChanges: a payment the bank returned waits
 // until the registration brings another card number or name, then the next
 // reconcile makes its next attempt payable, whether the new version came
