@@ -2,8 +2,10 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +39,9 @@ func TestStatusOfTheLease(t *testing.T) {
 		{"this host, its process gone", "here", gone.Process.Pid, 5 * time.Second, true, "run", "zhutui rerun 7"},
 		{"another host, heartbeating", "there", 1, 5 * time.Second, false, "run", "zhutui rerun 7"},
 		{"another host, silent", "there", 1, 2 * time.Minute, true, "run", "zhutui rerun 7"},
+		// Another host's pid means nothing here.
+		{"another host, heartbeating, a pid gone here", "there", gone.Process.Pid, 5 * time.Second, false, "run", "zhutui rerun 7"},
+		{"this host, no pid", "here", 0, 5 * time.Second, true, "run", "zhutui rerun 7"},
 		{"an ingest, its process gone", "here", gone.Process.Pid, 5 * time.Second, true, "ingest", "take them with zhutui ingest"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -60,5 +65,76 @@ func TestStatusOfTheLease(t *testing.T) {
 	st.DB().Exec(`DELETE FROM lease`)
 	if r, err := st.Status(ctx, 5, "here"); err != nil || r.LeaseHolder != "" || r.LeaseCutOff {
 		t.Errorf("no lease: %+v, %v", r, err)
+	}
+}
+
+// TestAcquireLease: a live holder keeps the lease, and whoever is refused
+// is told who holds it; a holder that stopped is replaced, the run it was
+// working on recorded as cut off (a run it had finished stays as it was);
+// and a holder whose lease was taken over gives up nothing when it ends.
+func TestAcquireLease(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	me := pipeline.Holder{User: "ops", Host: "here", PID: os.Getpid(), Command: "run"}
+	a, err := st.AcquireLease(ctx, me)
+	if err != nil {
+		t.Fatal(err)
+	}
+	running, err := st.BeginRun(ctx, pipeline.MustDate("2014-02-01"), pipeline.TriggerManual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetRun(ctx, running); err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.AcquireLease(ctx, pipeline.Holder{User: "ops2", Host: "here", PID: os.Getpid(), Command: "batch"})
+	var busy *pipeline.BusyError
+	if !errors.As(err, &busy) || busy.Holder != me.String() || busy.RunID != running || busy.Command != "run" {
+		t.Fatalf("a second taker while the first lives: %v", err)
+	}
+
+	// The holder's process is gone (kill -9): its run was cut off.
+	if _, err := st.DB().Exec(`UPDATE lease SET pid = ?`, gone.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	b, err := st.AcquireLease(ctx, pipeline.Holder{User: "ops2", Host: "here", PID: os.Getpid() + 1, Command: "rerun"})
+	if err != nil {
+		t.Fatalf("taking over from a holder that is gone: %v", err)
+	}
+	if r, err := st.Run(ctx, running); err != nil || r.Outcome != "failed" || !strings.Contains(r.Error, "interrupted") {
+		t.Errorf("the cut-off run: %+v, %v", r, err)
+	}
+	// The first holder wakes up and ends: the lease is no longer its own.
+	if err := a.Release(); err != nil {
+		t.Fatal(err)
+	}
+	var holder string
+	if err := st.DB().Get(&holder, `SELECT holder FROM lease`); err != nil || holder != "ops2@here pid "+strconv.Itoa(os.Getpid()+1) {
+		t.Fatalf("after the old holder's release the lease is %q, %v", holder, err)
+	}
+
+	// A holder killed after its run finished: the run stays succeeded.
+	done, err := st.BeginRun(ctx, pipeline.MustDate("2014-02-02"), pipeline.TriggerManual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishRun(ctx, done, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB().Exec(`UPDATE lease SET pid = ?, run_id = ?`, gone.Process.Pid, done); err != nil {
+		t.Fatal(err)
+	}
+	b.Release() // its row no longer matches: nothing is given up
+	c, err := st.AcquireLease(ctx, me)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Release()
+	if r, err := st.Run(ctx, done); err != nil || r.Outcome != "succeeded" {
+		t.Errorf("a finished run under a dead holder's lease: %+v, %v", r, err)
 	}
 }
