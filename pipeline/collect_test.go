@@ -231,11 +231,11 @@ func (s *stampStore) IngestRegistrations(ctx context.Context, f pipeline.Inbound
 // latter), a name taken with other bytes is quarantined, unread.
 func TestTakeFileVerdicts(t *testing.T) {
 	for _, tc := range []struct {
-		verdict         pipeline.FileVerdict
-		why             string
-		skipped         bool
-		quarantined     string
-		read, quarantin bool
+		verdict        pipeline.FileVerdict
+		why            string
+		skipped        bool
+		quarantined    string
+		read, recorded bool // the rows read; the quarantine recorded
 	}{
 		{pipeline.FileNew, "", false, "", true, false},
 		{pipeline.FileSeen, "", true, "", false, false},
@@ -245,7 +245,7 @@ func TestTakeFileVerdicts(t *testing.T) {
 		st := &verdictStore{verdict: tc.verdict, why: tc.why}
 		loc := &changingDir{first: "registration_id\nR1\n", then: "registration_id\nR1\n"}
 		got, err := pipeline.TakeFile(context.Background(), st, hashingFormats(), pipeline.KindRegistrations, loc, "a.csv", 1, time.Now())
-		if err != nil || got.Skipped != tc.skipped || got.Quarantined != tc.quarantined || st.read != tc.read || (st.quarantined != "") != tc.quarantin {
+		if err != nil || got.Skipped != tc.skipped || got.Quarantined != tc.quarantined || st.read != tc.read || (st.quarantined != "") != tc.recorded {
 			t.Errorf("verdict %d: %+v (read %v, quarantined %q), %v", tc.verdict, got, st.read, st.quarantined, err)
 		}
 	}
