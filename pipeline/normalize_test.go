@@ -115,7 +115,7 @@ func TestValidatorEdges(t *testing.T) {
 		{"5555555555554444", true, "a published test card: doubled 5s make 10, which counts 1"},
 		{"4012888888881881", true, "a published test card: doubled 8s make 16, which counts 7"},
 		{"5555555555554445", false, "its last digit changed"},
-		{withLuhn("621067000000000001234"[:18]), true, "19 digits"},
+		{withLuhn("621067000000000001"), true, "19 digits"},
 		{withLuhn("6210670000000000012"), false, "20 digits, Luhn-valid"},
 		{withLuhn("621067000000000"), true, "16 digits"},
 		{withLuhn("62106700000000"), false, "15 digits, Luhn-valid"},
