@@ -72,12 +72,6 @@ func TestChainHash(t *testing.T) {
 	if len(h) != 64 || h != c.Hash(pipeline.GenesisHash, &e) {
 		t.Fatalf("hash %q is not stable", h)
 	}
-	// Moving text from one field into its neighbour changes the hash: fields are length-prefixed.
-	moved := e
-	moved.PaymentRef, moved.Memo = "R1-1d", "ecided payable"
-	if c.Hash(pipeline.GenesisHash, &moved) == h {
-		t.Error("length prefixes do not separate fields")
-	}
 	other := pipeline.NewChain([]byte("other key"))
 	if other.Hash(pipeline.GenesisHash, &e) == h {
 		t.Error("the hash does not depend on the key")
@@ -86,6 +80,64 @@ func TestChainHash(t *testing.T) {
 	seq2.Seq = 2
 	if c.Hash(pipeline.GenesisHash, &seq2) == h {
 		t.Error("the hash does not cover the sequence number")
+	}
+}
+
+// TestChainHashCoversEveryField changes each field of an entry, and the
+// previous hash, one at a time: every change gives another hash. Text moved
+// between two neighbouring fields does too (the fields are length-prefixed,
+// so "B1"+"x" is not "B"+"1x").
+func TestChainHashCoversEveryField(t *testing.T) {
+	c := pipeline.NewChain([]byte("k"))
+	base := pipeline.Entry{Seq: 7, At: "2014-02-01 02:30:00", RunID: 3,
+		Posting: pipeline.NewPosting(pipeline.MoveBatch, "R1-1", 200000, "B2014020101", "memo")}
+	h := c.Hash(pipeline.GenesisHash, &base)
+	for name, edit := range map[string]func(e *pipeline.Entry){
+		"Seq": func(e *pipeline.Entry) { e.Seq++ }, "At": func(e *pipeline.Entry) { e.At = "2014-02-01 02:30:01" },
+		"RunID": func(e *pipeline.Entry) { e.RunID++ }, "Movement": func(e *pipeline.Entry) { e.Movement = pipeline.MoveUnbatch },
+		"PaymentRef": func(e *pipeline.Entry) { e.PaymentRef = "R1-2" }, "Debit": func(e *pipeline.Entry) { e.Debit = pipeline.AccountSent },
+		"Credit": func(e *pipeline.Entry) { e.Credit = pipeline.AccountSent }, "AmountFen": func(e *pipeline.Entry) { e.AmountFen++ },
+		"BatchID": func(e *pipeline.Entry) { e.BatchID = "B2014020102" }, "Memo": func(e *pipeline.Entry) { e.Memo = "memo2" },
+		"BatchID into Memo": func(e *pipeline.Entry) { e.BatchID, e.Memo = "B201402010", "1memo" },
+	} {
+		e := base
+		edit(&e)
+		if c.Hash(pipeline.GenesisHash, &e) == h {
+			t.Errorf("%s changed, the hash did not", name)
+		}
+	}
+	if c.Hash(h, &base) == h {
+		t.Error("the previous hash changed, the hash did not")
+	}
+	// A separator alone would not do: four zero bytes moved across it.
+	a, b := base, base
+	a.BatchID, a.Memo = "B1\x00\x00\x00\x00", "x"
+	b.BatchID, b.Memo = "B1", "\x00\x00\x00\x00x"
+	if c.Hash(pipeline.GenesisHash, &a) == c.Hash(pipeline.GenesisHash, &b) {
+		t.Error("two entries whose fields join to the same bytes hash the same: the fields are not length-prefixed")
+	}
+}
+
+// TestPostingValid: a posting is valid only as its movement's debit and
+// credit, of a positive amount, for a payment.
+func TestPostingValid(t *testing.T) {
+	good := pipeline.NewPosting(pipeline.MoveSettle, "R1-1", 100, "B1", "")
+	if !good.Valid() {
+		t.Fatalf("%+v is not valid", good)
+	}
+	for name, edit := range map[string]func(p *pipeline.Posting){
+		"Debit":      func(p *pipeline.Posting) { p.Debit = pipeline.AccountReturned },
+		"Credit":     func(p *pipeline.Posting) { p.Credit = pipeline.AccountBatched },
+		"Zero":       func(p *pipeline.Posting) { p.AmountFen = 0 },
+		"Negative":   func(p *pipeline.Posting) { p.AmountFen = -100 },
+		"NoPayment":  func(p *pipeline.Posting) { p.PaymentRef = "" },
+		"NoMovement": func(p *pipeline.Posting) { p.Movement = "refund" },
+	} {
+		p := good
+		edit(&p)
+		if p.Valid() {
+			t.Errorf("%s: %+v is valid", name, p)
+		}
 	}
 }
 
