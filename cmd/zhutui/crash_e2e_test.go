@@ -164,13 +164,13 @@ func TestCrashAnywhere(t *testing.T) {
 		point{"report:state-registrations", 2},
 		point{"report:state-exceptions", 2},
 		// Cut off again while it is being finished.
-		point{"ledger:post#15 then ledger:post#5", 1},                       // batching, twice
-		point{"deliver:put#1 then deliver:put#2", 1},                        // the payment file, then both files, in place
-		point{"upload:before-rename#2 then upload:before-rename#1", 1},      // the sidecar, then the payment file again
-		point{"stage:deliver:after then stage:report:before", 1},            //
-		point{"notify:put then notify:put", 2},                              // the SMS batch in place, twice
-		point{"ledger:post#3 then stage:settle:after", 2},                   //
-		point{"report:state-registrations then report:state-exceptions", 2}, //
+		point{"ledger:post#15 then ledger:post#5", 1},                  // batching, twice
+		point{"deliver:put#1 then deliver:put#2", 1},                   // the payment file, then both files, in place
+		point{"upload:before-rename#2 then upload:before-rename#1", 1}, // the sidecar, then the payment file again
+		point{"stage:deliver:after then stage:report:before", 1},
+		point{"notify:put then notify:put", 2}, // the SMS batch in place, twice
+		point{"ledger:post#3 then stage:settle:after", 2},
+		point{"report:state-registrations then report:state-exceptions", 2},
 	)
 	for i, p := range points {
 		p, nextRun := p, i%3 == 2 // every third one is finished by the next run instead of a rerun

@@ -80,8 +80,6 @@ func TestNotAPlainName(t *testing.T) {
 	}
 }
 
-// TestStamp: a file's stamp stays while the file does, and changes with any
-// write, even one that keeps its size and sets its mtime back.
 // TestPutOntoALinkToNothing: a payment file's name already taken by a link
 // to nothing is an error that names the file, not an endless retry; nothing
 // is left in the folder but the link.
@@ -112,6 +110,8 @@ func TestPutOntoALinkToNothing(t *testing.T) {
 	}
 }
 
+// TestStamp: a file's stamp stays while the file does, and changes with any
+// write, even one that keeps its size and sets its mtime back.
 func TestStamp(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("stamps are read on Linux only; elsewhere every file is hashed")

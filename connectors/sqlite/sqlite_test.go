@@ -231,13 +231,10 @@ func TestFirstCome(t *testing.T) {
 		t.Run("SameTimeArrivingApart/"+first+"First", func(t *testing.T) {
 			st := MustOpen(t)
 			ingestCerts(t, st, cert("C1", 1, "2013-12-01 08:00:00"))
-			one, other := reg(first, 1, "C1", "2014-01-10 09:00:00"), reg("R9", 1, "C1", "2014-01-10 09:00:00")
-			if first == "R9" {
-				other.ID = "R10"
-			}
-			ingestRegs(t, st, one)
+			second := map[string]string{"R9": "R10", "R10": "R9"}[first]
+			ingestRegs(t, st, reg(first, 1, "C1", "2014-01-10 09:00:00"))
 			expect(t, reconcile(t, st), map[string]string{first: "ELIGIBLE"})
-			ingestRegs(t, st, other)
+			ingestRegs(t, st, reg(second, 1, "C1", "2014-01-10 09:00:00"))
 			expect(t, reconcile(t, st), map[string]string{"R10": "ELIGIBLE", "R9": "DUPLICATE_CERTIFICATE [DUPLICATE_CERTIFICATE;PERSON_LEVEL_LIMIT]"})
 		})
 	}
