@@ -1,0 +1,91 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"slices"
+	"testing"
+)
+
+// TestDeliverStoppedBetweenBatches: a night stopped once a batch is recorded
+// as sent, while the next one is being read, fails its deliver stage; it
+// does not record it as done with the next batch left behind. The reader of
+// the next batch meets the stop in one of two ways, chosen at random by its
+// select: it hands over its error, or it stops without a word and only the
+// stage's own check of the context sees it. Fifty nights take both ways
+// (each with odds one half), and each must fail.
+func TestDeliverStoppedBetweenBatches(t *testing.T) {
+	for night := range 50 {
+		ctx, cancel := context.WithCancel(context.Background())
+		st := &deliverStore{ids: []string{"B1", "B2"}, stop: cancel}
+		bank := &memFolder{}
+		r := &Runner{Store: st, Bank: Banking{Format: textFormat{}, Payments: bank}}
+		res := &Result{}
+		counts, err := r.deliver(ctx, 1, res)
+		cancel()
+		if err == nil {
+			t.Fatalf("night %d: the deliver stage stopped after B1 is recorded as done (%q), B2 left behind", night, counts)
+		}
+		if !slices.Equal(st.sent, []string{"B1"}) || !slices.Equal(res.Delivered, []string{"B1"}) ||
+			!slices.Equal(bank.names, []string{"ZTPAY_B1.txt", "ZTPAY_B1.txt.sha256"}) {
+			t.Fatalf("night %d: sent %q, delivered %q, files put %q; want B1 alone", night, st.sent, res.Delivered, bank.names)
+		}
+	}
+}
+
+// deliverStore has approved batches ids to deliver; recording the first as
+// sent stops the night (stop), and reading any other waits for the stop.
+type deliverStore struct {
+	Store // the deliver stage uses only the methods below
+	ids   []string
+	stop  func()
+	sent  []string
+}
+
+func (s *deliverStore) BatchesToDeliver(context.Context) ([]string, error) { return s.ids, nil }
+func (s *deliverStore) LastVerdict(context.Context) (int64, string, error) { return 0, Reconciled, nil }
+func (s *deliverStore) VerifyNewEntries(context.Context) ([]string, error) { return nil, nil }
+
+func (s *deliverStore) Batch(ctx context.Context, id string) (*Batch, error) {
+	if id != s.ids[0] {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	b := &Batch{ID: id, Status: BatchApproved}
+	data, _ := textFormat{}.RenderPayment(b)
+	b.FileSHA256 = sha256Hex(data)
+	return b, nil
+}
+
+func (s *deliverStore) BeginDelivery(context.Context, int64, string, string) (BatchStatus, error) {
+	return BatchApproved, nil
+}
+
+func (s *deliverStore) MarkSent(_ context.Context, _ int64, id string, _ []Delivery) error {
+	s.sent = append(s.sent, id)
+	s.stop()
+	return nil
+}
+
+// textFormat renders a batch as its ID.
+type textFormat struct{}
+
+func (textFormat) RenderPayment(b *Batch) ([]byte, error) { return []byte(b.ID + "\n"), nil }
+func (textFormat) Sidecar(name string, data []byte) []byte {
+	return fmt.Appendf(nil, "%x  %s\n", sha256.Sum256(data), name)
+}
+
+// memFolder is a bank folder that keeps the names put into it.
+type memFolder struct{ names []string }
+
+func (f *memFolder) String() string                         { return "mem:///bank" }
+func (f *memFolder) List(context.Context) ([]string, error) { return f.names, nil }
+func (f *memFolder) Open(context.Context, string) (io.ReadSeekCloser, error) {
+	return nil, fmt.Errorf("memFolder: not readable")
+}
+func (f *memFolder) Put(_ context.Context, name string, _ []byte) (bool, error) {
+	f.names = append(f.names, name)
+	return false, nil
+}
