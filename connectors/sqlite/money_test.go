@@ -494,6 +494,47 @@ func TestBudget(t *testing.T) {
 	}
 }
 
+// TestBudgetCountsLivePaymentsOnly: a returned payment reissued leaves the
+// budget: its first attempt (REISSUED) is no longer in a batch, and only its
+// new attempt, when batched, takes the budget again. Both the batch stage's
+// room and the budget the report and status show count the live payments
+// in batches alone.
+func TestBudgetCountsLivePaymentsOnly(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	src := strings.Replace(string(fixtures.Programme2013), `budget = ""`, `budget = "2000.00"`, 1)
+	p, err := pipeline.ParseProgramme([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.LoadProgramme(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	data := sentBatch(t, st, 2) // 2 x 1000.00
+	name, rf := bankAnswers(t, data, map[string]bank.Failure{"R1-1": bank.CardAbnormal})
+	if out, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "r"}, rf); err != nil || out.Quarantined != "" {
+		t.Fatalf("%+v %v", out, err)
+	}
+	if n, _, err := st.ReissueBatch(ctx, "B2014020101", "finance-li", "bank fixed the card"); err != nil || n != 1 {
+		t.Fatalf("reissue: %d %v", n, err)
+	}
+	r, err := st.Status(ctx, 1, "here")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pipeline.BudgetState{BudgetFen: 200000, CommittedFen: 100000, WaitingCount: 1, WaitingFen: 100000}
+	if r.Budget == nil || *r.Budget != want {
+		t.Errorf("budget %+v, want %+v (R2-1 paid; R1-1 reissued as R1-2, payable)", r.Budget, want)
+	}
+	s := spec(10)
+	s.BudgetSet, s.BudgetFen = true, 200000
+	made, err := st.CreateBatches(ctx, 3, s, render)
+	if err != nil || len(made) != 1 || made[0].Count != 1 || made[0].TotalFen != 100000 {
+		t.Fatalf("the reissued attempt within the budget left: %+v, %v", made, err)
+	}
+	booksAgree(t, st)
+}
+
 func sha256sum(b []byte) []byte {
 	h := sha256.Sum256(b)
 	return h[:]
