@@ -373,6 +373,17 @@ func TestFutureRowsRejected(t *testing.T) {
 	if csv := string(w.read("reports/run-2/registrations.csv")); !strings.Contains(csv, "RX1,BATCHED,2000.00") {
 		t.Errorf("registrations.csv:\n%s", csv)
 	}
+	// Run 2's report lists the file run 2 took and no rejected row: run 1's
+	// are in run 1's report.
+	if rejects := string(w.read("reports/run-2/rejects.csv")); rejects != "file,line,field,reason\n" {
+		t.Errorf("run 2's rejects.csv lists rows of other runs:\n%s", rejects)
+	}
+	summary := string(w.read("reports/run-2/summary.txt"))
+	_, files, _ := strings.Cut(summary, "文件 Files taken by this run\n")
+	files, _, _ = strings.Cut(files, "\n\n")
+	if !strings.Contains(files, "b.csv") || strings.Contains(files, "a.csv") {
+		t.Errorf("run 2's summary.txt lists the files\n%s\nwant b.csv alone", files)
+	}
 }
 
 func TestExitCodes(t *testing.T) {
