@@ -720,11 +720,15 @@ func TestVerifyWhileARunMovesMoney(t *testing.T) {
 }
 
 // TestAlertAfterBatch revokes the certificate of a registration whose
-// payment is in a batch: no money moves, the report lists an alert.
+// payment is in a batch: no money moves, the report lists an alert, and so
+// does its batch (zhutui batch show), not the other batch.
 func TestAlertAfterBatch(t *testing.T) {
 	ctx := context.Background()
 	st := MustOpen(t)
-	batched(t, st, 2)
+	payable(t, st, 2)
+	if made, err := st.CreateBatches(ctx, 1, spec(1), render); err != nil || len(made) != 2 {
+		t.Fatalf("two batches of a line each: %+v, %v", made, err)
+	}
 	revoked := cert("C1", 0, "2014-02-10 08:00:00")
 	revoked.Status = pipeline.CertificateRevoked
 	ingestCerts(t, st, revoked)
@@ -742,6 +746,11 @@ func TestAlertAfterBatch(t *testing.T) {
 	}
 	if v := sum.Money.Verdict(); v != "RECONCILED" {
 		t.Errorf("verdict = %s", v)
+	}
+	for id, want := range map[string]int{"B2014020101": 1, "B2014020102": 0} {
+		if alerts, err := st.BatchAlerts(ctx, id); err != nil || len(alerts) != want || (want == 1 && alerts[0].RegistrationID != "R1") {
+			t.Errorf("batch %s's alerts: %+v, %v; want %d (R1's)", id, alerts, err, want)
+		}
 	}
 	verify(t, st)
 }
