@@ -450,6 +450,14 @@ func TestExitCodes(t *testing.T) {
 	if _, errs, code := w.zhutui("batch", "lsit"); code != 2 || !strings.Contains(errs, `unknown subcommand "lsit"`) {
 		t.Errorf("a mistyped batch subcommand: exit %d, %q", code, errs)
 	}
+	// One batch per decision: a second ID is not taken as approved too.
+	if _, errs, code := w.zhutui("batch", "approve", "B2014020101", "B2014020102", "--by", "finance-li"); code != 2 ||
+		!strings.Contains(errs, "usage: zhutui batch approve ID --by USER") {
+		t.Errorf("approve of two batches at once: exit %d, %q", code, errs)
+	}
+	if _, errs, code := w.zhutui("ledger", "verfy"); code != 2 || !strings.Contains(errs, "usage: zhutui ledger verify") {
+		t.Errorf("a mistyped ledger subcommand: exit %d, %q", code, errs)
+	}
 	if _, errs, code := w.zhutui("run", "--as-of", "yesterday"); code != 2 || !strings.Contains(errs, "--as-of") {
 		t.Errorf("bad --as-of: exit %d, %q", code, errs)
 	}

@@ -155,6 +155,35 @@ func TestMoneyEndToEnd(t *testing.T) {
 	w.ok("ledger", "verify")
 }
 
+// TestReissueSaysWhatItSkips: a returned payment whose registration is no
+// longer payable (its certificate revoked the night the bank returned it) is
+// not reissued, and zhutui batch reissue says which and why.
+func TestReissueSaysWhatItSkips(t *testing.T) {
+	w := awaitingApproval(t)
+	w.ok("batch", "approve", "B2014020101", "--by", "finance-li")
+	w.ok("run", "--as-of", "2014-02-02")
+	name, result, err := bank.Answer(w.read("outbox/payments/ZTPAY_B2014020101.txt"), map[string]bank.Failure{"R001-1": bank.AccountClosed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked := "certificate_number,id_number,name,occupation,level,issue_date,authority_code,status,updated_at\n" +
+		"C001,110105198001010016,王芳,半导体芯片制造工,1,2013-11-05,110105001,revoked,2014-02-02 09:00:00\n"
+	for file, body := range map[string][]byte{"inbox/results/" + name: result, "inbox/certificates/revoked.csv": []byte(revoked)} {
+		if err := os.WriteFile(w.path(file), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.ok("run", "--as-of", "2014-02-03")
+	if regs := string(w.read("reports/run-3/registrations.csv")); !strings.Contains(regs, "R001,RETURNED,2000.00,CERT_REVOKED,R001-1,B2014020101") {
+		t.Fatalf("R001 is not RETURNED with its certificate revoked:\n%s", regs)
+	}
+	out := w.ok("batch", "reissue", "B2014020101", "--by", "finance-li", "--reason", "the bank reopened the account")
+	if want := "batch B2014020101: 0 returned payments are ELIGIBLE again as their next attempt\n" +
+		"  not reissued: R001-1: the registration is now CERT_REVOKED\n"; out != want {
+		t.Errorf("reissue said %q, want %q", out, want)
+	}
+}
+
 // TestLedgerTamper shows that `ledger verify` finds an entry changed with the
 // sqlite3 shell, even with the append-only triggers dropped first.
 func TestLedgerTamper(t *testing.T) {
