@@ -194,11 +194,27 @@ func TestBatches(t *testing.T) {
 		}
 	})
 	t.Run("ErrCreatorApproves", func(t *testing.T) {
-		if err := st.ApproveBatch(ctx, "B2014020101", "system"); err == nil || !strings.Contains(err.Error(), "cannot also approve") {
-			t.Fatalf("err = %v", err)
+		// The creator is refused however its name is spaced or cased.
+		for _, by := range []string{"system", " system ", "SYSTEM"} {
+			if err := st.ApproveBatch(ctx, "B2014020101", by); err == nil || !strings.Contains(err.Error(), "cannot also approve") {
+				t.Fatalf("approved by %q: err = %v", by, err)
+			}
 		}
-		if err := st.ApproveBatch(ctx, "B2014020101", ""); err == nil {
-			t.Fatal("approved by nobody")
+		for _, by := range []string{"", "   "} {
+			if err := st.ApproveBatch(ctx, "B2014020101", by); err == nil {
+				t.Fatalf("approved by nobody (%q)", by)
+			}
+		}
+	})
+	t.Run("ErrNoWhoOrWhy", func(t *testing.T) {
+		// A rejection, and a reissue, says who and why.
+		for _, tc := range []struct{ by, reason string }{{"finance-li", ""}, {"finance-li", "  "}, {" ", "wrong payer"}} {
+			if err := st.RejectBatch(ctx, "B2014020101", tc.by, tc.reason); err == nil || !strings.Contains(err.Error(), "say who rejects (--by) and why (--reason)") {
+				t.Fatalf("rejected by %q for %q: err = %v", tc.by, tc.reason, err)
+			}
+			if _, _, err := st.ReissueBatch(ctx, "B2014020101", tc.by, tc.reason); err == nil || !strings.Contains(err.Error(), "say who reissues (--by) and why (--reason)") {
+				t.Fatalf("reissued by %q for %q: err = %v", tc.by, tc.reason, err)
+			}
 		}
 	})
 	t.Run("RejectedBatchIsEligibleAgain", func(t *testing.T) {
