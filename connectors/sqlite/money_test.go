@@ -298,6 +298,22 @@ func TestBatches(t *testing.T) {
 			t.Errorf("next attempt = %q, want R2-2", ref)
 		}
 		verify(t, st)
+		// The batch's history (zhutui batch show): each step, by whom.
+		events, err := st.BatchEvents(ctx, "B2014020101")
+		var got []string
+		for _, e := range events {
+			got = append(got, e.Action+" by "+e.Actor+": "+e.Detail)
+		}
+		want := []string{"created by system: ", "approved by finance-li: ", "delivered by system: ", "settled by bank: ",
+			"reissued by finance-li: 1 payments: the bank fixed its card index"}
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("events %q, %v; want %q", got, err, want)
+		}
+		for i := range want {
+			if !strings.HasPrefix(got[i], want[i]) {
+				t.Errorf("event %d is %q, want %q…", i, got[i], want[i])
+			}
+		}
 	})
 }
 
