@@ -51,33 +51,7 @@ func TestPutListOpen(t *testing.T) {
 		b, _ := os.ReadFile(filepath.Join(dir, name))
 		return b
 	})
-	// List shows files only, sorted.
-	if err := os.Mkdir(filepath.Join(dir, "archive"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.Put(ctx, "A.txt", []byte("a")); err != nil {
-		t.Fatal(err)
-	}
-	if names, err := d.List(ctx); err != nil || strings.Join(names, ",") != "A.txt,ZTPAY_B1.txt" {
-		t.Fatalf("list = %v, %v (sorted, files only)", names, err)
-	}
-}
-
-func TestNotAPlainName(t *testing.T) {
-	ctx := context.Background()
-	parent := t.TempDir()
-	d := localdir.New(filepath.Join(parent, "out"))
-	for _, name := range []string{"../escape.txt", "sub/x.txt", ".hidden"} {
-		if _, err := d.Put(ctx, name, []byte("x")); err == nil || !strings.Contains(err.Error(), "not a plain file name") {
-			t.Errorf("put %q: %v, want refused", name, err)
-		}
-	}
-	if _, err := os.Stat(filepath.Join(parent, "escape.txt")); !os.IsNotExist(err) {
-		t.Error("a put escaped its folder")
-	}
-	if _, err := d.Open(ctx, "../out/x"); err == nil || !strings.Contains(err.Error(), "not a plain file name") {
-		t.Errorf("open of a path: %v, want refused", err)
-	}
+	locationtest.PlainNames(t, d, dir)
 }
 
 // TestPutOntoALinkToNothing: a payment file's name already taken by a link

@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -62,6 +64,45 @@ func PutListOpen(t *testing.T, loc pipeline.Location, stored func(name string) [
 	f.Close()
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("read back %q, %v", got, err)
+	}
+}
+
+// PlainNames checks that loc takes plain file names only (no folder in a
+// name, and no hidden name to put) and lists the files of its folder alone,
+// sorted. folder is the local path behind loc; it holds what PutListOpen
+// left (ZTPAY_B1.txt).
+func PlainNames(t *testing.T, loc pipeline.Location, folder string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, name := range []string{"../escape.txt", "sub/x.txt", ".hidden"} {
+		if _, err := loc.Put(ctx, name, []byte("x")); err == nil || !strings.Contains(err.Error(), "not a plain file name") {
+			t.Errorf("put %q: %v, want refused", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(folder, "..", "escape.txt")); !errors.Is(err, os.ErrNotExist) {
+		t.Error("a put escaped its folder")
+	}
+	for _, name := range []string{"../escape.txt", "sub/x.txt"} {
+		if _, err := loc.Open(ctx, name); err == nil || !strings.Contains(err.Error(), "not a plain file name") {
+			t.Errorf("open %q: %v, want refused", name, err)
+		}
+		if st, ok := loc.(pipeline.Stamper); ok {
+			if _, err := st.Stamp(ctx, name); err == nil || !strings.Contains(err.Error(), "not a plain file name") {
+				t.Errorf("stamp %q: %v, want refused", name, err)
+			}
+		}
+	}
+	// A folder, even one named like an inbound file, is not listed.
+	for _, sub := range []string{"archive", "export.csv"} {
+		if err := os.Mkdir(filepath.Join(folder, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := loc.Put(ctx, "A.txt", []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if names, err := loc.List(ctx); err != nil || strings.Join(names, ",") != "A.txt,ZTPAY_B1.txt" {
+		t.Errorf("list = %v, %v; want the two files, sorted", names, err)
 	}
 }
 
