@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -283,5 +285,81 @@ func TestStamp(t *testing.T) {
 	}
 	if _, err := l.Stamp(ctx, "../x"); err == nil || !strings.Contains(err.Error(), "not a plain file name") {
 		t.Errorf("stamp of a path: %v", err)
+	}
+}
+
+// hangUp listens and closes every connection at once, counting them: a
+// server that takes the TCP connection and hangs up before the SSH
+// handshake (too many at once, or restarting).
+func hangUp(t *testing.T) (addr string, conns *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	conns = new(atomic.Int64)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			c.Close()
+		}
+	}()
+	return ln.Addr().String(), conns
+}
+
+// TestServerHangsUp: a server that hangs up before the handshake is a
+// transient failure: the upload is tried again, each time on a new
+// connection, and gives up after the attempts allowed, saying so.
+func TestServerHangsUp(t *testing.T) {
+	ts := startServer(t)
+	addr, conns := hangUp(t)
+	l, err := sftp.Parse("sftp://zhutui@"+addr+"/in", sftp.Options{KeyFile: ts.keyFile, KnownHosts: ts.knownHosts,
+		Timeout: 5 * time.Second, Retries: 2, Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, err = l.Put(context.Background(), "ZTPAY_B1.txt", []byte("x"))
+	if err == nil || !strings.Contains(err.Error(), "gave up after 3 attempts") || conns.Load() != 3 {
+		t.Fatalf("put to a server that hangs up: %v, after %d connections; want 3 attempts", err, conns.Load())
+	}
+}
+
+// TestRetryStopsWhenCancelled: a night stopped while a location waits to try
+// again stops waiting: the wait is not slept out (here an hour).
+func TestRetryStopsWhenCancelled(t *testing.T) {
+	ts := startServer(t)
+	addr, conns := hangUp(t)
+	l, err := sftp.Parse("sftp://zhutui@"+addr+"/in", sftp.Options{KeyFile: ts.keyFile, KnownHosts: ts.knownHosts,
+		Timeout: 5 * time.Second, Retries: 3, Backoff: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := l.Put(ctx, "ZTPAY_B1.txt", []byte("x"))
+		done <- err
+	}()
+	for conns.Load() == 0 { // the first attempt is made, and fails
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		l.Close() // here, not deferred: after the guard below Put still holds the location, and Close would wait an hour
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("put stopped with %v, want the cancellation", err)
+		}
+	case <-time.After(10 * time.Second): // a guard against the hour's wait, not a timing
+		t.Fatal("put went on waiting to try again after the night was stopped")
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections, want the first attempt's alone", n)
 	}
 }
