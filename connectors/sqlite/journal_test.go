@@ -133,6 +133,21 @@ func TestReportStateRecorded(t *testing.T) {
 	if ch, err := st.ReportChanges(ctx); err != nil || ch.State != want {
 		t.Fatalf("a state saved after one of registrations only read back as %+v, %v; want %+v", ch.State, err, want)
 	}
+	// A report that read an older state saves nothing and forgets no note:
+	// another report saved its state since, and the files on disk are that
+	// one's.
+	payable(t, st, 1)
+	before, err := st.ReportChanges(ctx)
+	if err != nil || before.Notes == 0 {
+		t.Fatalf("notes after a registration: %+v, %v; want some", before, err)
+	}
+	stale := pipeline.ReportState{SHA256: "old", Rows: 1}
+	if err := st.SaveReportState(ctx, stale, pipeline.ReportState{SHA256: "cc", Rows: 4}, before.Mark); err != nil {
+		t.Fatal(err)
+	}
+	if after, err := st.ReportChanges(ctx); err != nil || after != before {
+		t.Fatalf("after a save from a stale state: %+v, %v; want %+v unchanged", after, err, before)
+	}
 	if _, err := st.DB().Exec(`UPDATE settings SET value = 'aa 3' WHERE name = 'report.state'`); err != nil {
 		t.Fatal(err)
 	}
