@@ -470,6 +470,15 @@ func TestExitCodes(t *testing.T) {
 	if _, errs, code := w.zhutui("ingest", "registrations", w.path("missing.csv")); code != 1 || !strings.Contains(errs, "missing.csv: no such file") {
 		t.Errorf("missing input file: exit %d, %q", code, errs)
 	}
+	if _, errs, code := w.zhutui("ingest", "registrations", w.path("inbox")); code != 1 || !strings.Contains(errs, "inbox is not a file") {
+		t.Errorf("a folder to ingest: exit %d, %q", code, errs)
+	}
+	if _, errs, code := w.zhutui("ingest", "payments", w.path("bad.toml")); code != 2 || !strings.Contains(errs, `unknown kind "payments"`) {
+		t.Errorf("ingest of an unknown kind: exit %d, %q", code, errs)
+	}
+	if _, errs, code := w.zhutui("rerun", "0"); code != 2 || !strings.Contains(errs, `"0" is not a run id`) {
+		t.Errorf("rerun of run 0: exit %d, %q", code, errs)
+	}
 	if out := w.ok("status"); !strings.Contains(out, "no run yet") {
 		t.Errorf("a missing input file left a run behind:\n%s", out)
 	}
