@@ -161,3 +161,42 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestDaemonSchedule: the schedule is read in its time zone, not the
+// machine's (here New York's), a cron expression of six fields has seconds
+// first, and verify_cron = "off" schedules no verification.
+func TestDaemonSchedule(t *testing.T) {
+	cfg := testConfig + "[schedule]\ncron = \"0 30 2 * * *\"\ntime_zone = \"Asia/Shanghai\"\nverify_cron = \"off\"\n"
+	w := workdirWith(t, cfg)
+	w.ok("init")
+	d := exec.Command(binary, "daemon")
+	d.Dir, d.Env = w.dir, append(w.env, "TZ=America/New_York")
+	var out, errs syncBuffer
+	d.Stdout, d.Stderr = &out, &errs
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Process.Kill()
+	exited := make(chan error, 1)
+	go func() { exited <- d.Wait() }()
+	started := regexp.MustCompile(`zhutui daemon: schedule "0 30 2 \* \* \*" \(Asia/Shanghai\); next run \d{4}-\d\d-\d\d (\S+); the whole ledger verified "off"`)
+	var m []string
+	for deadline := time.Now().Add(15 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		select {
+		case err := <-exited:
+			t.Fatalf("the daemon exited (%v)\nstdout:\n%s\nstderr:\n%s", err, out.String(), errs.String())
+		default:
+		}
+		m = started.FindStringSubmatch(out.String())
+	}
+	if m == nil {
+		t.Fatalf("the daemon did not say it started on its schedule in 15 s\nstdout:\n%s\nstderr:\n%s", out.String(), errs.String())
+	}
+	if m[1] != "02:30:00" {
+		t.Errorf("next run at %s Beijing time, want 02:30:00", m[1])
+	}
+	d.Process.Signal(syscall.SIGTERM)
+	if err := <-exited; err != nil {
+		t.Errorf("daemon exit: %v\n%s", err, errs.String())
+	}
+}
