@@ -482,6 +482,9 @@ func TestExitCodes(t *testing.T) {
 	if out := w.ok("status"); !strings.Contains(out, "no run yet") {
 		t.Errorf("a missing input file left a run behind:\n%s", out)
 	}
+	if _, errs, code := w.zhutui("report"); code != 1 || !strings.Contains(errs, "no run yet: nothing to report") {
+		t.Errorf("report before any run: exit %d, %q", code, errs)
+	}
 	// A manual ingest that failed is not finished by zhutui rerun: status
 	// says what to do instead.
 	if err := os.WriteFile(w.path("bad.csv"), []byte("a,b\n1,2\n"), 0o644); err != nil {
@@ -491,8 +494,9 @@ func TestExitCodes(t *testing.T) {
 		t.Errorf("a file without the registration columns: exit %d, %q", code, errs)
 	}
 	out := w.ok("status")
-	if !strings.Contains(out, "run 1 was a manual ingest, which is not rerun") || strings.Contains(out, "zhutui rerun 1") {
-		t.Errorf("status after a failed ingest:\n%s", out)
+	if !strings.Contains(out, "run 1 was a manual ingest, which is not rerun") || strings.Contains(out, "zhutui rerun 1") ||
+		!strings.Contains(out, "\n    stage collect failed: ") {
+		t.Errorf("status after a failed ingest (the stage that failed, and what to do):\n%s", out)
 	}
 	if _, errs, code := w.zhutui("rerun", "1"); code != 1 || !strings.Contains(errs, "manual ingest") {
 		t.Errorf("rerun of an ingest: exit %d, %q", code, errs)
@@ -513,5 +517,18 @@ func TestExitCodes(t *testing.T) {
 	if out, errs, code := w.zhutui("ingest", "registrations", w.path("bad.csv")); code != 1 || strings.Contains(out, "taken before") ||
 		!strings.Contains(errs, "bad.csv: quarantined before, nothing applied: bad.csv:1: required column missing") {
 		t.Errorf("the quarantined file again: exit %d, %q %q", code, out, errs)
+	}
+	// An ingest with more rejected rows than it lists says how many more.
+	rows := "registration_id,updated_at,submitted_at,name,id_number,card_number,mobile,certificate_number,occupation,level,issue_date,station,verification\n"
+	for i := range pipeline.MaxRejectsKept + 2 {
+		rows += fmt.Sprintf("RX%d,2014-01-10 09:00:00,2014-01-10 09:00:00,王芳,110105198001010016,6210670000000000016,13800138000,CX%d,半导体芯片制造工,1,2013-02-30,东城区服务站,passed\n", i, i)
+	}
+	if err := os.WriteFile(w.path("many.csv"), []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := w.zhutui("ingest", "registrations", w.path("many.csv"))
+	if code != 0 || !strings.Contains(out, "0 applied, 0 unchanged, 102 rejected") ||
+		strings.Count(errs, "  rejected ") != pipeline.MaxRejectsKept || !strings.Contains(errs, "  … and 2 more rejected rows (see the report)\n") {
+		t.Errorf("an ingest of 102 rejected rows: exit %d\nstdout %q\nstderr (%d rejected listed):\n%s", code, out, strings.Count(errs, "  rejected "), errs)
 	}
 }

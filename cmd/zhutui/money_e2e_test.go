@@ -38,8 +38,9 @@ func TestMoneyEndToEnd(t *testing.T) {
 		t.Fatalf("approval without --by: exit %d, %q", code, errs)
 	}
 	w.ok("batch", "approve", "B2014020101", "--by", "finance-li")
-	if st := w.ok("status"); !regexp.MustCompile(`approved, for the next run to deliver:\n  B2014020101: 11 lines, 19000.00 yuan, approved .+ by finance-li\n`).MatchString(st) {
-		t.Errorf("status does not show the approved batch:\n%s", st)
+	if st := w.ok("status"); !regexp.MustCompile(`approved, for the next run to deliver:\n  B2014020101: 11 lines, 19000.00 yuan, approved .+ by finance-li\n`).MatchString(st) ||
+		strings.Contains(st, "its delivery began") || strings.Contains(st, "is delivering it now") {
+		t.Errorf("status does not show the approved batch, not yet being delivered:\n%s", st)
 	}
 	w.ok("run", "--as-of", "2014-02-02")
 	if st := w.ok("status"); !regexp.MustCompile(`sent, waiting for the bank's result file:\n  B2014020101: 11 lines, 19000.00 yuan, sent .+ \(ZTRES_B2014020101.txt\)\n`).MatchString(st) ||

@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -128,8 +129,12 @@ func TestReportStateEndToEnd(t *testing.T) {
 	}
 	run(`"exceptions read" from="every registration (state ` + state + ` is not the one recorded)"`)
 
-	// A report written elsewhere leaves the state alone.
-	w.ok("report", "--out", t.TempDir())
+	// A report written elsewhere leaves the state alone, and keeps none.
+	elsewhere := t.TempDir()
+	w.ok("report", "--out", elsewhere)
+	if _, err := os.Stat(filepath.Join(elsewhere, ".state")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a report written elsewhere kept a state there (%v)", err)
+	}
 	run(`from="state and 0 changes noted since"`)
 
 	// W, first of its certificate, waits in a batch not yet approved. More
