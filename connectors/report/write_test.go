@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xuri/excelize/v2"
+
 	"zhutui/pipeline"
 )
 
@@ -112,7 +114,8 @@ func fourRegistrations() *source {
 		NoMobile: s.noMobile, NoMobileCount: 1,
 		Budget: &pipeline.BudgetState{BudgetFen: 1000000, CommittedFen: 300000, WaitingCount: 1, WaitingFen: 100000},
 		Batches: []pipeline.BatchState{
-			{Batch: pipeline.Batch{ID: "B1", Status: pipeline.BatchSettled, Count: 1, TotalFen: 200000}},
+			{Batch: pipeline.Batch{ID: "B1", BusinessDate: pipeline.MustDate("2014-01-31"), Status: pipeline.BatchSettled, Count: 1,
+				TotalFen: 200000, CreatedAt: "2014-01-31 02:30:00", CreatedBy: "zhutui", ApprovedBy: "finance-li"}},
 			{Batch: pipeline.Batch{ID: "B2", Status: pipeline.BatchAwaitingApproval, Count: 1, TotalFen: 100000,
 				CreatedAt: "2014-02-01 02:30:00", CreatedBy: "zhutui"}},
 		},
@@ -230,6 +233,69 @@ func TestWriteSummary(t *testing.T) {
 			t.Errorf("report.html has no %s", s)
 		}
 	}
+	// report.xlsx: every figure, as the spreadsheet shows it.
+	wb, err := excelize.OpenFile(filepath.Join(dir, "report.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wb.Close()
+	for _, sheet := range []struct {
+		name string
+		want [][]string
+	}{
+		{"Summary 汇总", [][]string{
+			{"section", "key", "count", "payable", "amount"},
+			{"verdict 结论", src.verdict},
+			{"state 状态", "after run", "1"},
+			{"ledger head 账本头哈希", strings.Repeat("ab", 32), "7"},
+			{"money 资金", "ELIGIBLE", "1", "1", "1000.00"},
+			{"money 资金", "BATCHED", "1", "1", "1000.00"},
+			{"money 资金", "SENT", "0", "0", "0.00"},
+			{"money 资金", "PAID", "1", "1", "2000.00"},
+			{"money 资金", "RETURNED", "0", "0", "0.00"},
+			{"money 资金", "decided payable", "", "", "4000.00"},
+			{"budget 预算", "budget", "", "", "10000.00"},
+			{"budget 预算", "in batches", "", "", "3000.00"},
+			{"budget 预算", "left", "", "", "7000.00"},
+			{"budget 预算", "payable not batched", "1", "1", "1000.00"},
+			{"status", "BATCHED", "1", "1", "1000.00"},
+			{"status", "CERT_REVOKED", "1", "0", "0.00"},
+			{"status", "ELIGIBLE", "1", "1", "1000.00"},
+			{"status", "PAID", "1", "1", "2000.00"},
+			{"level", "1", "2", "1", "2000.00"},
+			{"level", "2", "2", "2", "2000.00"},
+			{"station", longStation, "1", "1", "1000.00"},
+			{"station", "朝阳", "2", "1", "1000.00"},
+			{"station", "海淀", "1", "1", "2000.00"},
+		}},
+		{"Registrations 登记", [][]string{
+			{"registration_id", "status", "amount", "reasons", "payment_ref", "batch_id", "level", "station"},
+			{"R1", "PAID", "2000.00", "", "P1", "B1", "1", "海淀"},
+			{"R2", "BATCHED", "1000.00", "", "P2", "B2", "2", "朝阳"},
+			{"R3", "CERT_REVOKED", "", "CERT_REVOKED", "", "", "1", "朝阳"},
+			{"R4", "ELIGIBLE", "1000.00", "", "P4", "", "2", longStation},
+		}},
+		{"Batches 批次", [][]string{
+			{"batch", "business_date", "status", "lines", "file_total", "settled", "returned", "awaiting", "bank_confirmed",
+				"created_at", "approved_by"},
+			{"B1", "2014-01-31", "SETTLED", "1", "2000.00", "2000.00", "0.00", "0.00", "2000.00", "2014-01-31 02:30:00", "finance-li"},
+			{"B2", "", "AWAITING_APPROVAL", "1", "1000.00", "0.00", "0.00", "1000.00", "", "2014-02-01 02:30:00"},
+		}},
+	} {
+		if got, err := wb.GetRows(sheet.name); err != nil || !reflect.DeepEqual(got, sheet.want) {
+			t.Errorf("report.xlsx, sheet %s (%v):\n got %q\nwant %q", sheet.name, err, got, sheet.want)
+		}
+	}
+	// The batches' times are dates and times to the spreadsheet, not text.
+	for _, cell := range []string{"B2", "J2"} {
+		if typ, err := wb.GetCellType("Batches 批次", cell); err != nil || typ == excelize.CellTypeInlineString || typ == excelize.CellTypeSharedString {
+			t.Errorf("report.xlsx, Batches!%s is text (%v, %v), want a date", cell, typ, err)
+		}
+	}
+	if got, err := wb.GetRows("Exceptions 异常"); err != nil || len(got) != len(src.exceptions)+1 ||
+		!reflect.DeepEqual(got[1], []string{"D1", "", "NAME_MISMATCH", "NAME_MISMATCH", "姓名与证书不符", "name", "王芳", "王方"}) {
+		t.Errorf("report.xlsx, sheet Exceptions: %d rows, the first %q, %v", len(got), got[1:2], err)
+	}
 	if strings.Contains(html, ">"+longStation+"</text>") {
 		t.Errorf("report.html's chart shows the long station name whole")
 	}
@@ -238,6 +304,64 @@ func TestWriteSummary(t *testing.T) {
 	}
 	if i, j := strings.Index(html, `data-code="CERT_REVOKED"`), strings.Index(html, `data-code="NAME_MISMATCH"`); i < 0 || j < i {
 		t.Errorf("report.html's exceptions: CERT_REVOKED at %d, NAME_MISMATCH at %d; want §3's order", i, j)
+	}
+}
+
+// TestWriteEarlierAndHeld: the report of an earlier run whose batch stage
+// held the money says both in every file a person reads first.
+func TestWriteEarlierAndHeld(t *testing.T) {
+	src := fourRegistrations()
+	held := "no money moves while the books do not agree: ledger entry 3 does not verify"
+	src.sum.LastRun = 2
+	src.sum.Run.Stages = []pipeline.StageRecord{{Stage: "batch", Outcome: pipeline.OutcomeSucceeded, Counts: pipeline.HeldPrefix + held}}
+	w := &Writer{Dir: t.TempDir()}
+	dir, _, err := w.Write(context.Background(), 1, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	note := src.sum.EarlierNote()
+	for file, want := range map[string][]string{
+		"summary.txt": {"\n" + note + "\n", "资金冻结 MONEY HELD by this run (no batch made or delivered): " + held + "\n"},
+		"summary.csv": {"\nheld," + held + ",,,\n", "\nstate,after run,2,,\n"},
+		"report.html": {`data-test="earlier">` + template.HTMLEscapeString(note) + "<", template.HTMLEscapeString(held)},
+	} {
+		text := string(mustRead(t, filepath.Join(dir, file)))
+		for _, s := range want {
+			if !strings.Contains(text, s) {
+				t.Errorf("%s has no %q", file, s)
+			}
+		}
+	}
+	wb, err := excelize.OpenFile(filepath.Join(dir, "report.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wb.Close()
+	rows, err := wb.GetRows("Summary 汇总")
+	if err != nil || len(rows) < 5 || !reflect.DeepEqual(rows[2:5], [][]string{{"state 状态", "after run", "2"}, {"held 资金冻结", held}, {"note 注意", note}}) {
+		t.Errorf("report.xlsx's summary begins %q, %v; want the state after run 2, the money held and the note", rows[:min(5, len(rows))], err)
+	}
+}
+
+// TestWriteNothingYet: a report of no registration, no exception and no
+// batch is whole; each of the workbook's tables has a row under its header.
+func TestWriteNothingYet(t *testing.T) {
+	src := &source{sum: pipeline.Summary{Run: pipeline.Run{ID: 1}, LastRun: 1, Money: &pipeline.MoneyCheck{}}}
+	w := &Writer{Dir: t.TempDir()}
+	dir, _, err := w.Write(context.Background(), 1, src)
+	if err != nil || src.verdict != pipeline.Reconciled {
+		t.Fatalf("Write: %v, verdict %q", err, src.verdict)
+	}
+	wb, err := excelize.OpenFile(filepath.Join(dir, "report.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wb.Close()
+	for _, sheet := range []string{"Exceptions 异常", "Registrations 登记", "Batches 批次"} {
+		tables, err := wb.GetTables(sheet)
+		if err != nil || len(tables) != 1 || !strings.HasSuffix(tables[0].Range, "2") {
+			t.Errorf("sheet %s: tables %+v, %v; want one, of its header and an empty row", sheet, tables, err)
+		}
 	}
 }
 
