@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -43,6 +44,20 @@ func TestOpenSSH(t *testing.T) {
 	names, err := l.List(ctx)
 	if err != nil || len(names) != 1 {
 		t.Fatalf("list = %v, %v", names, err)
+	}
+	// sshd lists a folder in the order the file system keeps it; List sorts.
+	var want []string
+	for i := 19; i >= 0; i-- {
+		name := fmt.Sprintf("feed-%02d.csv", i)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, name)
+	}
+	want = append(want, "ZTPAY_B1.txt")
+	slices.Sort(want) // by bytes: ZTPAY_B1.txt, feed-00.csv … feed-19.csv
+	if names, err := l.List(ctx); err != nil || !slices.Equal(names, want) {
+		t.Fatalf("list = %v, %v; want %v", names, err, want)
 	}
 	f, err := l.Open(ctx, "ZTPAY_B1.txt")
 	if err != nil {
