@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"zhutui/pipeline"
 )
 
 // TestDaemon runs the daemon on a two-second schedule: two scheduled runs
@@ -198,5 +200,37 @@ func TestDaemonSchedule(t *testing.T) {
 	d.Process.Signal(syscall.SIGTERM)
 	if err := <-exited; err != nil {
 		t.Errorf("daemon exit: %v\n%s", err, errs.String())
+	}
+}
+
+// TestDaemonSkipsWhileBusy: a scheduled run that finds the run lease held (a
+// night, or an ingest, by another zhutui) is skipped and says by whom; it is
+// not a failure.
+func TestDaemonSkipsWhileBusy(t *testing.T) {
+	w := workdirWith(t, testConfig+"[schedule]\ncron = \"* * * * * *\"\n")
+	w.ok("init")
+	beat := time.Now().In(pipeline.Beijing).Format(pipeline.TimeLayout)
+	if _, err := w.sql(`INSERT INTO lease (id, holder, host, pid, command, started_at, heartbeat_at)
+		VALUES (1, 'li@elsewhere pid 7', 'elsewhere', 7, 'ingest', '` + beat + `', '` + beat + `')`); err != nil {
+		t.Fatal(err)
+	}
+	d := exec.Command(binary, "daemon")
+	d.Dir, d.Env = w.dir, w.env
+	var out, errs syncBuffer
+	d.Stdout, d.Stderr = &out, &errs
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Process.Kill()
+	for deadline := time.Now().Add(15 * time.Second); !regexp.MustCompile(`scheduled run (skipped|failed)`).MatchString(errs.String()); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no scheduled run in 15 s:\n%s", errs.String())
+		}
+	}
+	d.Process.Signal(syscall.SIGTERM)
+	d.Wait()
+	log := errs.String()
+	if !strings.Contains(log, "li@elsewhere pid 7") || strings.Contains(log, "scheduled run failed") {
+		t.Errorf("the log does not say the run was skipped for li@elsewhere's ingest alone:\n%s", log)
 	}
 }
