@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,14 +23,7 @@ func TestDaemon(t *testing.T) {
 	w := workdirWith(t, cfg)
 	w.ok("init")
 	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
-	d := exec.Command(binary, "-v", "daemon")
-	d.Dir, d.Env = w.dir, w.env
-	var out, errs bytes.Buffer
-	d.Stdout, d.Stderr = &out, &errs
-	if err := d.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer d.Process.Kill()
+	d, out, errs := startDaemon(t, w, nil, "-v")
 	scheduled := regexp.MustCompile(`(?m)^run (\d+)\s+\S+\s+schedule\s+succeeded (\S+ \S+) \.\. (\S+ \S+)$`)
 	var runs [][]string
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
@@ -114,14 +108,7 @@ func TestDaemonVerifiesTheLedger(t *testing.T) {
 	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
 	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
 	w.ok("run", "--as-of", "2014-02-01") // its report verifies every entry
-	d := exec.Command(binary, "-v", "daemon")
-	d.Dir, d.Env = w.dir, w.env
-	var out, errs syncBuffer
-	d.Stdout, d.Stderr = &out, &errs
-	if err := d.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer d.Process.Kill()
+	d, _, errs := startDaemon(t, w, nil, "-v")
 	waitFor := func(what string) {
 		t.Helper()
 		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
@@ -147,6 +134,22 @@ func TestDaemonVerifiesTheLedger(t *testing.T) {
 }
 
 // syncBuffer is a bytes.Buffer a child process writes while the test reads.
+// startDaemon starts zhutui daemon in w, with global flags args and the
+// environment variables env added to w's; it is killed when the test ends.
+// Its output can be read while it runs.
+func startDaemon(t *testing.T, w *workdir, env []string, args ...string) (d *exec.Cmd, out, errs *syncBuffer) {
+	t.Helper()
+	d = exec.Command(binary, append(args, "daemon")...)
+	d.Dir, d.Env = w.dir, append(slices.Clone(w.env), env...)
+	out, errs = &syncBuffer{}, &syncBuffer{}
+	d.Stdout, d.Stderr = out, errs
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Process.Kill() })
+	return d, out, errs
+}
+
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -171,14 +174,7 @@ func TestDaemonSchedule(t *testing.T) {
 	cfg := testConfig + "[schedule]\ncron = \"0 30 2 * * *\"\ntime_zone = \"Asia/Shanghai\"\nverify_cron = \"off\"\n"
 	w := workdirWith(t, cfg)
 	w.ok("init")
-	d := exec.Command(binary, "daemon")
-	d.Dir, d.Env = w.dir, append(w.env, "TZ=America/New_York")
-	var out, errs syncBuffer
-	d.Stdout, d.Stderr = &out, &errs
-	if err := d.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer d.Process.Kill()
+	d, out, errs := startDaemon(t, w, []string{"TZ=America/New_York"})
 	exited := make(chan error, 1)
 	go func() { exited <- d.Wait() }()
 	started := regexp.MustCompile(`zhutui daemon: schedule "0 30 2 \* \* \*" \(Asia/Shanghai\); next run \d{4}-\d\d-\d\d (\S+); the whole ledger verified "off"`)
@@ -214,14 +210,7 @@ func TestDaemonSkipsWhileBusy(t *testing.T) {
 		VALUES (1, 'li@elsewhere pid 7', 'elsewhere', 7, 'ingest', '` + beat + `', '` + beat + `')`); err != nil {
 		t.Fatal(err)
 	}
-	d := exec.Command(binary, "daemon")
-	d.Dir, d.Env = w.dir, w.env
-	var out, errs syncBuffer
-	d.Stdout, d.Stderr = &out, &errs
-	if err := d.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer d.Process.Kill()
+	d, _, errs := startDaemon(t, w, nil)
 	for deadline := time.Now().Add(15 * time.Second); !regexp.MustCompile(`scheduled run (skipped|failed)`).MatchString(errs.String()); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no scheduled run in 15 s:\n%s", errs.String())

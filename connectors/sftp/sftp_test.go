@@ -312,19 +312,28 @@ func hangUp(t *testing.T) (addr string, conns *atomic.Int64) {
 	return ln.Addr().String(), conns
 }
 
+// hangUpLocation is a location on the server hangUp listens as, with the
+// attempts and first wait given (and the built-in server's keys, which it
+// never gets to use).
+func hangUpLocation(t *testing.T, addr string, retries int, backoff time.Duration) *sftp.Location {
+	t.Helper()
+	ts := startServer(t)
+	l, err := sftp.Parse("sftp://zhutui@"+addr+"/in", sftp.Options{KeyFile: ts.keyFile, KnownHosts: ts.knownHosts,
+		Timeout: 5 * time.Second, Retries: retries, Backoff: backoff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 // TestServerHangsUp: a server that hangs up before the handshake is a
 // transient failure: the upload is tried again, each time on a new
 // connection, and gives up after the attempts allowed, saying so.
 func TestServerHangsUp(t *testing.T) {
-	ts := startServer(t)
 	addr, conns := hangUp(t)
-	l, err := sftp.Parse("sftp://zhutui@"+addr+"/in", sftp.Options{KeyFile: ts.keyFile, KnownHosts: ts.knownHosts,
-		Timeout: 5 * time.Second, Retries: 2, Backoff: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := hangUpLocation(t, addr, 2, time.Millisecond)
 	defer l.Close()
-	_, err = l.Put(context.Background(), "ZTPAY_B1.txt", []byte("x"))
+	_, err := l.Put(context.Background(), "ZTPAY_B1.txt", []byte("x"))
 	if err == nil || !strings.Contains(err.Error(), "gave up after 3 attempts") || conns.Load() != 3 {
 		t.Fatalf("put to a server that hangs up: %v, after %d connections; want 3 attempts", err, conns.Load())
 	}
@@ -333,13 +342,8 @@ func TestServerHangsUp(t *testing.T) {
 // TestRetryStopsWhenCancelled: a night stopped while a location waits to try
 // again stops waiting: the wait is not slept out (here an hour).
 func TestRetryStopsWhenCancelled(t *testing.T) {
-	ts := startServer(t)
 	addr, conns := hangUp(t)
-	l, err := sftp.Parse("sftp://zhutui@"+addr+"/in", sftp.Options{KeyFile: ts.keyFile, KnownHosts: ts.knownHosts,
-		Timeout: 5 * time.Second, Retries: 3, Backoff: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := hangUpLocation(t, addr, 3, time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {

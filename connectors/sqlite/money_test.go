@@ -491,17 +491,23 @@ func TestAmountChangeBeforeBatch(t *testing.T) {
 	verify(t, st)
 }
 
-func TestBudget(t *testing.T) {
-	ctx := context.Background()
-	st := MustOpen(t)
-	src := strings.Replace(string(fixtures.Programme2013), `budget = ""`, `budget = "2500.00"`, 1)
+// withBudget loads the built-in programme with a budget of yuan.
+func withBudget(t *testing.T, st *sqlite.Store, yuan string) {
+	t.Helper()
+	src := strings.Replace(string(fixtures.Programme2013), `budget = ""`, `budget = "`+yuan+`"`, 1)
 	p, err := pipeline.ParseProgramme([]byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.LoadProgramme(ctx, p); err != nil {
+	if _, err := st.LoadProgramme(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestBudget(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	withBudget(t, st, "2500.00")
 	payable(t, st, 3) // 3 x 1000.00
 	s := spec(10)
 	s.BudgetSet, s.BudgetFen = true, 250000
@@ -534,14 +540,7 @@ func TestBudget(t *testing.T) {
 func TestBudgetCountsLivePaymentsOnly(t *testing.T) {
 	ctx := context.Background()
 	st := MustOpen(t)
-	src := strings.Replace(string(fixtures.Programme2013), `budget = ""`, `budget = "2000.00"`, 1)
-	p, err := pipeline.ParseProgramme([]byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.LoadProgramme(ctx, p); err != nil {
-		t.Fatal(err)
-	}
+	withBudget(t, st, "2000.00")
 	data := sentBatch(t, st, 2) // 2 x 1000.00
 	name, rf := bankAnswers(t, data, map[string]bank.Failure{"R1-1": bank.CardAbnormal})
 	if out, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "r"}, rf); err != nil || out.Quarantined != "" {
