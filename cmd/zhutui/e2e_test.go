@@ -3,6 +3,7 @@ package main_test
 import (
 	"bytes"
 	"database/sql"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -210,6 +211,21 @@ func TestInitOnEmptyFolder(t *testing.T) {
 		t.Errorf("second init said %q", out)
 	}
 	w.ok("run", "--as-of", "2014-02-01") // nothing to do, but it runs
+
+	// The key file's line, given as $ZHUTUI_LEDGER_KEY, is the same key.
+	key := strings.TrimSpace(string(w.read("zhutui.ledger.key")))
+	w.env = append(w.env, "ZHUTUI_LEDGER_KEY="+key)
+	w.ok("status")
+	w.env = w.env[:len(w.env)-1]
+	// A key file its group may read is refused, as one others may read.
+	for _, mode := range []os.FileMode{0o640, 0o604} {
+		if err := os.Chmod(w.path("zhutui.ledger.key"), mode); err != nil {
+			t.Fatal(err)
+		}
+		if _, errs, code := w.zhutui("status"); code != 2 || !strings.Contains(errs, fmt.Sprintf("is readable by others (mode %v): chmod 600 it", mode)) {
+			t.Errorf("a ledger key file of mode %v: exit %d, %q", mode, code, errs)
+		}
+	}
 }
 
 func TestReconcileEndToEnd(t *testing.T) {
@@ -391,8 +407,11 @@ func TestExitCodes(t *testing.T) {
 	if _, errs, code := w.zhutui("bogus"); code != 2 || !strings.Contains(errs, "unknown command") {
 		t.Errorf("unknown command: exit %d, %q", code, errs)
 	}
-	if _, errs, code := w.zhutui("run"); code != 2 || !strings.Contains(errs, "zhutui init") {
+	if _, errs, code := w.zhutui("run"); code != 2 || !strings.Contains(errs, "no database at ") || !strings.Contains(errs, "run `zhutui init` first") {
 		t.Errorf("run before init: exit %d, %q", code, errs)
+	}
+	if _, err := os.Stat(w.path("zhutui.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("run before init left a database behind (%v)", err)
 	}
 	if _, errs, code := w.zhutui("--config", "nope.toml", "init"); code != 2 || !strings.Contains(errs, "nope.toml") {
 		t.Errorf("missing named config: exit %d, %q", code, errs)
