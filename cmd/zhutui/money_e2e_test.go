@@ -178,6 +178,20 @@ func TestReissueSaysWhatItSkips(t *testing.T) {
 	if regs := string(w.read("reports/run-3/registrations.csv")); !strings.Contains(regs, "R001,RETURNED,2000.00,CERT_REVOKED,R001-1,B2014020101") {
 		t.Fatalf("R001 is not RETURNED with its certificate revoked:\n%s", regs)
 	}
+	// Its member is told by the returned template, the others by the paid one.
+	sms, _ := filepath.Glob(w.path("outbox/sms/ZTSMS_B2014020101_*.csv"))
+	var notices string
+	for _, f := range sms {
+		notices += string(mustRead(t, f))
+	}
+	for _, l := range strings.Split(notices, "\n") {
+		if strings.HasPrefix(l, "R0") && strings.Contains(l, "-returned,") != strings.Contains(l, "更新卡信息") {
+			t.Errorf("a notice of the wrong template: %s", l)
+		}
+	}
+	if !strings.Contains(notices, "R001-1-returned,") {
+		t.Errorf("no notice of R001's return in %v:\n%s", sms, notices)
+	}
 	out := w.ok("batch", "reissue", "B2014020101", "--by", "finance-li", "--reason", "the bank reopened the account")
 	if want := "batch B2014020101: 0 returned payments are ELIGIBLE again as their next attempt\n" +
 		"  not reissued: R001-1: the registration is now CERT_REVOKED\n"; out != want {
