@@ -312,7 +312,7 @@ func hangUp(t *testing.T) (addr string, conns *atomic.Int64) {
 	return ln.Addr().String(), conns
 }
 
-// hangUpLocation is a location on the server hangUp listens as, with the
+// hangUpLocation is a location at the address hangUp listens on, with the
 // attempts and first wait given (and the built-in server's keys, which it
 // never gets to use).
 func hangUpLocation(t *testing.T, addr string, retries int, backoff time.Duration) *sftp.Location {
