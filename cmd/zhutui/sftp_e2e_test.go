@@ -3,9 +3,11 @@ package main_test
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -265,4 +267,37 @@ func TestSFTPFaults(t *testing.T) {
 			t.Fatalf("exit %d\n%s", code, errs)
 		}
 	})
+}
+
+// TestSFTPRetriesConfigured: the [ssh] retries of the configuration reach the
+// SFTP locations. The appraisal centre's server hangs up on every connection
+// before the handshake; with retries = 1 the night tries twice, and says so.
+func TestSFTPRetriesConfigured(t *testing.T) {
+	srv := sftptest.Builtin(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			c.Close()
+		}
+	}()
+	w := newSFTPWorkdir(t, srv)
+	cfg := strings.Replace(string(w.read("zhutui.toml")), srv.Addr+w.remote+"/appraisal/out", ln.Addr().String()+w.remote+"/appraisal/out", 1)
+	if err := os.WriteFile(w.path("zhutui.toml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.ok("init")
+	_, errs, code := w.zhutui("run", "--as-of", "2014-02-01")
+	if code != 1 || !strings.Contains(errs, "gave up after 2 attempts") || conns.Load() != 2 {
+		t.Errorf("a night whose feed server hangs up: exit %d, %d connections; want 2 attempts (retries = 1):\n%s", code, conns.Load(), errs)
+	}
 }
