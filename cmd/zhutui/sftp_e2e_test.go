@@ -3,11 +3,9 @@ package main_test
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -274,24 +272,9 @@ func TestSFTPFaults(t *testing.T) {
 // before the handshake; with retries = 1 the night tries twice, and says so.
 func TestSFTPRetriesConfigured(t *testing.T) {
 	srv := sftptest.Builtin(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var conns atomic.Int64
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			c.Close()
-		}
-	}()
+	addr, conns := sftptest.HangUp(t)
 	w := newSFTPWorkdir(t, srv)
-	cfg := strings.Replace(string(w.read("zhutui.toml")), srv.Addr+w.remote+"/appraisal/out", ln.Addr().String()+w.remote+"/appraisal/out", 1)
+	cfg := strings.Replace(string(w.read("zhutui.toml")), srv.Addr+w.remote+"/appraisal/out", addr+w.remote+"/appraisal/out", 1)
 	if err := os.WriteFile(w.path("zhutui.toml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -6,11 +6,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -288,31 +286,7 @@ func TestStamp(t *testing.T) {
 	}
 }
 
-// hangUp listens and closes every connection at once, counting them: a
-// server that takes the TCP connection and hangs up before the SSH
-// handshake (too many at once, or restarting).
-func hangUp(t *testing.T) (addr string, conns *atomic.Int64) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	conns = new(atomic.Int64)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			c.Close()
-		}
-	}()
-	return ln.Addr().String(), conns
-}
-
-// hangUpLocation is a location at the address hangUp listens on, with the
+// hangUpLocation is a location at the address sftptest.HangUp listens on, with the
 // attempts and first wait given (and the built-in server's keys, which it
 // never gets to use).
 func hangUpLocation(t *testing.T, addr string, retries int, backoff time.Duration) *sftp.Location {
@@ -330,7 +304,7 @@ func hangUpLocation(t *testing.T, addr string, retries int, backoff time.Duratio
 // transient failure: the upload is tried again, each time on a new
 // connection, and gives up after the attempts allowed, saying so.
 func TestServerHangsUp(t *testing.T) {
-	addr, conns := hangUp(t)
+	addr, conns := sftptest.HangUp(t)
 	l := hangUpLocation(t, addr, 2, time.Millisecond)
 	defer l.Close()
 	_, err := l.Put(context.Background(), "ZTPAY_B1.txt", []byte("x"))
@@ -342,7 +316,7 @@ func TestServerHangsUp(t *testing.T) {
 // TestRetryStopsWhenCancelled: a night stopped while a location waits to try
 // again stops waiting: the wait is not slept out (here an hour).
 func TestRetryStopsWhenCancelled(t *testing.T) {
-	addr, conns := hangUp(t)
+	addr, conns := sftptest.HangUp(t)
 	l := hangUpLocation(t, addr, 3, time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
