@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"zhutui/connectors/sqlite"
 	"zhutui/pipeline"
 )
 
@@ -205,11 +207,16 @@ func TestDaemonSchedule(t *testing.T) {
 func TestDaemonSkipsWhileBusy(t *testing.T) {
 	w := workdirWith(t, testConfig+"[schedule]\ncron = \"* * * * * *\"\n")
 	w.ok("init")
-	beat := time.Now().In(pipeline.Beijing).Format(pipeline.TimeLayout)
-	if _, err := w.sql(`INSERT INTO lease (id, holder, host, pid, command, started_at, heartbeat_at)
-		VALUES (1, 'li@elsewhere pid 7', 'elsewhere', 7, 'ingest', '` + beat + `', '` + beat + `')`); err != nil {
+	st, err := sqlite.Open(context.Background(), w.path("zhutui.db"))
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer st.Close()
+	lease, err := st.AcquireLease(context.Background(), pipeline.Holder{User: "li", Host: "elsewhere", PID: 7, Command: "ingest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lease.Release()
 	d, _, errs := startDaemon(t, w, nil)
 	for deadline := time.Now().Add(15 * time.Second); !regexp.MustCompile(`scheduled run (skipped|failed)`).MatchString(errs.String()); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
