@@ -37,6 +37,17 @@ type Stamper interface {
 	Stamp(ctx context.Context, name string) (string, error)
 }
 
+// A FolderChecker is a location that can tell whether its folder itself is
+// there, by a stat that a folder that may not be listed still answers.
+// Deliver asks it before it takes a payment file's absence for the bank
+// having taken the file: a folder gone (a mount that failed, a share moved)
+// says nothing of the files that were in it.
+type FolderChecker interface {
+	// CheckFolder returns nil when the folder is there, an error wrapping
+	// fs.ErrNotExist when it is not, and any other error it meets.
+	CheckFolder(ctx context.Context) error
+}
+
 // ErrClash means a file of the same name with other bytes is already at a
 // location: zhutui never overwrites it.
 var ErrClash = errors.New("a file of that name with other content is already there")

@@ -437,7 +437,9 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 // taken, is recorded the same way; its batch then waits for a result that
 // does not come, which zhutui status and the report show, rather than being
 // paid twice.) It reports false, with nothing done, while the payment file is
-// still there: the usual puts then find it and go on.
+// still there: the usual puts then find it and go on. When the folder itself
+// is gone too (a location that can tell, see FolderChecker), it fails and
+// records nothing: a folder that is not there says nothing of its files.
 func (r *Runner) takenByTheBank(ctx context.Context, runID int64, b *Batch, name string, data []byte) (bool, error) {
 	there, err := Exists(ctx, r.Bank.Payments, name)
 	if err != nil {
@@ -447,6 +449,13 @@ func (r *Runner) takenByTheBank(ctx context.Context, runID int64, b *Batch, name
 		return false, nil
 	}
 	loc := r.Bank.Payments.String()
+	if fc, ok := r.Bank.Payments.(FolderChecker); ok {
+		if err := fc.CheckFolder(ctx); err != nil {
+			return false, fmt.Errorf("deliver batch %s: run %d put its payment file %s in %s, and the folder itself "+
+				"cannot be found now (%w): whether the bank took the file cannot be told, so nothing is put or "+
+				"recorded; rerun once the folder is back", b.ID, b.DeliveryRun, name, loc, err)
+		}
+	}
 	r.log().Warn(fmt.Sprintf("batch recorded as sent without putting its files again: run %d put its payment file, "+
 		"which has left the bank's folder since (taken by the bank, or removed); the bank's result file settles it", b.DeliveryRun),
 		"run", runID, "batch", b.ID, "file", name, "location", loc)

@@ -390,6 +390,44 @@ func TestFileLeftTheBanksFolder(t *testing.T) {
 	}
 }
 
+// TestBanksFolderGone: a run is killed after a batch's delivery began, and
+// then the bank's folder itself is gone (a mount that failed). The file's
+// absence says nothing then: the rerun fails, naming the folder, and records
+// nothing. Once the folder is back without the file (the bank took it), the
+// rerun records the batch as SENT without putting anything again.
+func TestBanksFolderGone(t *testing.T) {
+	w := night1Workdir(t)
+	w.killedAt(t, "deliver:put#2", "run", "--as-of", "2014-02-01")
+	folder := w.path("outbox/payments")
+	if err := os.RemoveAll(folder); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code := w.zhutui("rerun", "1")
+	if code == 0 || !strings.Contains(errs, "deliver batch B2014020101: run 1 put its payment file ZTPAY_B2014020101.txt in file://"+folder+
+		", and the folder itself cannot be found now") {
+		t.Fatalf("rerun with the bank's folder gone: exit %d\n%s", code, errs)
+	}
+	if show := w.ok("batch", "show", "B2014020101"); strings.Contains(show, "SENT") || strings.Contains(show, "not put again") {
+		t.Fatalf("the batch was recorded as sent with the bank's folder gone:\n%s", show)
+	}
+	if _, err := os.Stat(folder); !os.IsNotExist(err) {
+		t.Fatalf("the rerun made the bank's folder or put into it: %v", err)
+	}
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := w.zhutui("rerun", "1"); code != 0 || !strings.Contains(errs, "batch recorded as sent without putting its files again") {
+		t.Fatalf("rerun with the folder back and the file taken: exit %d\n%s", code, errs)
+	}
+	if entries, err := os.ReadDir(folder); err != nil || len(entries) != 0 {
+		t.Errorf("files put again: %v, %v", entries, err)
+	}
+	if show := w.ok("batch", "show", "B2014020101"); !strings.Contains(show, "SENT") {
+		t.Errorf("batch show:\n%s", show)
+	}
+	w.ledgerVerifies(t)
+}
+
 // TestStatusWhileDelivering: between a batch's sidecar and its record as
 // sent, zhutui status says the working run is delivering it (not that a
 // rerun should finish it, as it says once that run is cut off).

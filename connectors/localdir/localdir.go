@@ -76,6 +76,21 @@ func (d *Dir) Open(ctx context.Context, name string) (io.ReadSeekCloser, error) 
 
 var _ pipeline.Stamper = (*Dir)(nil)
 
+var _ pipeline.FolderChecker = (*Dir)(nil)
+
+// CheckFolder returns nil when the folder is there, and the stat's error
+// (fs.ErrNotExist for a folder that is not) otherwise.
+func (d *Dir) CheckFolder(ctx context.Context) error {
+	fi, err := os.Stat(d.Path)
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", d, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("stat %s: not a folder", d)
+	}
+	return nil
+}
+
 // FreshFor is how long after its last change a file gets no stamp (see
 // stamp): longer than the coarsest file-time granularity of the filesystems
 // zhutui reads (ext4 and tmpfs keep nanoseconds, some keep whole seconds).

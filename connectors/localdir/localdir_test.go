@@ -52,6 +52,7 @@ func TestPutListOpen(t *testing.T) {
 		return b
 	})
 	locationtest.PlainNames(t, d, dir)
+	locationtest.FolderGone(t, d, dir)
 }
 
 // TestPutOntoALinkToNothing: a payment file's name already taken by a link

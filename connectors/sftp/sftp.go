@@ -414,6 +414,20 @@ func (l *Location) Stamp(ctx context.Context, name string) (string, error) {
 	return fmt.Sprintf("sftp:%d:%d", fi.Size(), fi.ModTime().Unix()), nil
 }
 
+var _ pipeline.FolderChecker = (*Location)(nil)
+
+// CheckFolder stats the folder itself: nil when it is there, an error
+// wrapping fs.ErrNotExist when the server says it is not.
+func (l *Location) CheckFolder(ctx context.Context) error {
+	return l.do(ctx, "stat", "", func(c *pkgsftp.Client) error {
+		fi, err := c.Stat(l.Dir)
+		if err == nil && !fi.IsDir() {
+			err = errors.New("not a folder")
+		}
+		return err
+	})
+}
+
 // stagedFile is a downloaded copy, removed when closed.
 type stagedFile struct{ *os.File }
 

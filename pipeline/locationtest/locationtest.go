@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,6 +104,46 @@ func PlainNames(t *testing.T, loc pipeline.Location, folder string) {
 	}
 	if names, err := loc.List(ctx); err != nil || strings.Join(names, ",") != "A.txt,ZTPAY_B1.txt" {
 		t.Errorf("list = %v, %v; want the two files, sorted", names, err)
+	}
+}
+
+// FolderGone checks loc's FolderChecker: nil while folder, the local path
+// behind loc, is there; an error wrapping fs.ErrNotExist once it is moved
+// away, while a file's Stamp says only that the file is not there; an error
+// when a file stands in its place. It puts the folder back.
+func FolderGone(t *testing.T, loc pipeline.Location, folder string) {
+	t.Helper()
+	ctx := context.Background()
+	fc, ok := loc.(pipeline.FolderChecker)
+	if !ok {
+		t.Fatalf("%T cannot tell whether its folder is there", loc)
+	}
+	if err := fc.CheckFolder(ctx); err != nil {
+		t.Fatalf("check of a folder that is there: %v", err)
+	}
+	aside := folder + ".aside"
+	if err := os.Rename(folder, aside); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		os.Remove(folder)
+		if err := os.Rename(aside, folder); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	if err := fc.CheckFolder(ctx); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), loc.String()) {
+		t.Errorf("check of a folder moved away: %v; want fs.ErrNotExist, naming %s", err, loc)
+	}
+	if st, ok := loc.(pipeline.Stamper); ok {
+		if _, err := st.Stamp(ctx, "ZTPAY_B1.txt"); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("stamp of a file in a folder moved away: %v; want fs.ErrNotExist (why deliver asks for the folder)", err)
+		}
+	}
+	if err := os.WriteFile(folder, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := fc.CheckFolder(ctx); err == nil || errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("check with a file in the folder's place: %v; want an error, not fs.ErrNotExist", err)
 	}
 }
 
