@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -78,6 +79,7 @@ func TestRenderPaymentRefuses(t *testing.T) {
 		"ErrLFInName":     {func(b *pipeline.Batch) { b.Lines[0].Name = "王\n芳" }, "holds '|' or a line break"},
 		"ErrCRInMemo":     {func(b *pipeline.Batch) { b.Memo = "资助\r" }, "holds '|' or a line break"},
 		"ErrNoPayer":      {func(b *pipeline.Batch) { b.PayerAccount = "" }, "no payer account"},
+		"ErrBlankPayer":   {func(b *pipeline.Batch) { b.PayerAccount = " \t" }, "no payer account"},
 		"ErrTooManyLines": {func(b *pipeline.Batch) { b.Count = bankfile.MaxLines + 1 }, "1000000 lines, more than a payment file numbers (999999)"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -119,32 +121,45 @@ func TestParseResult(t *testing.T) {
 	}
 }
 
+// TestParseResultErrors: a result file that cannot be read whole is a file
+// error naming the file, the line where there is one, and what is wrong.
 func TestParseResultErrors(t *testing.T) {
 	ok := "H|B1|1|10.00\r\nD|000001|R1-1|6210670000000000016|10.00|S|0000|ok\r\nT|1|10.00|0|0.00\r\n"
-	if _, err := bankfile.ParseResult("r", strings.NewReader(ok)); err != nil {
+	good, err := bankfile.ParseResult("r", strings.NewReader(ok))
+	if err != nil {
 		t.Fatalf("good file: %v", err)
 	}
-	for name, text := range map[string]string{
-		"ErrNoTrailer":   "H|B1|1|10.00\r\nD|000001|R1-1|6210670000000000016|10.00|S|0000|ok\r\n",
-		"ErrBadAmount":   strings.Replace(ok, "|10.00|S", "|10.0|S", 1),
-		"ErrBadOutcome":  strings.Replace(ok, "|S|", "|X|", 1),
-		"ErrExtraField":  strings.Replace(ok, "|ok", "|ok|x", 1),
-		"ErrAfterTrail":  ok + "D|000002|R2-1|1|1.00|S|0|x\r\n",
-		"ErrNoHeader":    "D|000001|R1-1|6210670000000000016|10.00|S|0000|ok\r\nT|1|10.00|0|0.00\r\n",
-		"ErrNegativeFee": strings.Replace(ok, "T|1|10.00", "T|1|-10.00", 1),
-		"ErrBadSequence": strings.Replace(ok, "D|000001|", "D|00000x|", 1),
-		"ErrZeroSeq":     strings.Replace(ok, "D|000001|", "D|000000|", 1),
-		"ErrBadCount":    strings.Replace(ok, "H|B1|1|", "H|B1|one|", 1),
-		"ErrNegCount":    strings.Replace(ok, "T|1|10.00|0|", "T|-1|10.00|0|", 1),
-		"ErrNotGB18030":  strings.Replace(ok, "|ok", "|\xff\xfe", 1),
-		"ErrEmpty":       "",
-		"ErrTwoHeaders":  "H|B1|1|10.00\r\n" + ok,
-		"ErrBeforeHead":  "D|000001|R1-1|6210670000000000016|10.00|S|0000|ok\r\n" + ok,
+	// A blank line, and a last line with LF alone, change nothing.
+	spaced := strings.Replace(ok, "\r\nT|", "\r\n\r\nT|", 1)
+	for _, text := range []string{spaced, strings.TrimSuffix(ok, "\r\n") + "\n"} {
+		if rf, err := bankfile.ParseResult("r", strings.NewReader(text)); err != nil || !reflect.DeepEqual(rf, good) {
+			t.Errorf("%q: %+v, %v; want %+v", text, rf, err, good)
+		}
+	}
+	for name, c := range map[string]struct{ text, want string }{
+		"ErrNoTrailer":    {"H|B1|1|10.00\r\nD|000001|R1-1|6210670000000000016|10.00|S|0000|ok\r\n", "r: no header or no trailer"},
+		"ErrBadAmount":    {strings.Replace(ok, "|10.00|S", "|10.0|S", 1), `r:2: amount: "10.0" is not an amount in 0.00 form`},
+		"ErrNoUnits":      {strings.Replace(ok, "|10.00|S", "|.00|S", 1), `r:2: amount: ".00" is not an amount in 0.00 form`},
+		"ErrBadOutcome":   {strings.Replace(ok, "|S|", "|X|", 1), `r:2: outcome "X" is neither S nor F`},
+		"ErrExtraField":   {strings.Replace(ok, "|ok", "|ok|x", 1), `r:2: unexpected line "D|000001|R1-1|621067"`},
+		"ErrAfterTrail":   {ok + "D|000002|R2-1|1|1.00|S|0|x\r\n", "r:4: text after the trailer"},
+		"ErrNoHeader":     {"D|000001|R1-1|6210670000000000016|10.00|S|0000|ok\r\nT|1|10.00|0|0.00\r\n", `r:1: unexpected line "D|`},
+		"ErrTrailerFirst": {"T|1|10.00|0|0.00\r\n" + ok, `r:1: unexpected line "T|1|10.00|0|0.00"`},
+		"ErrNegativeFee":  {strings.Replace(ok, "T|1|10.00", "T|1|-10.00", 1), `r:3: trailer: "-10.00" is not an amount`},
+		"ErrBadSequence":  {strings.Replace(ok, "D|000001|", "D|00000x|", 1), `r:2: sequence "00000x" is not a line number`},
+		"ErrZeroSeq":      {strings.Replace(ok, "D|000001|", "D|000000|", 1), `r:2: sequence "000000" is not a line number`},
+		"ErrBadCount":     {strings.Replace(ok, "H|B1|1|", "H|B1|one|", 1), `r:1: count: "one" is not a count`},
+		"ErrNegCount":     {strings.Replace(ok, "T|1|10.00|0|", "T|-1|10.00|0|", 1), `r:3: trailer: "-1" is not a count`},
+		"ErrNotGB18030":   {strings.Replace(ok, "|ok", "|\xff\xfe", 1), "r:2: undecodable bytes"},
+		"ErrEmpty":        {"", "r: no header or no trailer"},
+		"ErrTwoHeaders":   {"H|B1|1|10.00\r\n" + ok, `r:2: unexpected line "H|B1|1|10.00"`},
+		"ErrBeforeHead":   {"D|000001|R1-1|6210670000000000016|10.00|S|0000|ok\r\n" + ok, `r:1: unexpected line "D|`},
+		"ErrLineTooLong":  {strings.Replace(ok, "|ok", "|"+strings.Repeat("x", 1<<20), 1), "r: bufio.Scanner: token too long"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := bankfile.ParseResult("r", strings.NewReader(text))
-			if !pipeline.IsFileError(err) || !strings.HasPrefix(err.Error(), "r") {
-				t.Fatalf("err = %v, want a file error naming the file", err)
+			_, err := bankfile.ParseResult("r", strings.NewReader(c.text))
+			if !pipeline.IsFileError(err) || !strings.HasPrefix(err.Error(), c.want) {
+				t.Fatalf("err = %v, want a file error beginning %q", err, c.want)
 			}
 		})
 	}
