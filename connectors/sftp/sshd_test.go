@@ -15,10 +15,12 @@ import (
 	"zhutui/connectors/sftp"
 	"zhutui/connectors/sftp/sftptest"
 	"zhutui/pipeline"
+	"zhutui/pipeline/locationtest"
 )
 
 // TestOpenSSH runs the location against a real OpenSSH sshd: upload with its
-// no-clobber rename, repeat upload, clash, list and download.
+// no-clobber rename, repeat upload, clash, list, download, stamp and the
+// folder's own check.
 func TestOpenSSH(t *testing.T) {
 	ctx := context.Background()
 	srv := sftptest.SSHD(t)
@@ -75,4 +77,5 @@ func TestOpenSSH(t *testing.T) {
 	if s, err := l.Stamp(ctx, "ZTPAY_B1.txt"); err != nil || s != fmt.Sprintf("sftp:%d:%d", len(data), old.Unix()) {
 		t.Fatalf("stamp = %q, %v", s, err)
 	}
+	locationtest.FolderGone(t, l, dir)
 }
