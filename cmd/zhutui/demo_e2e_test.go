@@ -3,15 +3,18 @@ package main_test
 import (
 	"archive/zip"
 	"io"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
 
 // TestDemo runs what `make demo` runs, in a folder given by a relative path
 // that does not exist yet: every night reconciles, the ledger verifies, the
-// payment and SMS files reach their SFTP folders. A second demo in the same
-// folder is refused.
+// payment and SMS files reach their SFTP folders (the bank returning two
+// payments). A second demo in the same folder, or one in any folder that
+// holds a file, is refused.
 func TestDemo(t *testing.T) {
 	w := emptyWorkdir(t)
 	out, errs, code := w.zhutui("-v", "--log-format", "json", "demo", "--dir", "demo")
@@ -57,9 +60,43 @@ func TestDemo(t *testing.T) {
 		t.Errorf("read %d report files, want the nine of each of three runs", len(reports))
 	}
 
+	// The bank returns two of the eleven payments.
+	if !regexp.MustCompile(`(?m)^  PAID +9 +15000\.00 yuan$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^  RETURNED +2 +4000\.00 yuan$`).MatchString(out) {
+		t.Errorf("night 2 does not show 9 paid and 2 returned:\n%s", out)
+	}
+	// The registration export is a local folder; the appraisal centre, the
+	// bank and the SMS platform are reached over SFTP, with a key only
+	// zhutui's user may read.
+	cfg := string(w.read("demo/zhutui.toml"))
+	for _, key := range []string{"certificates", "payments", "results", "sms"} {
+		if !strings.Contains(cfg, key+` = "sftp://zhutui@127.0.0.1:`) {
+			t.Errorf("the demo's %s are not reached over SFTP:\n%s", key, cfg)
+		}
+	}
+	if !strings.Contains(cfg, `registrations = "file://`+w.path("demo/registration-system/export")+`"`) {
+		t.Errorf("the demo's registrations are not the local export folder:\n%s", cfg)
+	}
+	if fi, err := os.Stat(w.path("demo/id_ed25519")); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("the demo's SSH key has mode %v, want 0600", fi.Mode())
+	}
+
+	// A folder with anything in it is refused, before anything is written.
 	_, errs, code = w.zhutui("demo", "--dir", "demo")
 	if code != 2 || !strings.Contains(errs, "the folder is not empty") {
 		t.Errorf("a second demo in the same folder: exit %d, %s", code, errs)
+	}
+	if err := os.MkdirAll(w.path("notes"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.path("notes", "todo.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code = w.zhutui("demo", "--dir", "notes")
+	if entries, _ := os.ReadDir(w.path("notes")); code != 2 || !strings.Contains(errs, "the folder is not empty") || len(entries) != 1 {
+		t.Errorf("a demo in a folder holding one file: exit %d, %d entries after, %s", code, len(entries), errs)
 	}
 }
 
