@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +27,7 @@ import (
 
 	"zhutui/fixtures"
 	"zhutui/fixtures/bank"
+	"zhutui/fixtures/synth"
 	"zhutui/pipeline"
 )
 
@@ -447,15 +449,26 @@ func fresh(dir string) error {
 	return os.MkdirAll(dir, 0o755)
 }
 
+// generate writes n registrations from number first, and their feed, into
+// dir with zhutui gen, unless dir holds them already from this generator: its
+// version is written beside them once they are whole, so that data cut off
+// half-way, or made by an older generator, is made again.
 func generate(bin, dir string, n, first int, seed int) error {
-	if _, err := os.Stat(filepath.Join(dir, "certificates.csv")); err == nil {
+	stamp, version := filepath.Join(dir, "synth-version"), strconv.Itoa(synth.Version)
+	if b, err := os.ReadFile(stamp); err == nil && strings.TrimSpace(string(b)) == version {
 		return nil
 	}
-	fmt.Fprintf(os.Stderr, "generating %d registrations into %s\n", n, dir)
+	if err := os.Remove(stamp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "generating %d registrations into %s (generator version %s)\n", n, dir, version)
 	cmd := exec.Command(bin, "gen", "--registrations", strconv.Itoa(n), "--first", strconv.Itoa(first),
 		"--seed", strconv.Itoa(seed), "--out", dir)
 	cmd.Stderr = os.Stderr
-	return cmd.Run()
+	if err := cmd.Run(); err != nil {
+		return err
+	}
+	return os.WriteFile(stamp, []byte(version+"\n"), 0o644)
 }
 
 // drop copies a night's files into the work folder's inbound folders.
