@@ -452,7 +452,7 @@ func (r *Runner) takenByTheBank(ctx context.Context, runID int64, b *Batch, name
 	if fc, ok := r.Bank.Payments.(FolderChecker); ok {
 		if err := fc.CheckFolder(ctx); err != nil {
 			return false, fmt.Errorf("deliver batch %s: run %d put its payment file %s in %s, and the folder itself "+
-				"cannot be found now (%w): whether the bank took the file cannot be told, so nothing is put or "+
+				"cannot be checked now (%w): whether the bank took the file cannot be told, so nothing is put or "+
 				"recorded; rerun once the folder is back", b.ID, b.DeliveryRun, name, loc, err)
 		}
 	}

@@ -404,7 +404,7 @@ func TestBanksFolderGone(t *testing.T) {
 	}
 	_, errs, code := w.zhutui("rerun", "1")
 	if code == 0 || !strings.Contains(errs, "deliver batch B2014020101: run 1 put its payment file ZTPAY_B2014020101.txt in file://"+folder+
-		", and the folder itself cannot be found now") {
+		", and the folder itself cannot be checked now (stat file://"+folder+": ") {
 		t.Fatalf("rerun with the bank's folder gone: exit %d\n%s", code, errs)
 	}
 	if show := w.ok("batch", "show", "B2014020101"); strings.Contains(show, "SENT") || strings.Contains(show, "not put again") {
