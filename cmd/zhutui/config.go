@@ -57,8 +57,8 @@ type Config struct {
 		KnownHosts string `toml:"known_hosts"`
 		// TimeoutSeconds bounds dialing and each operation (default 30).
 		TimeoutSeconds int `toml:"timeout_seconds"`
-		// Retries after a transient network error (default 3).
-		Retries int `toml:"retries"`
+		// Retries after a transient network error (default 3; 0 for none).
+		Retries *int `toml:"retries"`
 	} `toml:"ssh"`
 
 	Schedule struct {
@@ -147,6 +147,12 @@ func (c *Config) defaults() error {
 		return configErrorf("xlsx_max_registrations must be from 1 to %d (a sheet's rows, less its header), or 0 for %d",
 			report.MaxXLSXRegistrations, report.DefaultXLSXMaxRegistrations)
 	}
+	if c.SSH.Retries != nil && *c.SSH.Retries < 0 {
+		return configErrorf("[ssh] retries must be 0 (no retry) or more")
+	}
+	if c.SSH.TimeoutSeconds < 0 {
+		return configErrorf("[ssh] timeout_seconds must be 1 or more, or 0 for 30")
+	}
 	if c.Schedule.Cron == "" {
 		c.Schedule.Cron = "30 2 * * *"
 	}
@@ -194,6 +200,19 @@ func (c *Config) defaults() error {
 	return nil
 }
 
+// sshRetries is [ssh] retries as sftp.Options takes it: 0 for the default
+// (3), below 0 for none.
+func (c *Config) sshRetries() int {
+	switch {
+	case c.SSH.Retries == nil:
+		return 0
+	case *c.SSH.Retries == 0:
+		return -1
+	default:
+		return *c.SSH.Retries
+	}
+}
+
 // path makes a configured path absolute.
 func (c *Config) path(p string) string {
 	if filepath.IsAbs(p) {
@@ -228,7 +247,7 @@ const defaultConfig = `# zhutui configuration. Every key has a default; relative
 # key_file = ""             # private key for sftp:// locations
 # known_hosts = ""          # the servers' host keys; a server not in it is refused
 # timeout_seconds = 30
-# retries = 3               # a password, if a server needs one, comes from $ZHUTUI_SFTP_PASSWORD only
+# retries = 3               # after a network error; 0: none. A password, if a server needs one, comes from $ZHUTUI_SFTP_PASSWORD only
 
 [schedule]
 # cron = "30 2 * * *"       # zhutui daemon's nightly run (five fields, or six with seconds first)

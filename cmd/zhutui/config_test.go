@@ -126,6 +126,9 @@ func TestConfigBounds(t *testing.T) {
 		{"[bank]\npayer_account = \"0200001009000012345\"\n", ""},
 		{"[bank]\npayer_account = \"0200 001009000012345\"\n", `[bank] payer_account "0200 001009000012345": only the digits 0-9`},
 		{"[sms_templates]\nreturned = \"{name} {amout}\"\n", "[sms_templates] returned: unknown placeholder {amout}"},
+		{"[ssh]\nretries = 0\ntimeout_seconds = 1\n", ""},
+		{"[ssh]\nretries = -1\n", "[ssh] retries must be 0 (no retry) or more"},
+		{"[ssh]\ntimeout_seconds = -1\n", "[ssh] timeout_seconds must be 1 or more, or 0 for 30"},
 	} {
 		path := filepath.Join(dir, "zhutui.toml")
 		if err := os.WriteFile(path, []byte(c.text), 0o644); err != nil {
@@ -137,6 +140,26 @@ func TestConfigBounds(t *testing.T) {
 		}
 		if c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
 			t.Errorf("%q: %v; want %q", c.text, err, c.want)
+		}
+	}
+}
+
+// TestConfigSSHRetries: [ssh] retries reaches the SFTP locations as their
+// options take it: unset the default (3), 0 no retry at all, others as they
+// are. (0 used to mean the default too, so no retry could not be asked for.)
+func TestConfigSSHRetries(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "zhutui.toml")
+	for text, want := range map[string]int{"": 0, "[ssh]\nretries = 0\n": -1, "[ssh]\nretries = 2\n": 2} {
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := loadConfig(path, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.sshRetries(); got != want {
+			t.Errorf("%q: sftp.Options.Retries %d, want %d", text, got, want)
 		}
 	}
 }

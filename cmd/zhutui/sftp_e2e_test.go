@@ -284,3 +284,32 @@ func TestSFTPRetriesConfigured(t *testing.T) {
 		t.Errorf("a night whose feed server hangs up: exit %d, %d connections; want 2 attempts (retries = 1):\n%s", code, conns.Load(), errs)
 	}
 }
+
+// TestSFTPTimeoutConfigured: the [ssh] timeout_seconds of the configuration
+// reach the SFTP locations. The appraisal centre's server takes the
+// connection and never answers; with timeout_seconds = 1 and retries = 0 the
+// night makes one attempt and gives up after about a second (without the
+// setting, after 30 s; with retries = 0 taken for the default, after four
+// attempts), saying what timed out.
+func TestSFTPTimeoutConfigured(t *testing.T) {
+	srv := sftptest.Builtin(t)
+	addr := sftptest.Silent(t)
+	w := newSFTPWorkdir(t, srv)
+	cfg := strings.Replace(string(w.read("zhutui.toml")), srv.Addr+w.remote+"/appraisal/out", addr+w.remote+"/appraisal/out", 1)
+	cfg = strings.Replace(cfg, "timeout_seconds = 10\nretries = 1\n", "timeout_seconds = 1\nretries = 0\n", 1)
+	if !strings.Contains(cfg, "timeout_seconds = 1\n") {
+		t.Fatalf("the test's configuration has no timeout to change:\n%s", cfg)
+	}
+	if err := os.WriteFile(w.path("zhutui.toml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.ok("init")
+	start := time.Now()
+	_, errs, code := w.zhutui("run", "--as-of", "2014-02-01")
+	took := time.Since(start)
+	if code != 1 || !strings.Contains(errs, addr) || !strings.Contains(errs, "gave up after 1 attempt (no retry configured)") ||
+		!strings.Contains(errs, "i/o timeout") || took > 15*time.Second {
+		t.Errorf("a night whose feed server never answers: exit %d after %v; want a timeout naming %s within seconds (timeout_seconds = 1):\n%s",
+			code, took.Round(time.Millisecond), addr, errs)
+	}
+}

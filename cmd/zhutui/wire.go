@@ -50,7 +50,7 @@ func (app *App) location(cfg *Config, raw string) (pipeline.Location, error) {
 	case strings.HasPrefix(raw, "sftp://"):
 		l, err := sftp.Parse(raw, sftp.Options{KeyFile: cfg.SSH.KeyFile, KnownHosts: cfg.SSH.KnownHosts,
 			Password: os.Getenv("ZHUTUI_SFTP_PASSWORD"), Timeout: time.Duration(cfg.SSH.TimeoutSeconds) * time.Second,
-			Retries: cfg.SSH.Retries})
+			Retries: cfg.sshRetries()})
 		if err != nil {
 			return nil, configError{err}
 		}

@@ -283,6 +283,9 @@ func (l *Location) do(ctx context.Context, what, name string, op func(c *pkgsftp
 			target += "/" + name
 		}
 		if transient(err) {
+			if l.opts.Retries == 0 {
+				return fmt.Errorf("%s %s: gave up after 1 attempt (no retry configured): %w", what, target, err)
+			}
 			return fmt.Errorf("%s %s: gave up after %d attempts: %w", what, target, l.opts.Retries+1, err)
 		}
 		return fmt.Errorf("%s %s: %w", what, target, err)

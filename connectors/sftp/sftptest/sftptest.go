@@ -11,6 +11,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -179,4 +180,37 @@ func HangUp(t testing.TB) (addr string, conns *atomic.Int64) {
 		}
 	}()
 	return ln.Addr().String(), conns
+}
+
+// Silent listens on a loopback port, takes every connection and never says
+// a word on it: a server that hangs (a stuck sshd, a firewall that swallows
+// the traffic). It closes the connections and stops when the test ends.
+func Silent(t testing.TB) (addr string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var held []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	return ln.Addr().String()
 }
