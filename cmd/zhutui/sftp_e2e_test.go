@@ -115,6 +115,30 @@ func TestSFTPWithOpenSSH(t *testing.T) {
 	cycle(t, newSFTPWorkdir(t, sftptest.SSHD(t)))
 }
 
+// TestSFTPPasswordFromEnvironment: with no [ssh] key_file, zhutui logs in with
+// $ZHUTUI_SFTP_PASSWORD and runs the whole cycle; a wrong password fails the
+// night, naming the server, and the password is in no output.
+func TestSFTPPasswordFromEnvironment(t *testing.T) {
+	srv := sftptest.Builtin(t)
+	srv.Builtin.AllowPassword("s3cret-pass")
+	w := newSFTPWorkdir(t, srv)
+	cfg := strings.Replace(string(w.read("zhutui.toml")), fmt.Sprintf("key_file = %q\n", srv.KeyFile), "", 1)
+	if strings.Contains(cfg, "key_file") {
+		t.Fatalf("the key is still configured:\n%s", cfg)
+	}
+	if err := os.WriteFile(w.path("zhutui.toml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.env = append(w.env, "ZHUTUI_SFTP_PASSWORD=s3cret-pass")
+	cycle(t, w)
+	w.env[len(w.env)-1] = "ZHUTUI_SFTP_PASSWORD=wrong-pass"
+	out, errs, code := w.zhutui("run", "--as-of", "2014-02-05")
+	if code != 1 || !strings.Contains(errs, "unable to authenticate") || !strings.Contains(errs, srv.Addr) ||
+		strings.Contains(out+errs, "wrong-pass") {
+		t.Errorf("a wrong password: exit %d; want refused, naming %s, and no password shown:\n%s%s", code, srv.Addr, out, errs)
+	}
+}
+
 // TestSFTPFileTakenByTheBank: over OpenSSH's sftp-server, a run killed after
 // a batch's payment file and sidecar reached the bank, the bank then taking
 // both away: the rerun puts nothing again (a missing remote file is told

@@ -31,6 +31,7 @@ type Server struct {
 	listener net.Listener
 	cutAfter atomic.Int64
 	flip     atomic.Pointer[[]byte]
+	password atomic.Pointer[string]
 	wg       sync.WaitGroup
 	mu       sync.Mutex
 	conns    map[net.Conn]bool
@@ -74,6 +75,12 @@ func StartServerWithHostKey(user string, clientKey ssh.PublicKey, hostKey ssh.Si
 			}
 			return nil, fmt.Errorf("unknown user %q or key", meta.User())
 		},
+		PasswordCallback: func(meta ssh.ConnMetadata, password []byte) (*ssh.Permissions, error) {
+			if want := s.password.Load(); want != nil && meta.User() == user && string(password) == *want {
+				return &ssh.Permissions{}, nil
+			}
+			return nil, fmt.Errorf("unknown user %q or password", meta.User())
+		},
 	}
 	s.config.AddHostKey(hostKey)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -93,6 +100,10 @@ func (s *Server) KnownHostsLine() string {
 
 // HostKey returns the server's public host key.
 func (s *Server) HostKey() ssh.PublicKey { return s.hostKey.PublicKey() }
+
+// AllowPassword lets the user in with this password too, as a server that
+// takes passwords would; until it is called, only the key is taken.
+func (s *Server) AllowPassword(password string) { s.password.Store(&password) }
 
 // CutAfter makes the server drop each connection once it has received n more
 // bytes from the client (0: never).

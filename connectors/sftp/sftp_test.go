@@ -148,6 +148,35 @@ func TestUploadCheckedBeforeRename(t *testing.T) {
 	}
 }
 
+// TestPasswordLogin: a location with a password and no key logs in to a
+// server that takes the password; a wrong one is refused, naming the host.
+func TestPasswordLogin(t *testing.T) {
+	ctx := context.Background()
+	ts := startServer(t)
+	ts.AllowPassword("s3cret")
+	for _, c := range []struct {
+		password string
+		ok       bool
+	}{{"s3cret", true}, {"wrong", false}} {
+		l, err := sftp.Parse("sftp://zhutui@"+ts.Addr+ts.dir, sftp.Options{Password: c.password, KnownHosts: ts.knownHosts,
+			Timeout: 5 * time.Second, Backoff: 10 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = l.Put(ctx, "ZTPAY_B1.txt", []byte("x"))
+		l.Close()
+		if c.ok && err != nil {
+			t.Errorf("password %q: %v", c.password, err)
+		}
+		if !c.ok && (err == nil || !strings.Contains(err.Error(), "unable to authenticate") || !strings.Contains(err.Error(), ts.Addr)) {
+			t.Errorf("password %q: %v; want refused, naming the host", c.password, err)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(ts.dir, "ZTPAY_B1.txt")); err != nil || string(b) != "x" {
+		t.Errorf("the file put with the password: %q, %v", b, err)
+	}
+}
+
 func TestHostKeyChecked(t *testing.T) {
 	ctx := context.Background()
 	ts := startServer(t)
