@@ -101,6 +101,10 @@ func (s *Server) KnownHostsLine() string {
 // HostKey returns the server's public host key.
 func (s *Server) HostKey() ssh.PublicKey { return s.hostKey.PublicKey() }
 
+// AddHostKey offers another host key beside the first (of another type:
+// one of the same type replaces it). Call it before the first connection.
+func (s *Server) AddHostKey(key ssh.Signer) { s.config.AddHostKey(key) }
+
 // AllowPassword lets the user in with this password too, as a server that
 // takes passwords would; until it is called, only the key is taken.
 func (s *Server) AllowPassword(password string) { s.password.Store(&password) }

@@ -3,6 +3,8 @@ package sftp_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -145,6 +147,48 @@ func TestUploadCheckedBeforeRename(t *testing.T) {
 				t.Fatal("the delivered file is not the data")
 			}
 		})
+	}
+}
+
+// TestHostKeyOfAnotherTypeFirst: a server offering two host keys, of which
+// known_hosts holds only the one a client would not pick by default (here
+// its Ed25519 key, beside an ECDSA one, which x/crypto's client prefers), is
+// accepted by the key known_hosts holds (golang/go#28870). The same
+// handshake without zhutui's choice of algorithms fails, so the test shows
+// the case it is about.
+func TestHostKeyOfAnotherTypeFirst(t *testing.T) {
+	ctx := context.Background()
+	ts := startServer(t)
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecdsaKey, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.AddHostKey(ecdsaKey) // known_hosts keeps only the Ed25519 key
+	l := ts.location(t, sftp.Options{})
+	if _, err := l.Put(ctx, "ZTPAY_B1.txt", []byte("x")); err != nil {
+		t.Fatalf("put to a server that offers its known key second: %v", err)
+	}
+	callback, err := knownhosts.New(ts.knownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemBytes, err := os.ReadFile(ts.keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey(pemBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := ssh.Dial("tcp", ts.Addr, &ssh.ClientConfig{User: "zhutui", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		HostKeyCallback: callback, Timeout: 5 * time.Second})
+	if err == nil {
+		plain.Close()
+		t.Fatal("a client with the default algorithms took the known key too: the test does not show the case")
 	}
 }
 
