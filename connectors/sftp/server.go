@@ -65,8 +65,10 @@ func StartServer(user string, clientKey ssh.PublicKey) (*Server, error) {
 	return StartServerWithHostKey(user, clientKey, hostKey)
 }
 
-// StartServerWithHostKey starts a server with a given host key.
-func StartServerWithHostKey(user string, clientKey ssh.PublicKey, hostKey ssh.Signer) (*Server, error) {
+// StartServerWithHostKey starts a server with a given host key, and offers
+// the others given too (each of another type), as a server with keys of
+// several types does.
+func StartServerWithHostKey(user string, clientKey ssh.PublicKey, hostKey ssh.Signer, others ...ssh.Signer) (*Server, error) {
 	s := &Server{hostKey: hostKey, conns: map[net.Conn]bool{}}
 	s.config = &ssh.ServerConfig{
 		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
@@ -83,6 +85,9 @@ func StartServerWithHostKey(user string, clientKey ssh.PublicKey, hostKey ssh.Si
 		},
 	}
 	s.config.AddHostKey(hostKey)
+	for _, k := range others {
+		s.config.AddHostKey(k)
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -100,10 +105,6 @@ func (s *Server) KnownHostsLine() string {
 
 // HostKey returns the server's public host key.
 func (s *Server) HostKey() ssh.PublicKey { return s.hostKey.PublicKey() }
-
-// AddHostKey offers another host key beside the first (of another type:
-// one of the same type replaces it). Call it before the first connection.
-func (s *Server) AddHostKey(key ssh.Signer) { s.config.AddHostKey(key) }
 
 // AllowPassword lets the user in with this password too, as a server that
 // takes passwords would; until it is called, only the key is taken.

@@ -158,7 +158,11 @@ func TestUploadCheckedBeforeRename(t *testing.T) {
 // the case it is about.
 func TestHostKeyOfAnotherTypeFirst(t *testing.T) {
 	ctx := context.Background()
-	ts := startServer(t)
+	ts := startServer(t) // for its client key and folder
+	ed25519Key, _, err := sftp.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -167,12 +171,24 @@ func TestHostKeyOfAnotherTypeFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.AddHostKey(ecdsaKey) // known_hosts keeps only the Ed25519 key
-	l := ts.location(t, sftp.Options{})
+	srv, err := sftp.StartServerWithHostKey("zhutui", mustPublic(t, ts.keyFile), ed25519Key, ecdsaKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	known := filepath.Join(t.TempDir(), "known_hosts") // the Ed25519 key only
+	if err := os.WriteFile(known, []byte(knownhosts.Line([]string{knownhosts.Normalize(srv.Addr)}, ed25519Key.PublicKey())+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := sftp.Parse("sftp://zhutui@"+srv.Addr+ts.dir, sftp.Options{KeyFile: ts.keyFile, KnownHosts: known, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
 	if _, err := l.Put(ctx, "ZTPAY_B1.txt", []byte("x")); err != nil {
 		t.Fatalf("put to a server that offers its known key second: %v", err)
 	}
-	callback, err := knownhosts.New(ts.knownHosts)
+	callback, err := knownhosts.New(known)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +200,7 @@ func TestHostKeyOfAnotherTypeFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, err := ssh.Dial("tcp", ts.Addr, &ssh.ClientConfig{User: "zhutui", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+	plain, err := ssh.Dial("tcp", srv.Addr, &ssh.ClientConfig{User: "zhutui", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
 		HostKeyCallback: callback, Timeout: 5 * time.Second})
 	if err == nil {
 		plain.Close()
