@@ -429,31 +429,39 @@ func TestBanksFolderGone(t *testing.T) {
 }
 
 // TestClashAtTheRename: someone puts a file under the payment file's name
-// while zhutui's checked copy waits to be linked into place. The link does
-// not overwrite it: the night fails with the clash, the other file stays as
-// it was, no sidecar and no temporary copy are left, and the batch is not
-// recorded as sent.
+// while zhutui's checked copy waits to be linked into place (see
+// clashAtTheRename); the batch is not recorded as sent.
 func TestClashAtTheRename(t *testing.T) {
 	w := night1Workdir(t)
-	night, out := w.pausedAt(t, "upload:before-rename", "run", "--as-of", "2014-02-01")
-	final := w.path("outbox/payments/ZTPAY_B2014020101.txt")
+	clashAtTheRename(t, w, w.path("outbox/payments"), "run", "--as-of", "2014-02-01")
+	if show := w.ok("batch", "show", "B2014020101"); strings.Contains(show, "SENT") {
+		t.Errorf("the batch was recorded as sent:\n%s", show)
+	}
+}
+
+// clashAtTheRename runs zhutui with args, held at the upload:before-rename
+// point of its first upload, the payment file of B2014020101 to folder (the
+// bank's, seen locally), and puts another file under that name meanwhile.
+// The night must fail with the clash, leave the other file as it was, and
+// leave nothing else in the folder (no sidecar, no temporary copy).
+func clashAtTheRename(t *testing.T, w *workdir, folder string, args ...string) {
+	t.Helper()
+	night, out := w.pausedAt(t, "upload:before-rename", args...)
+	final := filepath.Join(folder, "ZTPAY_B2014020101.txt")
 	other := []byte("H|someone else's file\r\n")
 	if err := os.WriteFile(final, other, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	w.goOn()
-	if err := night.Wait(); err == nil || !strings.Contains(out.String(),
-		"put ZTPAY_B2014020101.txt in file://"+w.path("outbox/payments")+": a file of that name with other content is already there") {
+	if err := night.Wait(); err == nil || !regexp.MustCompile(`deliver batch B2014020101: [^\n]*ZTPAY_B2014020101\.txt[^\n]*: `+
+		`a file of that name with other content is already there`).MatchString(out.String()) {
 		t.Fatalf("the night with its payment file's name taken meanwhile: %v\n%s", err, out)
 	}
 	if got, _ := os.ReadFile(final); !bytes.Equal(got, other) {
 		t.Errorf("the other file was overwritten: %q", got)
 	}
-	if entries, err := os.ReadDir(w.path("outbox/payments")); err != nil || len(entries) != 1 {
+	if entries, err := os.ReadDir(folder); err != nil || len(entries) != 1 {
 		t.Errorf("the bank's folder holds %v, %v; want the other file alone (no sidecar, no temporary copy)", entries, err)
-	}
-	if show := w.ok("batch", "show", "B2014020101"); strings.Contains(show, "SENT") {
-		t.Errorf("the batch was recorded as sent:\n%s", show)
 	}
 }
 

@@ -141,33 +141,26 @@ func TestSFTPPasswordFromEnvironment(t *testing.T) {
 
 // TestSFTPClashAtTheRename: over OpenSSH's sftp-server, which renames
 // without overwriting, someone puts a file under the payment file's name while
-// zhutui's checked copy waits to be renamed into place: the night fails with
-// the clash, the other file stays, and zhutui's copy and sidecar are not left
-// at the bank. (The built-in server would overwrite: pkg/sftp renames as
-// os.Rename does.)
+// zhutui's checked copy waits to be renamed into place (see
+// clashAtTheRename). The built-in server would overwrite: pkg/sftp renames as
+// os.Rename does.
 func TestSFTPClashAtTheRename(t *testing.T) {
+	w := approvedOverOpenSSH(t)
+	clashAtTheRename(t, w.workdir, w.remotePath("bank/in"), "run", "--as-of", "2014-02-02")
+}
+
+// approvedOverOpenSSH is an SFTP work folder, over OpenSSH's sftp-server,
+// whose first night took the fixtures (the feed over SFTP) and whose batch
+// B2014020101 is approved, to be delivered by the next night.
+func approvedOverOpenSSH(t *testing.T) *sftpWorkdir {
+	t.Helper()
 	w := newSFTPWorkdir(t, sftptest.SSHD(t))
 	w.ok("init")
 	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
 	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.remotePath("appraisal/out/feed-20140201.csv"))
 	w.ok("run", "--as-of", "2014-02-01")
 	w.ok("batch", "approve", "B2014020101", "--by", "finance-li")
-	night, out := w.pausedAt(t, "upload:before-rename", "run", "--as-of", "2014-02-02")
-	final := w.remotePath("bank/in/ZTPAY_B2014020101.txt")
-	other := []byte("H|someone else's file\r\n")
-	if err := os.WriteFile(final, other, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	w.goOn()
-	if err := night.Wait(); err == nil || !strings.Contains(out.String(), "a file of that name with other content is already there") {
-		t.Fatalf("the night with its payment file's name taken meanwhile: %v\n%s", err, out)
-	}
-	if got, _ := os.ReadFile(final); !bytes.Equal(got, other) {
-		t.Errorf("the other file was overwritten: %q", got)
-	}
-	if entries, err := os.ReadDir(w.remotePath("bank/in")); err != nil || len(entries) != 1 {
-		t.Errorf("the bank's folder holds %v, %v; want the other file alone (no sidecar, no temporary copy)", entries, err)
-	}
+	return w
 }
 
 // TestSFTPFileTakenByTheBank: over OpenSSH's sftp-server, a run killed after
@@ -175,12 +168,7 @@ func TestSFTPClashAtTheRename(t *testing.T) {
 // both away: the rerun puts nothing again (a missing remote file is told
 // from one it cannot see) and records the batch as SENT.
 func TestSFTPFileTakenByTheBank(t *testing.T) {
-	w := newSFTPWorkdir(t, sftptest.SSHD(t))
-	w.ok("init")
-	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
-	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.remotePath("appraisal/out/feed-20140201.csv"))
-	w.ok("run", "--as-of", "2014-02-01")
-	w.ok("batch", "approve", "B2014020101", "--by", "finance-li")
+	w := approvedOverOpenSSH(t)
 	w.killedAt(t, "deliver:put#2", "run", "--as-of", "2014-02-02")
 	for _, n := range []string{"ZTPAY_B2014020101.txt", "ZTPAY_B2014020101.txt.sha256"} {
 		if err := os.Rename(w.remotePath("bank/in", n), w.path(n)); err != nil {
