@@ -163,23 +163,11 @@ func must(t testing.TB, err error) {
 // test ends.
 func HangUp(t testing.TB) (addr string, conns *atomic.Int64) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	conns = new(atomic.Int64)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			c.Close()
-		}
-	}()
-	return ln.Addr().String(), conns
+	return accepting(t, func(c net.Conn) {
+		conns.Add(1)
+		c.Close()
+	}), conns
 }
 
 // Silent listens on a loopback port, takes every connection and never says
@@ -187,29 +175,38 @@ func HangUp(t testing.TB) (addr string, conns *atomic.Int64) {
 // the traffic). It closes the connections and stops when the test ends.
 func Silent(t testing.TB) (addr string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	var held []net.Conn
 	t.Cleanup(func() {
-		ln.Close()
 		mu.Lock()
 		defer mu.Unlock()
 		for _, c := range held {
 			c.Close()
 		}
 	})
+	return accepting(t, func(c net.Conn) {
+		mu.Lock()
+		defer mu.Unlock()
+		held = append(held, c)
+	})
+}
+
+// accepting listens on a loopback port and hands every connection to take,
+// until the test ends; it returns the address.
+func accepting(t testing.TB, take func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
+			take(c)
 		}
 	}()
 	return ln.Addr().String()
