@@ -230,3 +230,53 @@ func TestDaemonSkipsWhileBusy(t *testing.T) {
 		t.Errorf("the log does not say the run was skipped for li@elsewhere's ingest alone:\n%s", log)
 	}
 }
+
+// TestDaemonTakesTurns: the nightly run and the ledger's verification take
+// turns. A night held at a stage for longer than the verification's
+// one-second schedule sees no verification finish while it runs; the
+// verification runs again once the night is over.
+func TestDaemonTakesTurns(t *testing.T) {
+	cfg := testConfig + "[schedule]\ncron = \"* * * * * *\"\nverify_cron = \"* * * * * *\"\n"
+	w := workdirWith(t, cfg)
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w.ok("run", "--as-of", "2014-02-01") // entries for the verification to read
+	d, _, errs := startDaemon(t, w, []string{"ZHUTUI_PAUSE_AT=stage:reconcile:before", "ZHUTUI_PAUSE_FILE=" + w.path("go")}, "-v")
+	waitFor(t, w.path("go.waiting"))
+	time.Sleep(2500 * time.Millisecond) // two or three verifications would have run meanwhile
+	w.goOn()
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		log := errs.String()
+		if i := strings.Index(log, "scheduled run finished"); i >= 0 && strings.Contains(log[i:], "ledger verified") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no night and verification after it in 15 s:\n%s", log)
+		}
+	}
+	d.Process.Signal(syscall.SIGTERM)
+	d.Wait()
+	// The log is one stream, in the order it was written: between a night's
+	// start and its end no verification may have finished.
+	log := errs.String()
+	nights := 0
+	for rest := log; ; {
+		start := strings.Index(rest, "scheduled run starting")
+		if start < 0 {
+			break
+		}
+		end := strings.Index(rest[start:], "scheduled run finished")
+		if end < 0 {
+			break // the last night, cut by SIGTERM
+		}
+		if during := rest[start : start+end]; strings.Contains(during, "ledger verified") {
+			t.Errorf("the ledger was verified during a night:\n%s", during)
+		}
+		nights++
+		rest = rest[start+end+1:]
+	}
+	if nights == 0 {
+		t.Fatalf("no whole night in the log:\n%s", log)
+	}
+}
