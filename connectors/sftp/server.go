@@ -32,6 +32,7 @@ type Server struct {
 	cutAfter atomic.Int64
 	flip     atomic.Pointer[[]byte]
 	password atomic.Pointer[string]
+	handlers atomic.Pointer[pkgsftp.Handlers]
 	wg       sync.WaitGroup
 	mu       sync.Mutex
 	conns    map[net.Conn]bool
@@ -119,6 +120,11 @@ func (s *Server) CutAfter(n int64) { s.cutAfter.Store(n) }
 // would, without changing any length; then it stops.
 func (s *Server) FlipOnce(marker []byte) { s.flip.Store(&marker) }
 
+// ServeHandlers makes the server answer new sessions with these handlers
+// (pkg/sftp's request server) instead of the file system, for faults a file
+// system does not make, such as a file shorter than its stat says.
+func (s *Server) ServeHandlers(h pkgsftp.Handlers) { s.handlers.Store(&h) }
+
 // Close stops the server and drops its connections.
 func (s *Server) Close() error {
 	s.mu.Lock()
@@ -187,8 +193,13 @@ func (s *Server) handle(conn net.Conn) {
 					rw = &cutter{ReadWriteCloser: ch, left: n, conn: conn}
 				}
 				rw = &flipper{ReadWriteCloser: rw, s: s}
-				srv, err := pkgsftp.NewServer(rw)
-				if err != nil {
+				var srv interface {
+					Serve() error
+					Close() error
+				}
+				if h := s.handlers.Load(); h != nil {
+					srv = pkgsftp.NewRequestServer(rw, *h)
+				} else if srv, err = pkgsftp.NewServer(rw); err != nil {
 					ch.Close()
 					return
 				}

@@ -8,17 +8,21 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	pkgsftp "github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"zhutui/connectors/sftp"
 	"zhutui/connectors/sftp/sftptest"
+	"zhutui/pipeline"
 	"zhutui/pipeline/locationtest"
 )
 
@@ -429,5 +433,127 @@ func TestRetryStopsWhenCancelled(t *testing.T) {
 	}
 	if n := conns.Load(); n != 1 {
 		t.Errorf("%d connections, want the first attempt's alone", n)
+	}
+}
+
+// TestShortDownload: a file that comes down shorter than the size the
+// server gave for it (a sender still rewriting it, a faulty server) is not
+// taken: the download is tried again and then fails, naming both sizes, and
+// leaves no staging file behind. The same server giving the size it sends
+// is read whole, so the handlers are not what fails.
+func TestShortDownload(t *testing.T) {
+	ts := startServer(t)
+	staging := t.TempDir()
+	t.Setenv("TMPDIR", staging)
+	data := []byte("no,name\n1,Li Lei\n")
+	for _, tc := range []struct {
+		says    int64
+		wantErr string
+	}{
+		{int64(len(data)), ""},
+		{int64(len(data)) + 5, fmt.Sprintf("gave up after 2 attempts: downloaded %d bytes, the server says %d", len(data), len(data)+5)},
+	} {
+		ts.ServeHandlers(shortFile{data: data, says: tc.says}.handlers())
+		l := ts.location(t, sftp.Options{Retries: 1})
+		f, err := l.Open(context.Background(), "night1.csv")
+		if tc.wantErr == "" {
+			if err != nil {
+				t.Fatalf("the size it sends: %v", err)
+			}
+			got, _ := io.ReadAll(f)
+			f.Close()
+			if !bytes.Equal(got, data) {
+				t.Fatalf("read %q, want %q", got, data)
+			}
+			continue
+		}
+		if err == nil {
+			f.Close()
+			t.Fatalf("a download %d bytes short was taken", tc.says-int64(len(data)))
+		}
+		if !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "night1.csv") {
+			t.Errorf("short download: %v\nwant it to name the file and say %q", err, tc.wantErr)
+		}
+	}
+	if left, _ := os.ReadDir(staging); len(left) != 0 {
+		t.Errorf("staging files left behind: %v", left)
+	}
+}
+
+// shortFile serves one file whose stat gives says bytes and whose reads give
+// data; it refuses every change.
+type shortFile struct {
+	data []byte
+	says int64
+}
+
+func (f shortFile) handlers() pkgsftp.Handlers {
+	return pkgsftp.Handlers{FileGet: f, FilePut: f, FileCmd: f, FileList: f}
+}
+
+func (f shortFile) Fileread(*pkgsftp.Request) (io.ReaderAt, error) {
+	return bytes.NewReader(f.data), nil
+}
+func (f shortFile) Filewrite(*pkgsftp.Request) (io.WriterAt, error) { return nil, os.ErrPermission }
+func (f shortFile) Filecmd(*pkgsftp.Request) error                  { return os.ErrPermission }
+
+func (f shortFile) Filelist(r *pkgsftp.Request) (pkgsftp.ListerAt, error) {
+	if r.Method != "Stat" {
+		return nil, os.ErrPermission
+	}
+	return listerAt{fileInfo{name: path.Base(r.Filepath), size: f.says}}, nil
+}
+
+type listerAt []os.FileInfo
+
+func (l listerAt) ListAt(ls []os.FileInfo, offset int64) (int, error) {
+	if offset >= int64(len(l)) {
+		return 0, io.EOF
+	}
+	n := copy(ls, l[offset:])
+	if offset+int64(n) >= int64(len(l)) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// fileInfo is a regular file's stat.
+type fileInfo struct {
+	name string
+	size int64
+}
+
+func (fi fileInfo) Name() string       { return fi.name }
+func (fi fileInfo) Size() int64        { return fi.size }
+func (fi fileInfo) Mode() os.FileMode  { return 0o644 }
+func (fi fileInfo) ModTime() time.Time { return time.Unix(1391212800, 0) }
+func (fi fileInfo) IsDir() bool        { return false }
+func (fi fileInfo) Sys() any           { return nil }
+
+// TestTransient: which failures are tried again on a new connection. Some
+// network failures can reach the client as text alone (an error that wraps
+// its cause with %v loses the cause's type); those are known by their words.
+func TestTransient(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{errors.New("read tcp 127.0.0.1:50022->127.0.0.1:22: read: connection reset by peer"), true},
+		{errors.New("write tcp 127.0.0.1:50022->127.0.0.1:22: write: broken pipe"), true},
+		{errors.New("dial tcp 127.0.0.1:22: connect: connection refused"), true},
+		{errors.New("read tcp 127.0.0.1:50022: use of closed network connection"), true},
+		{fmt.Errorf("download: %w", io.ErrUnexpectedEOF), true},
+		{fmt.Errorf("list: %w", pkgsftp.ErrSSHFxConnectionLost), true},
+		{fmt.Errorf("open: %w", os.ErrNotExist), false},
+		{fmt.Errorf("put: %w", os.ErrPermission), false},
+		{&pkgsftp.StatusError{Code: 4}, false}, // SSH_FX_FAILURE: the server answered
+		{errors.New("ssh: handshake failed: ssh: unable to authenticate"), false},
+		{errors.New("sftp: the upload's bytes differ"), false},
+		{fmt.Errorf("put ZTPAY_B1.txt: %w", pipeline.ErrClash), false},
+		{&sftp.HostKeyError{Host: "bank:22", Err: errors.New("knownhosts: key mismatch")}, false},
+	} {
+		if got := sftp.Transient(tc.err); got != tc.want {
+			t.Errorf("transient(%q) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }

@@ -1,0 +1,4 @@
+package sftp
+
+// Transient is transient, for the external tests.
+var Transient = transient
