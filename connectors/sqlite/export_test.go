@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -136,4 +137,15 @@ func WithMigration(t testing.TB, name, body string) (restore func()) {
 	restore = func() { migrationFS = was }
 	t.Cleanup(restore)
 	return restore
+}
+
+// HeartbeatEvery is how often a held lease heartbeats.
+func HeartbeatEvery() time.Duration { return heartbeatEvery }
+
+// SetHeartbeatEvery changes it for the leases taken after, until the
+// returned function puts it back.
+func SetHeartbeatEvery(d time.Duration) (restore func()) {
+	old := heartbeatEvery
+	heartbeatEvery = d
+	return func() { heartbeatEvery = old }
 }

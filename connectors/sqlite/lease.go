@@ -16,6 +16,11 @@ import (
 // LeaseTTL is how long a lease lives without a heartbeat.
 const LeaseTTL = 60 * time.Second
 
+// heartbeatEvery is how often a held lease heartbeats: several times within
+// LeaseTTL, so that a late tick or a long write transaction it waits behind
+// does not make a live holder look dead (tests shorten it).
+var heartbeatEvery = LeaseTTL / 6
+
 // Lease is the database's run lease, held by one process.
 type Lease struct {
 	st     *Store
@@ -77,13 +82,13 @@ func (s *Store) AcquireLease(ctx context.Context, h pipeline.Holder) (*Lease, er
 		return nil, fmt.Errorf("take the run lease: %w", err)
 	}
 	l := &Lease{st: s, holder: h, stop: make(chan struct{}), done: make(chan struct{})}
-	go l.heartbeat()
+	go l.heartbeat(heartbeatEvery)
 	return l, nil
 }
 
-func (l *Lease) heartbeat() {
+func (l *Lease) heartbeat(every time.Duration) {
 	defer close(l.done)
-	t := time.NewTicker(LeaseTTL / 6)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {

@@ -7,9 +7,11 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"zhutui/connectors/sqlite"
 	"zhutui/pipeline"
 )
 
@@ -136,5 +138,63 @@ func TestAcquireLease(t *testing.T) {
 	defer c.Release()
 	if r, err := st.Run(ctx, done); err != nil || r.Outcome != "succeeded" {
 		t.Errorf("a finished run under a dead holder's lease: %+v, %v", r, err)
+	}
+}
+
+// TestLeaseHeartbeat: a held lease's heartbeat keeps its row's time fresh,
+// several times within LeaseTTL, and touches its own row alone: a lease
+// another process took over meanwhile is not kept alive by the old holder.
+func TestLeaseHeartbeat(t *testing.T) {
+	if every := sqlite.HeartbeatEvery(); every <= 0 || every*3 > sqlite.LeaseTTL {
+		t.Errorf("the lease heartbeats every %s: want at least three times in %s", every, sqlite.LeaseTTL)
+	}
+	defer sqlite.SetHeartbeatEvery(5 * time.Millisecond)()
+	ctx := context.Background()
+	st := MustOpen(t)
+	// Each reading of the clock is a second later: the heartbeat reads it
+	// once before each of its updates.
+	var ticks atomic.Int64
+	start := time.Date(2014, 2, 1, 2, 30, 0, 0, pipeline.Beijing)
+	st.Now = func() time.Time { return start.Add(time.Duration(ticks.Add(1)) * time.Second) }
+	l, err := st.AcquireLease(ctx, pipeline.Holder{User: "ops", Host: "here", PID: os.Getpid(), Command: "run"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	heartbeat := func() string {
+		t.Helper()
+		var at string
+		if err := st.DB().Get(&at, `SELECT heartbeat_at FROM lease`); err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	// waitTicks returns once the heartbeat has read the clock n more times:
+	// at least n-1 of its updates have run by then.
+	waitTicks := func(n int64) {
+		t.Helper()
+		for from, deadline := ticks.Load(), time.Now().Add(10*time.Second); ticks.Load() < from+n; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the lease's heartbeat did not run in 10 s (%d readings of the clock)", ticks.Load()-from)
+			}
+		}
+	}
+	taken := heartbeat()
+	waitTicks(3)
+	if now := heartbeat(); now <= taken {
+		t.Errorf("after its heartbeats the lease's time is %s, taken at %s", now, taken)
+	}
+	// Another process, here or on another host, took the lease over.
+	for _, other := range []string{`pid = pid + 1`, `host = 'there'`} {
+		if _, err := st.DB().Exec(`UPDATE lease SET ` + other + `, heartbeat_at = '2000-01-01 00:00:00'`); err != nil {
+			t.Fatal(err)
+		}
+		waitTicks(3)
+		if at := heartbeat(); at != "2000-01-01 00:00:00" {
+			t.Errorf("with %s, the old holder's heartbeat touched the new holder's lease: its time is %s", other, at)
+		}
+		if _, err := st.DB().Exec(`UPDATE lease SET pid = ?, host = 'here'`, os.Getpid()); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
