@@ -149,3 +149,6 @@ func SetHeartbeatEvery(d time.Duration) (restore func()) {
 	heartbeatEvery = d
 	return func() { heartbeatEvery = old }
 }
+
+// ProcessAlive is processAlive.
+var ProcessAlive = processAlive

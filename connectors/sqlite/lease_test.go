@@ -5,9 +5,11 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -197,4 +199,65 @@ func TestLeaseHeartbeat(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestProcessOfAnotherUser: a lease holder's process that belongs to
+// another user (a daemon run as zhutui, an operator's rerun as root) is
+// alive though this process may not signal it (EPERM); taking it for gone
+// would hand its lease to a second night. Run as root, the test runs its
+// own binary again as nobody to ask about this (root's) process.
+func TestProcessOfAnotherUser(t *testing.T) {
+	if pid := os.Getenv("ZHUTUI_TEST_ALIVE_PID"); pid != "" {
+		n, _ := strconv.Atoi(pid)
+		if !sqlite.ProcessAlive(n) {
+			t.Fatalf("uid %d: process %d of another user taken for gone", os.Getuid(), n)
+		}
+		return
+	}
+	if os.Getuid() != 0 {
+		// Not root: init (pid 1) is another user's process already.
+		if !sqlite.ProcessAlive(1) {
+			t.Fatal("process 1, another user's, taken for gone")
+		}
+		return
+	}
+	// The test binary, where nobody may run it.
+	dir, err := os.MkdirTemp("", "zhutui-eperm-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "sqlite.test")
+	if err := os.WriteFile(bin, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		pid  int
+		want bool
+	}{{os.Getpid(), true}, {gonePID(t), false}} {
+		cmd := exec.Command(bin, "-test.run=^TestProcessOfAnotherUser$", "-test.count=1")
+		cmd.Dir = "/"
+		cmd.Env = append(os.Environ(), "ZHUTUI_TEST_ALIVE_PID="+strconv.Itoa(c.pid))
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, err := cmd.CombinedOutput()
+		if alive := err == nil; alive != c.want {
+			t.Errorf("process %d seen by nobody: alive %v, want %v (%v)\n%s", c.pid, alive, c.want, err, out)
+		}
+	}
+}
+
+// gonePID returns the id of a process that has ended.
+func gonePID(t *testing.T) int {
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return gone.Process.Pid
 }
