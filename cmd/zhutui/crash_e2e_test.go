@@ -28,8 +28,7 @@ func night1Workdir(t *testing.T) *workdir {
 	t.Helper()
 	w := workdirWith(t, crashConfig)
 	w.ok("init")
-	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
-	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w.dropNight1(t)
 	return w
 }
 
@@ -40,8 +39,7 @@ func awaitingApproval(t *testing.T) *workdir {
 	t.Helper()
 	w := newWorkdir(t)
 	w.ok("init")
-	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
-	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w.dropNight1(t)
 	w.ok("run", "--as-of", "2014-02-01")
 	return w
 }

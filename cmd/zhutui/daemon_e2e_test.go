@@ -107,8 +107,7 @@ func TestDaemonVerifiesTheLedger(t *testing.T) {
 	cfg := testConfig + "[schedule]\ncron = \"0 0 1 1 *\"\nverify_cron = \"* * * * * *\"\n"
 	w := workdirWith(t, cfg)
 	w.ok("init")
-	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
-	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w.dropNight1(t)
 	w.ok("run", "--as-of", "2014-02-01") // its report verifies every entry
 	d, _, errs := startDaemon(t, w, nil, "-v")
 	waitFor := func(what string) {
@@ -239,8 +238,7 @@ func TestDaemonTakesTurns(t *testing.T) {
 	cfg := testConfig + "[schedule]\ncron = \"* * * * * *\"\nverify_cron = \"* * * * * *\"\n"
 	w := workdirWith(t, cfg)
 	w.ok("init")
-	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
-	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w.dropNight1(t)
 	w.ok("run", "--as-of", "2014-02-01") // entries for the verification to read
 	d, _, errs := startDaemon(t, w, []string{"ZHUTUI_PAUSE_AT=stage:reconcile:before", "ZHUTUI_PAUSE_FILE=" + w.path("go")}, "-v")
 	waitFor(t, w.path("go.waiting"))

@@ -149,6 +149,14 @@ func (w *workdir) read(p ...string) []byte {
 	return b
 }
 
+// dropNight1 puts the first night's fixture files, registrations and
+// certificates, in w's inbound folders.
+func (w *workdir) dropNight1(t *testing.T) {
+	t.Helper()
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+}
+
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)

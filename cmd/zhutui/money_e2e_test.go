@@ -19,8 +19,7 @@ import (
 func TestMoneyEndToEnd(t *testing.T) {
 	w := newWorkdir(t)
 	w.ok("init")
-	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
-	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w.dropNight1(t)
 	out := w.ok("run", "--as-of", "2014-02-01")
 	if entries, _ := os.ReadDir(w.path("outbox/payments")); len(entries) != 0 {
 		t.Fatalf("a payment file was delivered before approval: %v", entries)
@@ -204,8 +203,7 @@ func TestReissueSaysWhatItSkips(t *testing.T) {
 func TestLedgerTamper(t *testing.T) {
 	w := newWorkdir(t)
 	w.ok("init")
-	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
-	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w.dropNight1(t)
 	w.ok("run", "--as-of", "2014-02-01")
 	if st := w.ok("status"); !strings.Contains(st, "the whole ledger was never verified") {
 		t.Errorf("status before any full verification:\n%s", st)
@@ -321,8 +319,7 @@ func TestMisnamedResult(t *testing.T) {
 func TestDeliverRefusesAlteredBatch(t *testing.T) {
 	w := workdirWith(t, testConfig+"max_lines = 4\n[approval]\nrequired = false\n")
 	w.ok("init")
-	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
-	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w.dropNight1(t)
 	sql := func(q string) {
 		t.Helper()
 		if _, err := w.sql(q); err != nil {

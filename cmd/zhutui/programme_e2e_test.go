@@ -3,7 +3,6 @@ package main_test
 import (
 	"bytes"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -63,8 +62,7 @@ func TestBudgetEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.ok("init")
-	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
-	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w.dropNight1(t)
 	out := w.ok("run", "--as-of", "2014-02-01")
 	m := regexp.MustCompile(`batch B2014020101: (\d+) lines, ([\d.]+) yuan`).FindStringSubmatch(out)
 	if m == nil || strings.Count(out, "  batch B") != 1 {
