@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -110,20 +111,15 @@ func TestDaemonVerifiesTheLedger(t *testing.T) {
 	w.dropNight1(t)
 	w.ok("run", "--as-of", "2014-02-01") // its report verifies every entry
 	d, _, errs := startDaemon(t, w, nil, "-v")
-	waitFor := func(what string) {
+	waitForLine := func(what string) {
 		t.Helper()
-		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			if strings.Contains(errs.String(), what) {
-				return
-			}
-		}
-		t.Fatalf("the daemon's log has no %q in 15 s:\n%s", what, errs.String())
+		waitForLog(t, errs, strconv.Quote(what), func(log string) bool { return strings.Contains(log, what) })
 	}
-	waitFor("ledger verified")
+	waitForLine("ledger verified")
 	if _, err := w.sql(`DROP TRIGGER ledger_entries_no_update; UPDATE ledger_entries SET amount_fen = amount_fen + 1 WHERE seq = 3`); err != nil {
 		t.Fatalf("tamper: %v", err)
 	}
-	waitFor("THE LEDGER DOES NOT VERIFY")
+	waitForLine("THE LEDGER DOES NOT VERIFY")
 	if !strings.Contains(errs.String(), "first_bad_entry=3") {
 		t.Errorf("the log does not name entry 3:\n%s", errs.String())
 	}
@@ -134,7 +130,6 @@ func TestDaemonVerifiesTheLedger(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer a child process writes while the test reads.
 // startDaemon starts zhutui daemon in w, with global flags args and the
 // environment variables env added to w's; it is killed when the test ends.
 // Its output can be read while it runs.
@@ -151,6 +146,18 @@ func startDaemon(t *testing.T, w *workdir, env []string, args ...string) (d *exe
 	return d, out, errs
 }
 
+// waitForLog waits up to 15 s for the daemon's log to satisfy ok, and fails
+// the test, showing the log, if it does not; what says what was awaited.
+func waitForLog(t *testing.T, errs *syncBuffer, what string, ok func(log string) bool) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); !ok(errs.String()); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the daemon's log has no %s in 15 s:\n%s", what, errs.String())
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer a child process writes while the test reads.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -217,11 +224,8 @@ func TestDaemonSkipsWhileBusy(t *testing.T) {
 	}
 	defer lease.Release()
 	d, _, errs := startDaemon(t, w, nil)
-	for deadline := time.Now().Add(15 * time.Second); !regexp.MustCompile(`scheduled run (skipped|failed)`).MatchString(errs.String()); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no scheduled run in 15 s:\n%s", errs.String())
-		}
-	}
+	ran := regexp.MustCompile(`scheduled run (skipped|failed)`)
+	waitForLog(t, errs, "scheduled run", ran.MatchString)
 	d.Process.Signal(syscall.SIGTERM)
 	d.Wait()
 	log := errs.String()
@@ -244,15 +248,10 @@ func TestDaemonTakesTurns(t *testing.T) {
 	waitFor(t, w.path("go.waiting"))
 	time.Sleep(2500 * time.Millisecond) // two or three verifications would have run meanwhile
 	w.goOn()
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		log := errs.String()
-		if i := strings.Index(log, "scheduled run finished"); i >= 0 && strings.Contains(log[i:], "ledger verified") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no night and verification after it in 15 s:\n%s", log)
-		}
-	}
+	waitForLog(t, errs, "night and verification after it", func(log string) bool {
+		_, after, ok := strings.Cut(log, "scheduled run finished")
+		return ok && strings.Contains(after, "ledger verified")
+	})
 	d.Process.Signal(syscall.SIGTERM)
 	d.Wait()
 	// The log is one stream, in the order it was written: between a night's

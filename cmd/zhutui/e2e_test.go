@@ -157,6 +157,19 @@ func (w *workdir) dropNight1(t *testing.T) {
 	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
 }
 
+// editConfig replaces old with new, once, in w's zhutui.toml; the test fails
+// when old is not there.
+func (w *workdir) editConfig(t *testing.T, old, new string) {
+	t.Helper()
+	cfg := string(w.read("zhutui.toml"))
+	if !strings.Contains(cfg, old) {
+		t.Fatalf("zhutui.toml has no %q:\n%s", old, cfg)
+	}
+	if err := os.WriteFile(w.path("zhutui.toml"), []byte(strings.Replace(cfg, old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)

@@ -122,13 +122,7 @@ func TestSFTPPasswordFromEnvironment(t *testing.T) {
 	srv := sftptest.Builtin(t)
 	srv.Builtin.AllowPassword("s3cret-pass")
 	w := newSFTPWorkdir(t, srv)
-	cfg := strings.Replace(string(w.read("zhutui.toml")), fmt.Sprintf("key_file = %q\n", srv.KeyFile), "", 1)
-	if strings.Contains(cfg, "key_file") {
-		t.Fatalf("the key is still configured:\n%s", cfg)
-	}
-	if err := os.WriteFile(w.path("zhutui.toml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	w.editConfig(t, fmt.Sprintf("key_file = %q\n", srv.KeyFile), "")
 	w.env = append(w.env, "ZHUTUI_SFTP_PASSWORD=s3cret-pass")
 	cycle(t, w)
 	w.env[len(w.env)-1] = "ZHUTUI_SFTP_PASSWORD=wrong-pass"
@@ -317,10 +311,7 @@ func TestSFTPRetriesConfigured(t *testing.T) {
 	srv := sftptest.Builtin(t)
 	addr, conns := sftptest.HangUp(t)
 	w := newSFTPWorkdir(t, srv)
-	cfg := strings.Replace(string(w.read("zhutui.toml")), srv.Addr+w.remote+"/appraisal/out", addr+w.remote+"/appraisal/out", 1)
-	if err := os.WriteFile(w.path("zhutui.toml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	w.editConfig(t, srv.Addr+w.remote+"/appraisal/out", addr+w.remote+"/appraisal/out")
 	w.ok("init")
 	_, errs, code := w.zhutui("run", "--as-of", "2014-02-01")
 	if code != 1 || !strings.Contains(errs, "gave up after 2 attempts") || conns.Load() != 2 {
@@ -338,14 +329,8 @@ func TestSFTPTimeoutConfigured(t *testing.T) {
 	srv := sftptest.Builtin(t)
 	addr := sftptest.Silent(t)
 	w := newSFTPWorkdir(t, srv)
-	cfg := strings.Replace(string(w.read("zhutui.toml")), srv.Addr+w.remote+"/appraisal/out", addr+w.remote+"/appraisal/out", 1)
-	cfg = strings.Replace(cfg, "timeout_seconds = 10\nretries = 1\n", "timeout_seconds = 1\nretries = 0\n", 1)
-	if !strings.Contains(cfg, "timeout_seconds = 1\n") {
-		t.Fatalf("the test's configuration has no timeout to change:\n%s", cfg)
-	}
-	if err := os.WriteFile(w.path("zhutui.toml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	w.editConfig(t, srv.Addr+w.remote+"/appraisal/out", addr+w.remote+"/appraisal/out")
+	w.editConfig(t, "timeout_seconds = 10\nretries = 1\n", "timeout_seconds = 1\nretries = 0\n")
 	w.ok("init")
 	start := time.Now()
 	_, errs, code := w.zhutui("run", "--as-of", "2014-02-01")

@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	pkgsftp "github.com/pkg/sftp"
@@ -501,7 +503,12 @@ func (f shortFile) Filelist(r *pkgsftp.Request) (pkgsftp.ListerAt, error) {
 	if r.Method != "Stat" {
 		return nil, os.ErrPermission
 	}
-	return listerAt{fileInfo{name: path.Base(r.Filepath), size: f.says}}, nil
+	name := path.Base(r.Filepath)
+	fi, err := fs.Stat(fstest.MapFS{name: {Data: f.data, Mode: 0o644}}, name)
+	if err != nil {
+		return nil, err
+	}
+	return listerAt{sizedInfo{fi, f.says}}, nil
 }
 
 type listerAt []os.FileInfo
@@ -517,18 +524,13 @@ func (l listerAt) ListAt(ls []os.FileInfo, offset int64) (int, error) {
 	return n, nil
 }
 
-// fileInfo is a regular file's stat.
-type fileInfo struct {
-	name string
+// sizedInfo is a file's stat with another size.
+type sizedInfo struct {
+	fs.FileInfo
 	size int64
 }
 
-func (fi fileInfo) Name() string       { return fi.name }
-func (fi fileInfo) Size() int64        { return fi.size }
-func (fi fileInfo) Mode() os.FileMode  { return 0o644 }
-func (fi fileInfo) ModTime() time.Time { return time.Unix(1391212800, 0) }
-func (fi fileInfo) IsDir() bool        { return false }
-func (fi fileInfo) Sys() any           { return nil }
+func (fi sizedInfo) Size() int64 { return fi.size }
 
 // TestTransient: which failures are tried again on a new connection. Some
 // network failures can reach the client as text alone (an error that wraps
