@@ -52,6 +52,27 @@ type FolderChecker interface {
 // location: zhutui never overwrites it.
 var ErrClash = errors.New("a file of that name with other content is already there")
 
+// A Stager is a location that puts a file in Put's two steps, so that the
+// caller can record between them that the file is about to appear: Stage
+// writes the file under its temporary name and checks it, Commit renames it
+// into place. The staged copy stays until Commit, across a crash too, so
+// after one the caller can tell a file never committed (its staged copy is
+// there) from one committed and then taken away by its reader (neither is).
+type Stager interface {
+	// Stage writes and checks data under name's temporary name, replacing
+	// any staged copy. When the final name already holds the same bytes it
+	// writes nothing and reports already; other bytes there fail with ErrClash.
+	Stage(ctx context.Context, name string, data []byte) (already bool, err error)
+	// Commit renames the staged copy of data into place, never overwriting:
+	// already when the final name holds the same bytes, ErrClash when it holds
+	// others, ErrNotStaged when neither the final name nor a staged copy is
+	// there, and an error when the staged copy holds other bytes.
+	Commit(ctx context.Context, name string, data []byte) (already bool, err error)
+}
+
+// ErrNotStaged means Commit found neither the file nor a staged copy of it.
+var ErrNotStaged = errors.New("neither the file nor a staged copy of it is there")
+
 // Inspection is what one pass over a file tells: size, SHA-256 and encoding.
 type Inspection struct {
 	Size     int64

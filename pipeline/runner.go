@@ -45,6 +45,13 @@ type Store interface {
 	FileNotices(ctx context.Context, runID int64, tpl SMSTemplates) ([]string, error)
 	SMSFilesToDeliver(ctx context.Context) ([]string, error)
 	SMSFile(ctx context.Context, name string) ([]Notice, error)
+	// SMSDeliveryRun returns the run that began committing an SMS file into
+	// the platform's folder, 0 when none has.
+	SMSDeliveryRun(ctx context.Context, name string) (int64, error)
+	// BeginSMSDelivery records that a run is about to commit an SMS file
+	// into the platform's folder (see Stager): from then on the platform may
+	// have taken it.
+	BeginSMSDelivery(ctx context.Context, runID int64, name string) error
 	MarkSMSDelivered(ctx context.Context, runID int64, d Delivery) error
 	// LastVerdict returns the verdict of the last report written and its
 	// run ("" before the first).
@@ -546,13 +553,13 @@ func (r *Runner) notify(ctx context.Context, runID int64, res *Result) (string, 
 		if err != nil {
 			return "", err
 		}
-		already, err := r.SMS.Outbox.Put(ctx, name, data)
+		already, note, err := r.putSMS(ctx, runID, name, data)
 		if err != nil {
 			return "", fmt.Errorf("deliver %s: %w", name, err)
 		}
 		crashpoint.Here("notify:put")
 		d := r.delivery("sms", strings.SplitN(strings.TrimPrefix(name, "ZTSMS_"), "_", 2)[0], r.SMS.Outbox.String(), name, data)
-		d.Already = already
+		d.Already, d.Note = already, note
 		if err := r.Store.MarkSMSDelivered(ctx, runID, d); err != nil {
 			return "", err
 		}
@@ -560,6 +567,53 @@ func (r *Runner) notify(ctx context.Context, runID int64, res *Result) (string, 
 		r.log().Info("sms batch delivered", "run", runID, "file", name, "messages", len(notices))
 	}
 	return fmt.Sprintf("files=%d delivered=%d", len(made), len(res.SMSFiles)), nil
+}
+
+// putSMS puts an SMS file into the platform's folder. The platform takes
+// the files it finds and may move them away, so a file put again after it
+// was taken would send its messages twice. Where the folder can stage (see
+// Stager), the file is staged, the start of its delivery recorded, and only
+// then committed into place; an attempt cut off after that start is
+// finished by committing the staged copy if it is still there, and, if
+// neither it nor the file is (the file was committed and taken), by putting
+// nothing and saying so in the note. Elsewhere it is Put, as before.
+func (r *Runner) putSMS(ctx context.Context, runID int64, name string, data []byte) (already bool, note string, err error) {
+	st, ok := r.SMS.Outbox.(Stager)
+	if !ok {
+		already, err := r.SMS.Outbox.Put(ctx, name, data)
+		return already, "", err
+	}
+	began, err := r.Store.SMSDeliveryRun(ctx, name)
+	if err != nil {
+		return false, "", err
+	}
+	if began == 0 {
+		if already, err := st.Stage(ctx, name, data); err != nil || already {
+			return already, "", err
+		}
+		crashpoint.Here("notify:begin")
+		if err := r.Store.BeginSMSDelivery(ctx, runID, name); err != nil {
+			return false, "", err
+		}
+	}
+	already, err = st.Commit(ctx, name, data)
+	if began == 0 || !errors.Is(err, ErrNotStaged) {
+		return already, "", err
+	}
+	// Run began staged the file and went on to commit it: with neither the
+	// file nor its staged copy there, the file was committed and the
+	// platform has taken it, unless the folder itself is gone, which says
+	// nothing of its files.
+	loc := r.SMS.Outbox.String()
+	if fc, ok := r.SMS.Outbox.(FolderChecker); ok {
+		if err := fc.CheckFolder(ctx); err != nil {
+			return false, "", fmt.Errorf("run %d began committing it into %s, and the folder itself cannot be checked now (%w): "+
+				"whether the platform took the file cannot be told, so nothing is put or recorded; rerun once the folder is back", began, loc, err)
+		}
+	}
+	r.log().Warn(fmt.Sprintf("sms batch recorded as delivered without putting it again: run %d committed it, and it has left "+
+		"the platform's folder since (taken by the platform, or removed)", began), "run", runID, "file", name, "location", loc)
+	return true, fmt.Sprintf("not put again: run %d committed the file, which had left the folder", began), nil
 }
 
 func (r *Runner) now() time.Time {

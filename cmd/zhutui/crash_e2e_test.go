@@ -155,6 +155,7 @@ func TestCrashAnywhere(t *testing.T) {
 		point{"ledger:post#3", 2},          // settling
 		point{"stage:settle:after", 2},     //
 		point{"upload:before-rename#1", 2}, // the SMS batch
+		point{"notify:begin", 2},           // the SMS batch staged, its delivery not yet begun
 		point{"notify:put", 2},             // the SMS batch in place, not yet recorded
 		point{"stage:notify:before", 2},    //
 		// The report's state, merged on night 2: one file in place, then
@@ -166,7 +167,8 @@ func TestCrashAnywhere(t *testing.T) {
 		point{"deliver:put#1 then deliver:put#2", 1},                   // the payment file, then both files, in place
 		point{"upload:before-rename#2 then upload:before-rename#1", 1}, // the sidecar, then the payment file again
 		point{"stage:deliver:after then stage:report:before", 1},
-		point{"notify:put then notify:put", 2}, // the SMS batch in place, twice
+		point{"notify:put then notify:put", 2},               // the SMS batch in place, twice
+		point{"notify:begin then upload:before-rename#1", 2}, // staged, then staged again and begun
 		point{"ledger:post#3 then stage:settle:after", 2},
 		point{"report:state-registrations then report:state-exceptions", 2},
 	)
@@ -424,6 +426,107 @@ func TestBanksFolderGone(t *testing.T) {
 		t.Errorf("batch show:\n%s", show)
 	}
 	w.ledgerVerifies(t)
+}
+
+// smsNight is night1Workdir after its first night and the bank's answer
+// (two payments returned): the next run, on 2014-02-02, settles the batch and
+// delivers the SMS batch ZTSMS_B2014020101_1.csv to outbox/sms.
+func smsNight(t *testing.T) *workdir {
+	t.Helper()
+	w := night1Workdir(t)
+	w.ok("run", "--as-of", "2014-02-01")
+	name, res, err := bank.Answer(w.read("outbox/payments", "ZTPAY_B2014020101.txt"),
+		map[string]bank.Failure{"R001-1": bank.AccountClosed, "R028-1": bank.NameMismatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.path("inbox/results", name), res, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+const smsFile = "ZTSMS_B2014020101_1.csv"
+
+// TestSMSFileTakenByThePlatform: the SMS platform takes the files it finds
+// and may move them away. A night is killed while delivering the SMS batch,
+// the platform then takes whatever file is in its folder, and the night is
+// finished. A file committed into place before the kill is not put again,
+// which would send its messages twice: the delivery is recorded with a
+// warning and a note in the batch's history. A file the kill caught before
+// its commit never reached the platform, and is put once.
+func TestSMSFileTakenByThePlatform(t *testing.T) {
+	for _, c := range []struct {
+		killAt    string
+		committed bool
+	}{
+		{"notify:put", true},              // committed, not yet recorded
+		{"upload:before-rename#1", false}, // staged and its start recorded, not committed
+		{"notify:begin", false},           // staged, its start not recorded
+	} {
+		t.Run(c.killAt, func(t *testing.T) {
+			w := smsNight(t)
+			w.killedAt(t, c.killAt, "run", "--as-of", "2014-02-02")
+			if _, err := os.Stat(w.path("outbox/sms", smsFile)); (err == nil) != c.committed {
+				t.Fatalf("after the kill, the SMS file in place: %v, want %v", err == nil, c.committed)
+			}
+			os.Remove(w.path("outbox/sms", smsFile)) // the platform takes it
+			_, errs, code := w.zhutui("rerun", "2")
+			if code != 0 {
+				t.Fatalf("rerun: exit %d\n%s", code, errs)
+			}
+			_, err := os.Stat(w.path("outbox/sms", smsFile))
+			if put := err == nil; put == c.committed {
+				t.Fatalf("SMS file put by the rerun: %v, want %v\n%s", put, !c.committed, errs)
+			}
+			warned := strings.Contains(errs, "sms batch recorded as delivered without putting it again: run 2 committed it")
+			noted := strings.Contains(w.ok("batch", "show", "B2014020101"), "not put again: run 2 committed the file, which had left the folder")
+			if warned != c.committed || noted != c.committed {
+				t.Fatalf("warned %v, noted %v, want %v\n%s", warned, noted, c.committed, errs)
+			}
+			if entries, _ := os.ReadDir(w.path("outbox/sms")); len(entries) != map[bool]int{true: 0, false: 1}[c.committed] {
+				t.Errorf("outbox/sms holds %d entries (a staged copy left?)", len(entries))
+			}
+			if todo, err := w.sql(`SELECT count(*) FROM sms_files WHERE delivered_at = ''`); err != nil || todo != "0" {
+				t.Errorf("SMS files left to deliver: %s, %v", todo, err)
+			}
+			w.ledgerVerifies(t)
+		})
+	}
+}
+
+// TestSMSFolderGone: a night is killed after committing the SMS file, and
+// then the platform's folder itself is gone. The file's absence says nothing
+// then: the rerun fails, naming the folder, and records nothing; once the
+// folder is back without the file, the rerun records the delivery without
+// putting the file again.
+func TestSMSFolderGone(t *testing.T) {
+	w := smsNight(t)
+	w.killedAt(t, "notify:put", "run", "--as-of", "2014-02-02")
+	folder := w.path("outbox/sms")
+	if err := os.RemoveAll(folder); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code := w.zhutui("rerun", "2")
+	if code == 0 || !strings.Contains(errs, "deliver "+smsFile+": run 2 began committing it into file://"+folder+
+		", and the folder itself cannot be checked now (stat file://"+folder+": ") {
+		t.Fatalf("rerun with the platform's folder gone: exit %d\n%s", code, errs)
+	}
+	if todo, err := w.sql(`SELECT count(*) FROM sms_files WHERE delivered_at = ''`); err != nil || todo != "1" {
+		t.Fatalf("SMS files left to deliver: %s, %v; want the one", todo, err)
+	}
+	if _, err := os.Stat(folder); !os.IsNotExist(err) {
+		t.Fatalf("the rerun made the platform's folder or put into it: %v", err)
+	}
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := w.zhutui("rerun", "2"); code != 0 || !strings.Contains(errs, "sms batch recorded as delivered without putting it again") {
+		t.Fatalf("rerun with the folder back and the file taken: exit %d\n%s", code, errs)
+	}
+	if entries, err := os.ReadDir(folder); err != nil || len(entries) != 0 {
+		t.Errorf("files put again: %v, %v", entries, err)
+	}
 }
 
 // TestClashAtTheRename: someone puts a file under the payment file's name

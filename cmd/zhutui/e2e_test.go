@@ -124,7 +124,9 @@ func (w *workdir) ok(args ...string) string {
 // sql runs SQL on the work folder's database from outside zhutui, as anyone
 // with the file could: statements, or a query whose one value it returns.
 func (w *workdir) sql(q string) (string, error) {
-	db, err := sql.Open("sqlite3", "file:"+w.path("zhutui.db")+"?_busy_timeout=10000")
+	// Escaped as zhutui escapes it: a subtest's folder may have a '#' in it.
+	path := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(w.path("zhutui.db"))
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000")
 	if err != nil {
 		return "", err
 	}

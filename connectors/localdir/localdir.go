@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -111,18 +112,33 @@ func (d *Dir) Stamp(ctx context.Context, name string) (string, error) {
 	return stamp(fi), nil
 }
 
-// Put writes a file atomically: to a temporary name in the folder, synced,
-// read back and compared, then linked to its final name (which fails rather
-// than overwrite) and the temporary name removed.
+// Put writes a file so that no reader ever sees part of it: Stage, then
+// Commit, and the staged copy removed if the commit fails. The same bytes
+// already under the final name are reported as already there; other bytes
+// fail with pipeline.ErrClash and nothing is overwritten.
 func (d *Dir) Put(ctx context.Context, name string, data []byte) (bool, error) {
-	if name != filepath.Base(name) || strings.HasPrefix(name, ".") {
-		return false, fmt.Errorf("put %q in %s: not a plain file name", name, d)
+	if already, err := d.Stage(ctx, name, data); err != nil || already {
+		return already, err
+	}
+	already, err := d.Commit(ctx, name, data)
+	if err != nil {
+		os.Remove(d.staged(name))
+	}
+	return already, err
+}
+
+// Stage writes data to name's staged copy, .<name>.part, which a reader
+// taking *.csv or *.txt files does not see: first to a file of its own, synced
+// and read back, then renamed over any older staged copy. When the final name
+// already holds the same bytes it writes nothing and reports already.
+func (d *Dir) Stage(ctx context.Context, name string, data []byte) (bool, error) {
+	if err := plainName(name); err != nil {
+		return false, fmt.Errorf("put %q in %s: %w", name, d, err)
 	}
 	if err := os.MkdirAll(d.Path, 0o755); err != nil {
 		return false, fmt.Errorf("put %s in %s: %w", name, d, err)
 	}
-	final := filepath.Join(d.Path, name)
-	if same, err := sameFile(final, data); err == nil {
+	if same, err := sameFile(filepath.Join(d.Path, name), data); err == nil {
 		if !same {
 			return false, fmt.Errorf("put %s in %s: %w", name, d, pipeline.ErrClash)
 		}
@@ -148,8 +164,43 @@ func (d *Dir) Put(ctx context.Context, name string, data []byte) (bool, error) {
 	if same, err := sameFile(tmp.Name(), data); err != nil || !same {
 		return false, fmt.Errorf("put %s in %s: the written copy does not read back the same (%v)", name, d, err)
 	}
+	if err := os.Rename(tmp.Name(), d.staged(name)); err != nil {
+		return false, fmt.Errorf("put %s in %s: %w", name, d, err)
+	}
+	d.syncFolder()
+	return false, nil
+}
+
+// Commit links name's staged copy into place, never overwriting, and
+// removes the staged copy. The same bytes already under the final name are
+// reported as already there (and a staged copy left beside them removed);
+// other bytes fail with pipeline.ErrClash. With neither the final name nor a
+// staged copy there it fails with pipeline.ErrNotStaged; a staged copy
+// holding other bytes is an error.
+func (d *Dir) Commit(ctx context.Context, name string, data []byte) (bool, error) {
+	if err := plainName(name); err != nil {
+		return false, fmt.Errorf("put %q in %s: %w", name, d, err)
+	}
+	final, staged := filepath.Join(d.Path, name), d.staged(name)
+	if same, err := sameFile(final, data); err == nil {
+		if !same {
+			return false, fmt.Errorf("put %s in %s: %w", name, d, pipeline.ErrClash)
+		}
+		os.Remove(staged)
+		return true, nil
+	} else if !os.IsNotExist(err) {
+		return false, fmt.Errorf("put %s in %s: %w", name, d, err)
+	}
+	switch same, err := sameFile(staged, data); {
+	case os.IsNotExist(err):
+		return false, fmt.Errorf("put %s in %s: %w", name, d, pipeline.ErrNotStaged)
+	case err != nil:
+		return false, fmt.Errorf("put %s in %s: %w", name, d, err)
+	case !same:
+		return false, fmt.Errorf("put %s in %s: its staged copy %s holds other bytes", name, d, filepath.Base(staged))
+	}
 	crashpoint.Here("upload:before-rename")
-	if err := os.Link(tmp.Name(), final); err != nil {
+	if err := os.Link(staged, final); err != nil {
 		if !os.IsExist(err) {
 			return false, fmt.Errorf("put %s in %s: %w", name, d, err)
 		}
@@ -163,13 +214,32 @@ func (d *Dir) Put(ctx context.Context, name string, data []byte) (bool, error) {
 		case !same:
 			return false, fmt.Errorf("put %s in %s: %w", name, d, pipeline.ErrClash)
 		}
+		os.Remove(staged)
 		return true, nil
 	}
+	os.Remove(staged)
+	d.syncFolder()
+	return false, nil
+}
+
+func (d *Dir) staged(name string) string { return filepath.Join(d.Path, "."+name+".part") }
+
+// plainName refuses a name that is not a plain file name, or that starts
+// with a dot (the staged copies' names do).
+func plainName(name string) error {
+	if name != filepath.Base(name) || strings.HasPrefix(name, ".") {
+		return errors.New("not a plain file name")
+	}
+	return nil
+}
+
+// syncFolder makes a rename or link in the folder durable, as far as the
+// folder can be synced.
+func (d *Dir) syncFolder() {
 	if dir, err := os.Open(d.Path); err == nil {
 		dir.Sync()
 		dir.Close()
 	}
-	return false, nil
 }
 
 // sameFile reports whether the file at path holds exactly data.

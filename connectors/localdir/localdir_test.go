@@ -53,6 +53,7 @@ func TestPutListOpen(t *testing.T) {
 	})
 	locationtest.PlainNames(t, d, dir)
 	locationtest.FolderGone(t, d, dir)
+	locationtest.StageCommit(t, d, dir)
 }
 
 // TestPutOntoALinkToNothing: a payment file's name already taken by a link

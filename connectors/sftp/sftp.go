@@ -440,18 +440,36 @@ func (f *stagedFile) Close() error {
 	return err
 }
 
-// Put uploads a file atomically. When the final name already holds the same
+// Put uploads a file atomically: Stage, then Commit, and the staged copy
+// removed if the commit fails. When the final name already holds the same
 // bytes it does nothing (already); other bytes there fail with
-// pipeline.ErrClash and nothing is overwritten. Otherwise the data goes to a
-// temporary name in the folder (opened write-only, synced when the server
-// offers fsync), is checked by size and read back by SHA-256, and is renamed
-// into place.
+// pipeline.ErrClash and nothing is overwritten.
 func (l *Location) Put(ctx context.Context, name string, data []byte) (bool, error) {
-	if name != path.Base(name) || strings.HasPrefix(name, ".") {
-		return false, fmt.Errorf("put %q in %s: not a plain file name", name, l)
+	if already, err := l.Stage(ctx, name, data); err != nil || already {
+		return already, err
 	}
-	final := path.Join(l.Dir, name)
-	tmp := path.Join(l.Dir, "."+name+".part")
+	already, err := l.Commit(ctx, name, data)
+	if err != nil {
+		l.do(ctx, "remove the staged copy of", name, func(c *pkgsftp.Client) error {
+			if err := c.Remove(l.staged(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+			return nil
+		})
+	}
+	return already, err
+}
+
+// Stage uploads data to name's staged copy, .<name>.part in the folder
+// (opened write-only and truncated, synced when the server offers fsync),
+// and checks it by size and read back by SHA-256. When the final name
+// already holds the same bytes it uploads nothing and reports already; other
+// bytes there fail with pipeline.ErrClash.
+func (l *Location) Stage(ctx context.Context, name string, data []byte) (bool, error) {
+	if err := plainName(name); err != nil {
+		return false, fmt.Errorf("put %q in %s: %w", name, l, err)
+	}
+	final, tmp := path.Join(l.Dir, name), l.staged(name)
 	want := sha256.Sum256(data)
 	already := false
 	err := l.do(ctx, "upload", name, func(c *pkgsftp.Client) error {
@@ -496,6 +514,46 @@ func (l *Location) Put(ctx context.Context, name string, data []byte) (bool, err
 			}
 			return err
 		}
+		return nil
+	})
+	return already, err
+}
+
+// Commit renames name's staged copy into place; a server that follows the
+// SFTP protocol (OpenSSH's does) refuses to rename onto a name that exists.
+// The same bytes already under the final name are reported as already there
+// (and a staged copy left beside them removed); other bytes fail with
+// pipeline.ErrClash. With neither the final name nor a staged copy there it
+// fails with pipeline.ErrNotStaged; a staged copy holding other bytes is an
+// error.
+func (l *Location) Commit(ctx context.Context, name string, data []byte) (bool, error) {
+	if err := plainName(name); err != nil {
+		return false, fmt.Errorf("put %q in %s: %w", name, l, err)
+	}
+	final, tmp := path.Join(l.Dir, name), l.staged(name)
+	want := sha256.Sum256(data)
+	already := false
+	err := l.do(ctx, "upload", name, func(c *pkgsftp.Client) error {
+		// The final name first: a rename done by an earlier try whose answer
+		// was lost is found here.
+		if same, err := sameRemote(c, final, want); err == nil {
+			if !same {
+				return pipeline.ErrClash
+			}
+			c.Remove(tmp)
+			already = true
+			return nil
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		switch same, err := sameRemote(c, tmp, want); {
+		case errors.Is(err, os.ErrNotExist):
+			return pipeline.ErrNotStaged
+		case err != nil:
+			return err
+		case !same:
+			return fmt.Errorf("its staged copy %s holds other bytes", path.Base(tmp))
+		}
 		crashpoint.Here("upload:before-rename")
 		if err := c.Rename(tmp, final); err != nil {
 			// Someone put the final name meanwhile (OpenSSH refuses to
@@ -513,6 +571,17 @@ func (l *Location) Put(ctx context.Context, name string, data []byte) (bool, err
 		return nil
 	})
 	return already, err
+}
+
+func (l *Location) staged(name string) string { return path.Join(l.Dir, "."+name+".part") }
+
+// plainName refuses a name that is not a plain file name, or that starts
+// with a dot (the staged copies' names do).
+func plainName(name string) error {
+	if name != path.Base(name) || strings.HasPrefix(name, ".") {
+		return errors.New("not a plain file name")
+	}
+	return nil
 }
 
 // sameRemote reports whether a remote file holds bytes with the given SHA-256.

@@ -81,6 +81,7 @@ func TestPutListOpen(t *testing.T) {
 	}
 	locationtest.PlainNames(t, l, ts.dir)
 	locationtest.FolderGone(t, l, ts.dir)
+	locationtest.StageCommit(t, l, ts.dir)
 	if _, err := l.Open(ctx, "missing.csv"); err == nil || !strings.Contains(err.Error(), "missing.csv") || !strings.Contains(err.Error(), ts.Addr) {
 		t.Errorf("open of a missing file: %v (want host and path named)", err)
 	}

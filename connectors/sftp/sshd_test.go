@@ -78,4 +78,5 @@ func TestOpenSSH(t *testing.T) {
 		t.Fatalf("stamp = %q, %v", s, err)
 	}
 	locationtest.FolderGone(t, l, dir)
+	locationtest.StageCommit(t, l, dir)
 }

@@ -961,6 +961,26 @@ func TestSMSFilesOnce(t *testing.T) {
 	if todo, err := st.SMSFilesToDeliver(ctx); err != nil || !slices.Equal(todo, made) {
 		t.Fatalf("to deliver: %v, %v", todo, err)
 	}
+	// The start of its delivery is recorded once, by the run that began it.
+	if began, err := st.SMSDeliveryRun(ctx, made[0]); err != nil || began != 0 {
+		t.Fatalf("delivery run before it began: %d, %v", began, err)
+	}
+	run, err := st.BeginRun(ctx, pipeline.MustDate("2014-02-03"), pipeline.TriggerManual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.BeginSMSDelivery(ctx, run, made[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.BeginSMSDelivery(ctx, run, made[0]); err == nil {
+		t.Error("a delivery that began could begin again")
+	}
+	if began, err := st.SMSDeliveryRun(ctx, made[0]); err != nil || began != run {
+		t.Fatalf("delivery run: %d, %v; want %d", began, err, run)
+	}
+	if _, err := st.SMSDeliveryRun(ctx, "ZTSMS_B2014020101_9.csv"); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("delivery run of a file never made: %v", err)
+	}
 	d := pipeline.Delivery{Kind: "sms", BatchID: "B2014020101", Location: "file:///sms", Name: made[0], SHA256: "s", Size: 1, At: "2014-02-03 02:40:00"}
 	if err := st.MarkSMSDelivered(ctx, 3, d); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,9 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -127,11 +129,48 @@ func (s *Store) SMSFile(ctx context.Context, name string) ([]pipeline.Notice, er
 	return notices(ctx, s.db, `sms_file = ? ORDER BY seq`, name)
 }
 
-// MarkSMSDelivered records that an SMS file was delivered.
+// SMSDeliveryRun returns the run that began committing an SMS file into the
+// platform's folder, 0 when none has.
+func (s *Store) SMSDeliveryRun(ctx context.Context, name string) (int64, error) {
+	var run sql.NullInt64
+	err := s.db.GetContext(ctx, &run, `SELECT delivery_run FROM sms_files WHERE name = ?`, name)
+	if isNoRows(err) {
+		return 0, fmt.Errorf("sms file %s: no such file", name)
+	}
+	return run.Int64, err
+}
+
+// BeginSMSDelivery records, in a transaction of its own, that run runID is
+// about to commit an SMS file into the platform's folder. A file delivered
+// already, or whose delivery began already, is refused: its delivery is
+// finished, never begun again.
+func (s *Store) BeginSMSDelivery(ctx context.Context, runID int64, name string) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sms_files SET delivery_run = ?
+			WHERE name = ? AND delivery_run IS NULL AND delivered_at = ''`, runID, name)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return cmp.Or(err, fmt.Errorf("sms file %s: not a file waiting for its delivery to begin", name))
+		}
+		return nil
+	})
+}
+
+// MarkSMSDelivered records that an SMS file was delivered. A delivery with a
+// note (a file not put again, see pipeline.Stager) is also an event in its
+// payment batch's history, where zhutui batch show lists it.
 func (s *Store) MarkSMSDelivered(ctx context.Context, runID int64, d pipeline.Delivery) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE sms_files SET delivered_at = ? WHERE name = ?`, d.At, d.Name); err != nil {
 			return err
+		}
+		if d.Note != "" {
+			if err := batchEvent(ctx, tx, d.BatchID, s.now(), pipeline.SystemUser, "sms delivered",
+				fmt.Sprintf("%s to %s: %s", d.Name, d.Location, d.Note)); err != nil {
+				return err
+			}
 		}
 		return recordDelivery(ctx, tx, runID, d)
 	})

@@ -149,3 +149,70 @@ func FolderGone(t *testing.T, loc pipeline.Location, folder string) {
 
 // listOnly hides a location's Stamp.
 type listOnly struct{ pipeline.Location }
+
+// StageCommit checks loc's Stager in folder, the local path behind loc: a
+// staged file is not under its final name until committed; a staged copy
+// is replaced by the next Stage, and a commit of other bytes than it holds
+// fails; a commit moves the copy into place and leaves no staged copy; the
+// same bytes committed again, or staged while in place, are already there;
+// other bytes staged onto the final name clash; a committed file taken away
+// (neither it nor a staged copy there) fails with pipeline.ErrNotStaged
+// naming the file; and a staged copy left beside the same bytes in place (a
+// commit cut off before it removed the copy) is removed by the next commit.
+func StageCommit(t *testing.T, loc pipeline.Location, folder string) {
+	t.Helper()
+	ctx := context.Background()
+	st, ok := loc.(pipeline.Stager)
+	if !ok {
+		t.Fatalf("%T cannot stage", loc)
+	}
+	const name = "ZTSMS_B1_1.csv"
+	final, staged := filepath.Join(folder, name), filepath.Join(folder, "."+name+".part")
+	data, other := []byte("message_id,mobile,content\n"), []byte("other")
+	exists := func(p string) bool {
+		_, err := os.Stat(p)
+		return err == nil
+	}
+	for _, b := range [][]byte{other, data} {
+		if already, err := st.Stage(ctx, name, b); err != nil || already {
+			t.Fatalf("stage %q: %v, already %v", b, err, already)
+		}
+		if got, err := os.ReadFile(staged); err != nil || !bytes.Equal(got, b) || exists(final) {
+			t.Fatalf("after staging %q: the staged copy holds %q (%v), the final name there: %v", b, got, err, exists(final))
+		}
+	}
+	if _, err := st.Commit(ctx, name, other); err == nil || !strings.Contains(err.Error(), "other bytes") || exists(final) {
+		t.Fatalf("commit of other bytes than the staged copy's: %v, final there: %v", err, exists(final))
+	}
+	if already, err := st.Commit(ctx, name, data); err != nil || already {
+		t.Fatalf("commit: %v, already %v", err, already)
+	}
+	if got, err := os.ReadFile(final); err != nil || !bytes.Equal(got, data) || exists(staged) {
+		t.Fatalf("after the commit the file holds %q (%v), the staged copy there: %v", got, err, exists(staged))
+	}
+	for what, do := range map[string]func(context.Context, string, []byte) (bool, error){"commit": st.Commit, "stage": st.Stage} {
+		if already, err := do(ctx, name, data); err != nil || !already || exists(staged) {
+			t.Fatalf("%s of the same bytes again: %v, already %v, staged copy there: %v", what, err, already, exists(staged))
+		}
+	}
+	if _, err := st.Stage(ctx, name, other); !errors.Is(err, pipeline.ErrClash) || exists(staged) {
+		t.Fatalf("stage of other bytes onto the file: %v (want ErrClash), staged copy there: %v", err, exists(staged))
+	}
+	// A staged copy left beside the file by a commit cut off after its rename.
+	if err := os.WriteFile(staged, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if already, err := st.Commit(ctx, name, data); err != nil || !already || exists(staged) {
+		t.Fatalf("commit with a staged copy beside the file: %v, already %v, staged copy there: %v", err, already, exists(staged))
+	}
+	// The reader took the file away.
+	if err := os.Remove(final); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Commit(ctx, name, data); !errors.Is(err, pipeline.ErrNotStaged) || !strings.Contains(err.Error(), name) {
+		t.Fatalf("commit of a file taken away: %v; want ErrNotStaged naming the file", err)
+	}
+	if exists(final) || exists(staged) {
+		t.Fatal("a commit with nothing staged wrote something")
+	}
+}
