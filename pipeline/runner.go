@@ -600,10 +600,11 @@ func (r *Runner) putSMS(ctx context.Context, runID int64, name string, data []by
 	if began == 0 || !errors.Is(err, ErrNotStaged) {
 		return already, "", err
 	}
-	// Run began staged the file and went on to commit it: with neither the
-	// file nor its staged copy there, the file was committed and the
-	// platform has taken it, unless the folder itself is gone, which says
-	// nothing of its files.
+	// Run began staged the file and recorded that it would commit it. With
+	// neither the file nor its staged copy there now, the file was committed
+	// and has been taken (by the platform, or removed by hand with its
+	// staged copy), unless the folder itself is gone, which says nothing of
+	// its files.
 	loc := r.SMS.Outbox.String()
 	if fc, ok := r.SMS.Outbox.(FolderChecker); ok {
 		if err := fc.CheckFolder(ctx); err != nil {

@@ -440,24 +440,15 @@ func (f *stagedFile) Close() error {
 	return err
 }
 
-// Put uploads a file atomically: Stage, then Commit, and the staged copy
-// removed if the commit fails. When the final name already holds the same
-// bytes it does nothing (already); other bytes there fail with
-// pipeline.ErrClash and nothing is overwritten.
+// Put uploads a file atomically: Stage, then Commit. When the final name
+// already holds the same bytes it does nothing (already); other bytes there
+// fail with pipeline.ErrClash and nothing is overwritten. A staged copy left
+// by a commit that failed is replaced by the next Put or Stage.
 func (l *Location) Put(ctx context.Context, name string, data []byte) (bool, error) {
 	if already, err := l.Stage(ctx, name, data); err != nil || already {
 		return already, err
 	}
-	already, err := l.Commit(ctx, name, data)
-	if err != nil {
-		l.do(ctx, "remove the staged copy of", name, func(c *pkgsftp.Client) error {
-			if err := c.Remove(l.staged(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
-			}
-			return nil
-		})
-	}
-	return already, err
+	return l.Commit(ctx, name, data)
 }
 
 // Stage uploads data to name's staged copy, .<name>.part in the folder
