@@ -138,13 +138,8 @@ func (d *Dir) Stage(ctx context.Context, name string, data []byte) (bool, error)
 	if err := os.MkdirAll(d.Path, 0o755); err != nil {
 		return false, fmt.Errorf("put %s in %s: %w", name, d, err)
 	}
-	if same, err := sameFile(filepath.Join(d.Path, name), data); err == nil {
-		if !same {
-			return false, fmt.Errorf("put %s in %s: %w", name, d, pipeline.ErrClash)
-		}
-		return true, nil
-	} else if !os.IsNotExist(err) {
-		return false, fmt.Errorf("put %s in %s: %w", name, d, err)
+	if there, err := d.inPlace(name, data); there || err != nil {
+		return there, err
 	}
 	tmp, err := os.CreateTemp(d.Path, "."+name+".*.tmp")
 	if err != nil {
@@ -181,16 +176,10 @@ func (d *Dir) Commit(ctx context.Context, name string, data []byte) (bool, error
 	if err := plainName(name); err != nil {
 		return false, fmt.Errorf("put %q in %s: %w", name, d, err)
 	}
-	final, staged := filepath.Join(d.Path, name), d.staged(name)
-	if same, err := sameFile(final, data); err == nil {
-		if !same {
-			return false, fmt.Errorf("put %s in %s: %w", name, d, pipeline.ErrClash)
-		}
-		os.Remove(staged)
-		return true, nil
-	} else if !os.IsNotExist(err) {
-		return false, fmt.Errorf("put %s in %s: %w", name, d, err)
+	if there, err := d.inPlace(name, data); there || err != nil {
+		return there, err
 	}
+	final, staged := filepath.Join(d.Path, name), d.staged(name)
 	switch same, err := sameFile(staged, data); {
 	case os.IsNotExist(err):
 		return false, fmt.Errorf("put %s in %s: %w", name, d, pipeline.ErrNotStaged)
@@ -220,6 +209,22 @@ func (d *Dir) Commit(ctx context.Context, name string, data []byte) (bool, error
 	os.Remove(staged)
 	d.syncFolder()
 	return false, nil
+}
+
+// inPlace reports whether name's final name holds data (and removes a
+// staged copy left beside it); other bytes there are pipeline.ErrClash.
+func (d *Dir) inPlace(name string, data []byte) (bool, error) {
+	same, err := sameFile(filepath.Join(d.Path, name), data)
+	switch {
+	case os.IsNotExist(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("put %s in %s: %w", name, d, err)
+	case !same:
+		return false, fmt.Errorf("put %s in %s: %w", name, d, pipeline.ErrClash)
+	}
+	os.Remove(d.staged(name))
+	return true, nil
 }
 
 func (d *Dir) staged(name string) string { return filepath.Join(d.Path, "."+name+".part") }

@@ -457,57 +457,41 @@ func (l *Location) Put(ctx context.Context, name string, data []byte) (bool, err
 // already holds the same bytes it uploads nothing and reports already; other
 // bytes there fail with pipeline.ErrClash.
 func (l *Location) Stage(ctx context.Context, name string, data []byte) (bool, error) {
-	if err := plainName(name); err != nil {
-		return false, fmt.Errorf("put %q in %s: %w", name, l, err)
-	}
-	final, tmp := path.Join(l.Dir, name), l.staged(name)
-	want := sha256.Sum256(data)
-	already := false
-	err := l.do(ctx, "upload", name, func(c *pkgsftp.Client) error {
-		if same, err := sameRemote(c, final, want); err == nil {
-			if !same {
-				return pipeline.ErrClash
-			}
-			already = true
-			return nil
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
+	return l.unlessInPlace(ctx, name, data, func(c *pkgsftp.Client, _, tmp string, want [32]byte) (bool, error) {
 		f, err := c.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if _, err := f.Write(data); err != nil {
 			f.Close()
-			return err
+			return false, err
 		}
 		if _, ok := c.HasExtension("fsync@openssh.com"); ok {
 			if err := f.Sync(); err != nil {
 				f.Close()
-				return err
+				return false, err
 			}
 		}
 		if err := f.Close(); err != nil {
-			return err
+			return false, err
 		}
 		fi, err := c.Stat(tmp)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if fi.Size() != int64(len(data)) {
 			c.Remove(tmp)
-			return fmt.Errorf("the uploaded copy has %d bytes, want %d: %w", fi.Size(), len(data), io.ErrUnexpectedEOF)
+			return false, fmt.Errorf("the uploaded copy has %d bytes, want %d: %w", fi.Size(), len(data), io.ErrUnexpectedEOF)
 		}
 		if same, err := sameRemote(c, tmp, want); err != nil || !same {
 			c.Remove(tmp)
 			if err == nil {
 				err = fmt.Errorf("the uploaded copy does not read back the same: %w", io.ErrUnexpectedEOF)
 			}
-			return err
+			return false, err
 		}
-		return nil
+		return false, nil
 	})
-	return already, err
 }
 
 // Commit renames name's staged copy into place; a server that follows the
@@ -518,6 +502,39 @@ func (l *Location) Stage(ctx context.Context, name string, data []byte) (bool, e
 // fails with pipeline.ErrNotStaged; a staged copy holding other bytes is an
 // error.
 func (l *Location) Commit(ctx context.Context, name string, data []byte) (bool, error) {
+	return l.unlessInPlace(ctx, name, data, func(c *pkgsftp.Client, final, tmp string, want [32]byte) (bool, error) {
+		switch same, err := sameRemote(c, tmp, want); {
+		case errors.Is(err, os.ErrNotExist):
+			return false, pipeline.ErrNotStaged
+		case err != nil:
+			return false, err
+		case !same:
+			return false, fmt.Errorf("its staged copy %s holds other bytes", path.Base(tmp))
+		}
+		crashpoint.Here("upload:before-rename")
+		if err := c.Rename(tmp, final); err != nil {
+			// Someone put the final name meanwhile (OpenSSH refuses to
+			// rename onto it): compare with what is there.
+			if same, serr := sameRemote(c, final, want); serr == nil {
+				c.Remove(tmp)
+				if !same {
+					return false, pipeline.ErrClash
+				}
+				return true, nil
+			}
+			return false, err
+		}
+		return false, nil
+	})
+}
+
+// unlessInPlace is Stage's and Commit's common part: on a connection (each
+// try), it checks name's final name first, which holding data is already
+// there (a staged copy beside it removed) and holding other bytes a clash,
+// and runs step only when nothing is there. Checking first also finds a
+// rename that an earlier try did but whose answer was lost.
+func (l *Location) unlessInPlace(ctx context.Context, name string, data []byte,
+	step func(c *pkgsftp.Client, final, tmp string, want [32]byte) (already bool, err error)) (bool, error) {
 	if err := plainName(name); err != nil {
 		return false, fmt.Errorf("put %q in %s: %w", name, l, err)
 	}
@@ -525,8 +542,6 @@ func (l *Location) Commit(ctx context.Context, name string, data []byte) (bool, 
 	want := sha256.Sum256(data)
 	already := false
 	err := l.do(ctx, "upload", name, func(c *pkgsftp.Client) error {
-		// The final name first: a rename done by an earlier try whose answer
-		// was lost is found here.
 		if same, err := sameRemote(c, final, want); err == nil {
 			if !same {
 				return pipeline.ErrClash
@@ -537,29 +552,9 @@ func (l *Location) Commit(ctx context.Context, name string, data []byte) (bool, 
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
-		switch same, err := sameRemote(c, tmp, want); {
-		case errors.Is(err, os.ErrNotExist):
-			return pipeline.ErrNotStaged
-		case err != nil:
-			return err
-		case !same:
-			return fmt.Errorf("its staged copy %s holds other bytes", path.Base(tmp))
-		}
-		crashpoint.Here("upload:before-rename")
-		if err := c.Rename(tmp, final); err != nil {
-			// Someone put the final name meanwhile (OpenSSH refuses to
-			// rename onto it): compare with what is there.
-			if same, serr := sameRemote(c, final, want); serr == nil {
-				c.Remove(tmp)
-				if !same {
-					return pipeline.ErrClash
-				}
-				already = true
-				return nil
-			}
-			return err
-		}
-		return nil
+		var err error
+		already, err = step(c, final, tmp, want)
+		return err
 	})
 	return already, err
 }
