@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"strings"
 	"time"
 )
@@ -72,6 +73,16 @@ type Stager interface {
 
 // ErrNotStaged means Commit found neither the file nor a staged copy of it.
 var ErrNotStaged = errors.New("neither the file nor a staged copy of it is there")
+
+// CheckPutName refuses a name that a location must not put: one that is not
+// a plain file name (a folder in it), or a hidden one, as the names of
+// temporary and staged copies are.
+func CheckPutName(name string) error {
+	if name != path.Base(name) || strings.HasPrefix(name, ".") {
+		return errors.New("not a plain file name")
+	}
+	return nil
+}
 
 // Inspection is what one pass over a file tells: size, SHA-256 and encoding.
 type Inspection struct {

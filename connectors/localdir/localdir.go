@@ -5,14 +5,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"zhutui/pipeline"
@@ -132,7 +130,7 @@ func (d *Dir) Put(ctx context.Context, name string, data []byte) (bool, error) {
 // and read back, then renamed over any older staged copy. When the final name
 // already holds the same bytes it writes nothing and reports already.
 func (d *Dir) Stage(ctx context.Context, name string, data []byte) (bool, error) {
-	if err := plainName(name); err != nil {
+	if err := pipeline.CheckPutName(name); err != nil {
 		return false, fmt.Errorf("put %q in %s: %w", name, d, err)
 	}
 	if err := os.MkdirAll(d.Path, 0o755); err != nil {
@@ -173,7 +171,7 @@ func (d *Dir) Stage(ctx context.Context, name string, data []byte) (bool, error)
 // staged copy there it fails with pipeline.ErrNotStaged; a staged copy
 // holding other bytes is an error.
 func (d *Dir) Commit(ctx context.Context, name string, data []byte) (bool, error) {
-	if err := plainName(name); err != nil {
+	if err := pipeline.CheckPutName(name); err != nil {
 		return false, fmt.Errorf("put %q in %s: %w", name, d, err)
 	}
 	if there, err := d.inPlace(name, data); there || err != nil {
@@ -228,15 +226,6 @@ func (d *Dir) inPlace(name string, data []byte) (bool, error) {
 }
 
 func (d *Dir) staged(name string) string { return filepath.Join(d.Path, "."+name+".part") }
-
-// plainName refuses a name that is not a plain file name, or that starts
-// with a dot (the staged copies' names do).
-func plainName(name string) error {
-	if name != filepath.Base(name) || strings.HasPrefix(name, ".") {
-		return errors.New("not a plain file name")
-	}
-	return nil
-}
 
 // syncFolder makes a rename or link in the folder durable, as far as the
 // folder can be synced.

@@ -535,7 +535,7 @@ func (l *Location) Commit(ctx context.Context, name string, data []byte) (bool, 
 // rename that an earlier try did but whose answer was lost.
 func (l *Location) unlessInPlace(ctx context.Context, name string, data []byte,
 	step func(c *pkgsftp.Client, final, tmp string, want [32]byte) (already bool, err error)) (bool, error) {
-	if err := plainName(name); err != nil {
+	if err := pipeline.CheckPutName(name); err != nil {
 		return false, fmt.Errorf("put %q in %s: %w", name, l, err)
 	}
 	final, tmp := path.Join(l.Dir, name), l.staged(name)
@@ -560,15 +560,6 @@ func (l *Location) unlessInPlace(ctx context.Context, name string, data []byte,
 }
 
 func (l *Location) staged(name string) string { return path.Join(l.Dir, "."+name+".part") }
-
-// plainName refuses a name that is not a plain file name, or that starts
-// with a dot (the staged copies' names do).
-func plainName(name string) error {
-	if name != path.Base(name) || strings.HasPrefix(name, ".") {
-		return errors.New("not a plain file name")
-	}
-	return nil
-}
 
 // sameRemote reports whether a remote file holds bytes with the given SHA-256.
 func sameRemote(c *pkgsftp.Client, p string, want [32]byte) (bool, error) {
