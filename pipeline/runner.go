@@ -456,12 +456,10 @@ func (r *Runner) takenByTheBank(ctx context.Context, runID int64, b *Batch, name
 		return false, nil
 	}
 	loc := r.Bank.Payments.String()
-	if fc, ok := r.Bank.Payments.(FolderChecker); ok {
-		if err := fc.CheckFolder(ctx); err != nil {
-			return false, fmt.Errorf("deliver batch %s: run %d put its payment file %s in %s, and the folder itself "+
-				"cannot be checked now (%w): whether the bank took the file cannot be told, so nothing is put or "+
-				"recorded; rerun once the folder is back", b.ID, b.DeliveryRun, name, loc, err)
-		}
+	if err := checkFolder(ctx, r.Bank.Payments); err != nil {
+		return false, fmt.Errorf("deliver batch %s: run %d put its payment file %s in %s, and the folder itself "+
+			"cannot be checked now (%w): whether the bank took the file cannot be told, so nothing is put or "+
+			"recorded; rerun once the folder is back", b.ID, b.DeliveryRun, name, loc, err)
 	}
 	r.log().Warn(fmt.Sprintf("batch recorded as sent without putting its files again: run %d put its payment file, "+
 		"which has left the bank's folder since (taken by the bank, or removed); the bank's result file settles it", b.DeliveryRun),
@@ -475,6 +473,16 @@ func (r *Runner) takenByTheBank(ctx context.Context, runID int64, b *Batch, name
 		ds[i].Already, ds[i].Note = true, note
 	}
 	return true, r.Store.MarkSent(ctx, runID, b.ID, ds)
+}
+
+// checkFolder asks loc whether its folder itself is there, where loc can
+// tell (see FolderChecker); a file's absence from a folder that is gone says
+// nothing of the file.
+func checkFolder(ctx context.Context, loc Location) error {
+	if fc, ok := loc.(FolderChecker); ok {
+		return fc.CheckFolder(ctx)
+	}
+	return nil
 }
 
 // delivery describes a file of batch id put at loc, now (payment files,
@@ -606,11 +614,9 @@ func (r *Runner) putSMS(ctx context.Context, runID int64, name string, data []by
 	// staged copy), unless the folder itself is gone, which says nothing of
 	// its files.
 	loc := r.SMS.Outbox.String()
-	if fc, ok := r.SMS.Outbox.(FolderChecker); ok {
-		if err := fc.CheckFolder(ctx); err != nil {
-			return false, "", fmt.Errorf("run %d began committing it into %s, and the folder itself cannot be checked now (%w): "+
-				"whether the platform took the file cannot be told, so nothing is put or recorded; rerun once the folder is back", began, loc, err)
-		}
+	if err := checkFolder(ctx, r.SMS.Outbox); err != nil {
+		return false, "", fmt.Errorf("run %d began committing it into %s, and the folder itself cannot be checked now (%w): "+
+			"whether the platform took the file cannot be told, so nothing is put or recorded; rerun once the folder is back", began, loc, err)
 	}
 	r.log().Warn(fmt.Sprintf("sms batch recorded as delivered without putting it again: run %d committed it, and it has left "+
 		"the platform's folder since (taken by the platform, or removed)", began), "run", runID, "file", name, "location", loc)
