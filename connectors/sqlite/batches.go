@@ -373,9 +373,13 @@ func (s *Store) RejectBatch(ctx context.Context, id, by, reason string) error {
 			}
 		}
 		for _, q := range []string{
-			// The registrations no longer hold a place: judge them again.
+			// Judge the registrations again. Those whose place this batch
+			// gave no longer hold one; a reissued attempt's registration was
+			// in a batch the bank answered (its returned attempt), and keeps
+			// the place that batch gave it.
 			`INSERT OR IGNORE INTO rejudge SELECT registration_id FROM payments WHERE batch_id = ?1 AND status = 'BATCHED'`,
-			`UPDATE decisions SET held = 0, moved = 0 WHERE registration_id IN (SELECT registration_id FROM payments WHERE batch_id = ?1 AND status = 'BATCHED')`,
+			`UPDATE decisions SET held = 0, moved = 0 WHERE registration_id IN (SELECT registration_id FROM payments WHERE batch_id = ?1 AND status = 'BATCHED')
+				AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.registration_id = decisions.registration_id AND p.status = 'REISSUED')`,
 			`UPDATE payments SET status = 'ELIGIBLE', batch_id = NULL WHERE batch_id = ?1 AND status = 'BATCHED'`,
 			`UPDATE batches SET status = 'REJECTED' WHERE id = ?1`,
 		} {

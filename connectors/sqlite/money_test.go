@@ -1231,4 +1231,41 @@ func TestHeldPlace(t *testing.T) {
 		}
 		booksAgree(t, st)
 	})
+	// A rejected batch frees only the places it gave: a reissued attempt's
+	// registration was in a batch delivered to the bank before (its first
+	// attempt, returned), and keeps its place when the batch of its next
+	// attempt is rejected. Before, the reject freed it, and an earlier
+	// submission of the same certificate that arrived later took the place.
+	t.Run("RejectedReissueKeepsThePlace", func(t *testing.T) {
+		st := MustOpen(t)
+		data := sentBatch(t, st, 1) // R1-1 in B2014020101, sent
+		name, rf := bankAnswers(t, data, map[string]bank.Failure{"R1-1": bank.CardAbnormal})
+		if _, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "r"}, rf); err != nil {
+			t.Fatal(err)
+		}
+		if n, _, err := st.ReissueBatch(ctx, "B2014020101", "finance-li", "bank fixed the card"); err != nil || n != 1 {
+			t.Fatalf("reissue: %d %v", n, err)
+		}
+		made, err := st.CreateBatches(ctx, 3, spec(10), render)
+		if err != nil || len(made) != 1 {
+			t.Fatalf("the reissued attempt's batch: %+v, %v", made, err)
+		}
+		if got := paymentStates(t, st); got != "R1-1 REISSUED, R1-2 BATCHED" {
+			t.Fatalf("payments in the second batch: %s", got)
+		}
+		// R0 names C1 too, submitted before R1, and arrives now.
+		ingestRegs(t, st, reg("R0", 0, "C1", "2014-01-09 09:00:00"))
+		expect(t, reconcile(t, st), map[string]string{"R0": "DUPLICATE_CERTIFICATE [DUPLICATE_CERTIFICATE;PERSON_LEVEL_LIMIT]", "R1": "BATCHED"})
+		if err := st.RejectBatch(ctx, made[0].ID, "finance-li", "wrong value date"); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, reconcile(t, st), map[string]string{"R0": "DUPLICATE_CERTIFICATE [DUPLICATE_CERTIFICATE;PERSON_LEVEL_LIMIT]", "R1": "ELIGIBLE"})
+		if got := paymentStates(t, st); got != "R1-1 REISSUED, R1-2 ELIGIBLE" {
+			t.Errorf("payments after the reject: %s (R1 keeps its place; R0 is not paid)", got)
+		}
+		if got := alerts(t, st); got != "" {
+			t.Errorf("alerts after the reject: %s", got)
+		}
+		booksAgree(t, st)
+	})
 }

@@ -354,7 +354,7 @@ func TestNothingPaidTwice(t *testing.T) {
 				seen["budget binds"]++
 			}
 			var out []string
-			if err := st.DB().Select(&out, `SELECT payment_ref FROM payments WHERE status IN ('BATCHED', 'SENT', 'PAID', 'RETURNED')
+			if err := st.DB().Select(&out, `SELECT payment_ref FROM payments WHERE status IN ('BATCHED', 'SENT', 'PAID', 'RETURNED', 'REISSUED')
 				ORDER BY payment_ref`); err != nil {
 				t.Fatal(err)
 			}
