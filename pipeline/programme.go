@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -152,14 +151,4 @@ func (p *Programme) Covers(occupation string, level int) bool {
 	}
 	top, ok := p.catalog[occupation]
 	return ok && level >= top
-}
-
-// PaidLevels returns the levels that have an amount, in order.
-func (p *Programme) PaidLevels() []int {
-	var ls []int
-	for l := range p.amounts {
-		ls = append(ls, l)
-	}
-	sort.Ints(ls)
-	return ls
 }

@@ -80,18 +80,3 @@ var statusText = map[Status]string{
 
 // Text returns the Chinese description of a status for reports.
 func (s Status) Text() string { return statusText[s] }
-
-// Waiting reports whether the status is not final: the registration waits for
-// a station check or for its certificate to reach the feed.
-func (s Status) Waiting() bool { return s == PendingVerification || s == PendingCertificate }
-
-// Rank returns the position of a reason code in ReasonOrder, or len(ReasonOrder)
-// for the payable and money statuses.
-func (s Status) Rank() int {
-	for i, r := range ReasonOrder {
-		if r == s {
-			return i
-		}
-	}
-	return len(ReasonOrder)
-}

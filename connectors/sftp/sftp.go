@@ -18,7 +18,6 @@ import (
 	"os"
 	"path"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -573,11 +572,4 @@ func sameRemote(c *pkgsftp.Client, p string, want [32]byte) (bool, error) {
 		return false, err
 	}
 	return bytes.Equal(h.Sum(nil), want[:]), nil
-}
-
-// ParsePort returns the port of a host:port, for messages and tests.
-func ParsePort(hostport string) int {
-	_, p, _ := net.SplitHostPort(hostport)
-	n, _ := strconv.Atoi(p)
-	return n
 }
