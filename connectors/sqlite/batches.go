@@ -343,7 +343,8 @@ func (s *Store) ApproveBatch(ctx context.Context, id, by string) error {
 }
 
 // RejectBatch rejects a batch not yet delivered: its payments are ELIGIBLE
-// again, the movements posted, the reason kept.
+// again, the movements posted, the reason kept, and its registrations are
+// judged again; those that held a place by this batch alone hold none.
 func (s *Store) RejectBatch(ctx context.Context, id, by, reason string) error {
 	by, reason = strings.TrimSpace(by), strings.TrimSpace(reason)
 	if by == "" || reason == "" {
