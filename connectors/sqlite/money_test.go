@@ -1213,23 +1213,29 @@ func TestHeldPlace(t *testing.T) {
 		night(toC8, "R1-1 REISSUED, R1-2 CANCELLED, R2-1 REISSUED, R2-2 ELIGIBLE")
 		booksAgree(t, st)
 	})
+	// rejected rejects batch id and reconciles: the statuses and payments
+	// are as wanted, with no alert, and the books agree.
+	rejected := func(t *testing.T, st *sqlite.Store, id string, statuses map[string]string, payments string) {
+		t.Helper()
+		if err := st.RejectBatch(ctx, id, "finance-li", "wrong value date"); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, reconcile(t, st), statuses)
+		if got := paymentStates(t, st); got != payments {
+			t.Errorf("payments after the reject: %s, want %s", got, payments)
+		}
+		if got := alerts(t, st); got != "" {
+			t.Errorf("alerts after the reject: %s", got)
+		}
+		booksAgree(t, st)
+	}
 	t.Run("RejectedBatchFreesThePlace", func(t *testing.T) {
 		st := MustOpen(t)
 		ingestCerts(t, st, c9)
 		batched(t, st, 1)
 		ingestRegs(t, st, version("R1", 0, "C9", 1, "2014-01-20 09:00:00"), reg("R2", 0, "C1", "2014-01-21 09:00:00"))
 		reconcile(t, st)
-		if err := st.RejectBatch(ctx, "B2014020101", "finance-li", "wrong"); err != nil {
-			t.Fatal(err)
-		}
-		expect(t, reconcile(t, st), map[string]string{"R1": "ELIGIBLE", "R2": "ELIGIBLE"})
-		if got := alerts(t, st); got != "" {
-			t.Errorf("alerts after the reject: %s", got)
-		}
-		if got := paymentStates(t, st); got != "R1-1 ELIGIBLE, R2-1 ELIGIBLE" {
-			t.Errorf("payments after the reject: %s", got)
-		}
-		booksAgree(t, st)
+		rejected(t, st, "B2014020101", map[string]string{"R1": "ELIGIBLE", "R2": "ELIGIBLE"}, "R1-1 ELIGIBLE, R2-1 ELIGIBLE")
 	})
 	// A rejected batch frees only the places it gave: a reissued attempt's
 	// registration was in a batch delivered to the bank before (its first
@@ -1256,16 +1262,8 @@ func TestHeldPlace(t *testing.T) {
 		// R0 names C1 too, submitted before R1, and arrives now.
 		ingestRegs(t, st, reg("R0", 0, "C1", "2014-01-09 09:00:00"))
 		expect(t, reconcile(t, st), map[string]string{"R0": "DUPLICATE_CERTIFICATE [DUPLICATE_CERTIFICATE;PERSON_LEVEL_LIMIT]", "R1": "BATCHED"})
-		if err := st.RejectBatch(ctx, made[0].ID, "finance-li", "wrong value date"); err != nil {
-			t.Fatal(err)
-		}
-		expect(t, reconcile(t, st), map[string]string{"R0": "DUPLICATE_CERTIFICATE [DUPLICATE_CERTIFICATE;PERSON_LEVEL_LIMIT]", "R1": "ELIGIBLE"})
-		if got := paymentStates(t, st); got != "R1-1 REISSUED, R1-2 ELIGIBLE" {
-			t.Errorf("payments after the reject: %s (R1 keeps its place; R0 is not paid)", got)
-		}
-		if got := alerts(t, st); got != "" {
-			t.Errorf("alerts after the reject: %s", got)
-		}
-		booksAgree(t, st)
+		// R1 keeps its place; R0 is not paid.
+		rejected(t, st, made[0].ID, map[string]string{"R0": "DUPLICATE_CERTIFICATE [DUPLICATE_CERTIFICATE;PERSON_LEVEL_LIMIT]", "R1": "ELIGIBLE"},
+			"R1-1 REISSUED, R1-2 ELIGIBLE")
 	})
 }
