@@ -68,6 +68,28 @@ func TestRenderPayment(t *testing.T) {
 	}
 }
 
+// A name with characters beyond GB2312 and outside the BMP (CJK extensions A
+// and B, which GB18030 encodes in four bytes) reaches the bank as it was
+// registered.
+func TestRenderPaymentRareCharacters(t *testing.T) {
+	b := sampleBatch()
+	b.Lines[0].Name = "龚䶮𠮷·张"
+	data, err := bankfile.Format{}.RenderPayment(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := simplifiedchinese.GB18030.NewDecoder().Bytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(text, []byte("|6210670000000000016|龚䶮𠮷·张|2000.00|")) {
+		t.Errorf("the name did not come back from GB18030 whole:\n%s", text)
+	}
+	if !bytes.Contains(data, []byte{0x95, 0x34, 0xb2, 0x35}) { // 𠮷 (U+20BB7) in GB18030
+		t.Errorf("U+20BB7 is not encoded as GB18030's four bytes 95 34 B2 35")
+	}
+}
+
 func TestRenderPaymentRefuses(t *testing.T) {
 	for name, c := range map[string]struct {
 		edit func(b *pipeline.Batch)

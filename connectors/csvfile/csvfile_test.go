@@ -90,6 +90,13 @@ func TestRegistrations(t *testing.T) {
 			t.Fatalf("GB18030 row %+v differs from UTF-8 row %+v", got, utf)
 		}
 	})
+	t.Run("OK GB18030 four-byte characters", func(t *testing.T) {
+		// CJK extension A (two bytes in GB18030) and B (four bytes, outside the BMP).
+		res := readRegs(t, gb18030(t, regHeader+strings.Replace(regRow, "王芳", "龚䶮𠮷·张", 1)))
+		if res.err != nil || len(res.regs) != 1 || res.regs[0].Name != "龚䶮𠮷·张" {
+			t.Fatalf("err %v, rows %+v, rejects %v", res.err, res.regs, res.rejects)
+		}
+	})
 	t.Run("OK BOM", func(t *testing.T) {
 		res := readRegs(t, []byte("\ufeff"+regHeader+regRow))
 		if res.err != nil || len(res.regs) != 1 {
