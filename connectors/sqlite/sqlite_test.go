@@ -250,11 +250,26 @@ func TestFirstCome(t *testing.T) {
 		ingestRegs(t, st, first)
 		expect(t, reconcile(t, st), map[string]string{"R1": "ELIGIBLE", "R2": "DUPLICATE_CERTIFICATE [DUPLICATE_CERTIFICATE;PERSON_LEVEL_LIMIT]"})
 	})
+	// Submission time comes before the registration id, in both rules.
+	t.Run("EarlierSubmissionBeforeSmallerID", func(t *testing.T) {
+		st := MustOpen(t)
+		ingestCerts(t, st, cert("C1", 0, "2013-12-01 08:00:00"), cert("C2", 1, "2013-12-01 08:00:00"), cert("C3", 1, "2013-12-01 08:00:00"))
+		ingestRegs(t, st, reg("R1", 0, "C1", "2014-01-11 09:00:00"), reg("R2", 0, "C1", "2014-01-10 09:00:00"),
+			reg("R3", 1, "C2", "2014-01-11 09:00:00"), reg("R4", 1, "C3", "2014-01-10 09:00:00"))
+		expect(t, reconcile(t, st), map[string]string{"R1": "DUPLICATE_CERTIFICATE [DUPLICATE_CERTIFICATE;PERSON_LEVEL_LIMIT]", "R2": "ELIGIBLE",
+			"R3": "PERSON_LEVEL_LIMIT", "R4": "ELIGIBLE"})
+	})
 	t.Run("OnePersonTwoLevel2Certificates", func(t *testing.T) {
 		st := MustOpen(t)
 		ingestCerts(t, st, cert("C1", 0, "2013-12-01 08:00:00"), cert("C2", 0, "2013-12-01 08:00:00"))
 		ingestRegs(t, st, reg("R1", 0, "C1", "2014-01-10 09:00:00"), reg("R2", 0, "C2", "2014-01-15 09:00:00"))
 		expect(t, reconcile(t, st), map[string]string{"R1": "ELIGIBLE", "R2": "PERSON_LEVEL_LIMIT"})
+	})
+	t.Run("OnePersonSameTimeSmallerIDWins", func(t *testing.T) {
+		st := MustOpen(t)
+		ingestCerts(t, st, cert("C1", 0, "2013-12-01 08:00:00"), cert("C2", 0, "2013-12-01 08:00:00"))
+		ingestRegs(t, st, reg("R9", 0, "C1", "2014-01-10 09:00:00"), reg("R10", 0, "C2", "2014-01-10 09:00:00"))
+		expect(t, reconcile(t, st), map[string]string{"R10": "ELIGIBLE", "R9": "PERSON_LEVEL_LIMIT"})
 	})
 	// R1 corrects its certificate number to another person's certificate: it
 	// now mismatches there, and R2, marked a duplicate, is alone with C1;
