@@ -54,3 +54,25 @@ func TestRenderLikeReplacer(t *testing.T) {
 		}
 	}
 }
+
+// An SMS batch is UTF-8 CSV with CRLF line ends and a header, quoted where
+// CSV needs it; the same notices give the same bytes.
+func TestRenderSMSFile(t *testing.T) {
+	notices := []pipeline.Notice{
+		{MessageID: "R1-1-paid", Mobile: "13800138000", Content: "王芳您好，资助2000.00元已划拨。"},
+		{MessageID: "R2-1-returned", Mobile: "13900139000", Content: `李强您好，"卡已销户",请更新`},
+	}
+	data, err := pipeline.RenderSMSFile(notices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "message_id,mobile,content\r\n" +
+		"R1-1-paid,13800138000,王芳您好，资助2000.00元已划拨。\r\n" +
+		"R2-1-returned,13900139000,\"李强您好，\"\"卡已销户\"\",请更新\"\r\n"
+	if string(data) != want {
+		t.Errorf("got\n%q\nwant\n%q", data, want)
+	}
+	if again, _ := pipeline.RenderSMSFile(notices); string(again) != string(data) {
+		t.Error("the same notices gave other bytes")
+	}
+}
