@@ -118,6 +118,24 @@ func TestChainHashCoversEveryField(t *testing.T) {
 	}
 }
 
+// The chain's bytes and the key's fingerprint are stored in every ledger: a
+// change to either makes every existing ledger fail its verification ("wrong
+// key" or a broken chain), however sound the new code. The values here were
+// computed apart from zhutui, with Python's hmac over the fields as
+// Chain.Hash documents them (each as a 4-byte big-endian length and its
+// bytes: the previous hash, seq, at, run, movement, reference, debit,
+// credit, amount in fen, batch, memo).
+func TestLedgerFormatsStable(t *testing.T) {
+	e := pipeline.Entry{Seq: 7, At: "2014-02-01 02:30:00", RunID: 3,
+		Posting: pipeline.NewPosting(pipeline.MoveBatch, "R1-1", 200000, "B2014020101", "memo")}
+	if got, want := pipeline.NewChain([]byte("k")).Hash(pipeline.GenesisHash, &e), "51e9cb428489b8d75cd4e601fee2e97a35b2ea193c7da865ebc1b36688a98d47"; got != want {
+		t.Errorf("Chain.Hash = %s, want %s", got, want)
+	}
+	if got, want := pipeline.KeyCheck([]byte("k")), "c6f500de7c457297"; got != want {
+		t.Errorf("KeyCheck = %s, want %s", got, want)
+	}
+}
+
 // TestPostingValid: a posting is valid only as its movement's debit and
 // credit, of a positive amount, for a payment.
 func TestPostingValid(t *testing.T) {
