@@ -246,6 +246,10 @@ func TestProgramme2013(t *testing.T) {
 	if a, _ := p.Amount(1); a.StringFixed(2) != "2000.00" {
 		t.Errorf("level 1 amount = %s", a)
 	}
+	// §4.1: the payment file's memo is the programme's; 2013's is fixed there.
+	if p.Memo != "职业发展助推计划资助" {
+		t.Errorf("memo = %q, want 职业发展助推计划资助 (§4.1)", p.Memo)
+	}
 	if _, ok := p.Budget(); ok {
 		t.Error("the 2013 programme has no budget")
 	}
