@@ -265,6 +265,20 @@ func TestFirstCome(t *testing.T) {
 		ingestRegs(t, st, reg("R1", 0, "C1", "2014-01-10 09:00:00"), reg("R2", 0, "C2", "2014-01-15 09:00:00"))
 		expect(t, reconcile(t, st), map[string]string{"R1": "ELIGIBLE", "R2": "PERSON_LEVEL_LIMIT"})
 	})
+	// A duplicate does not count against its person, even when it leads its
+	// person's group: here the feed names another holder of C1 after R1
+	// (person 0) entered a batch with it, so R2, person 1's registration of
+	// C1, is payable by rules 1-17 but a duplicate, and person 1 has nothing
+	// else that counts.
+	t.Run("PayableDuplicateDoesNotLimitItsPerson", func(t *testing.T) {
+		st := MustOpen(t)
+		batched(t, st, 1) // R1: person 0, C1, level 2
+		ingestCerts(t, st, cert("C1", 1, "2014-01-20 08:00:00"), cert("C3", 1, "2013-12-01 08:00:00"))
+		waiting := reg("R3", 1, "C3", "2014-01-22 09:00:00")
+		waiting.Verification = pipeline.VerificationPending
+		ingestRegs(t, st, reg("R2", 1, "C1", "2014-01-21 09:00:00"), waiting)
+		expect(t, reconcile(t, st), map[string]string{"R2": "DUPLICATE_CERTIFICATE", "R3": "PENDING_VERIFICATION"})
+	})
 	t.Run("OnePersonSameTimeSmallerIDWins", func(t *testing.T) {
 		st := MustOpen(t)
 		ingestCerts(t, st, cert("C1", 0, "2013-12-01 08:00:00"), cert("C2", 0, "2013-12-01 08:00:00"))
