@@ -34,6 +34,20 @@ func (e *FileError) Error() string {
 	return fmt.Sprintf("%s: %s", e.File, e.Reason)
 }
 
+// UnfinishedDeliveryError refuses a result file that answers a batch whose
+// delivery began in run Run but is not recorded as done: the file may well
+// be the bank's true answer, so it is not quarantined, and nothing of it is
+// recorded until that run is finished.
+type UnfinishedDeliveryError struct {
+	BatchID string
+	Run     int64
+}
+
+func (e *UnfinishedDeliveryError) Error() string {
+	return fmt.Sprintf("it answers batch %s, whose delivery began in run %d but is not recorded as done: "+
+		"finish that run first (zhutui rerun %d), then take this file again", e.BatchID, e.Run, e.Run)
+}
+
 // FileKind names what an inbound file is.
 type FileKind string
 

@@ -533,6 +533,12 @@ func (r *Runner) settle(ctx context.Context, runID int64, res *Result) (string, 
 	}
 	n := len(res.Files)
 	err := r.take(ctx, runID, res, Inbox{Kind: KindResults, Location: r.Bank.Results})
+	var unfinished *UnfinishedDeliveryError
+	if errors.As(err, &unfinished) && res.Held != "" {
+		// This run's deliver stage did nothing: rerunning it again does
+		// not help until the books agree.
+		err = fmt.Errorf("%w (this run could not: %s; once the books agree, zhutui rerun %d)", err, res.Held, unfinished.Run)
+	}
 	return fmt.Sprintf("files=%d", len(res.Files)-n), err
 }
 

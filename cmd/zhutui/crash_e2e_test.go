@@ -618,13 +618,12 @@ func TestRejectBeforeSidecar(t *testing.T) {
 	w.ledgerVerifies(t)
 }
 
-// TestResultBeforeDeliveryRecorded: the bank answers a payment file that
-// reached it in a run killed before the batch was recorded as sent, and an
-// operator takes the answer by hand before finishing that run. The file is
-// refused with nothing recorded (not quarantined, which would refuse the same
-// bytes for ever), and the rerun delivers nothing new, records the batch as
-// sent and then settles it from the same file.
-func TestResultBeforeDeliveryRecorded(t *testing.T) {
+// answeredBeforeRecorded kills the first night after its batch's sidecar
+// was put and before the batch was recorded as sent, and has the bank answer
+// the payment file into the results folder. It returns the work folder, the
+// killed run and the result file's name.
+func answeredBeforeRecorded(t *testing.T) (*workdir, int, string) {
+	t.Helper()
 	w := night1Workdir(t)
 	w.killedAt(t, "deliver:put#2", "run", "--as-of", "2014-02-01")
 	last := lastRunID(t, w)
@@ -635,6 +634,17 @@ func TestResultBeforeDeliveryRecorded(t *testing.T) {
 	if err := os.WriteFile(w.path("inbox/results", name), res, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return w, last, name
+}
+
+// TestResultBeforeDeliveryRecorded: the bank answers a payment file that
+// reached it in a run killed before the batch was recorded as sent, and an
+// operator takes the answer by hand before finishing that run. The file is
+// refused with nothing recorded (not quarantined, which would refuse the same
+// bytes for ever), and the rerun delivers nothing new, records the batch as
+// sent and then settles it from the same file.
+func TestResultBeforeDeliveryRecorded(t *testing.T) {
+	w, last, name := answeredBeforeRecorded(t)
 	out, errs, code := w.zhutui("ingest", "results", w.path("inbox/results", name))
 	if code != 1 || !strings.Contains(errs, "whose delivery began in run") || !strings.Contains(errs, fmt.Sprintf("zhutui rerun %d", last)) {
 		t.Fatalf("ingest of the answer before the batch was recorded as sent: exit %d\n%s\n%s", code, out, errs)
@@ -642,6 +652,45 @@ func TestResultBeforeDeliveryRecorded(t *testing.T) {
 	if st := w.ok("status"); strings.Contains(st, "quarantined") {
 		t.Fatalf("the answer was quarantined:\n%s", st)
 	}
+	w.ok("rerun", strconv.Itoa(last))
+	if show := w.ok("batch", "show", "B2014020101"); !strings.Contains(show, "SETTLED") {
+		t.Fatalf("batch show after the rerun:\n%s", show)
+	}
+	w.ledgerVerifies(t)
+}
+
+// TestResultWhileMoneyHeld: as above, but the run that would finish the
+// delivery holds money (the ledger does not verify), so its deliver stage
+// does nothing and its settle stage meets the bank's answer. The file is
+// refused with nothing recorded, and the message says why rerunning does not
+// help until the books agree; once they do, the rerun delivers and settles.
+func TestResultWhileMoneyHeld(t *testing.T) {
+	w, last, _ := answeredBeforeRecorded(t)
+	memo, err := w.sql(`SELECT memo FROM ledger_entries WHERE seq = (SELECT max(seq) FROM ledger_entries)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.sql(`DROP TRIGGER ledger_entries_no_update;
+		UPDATE ledger_entries SET memo = 'changed' WHERE seq = (SELECT max(seq) FROM ledger_entries)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, code := w.zhutui("ledger", "verify"); code != 1 {
+		t.Fatalf("ledger verify of a changed entry: exit %d", code)
+	}
+	_, errs, code := w.zhutui("rerun", strconv.Itoa(last))
+	if code != 1 || !strings.Contains(errs, "whose delivery began in run "+strconv.Itoa(last)) ||
+		!strings.Contains(errs, "(this run could not: no money moves while the books do not agree: ledger entry") ||
+		!strings.Contains(errs, fmt.Sprintf("once the books agree, zhutui rerun %d)", last)) {
+		t.Fatalf("a rerun holding money meets the answer: exit %d\n%s", code, errs)
+	}
+	if n, err := w.sql(`SELECT count(*) FROM files WHERE kind = 'results'`); err != nil || strings.TrimSpace(n) != "0" {
+		t.Fatalf("the answer was recorded (%s files, %v): it must wait for the delivery", n, err)
+	}
+	// Mended (the memo put back) and verified: the rerun delivers and settles.
+	if _, err := w.sql(`UPDATE ledger_entries SET memo = '` + strings.TrimSpace(memo) + `' WHERE seq = (SELECT max(seq) FROM ledger_entries)`); err != nil {
+		t.Fatal(err)
+	}
+	w.ok("ledger", "verify")
 	w.ok("rerun", strconv.Itoa(last))
 	if show := w.ok("batch", "show", "B2014020101"); !strings.Contains(show, "SETTLED") {
 		t.Fatalf("batch show after the rerun:\n%s", show)

@@ -28,8 +28,7 @@ func (s *Store) IngestResult(ctx context.Context, f pipeline.InboundFile, rf *pi
 		if row.Status == string(pipeline.BatchApproved) && row.DeliveryRun.Valid {
 			// The file may well have reached the bank: not quarantined (the
 			// same bytes would then be refused for ever), nothing recorded.
-			return fmt.Errorf("it answers batch %s, whose delivery began in run %d but is not recorded as done: "+
-				"finish that run first (zhutui rerun %d), then take this file again", b.ID, row.DeliveryRun.Int64, row.DeliveryRun.Int64)
+			return &pipeline.UnfinishedDeliveryError{BatchID: b.ID, Run: row.DeliveryRun.Int64}
 		}
 		if row.Status != string(pipeline.BatchSent) {
 			return &pipeline.FileError{File: f.Name, Reason: fmt.Sprintf("answers batch %s, which is %s, not awaiting a result", b.ID, row.Status)}
