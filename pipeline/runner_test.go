@@ -1,0 +1,142 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestTakeGoesOnPastAFileItCannotTake: a file of an inbound folder that
+// cannot be taken fails its stage, naming the file, but only once the
+// folder's other files are taken: one bad file does not hold back the rest
+// of a night's input. Collect meets a file that cannot be opened; settle, on
+// a night holding money, the bank's answer to a batch whose delivery began
+// in an unfinished run, and says why this run cannot finish that one.
+func TestTakeGoesOnPastAFileItCannotTake(t *testing.T) {
+	ctx := context.Background()
+	t.Run("Collect", func(t *testing.T) {
+		in := &takeFolder{files: map[string]string{"a.csv": "R1", "b.csv": "R2", "c.csv": "R3"},
+			broken: map[string]error{"b.csv": errors.New("input/output error")}}
+		st := &takeStore{}
+		r := &Runner{Store: st, Formats: takeFormats(), Inboxes: []Inbox{{Kind: KindRegistrations, Location: in}}}
+		res := &Result{}
+		counts, err := r.collect(ctx, 1, res)
+		if err == nil || !strings.Contains(err.Error(), "open registrations mem:///in/b.csv: input/output error") {
+			t.Fatalf("collect with a file it cannot open: %v", err)
+		}
+		if !slices.Equal(st.taken, []string{"a.csv", "c.csv"}) || counts != "taken=2 quarantined=0" || len(res.Files) != 2 {
+			t.Fatalf("taken %q (%s, %d in the result); want a.csv and c.csv, before and after the broken one",
+				st.taken, counts, len(res.Files))
+		}
+	})
+	t.Run("SettleWhileMoneyHeld", func(t *testing.T) {
+		in := &takeFolder{files: map[string]string{"ZTRES_B1.txt": "B1", "ZTRES_B2.txt": "B2"}}
+		st := &takeStore{refuse: map[string]error{"ZTRES_B1.txt": &UnfinishedDeliveryError{BatchID: "B1", Run: 7}}}
+		r := &Runner{Store: st, Formats: takeFormats(), Bank: Banking{Results: in}}
+		res := &Result{Held: "no money moves while the books do not agree: ledger entry 5 was changed"}
+		counts, err := r.settle(ctx, 8, res)
+		if err == nil || !strings.Contains(err.Error(), "take ZTRES_B1.txt: it answers batch B1, whose delivery began in run 7") ||
+			!strings.Contains(err.Error(), "(this run could not: no money moves while the books do not agree: ledger entry 5 "+
+				"was changed; once the books agree, zhutui rerun 7)") {
+			t.Fatalf("settle meeting the answer to an unfinished delivery while money is held: %v", err)
+		}
+		if !slices.Equal(st.taken, []string{"ZTRES_B2.txt"}) || counts != "files=1" {
+			t.Fatalf("taken %q (%s); want the other batch's answer taken", st.taken, counts)
+		}
+		// Not held, the same refusal says only to finish run 7.
+		st = &takeStore{refuse: st.refuse}
+		r.Store = st
+		_, err = r.settle(ctx, 8, &Result{})
+		if err == nil || strings.Contains(err.Error(), "this run could not") || !slices.Equal(st.taken, []string{"ZTRES_B2.txt"}) {
+			t.Fatalf("settle not holding money: %v, taken %q", err, st.taken)
+		}
+	})
+}
+
+// takeFolder is an inbound folder of files held in memory; opening a file
+// named in broken fails with its error.
+type takeFolder struct {
+	files  map[string]string
+	broken map[string]error
+}
+
+func (f *takeFolder) String() string { return "mem:///in" }
+func (f *takeFolder) List(context.Context) ([]string, error) {
+	return slices.Sorted(maps.Keys(f.files)), nil
+}
+func (f *takeFolder) Open(_ context.Context, name string) (io.ReadSeekCloser, error) {
+	if err := f.broken[name]; err != nil {
+		return nil, err
+	}
+	return nopCloser{bytes.NewReader([]byte(f.files[name]))}, nil
+}
+func (f *takeFolder) Put(context.Context, string, []byte) (bool, error) {
+	return false, errors.New("takeFolder: read-only")
+}
+
+type nopCloser struct{ *bytes.Reader }
+
+func (nopCloser) Close() error { return nil }
+
+// takeFormats reads a registration file's bytes as they are, and a result
+// file's as the batch it answers.
+func takeFormats() Formats {
+	return Formats{
+		Inspect: func(r io.Reader) (Inspection, error) {
+			h := sha256.New()
+			n, err := io.Copy(h, r)
+			return Inspection{Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Encoding: "UTF-8"}, err
+		},
+		Registrations: func(_ string, r io.Reader, _ string) RegistrationSource {
+			return func(RegistrationSink, RejectSink) error {
+				_, err := io.ReadAll(r)
+				return err
+			}
+		},
+		Result: func(_ string, r io.Reader) (*ResultFile, error) {
+			b, err := io.ReadAll(r)
+			return &ResultFile{BatchID: string(b)}, err
+		},
+	}
+}
+
+// takeStore takes every new file, but refuses a result file named in refuse
+// as the SQLite store does (nothing recorded, the error wrapped with the
+// file's name); it keeps the names of the files it took.
+type takeStore struct {
+	Store  // the collect and settle stages use only the methods below
+	refuse map[string]error
+	taken  []string
+}
+
+func (s *takeStore) CheckFile(context.Context, string, string, string, string) (FileVerdict, string, error) {
+	return FileNew, "", nil
+}
+func (s *takeStore) TakenWithStamp(context.Context, string, string, string) (bool, error) {
+	return false, nil
+}
+func (s *takeStore) Quarantine(_ context.Context, f InboundFile, reason string) error {
+	return fmt.Errorf("takeStore: %s quarantined (%s); no file here should be", f.Name, reason)
+}
+func (s *takeStore) IngestRegistrations(_ context.Context, f InboundFile, read RegistrationSource) (FileOutcome, error) {
+	if err := read(func(int, *Registration) error { return nil }, func(Reject) error { return nil }); err != nil {
+		return FileOutcome{}, err
+	}
+	s.taken = append(s.taken, f.Name)
+	return FileOutcome{}, nil
+}
+func (s *takeStore) IngestResult(_ context.Context, f InboundFile, _ *ResultFile) (FileOutcome, error) {
+	if err := s.refuse[f.Name]; err != nil {
+		return FileOutcome{}, fmt.Errorf("take %s: %w", f.Name, err)
+	}
+	s.taken = append(s.taken, f.Name)
+	return FileOutcome{}, nil
+}
