@@ -16,8 +16,8 @@ import (
 
 // TestTakeGoesOnPastAFileItCannotTake: a file of an inbound folder that
 // cannot be taken fails its stage, naming the file, but only once the
-// folder's other files are taken: one bad file does not hold back the rest
-// of a night's input. Collect meets a file that cannot be opened; settle, on
+// folder's other files, and the other folders', are taken: one bad file does
+// not hold back the rest of a night's input. Collect meets a file that cannot be opened; settle, on
 // a night holding money, the bank's answer to a batch whose delivery began
 // in an unfinished run, and says why this run cannot finish that one.
 func TestTakeGoesOnPastAFileItCannotTake(t *testing.T) {
@@ -25,16 +25,18 @@ func TestTakeGoesOnPastAFileItCannotTake(t *testing.T) {
 	t.Run("Collect", func(t *testing.T) {
 		in := &takeFolder{files: map[string]string{"a.csv": "R1", "b.csv": "R2", "c.csv": "R3"},
 			broken: map[string]error{"b.csv": errors.New("input/output error")}}
+		feed := &takeFolder{files: map[string]string{"d.csv": "C1"}}
 		st := &takeStore{}
-		r := &Runner{Store: st, Formats: takeFormats(), Inboxes: []Inbox{{Kind: KindRegistrations, Location: in}}}
+		r := &Runner{Store: st, Formats: takeFormats(),
+			Inboxes: []Inbox{{Kind: KindRegistrations, Location: in}, {Kind: KindCertificates, Location: feed}}}
 		res := &Result{}
 		counts, err := r.collect(ctx, 1, res)
 		if err == nil || !strings.Contains(err.Error(), "open registrations mem:///in/b.csv: input/output error") {
 			t.Fatalf("collect with a file it cannot open: %v", err)
 		}
-		if !slices.Equal(st.taken, []string{"a.csv", "c.csv"}) || counts != "taken=2 quarantined=0" || len(res.Files) != 2 {
-			t.Fatalf("taken %q (%s, %d in the result); want a.csv and c.csv, before and after the broken one",
-				st.taken, counts, len(res.Files))
+		if !slices.Equal(st.taken, []string{"a.csv", "c.csv", "d.csv"}) || counts != "taken=3 quarantined=0" || len(res.Files) != 3 {
+			t.Fatalf("taken %q (%s, %d in the result); want a.csv and c.csv, before and after the broken one, "+
+				"and the next folder's d.csv", st.taken, counts, len(res.Files))
 		}
 	})
 	t.Run("SettleWhileMoneyHeld", func(t *testing.T) {
@@ -86,8 +88,8 @@ type nopCloser struct{ *bytes.Reader }
 
 func (nopCloser) Close() error { return nil }
 
-// takeFormats reads a registration file's bytes as they are, and a result
-// file's as the batch it answers.
+// takeFormats reads a registration or certificate file's bytes as they are,
+// and a result file's as the batch it answers.
 func takeFormats() Formats {
 	return Formats{
 		Inspect: func(r io.Reader) (Inspection, error) {
@@ -97,6 +99,12 @@ func takeFormats() Formats {
 		},
 		Registrations: func(_ string, r io.Reader, _ string) RegistrationSource {
 			return func(RegistrationSink, RejectSink) error {
+				_, err := io.ReadAll(r)
+				return err
+			}
+		},
+		Certificates: func(_ string, r io.Reader, _ string) CertificateSource {
+			return func(CertificateSink, RejectSink) error {
 				_, err := io.ReadAll(r)
 				return err
 			}
@@ -128,6 +136,13 @@ func (s *takeStore) Quarantine(_ context.Context, f InboundFile, reason string) 
 }
 func (s *takeStore) IngestRegistrations(_ context.Context, f InboundFile, read RegistrationSource) (FileOutcome, error) {
 	if err := read(func(int, *Registration) error { return nil }, func(Reject) error { return nil }); err != nil {
+		return FileOutcome{}, err
+	}
+	s.taken = append(s.taken, f.Name)
+	return FileOutcome{}, nil
+}
+func (s *takeStore) IngestCertificates(_ context.Context, f InboundFile, read CertificateSource) (FileOutcome, error) {
+	if err := read(func(int, *Certificate) error { return nil }, func(Reject) error { return nil }); err != nil {
 		return FileOutcome{}, err
 	}
 	s.taken = append(s.taken, f.Name)
