@@ -185,13 +185,16 @@ func TestMoneyCheckProblems(t *testing.T) {
 func TestMoneyCheckEachRule(t *testing.T) {
 	good := func() *pipeline.MoneyCheck {
 		return &pipeline.MoneyCheck{
-			Payments: map[pipeline.Status]pipeline.Tally{pipeline.Paid: {Count: 1, AmountFen: 200000},
+			Payments: map[pipeline.Status]pipeline.Tally{pipeline.Paid: {Count: 2, AmountFen: 300000},
 				pipeline.Sent: {Count: 1, AmountFen: 100000}},
-			Ledger: map[pipeline.Account]int64{pipeline.AccountPaid: 200000, pipeline.AccountSent: 100000,
-				pipeline.AccountProgramme: -300000},
+			Ledger: map[pipeline.Account]int64{pipeline.AccountPaid: 300000, pipeline.AccountSent: 100000,
+				pipeline.AccountProgramme: -400000},
+			// A rejected batch between two others: the checks go on past it.
 			Batches: []pipeline.BatchMoney{
 				{ID: "B1", Status: pipeline.BatchSent, Count: 2, FileFen: 300000, LedgerFen: 300000, SettledFen: 200000, AwaitingFen: 100000},
 				{ID: "B2", Status: pipeline.BatchRejected, Count: 1, FileFen: 100000},
+				{ID: "B3", Status: pipeline.BatchSettled, Count: 1, FileFen: 100000, LedgerFen: 100000, SettledFen: 100000,
+					BankFen: 100000, BankKnown: true},
 			},
 		}
 	}
@@ -203,8 +206,8 @@ func TestMoneyCheckEachRule(t *testing.T) {
 		spoil func(m *pipeline.MoneyCheck)
 		want  string
 	}{
-		{"ProgrammeAccount", func(m *pipeline.MoneyCheck) { m.Ledger[pipeline.AccountProgramme] = -290000 },
-			"decided payable: payments hold 3000.00, the ledger's programme account says 2900.00"},
+		{"ProgrammeAccount", func(m *pipeline.MoneyCheck) { m.Ledger[pipeline.AccountProgramme] = -390000 },
+			"decided payable: payments hold 4000.00, the ledger's programme account says 3900.00"},
 		{"RejectedBatchHoldsMoney", func(m *pipeline.MoneyCheck) { m.Batches[1].LedgerFen = 100000 },
 			"batch B2 was rejected but the ledger still holds 1000.00 in it"},
 		{"RejectedBatchAwaits", func(m *pipeline.MoneyCheck) { m.Batches[1].AwaitingFen = 100000 },
@@ -213,6 +216,10 @@ func TestMoneyCheckEachRule(t *testing.T) {
 			"batch B1: file total 3000.00, ledger total 2000.00"},
 		{"FileAgainstPayments", func(m *pipeline.MoneyCheck) { m.Batches[0].AwaitingFen = 0 },
 			"batch B1: file total 3000.00, but settled 2000.00 + returned 0.00 + awaiting 0.00 = 2000.00"},
+		{"BankAfterARejectedBatch", func(m *pipeline.MoneyCheck) { m.Batches[2].BankFen = 90000 },
+			"batch B3: settled 1000.00, the bank confirmed 900.00"},
+		{"FileAfterARejectedBatch", func(m *pipeline.MoneyCheck) { m.Batches[2].LedgerFen = 0 },
+			"batch B3: file total 1000.00, ledger total 0.00"},
 		{"Chain", func(m *pipeline.MoneyCheck) {
 			m.ChainProblems = []string{"ledger entry 3: hash does not match its contents"}
 		},
