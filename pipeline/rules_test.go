@@ -283,4 +283,12 @@ func TestParseProgrammeErrors(t *testing.T) {
 			}
 		})
 	}
+	// The bounds themselves are levels: 1 and 5 each take an amount.
+	p, err := pipeline.ParseProgramme([]byte(head + "memo = \"m\"\n[amounts]\n1 = \"10.00\"\n5 = \"30.00\"\n" + catalog))
+	if err != nil {
+		t.Fatalf("amounts for levels 1 and 5: %v", err)
+	}
+	if a, ok := p.Amount(5); !ok || a.StringFixed(2) != "30.00" {
+		t.Fatalf("level 5's amount: %v %v", a, ok)
+	}
 }
