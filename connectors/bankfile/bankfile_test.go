@@ -103,6 +103,9 @@ func TestRenderPaymentRefuses(t *testing.T) {
 		"ErrNoPayer":      {func(b *pipeline.Batch) { b.PayerAccount = "" }, "no payer account"},
 		"ErrBlankPayer":   {func(b *pipeline.Batch) { b.PayerAccount = " \t" }, "no payer account"},
 		"ErrTooManyLines": {func(b *pipeline.Batch) { b.Count = bankfile.MaxLines + 1 }, "1000000 lines, more than a payment file numbers (999999)"},
+		// MaxLines itself is numbered: such a batch passes that check and
+		// meets the next (its lines here are fewer than it says).
+		"ErrCountAtMaxLines": {func(b *pipeline.Batch) { b.Count = bankfile.MaxLines }, "the batch says 999999,"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			b := sampleBatch()
