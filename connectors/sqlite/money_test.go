@@ -331,6 +331,9 @@ func TestBatchGuards(t *testing.T) {
 	if err := st.MarkSent(ctx, 2, id, sent); err == nil || !strings.Contains(err.Error(), "it is AWAITING_APPROVAL") {
 		t.Errorf("a batch not approved marked sent: %v", err)
 	}
+	if made, err := st.CreateBatches(ctx, 2, spec(0), render); err == nil || !strings.Contains(err.Error(), "max lines must be positive") {
+		t.Errorf("batches of at most 0 lines: %v, %d made", err, len(made))
+	}
 	if status, err := st.BeginDelivery(ctx, 1, id, "file:///out"); err != nil || status != pipeline.BatchAwaitingApproval {
 		t.Errorf("delivery of a batch not approved: %s, %v", status, err)
 	}
@@ -689,6 +692,15 @@ func TestLedgerKeyGuard(t *testing.T) {
 		t.Errorf("the key again: %v", err)
 	}
 	verify(t, st) // the refused keys changed nothing
+	// Sixteen bytes are enough, for a database not yet chained.
+	fresh, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "zhutui.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	if err := fresh.SetLedgerKey(ctx, []byte("0123456789abcdef")); err != nil {
+		t.Errorf("a 16-byte key: %v", err)
+	}
 }
 
 // TestVerifyForgetsWhileAReportWalks: zhutui ledger verify finds a bad
