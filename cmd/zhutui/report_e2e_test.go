@@ -290,6 +290,19 @@ func TestReportWorkbookCap(t *testing.T) {
 	if _, _, n := csvFacts(t, w.path("capped", "run-2")); n != 31 {
 		t.Errorf("registrations.csv has %d rows, want all 31", n)
 	}
+	// At the cap itself the workbook still lists every registration.
+	if err := os.WriteFile(w.path("zhutui.toml"), []byte("xlsx_max_registrations = 31\n"+crashConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.ok("report", "--out", w.path("at-cap"))
+	f, err = excelize.OpenFile(w.path("at-cap", "run-2", "report.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if rows, _ := f.GetRows("Registrations 登记"); len(rows) != 32 {
+		t.Errorf("at the cap, the Registrations sheet has %d rows, want a header and all 31", len(rows))
+	}
 }
 
 // TestAlertsListedInFull changes the name of every registration, more of
