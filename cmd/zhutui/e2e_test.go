@@ -560,17 +560,26 @@ func TestExitCodes(t *testing.T) {
 		!strings.Contains(errs, "bad.csv: quarantined before, nothing applied: bad.csv:1: required column missing") {
 		t.Errorf("the quarantined file again: exit %d, %q %q", code, out, errs)
 	}
-	// An ingest with more rejected rows than it lists says how many more.
-	rows := "registration_id,updated_at,submitted_at,name,id_number,card_number,mobile,certificate_number,occupation,level,issue_date,station,verification\n"
-	for i := range pipeline.MaxRejectsKept + 2 {
-		rows += fmt.Sprintf("RX%d,2014-01-10 09:00:00,2014-01-10 09:00:00,王芳,110105198001010016,6210670000000000016,13800138000,CX%d,半导体芯片制造工,1,2013-02-30,东城区服务站,passed\n", i, i)
+	// An ingest with more rejected rows than it lists says how many more;
+	// one that lists them all says nothing more.
+	rejected := func(name string, n int) string {
+		rows := "registration_id,updated_at,submitted_at,name,id_number,card_number,mobile,certificate_number,occupation,level,issue_date,station,verification\n"
+		for i := range n {
+			rows += fmt.Sprintf("%s%d,2014-01-10 09:00:00,2014-01-10 09:00:00,王芳,110105198001010016,6210670000000000016,13800138000,%s%d,半导体芯片制造工,1,2013-02-30,东城区服务站,passed\n", name, i, name, i)
+		}
+		if err := os.WriteFile(w.path(name+".csv"), []byte(rows), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return w.path(name + ".csv")
 	}
-	if err := os.WriteFile(w.path("many.csv"), []byte(rows), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, errs, code := w.zhutui("ingest", "registrations", w.path("many.csv"))
+	out, errs, code := w.zhutui("ingest", "registrations", rejected("many", pipeline.MaxRejectsKept+2))
 	if code != 0 || !strings.Contains(out, "0 applied, 0 unchanged, 102 rejected") ||
 		strings.Count(errs, "  rejected ") != pipeline.MaxRejectsKept || !strings.Contains(errs, "  … and 2 more rejected rows (see the report)\n") {
 		t.Errorf("an ingest of 102 rejected rows: exit %d\nstdout %q\nstderr (%d rejected listed):\n%s", code, out, strings.Count(errs, "  rejected "), errs)
+	}
+	out, errs, code = w.zhutui("ingest", "registrations", rejected("few", 2))
+	if code != 0 || !strings.Contains(out, "0 applied, 0 unchanged, 2 rejected") ||
+		strings.Count(errs, "  rejected ") != 2 || strings.Contains(errs, "more rejected rows") {
+		t.Errorf("an ingest of 2 rejected rows: exit %d\nstdout %q\nstderr:\n%s", code, out, errs)
 	}
 }
