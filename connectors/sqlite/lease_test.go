@@ -43,6 +43,9 @@ func TestStatusOfTheLease(t *testing.T) {
 		{"this host, its process gone", "here", gone.Process.Pid, 5 * time.Second, true, "run", "zhutui rerun 7"},
 		{"another host, heartbeating", "there", 1, 5 * time.Second, false, "run", "zhutui rerun 7"},
 		{"another host, silent", "there", 1, 2 * time.Minute, true, "run", "zhutui rerun 7"},
+		// Within LeaseTTL means less than it: silent for LeaseTTL is gone.
+		{"another host, silent a second short of LeaseTTL", "there", 1, sqlite.LeaseTTL - time.Second, false, "run", "zhutui rerun 7"},
+		{"another host, silent for LeaseTTL", "there", 1, sqlite.LeaseTTL, true, "run", "zhutui rerun 7"},
 		// Another host's pid means nothing here.
 		{"another host, heartbeating, a pid gone here", "there", gone.Process.Pid, 5 * time.Second, false, "run", "zhutui rerun 7"},
 		{"this host, no pid", "here", 0, 5 * time.Second, true, "run", "zhutui rerun 7"},
