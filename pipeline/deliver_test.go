@@ -89,3 +89,57 @@ func (f *memFolder) Put(_ context.Context, name string, _ []byte) (bool, error) 
 	f.names = append(f.names, name)
 	return false, nil
 }
+
+// TestDeliverGoesOnPastABatchItDoesNotPut: a batch the bank took after an
+// earlier attempt began its delivery (recorded as sent, nothing put again)
+// and a batch rejected since the stage listed it (its payment file put, no
+// sidecar) do not end the stage: the approved batch after them is delivered
+// the same night.
+func TestDeliverGoesOnPastABatchItDoesNotPut(t *testing.T) {
+	st := &queueStore{ids: []string{"B1", "B2", "B3"}, began: map[string]int64{"B1": 5}, rejected: "B2"}
+	bank := &memFolder{}
+	r := &Runner{Store: st, Bank: Banking{Format: textFormat{}, Payments: bank}}
+	res := &Result{}
+	counts, err := r.deliver(context.Background(), 6, res)
+	if err != nil || counts != "delivered=2 not-approved=1" {
+		t.Fatalf("deliver: %q, %v", counts, err)
+	}
+	if !slices.Equal(st.sent, []string{"B1", "B3"}) || !slices.Equal(res.Delivered, []string{"B1", "B3"}) ||
+		!slices.Equal(bank.names, []string{"ZTPAY_B2.txt", "ZTPAY_B3.txt", "ZTPAY_B3.txt.sha256"}) {
+		t.Fatalf("sent %q, delivered %q, files put %q; want B1 and B3 sent, B3's files and B2's payment file put",
+			st.sent, res.Delivered, bank.names)
+	}
+}
+
+// queueStore has approved batches ids to deliver; those in began had their
+// delivery begun by that run, and rejected is rejected once listed.
+type queueStore struct {
+	Store    // the deliver stage uses only the methods below
+	ids      []string
+	began    map[string]int64
+	rejected string
+	sent     []string
+}
+
+func (s *queueStore) BatchesToDeliver(context.Context) ([]string, error) { return s.ids, nil }
+func (s *queueStore) LastVerdict(context.Context) (int64, string, error) { return 0, Reconciled, nil }
+func (s *queueStore) VerifyNewEntries(context.Context) ([]string, error) { return nil, nil }
+
+func (s *queueStore) Batch(_ context.Context, id string) (*Batch, error) {
+	b := &Batch{ID: id, Status: BatchApproved, DeliveryRun: s.began[id]}
+	data, _ := textFormat{}.RenderPayment(b)
+	b.FileSHA256 = sha256Hex(data)
+	return b, nil
+}
+
+func (s *queueStore) BeginDelivery(_ context.Context, _ int64, id, _ string) (BatchStatus, error) {
+	if id == s.rejected {
+		return BatchRejected, nil
+	}
+	return BatchApproved, nil
+}
+
+func (s *queueStore) MarkSent(_ context.Context, _ int64, id string, _ []Delivery) error {
+	s.sent = append(s.sent, id)
+	return nil
+}
