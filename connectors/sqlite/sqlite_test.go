@@ -306,6 +306,18 @@ func TestFirstCome(t *testing.T) {
 			expect(t, reconcile(t, st), map[string]string{"R1": "ID_MISMATCH [ID_MISMATCH;NAME_MISMATCH;PERSON_LEVEL_LIMIT]", "R2": "ELIGIBLE"})
 		})
 	}
+	// R1's next version has no certificate number at all: it is in no
+	// certificate's group now, and the one it left is judged again.
+	t.Run("LeavingAGroupForNoNumberFreesIt", func(t *testing.T) {
+		st := MustOpen(t)
+		ingestCerts(t, st, cert("C1", 0, "2013-12-01 08:00:00"))
+		ingestRegs(t, st, reg("R1", 0, "C1", "2014-01-10 09:00:00"), reg("R2", 0, "C1", "2014-01-11 09:00:00"))
+		expect(t, reconcile(t, st), map[string]string{"R2": "DUPLICATE_CERTIFICATE [DUPLICATE_CERTIFICATE;PERSON_LEVEL_LIMIT]"})
+		blank := reg("R1", 0, "", "2014-01-10 09:00:00")
+		blank.UpdatedAt = at("2014-01-20 09:00:00")
+		ingestRegs(t, st, blank)
+		expect(t, reconcile(t, st), map[string]string{"R1": "PENDING_CERTIFICATE [PENDING_CERTIFICATE;PERSON_LEVEL_LIMIT]", "R2": "ELIGIBLE"})
+	})
 }
 
 func TestReconcileIsIncremental(t *testing.T) {
