@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -329,8 +330,9 @@ func TestQuarantineEndToEnd(t *testing.T) {
 		t.Errorf("run looked at a hidden or unfinished file: %q", out)
 	}
 	summary := string(w.read("reports/run-1/summary.txt"))
-	if !strings.Contains(summary, "QUARANTINED") {
-		t.Errorf("summary does not report the quarantined file:\n%s", summary)
+	if !regexp.MustCompile(`certificates +feed\.csv +QUARANTINED`).MatchString(summary) ||
+		!regexp.MustCompile(`registrations +export\.csv +31 rows applied`).MatchString(summary) {
+		t.Errorf("summary does not report both files, the quarantined one and the one taken:\n%s", summary)
 	}
 	// The same name with other content, after a file of that name was taken:
 	// the same size and mtime, one byte changed (collect must not trust a
