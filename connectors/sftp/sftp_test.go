@@ -283,13 +283,17 @@ func TestHostKeyChecked(t *testing.T) {
 	})
 	t.Run("ErrMissingFiles", func(t *testing.T) {
 		missing := filepath.Join(t.TempDir(), "missing")
-		for key, opts := range map[string]sftp.Options{
-			"key_file":    {KeyFile: missing, KnownHosts: ts.knownHosts},
-			"known_hosts": {KeyFile: ts.keyFile, KnownHosts: missing},
+		for _, c := range []struct {
+			key  string
+			opts sftp.Options
+		}{
+			{"key_file", sftp.Options{KeyFile: missing, KnownHosts: ts.knownHosts}},
+			{"known_hosts", sftp.Options{KeyFile: ts.keyFile, KnownHosts: missing}},
+			{"known_hosts", sftp.Options{Password: "s3cret", KnownHosts: missing}}, // no key file to check first
 		} {
-			if _, err := sftp.Parse("sftp://zhutui@"+ts.Addr+"/x", opts); err == nil || !strings.Contains(err.Error(), "[ssh] "+key) ||
+			if _, err := sftp.Parse("sftp://zhutui@"+ts.Addr+"/x", c.opts); err == nil || !strings.Contains(err.Error(), "[ssh] "+c.key) ||
 				!strings.Contains(err.Error(), "no such file") {
-				t.Errorf("%s missing: %v", key, err)
+				t.Errorf("%s missing (key file %q): %v", c.key, c.opts.KeyFile, err)
 			}
 		}
 	})
