@@ -323,7 +323,8 @@ func TestQuarantineEndToEnd(t *testing.T) {
 		}
 	}
 	out := w.ok("run", "--as-of", "2014-02-01")
-	if !strings.Contains(out, "feed.csv: QUARANTINED") || !strings.Contains(out, "status (状态)") {
+	if !strings.Contains(out, "feed.csv: QUARANTINED") || !strings.Contains(out, "status (状态)") ||
+		!strings.Contains(out, "export.csv: 31 applied") {
 		t.Errorf("run said %q", out)
 	}
 	if strings.Contains(out, ".export.csv") || strings.Contains(out, "export2") || strings.Contains(out, "export3") {
