@@ -180,25 +180,22 @@ func TestRegistrations(t *testing.T) {
 			t.Fatalf("err = %v, rejects %v", res.err, res.rejects)
 		}
 	})
-	t.Run("BadQuoteOnOneLineRejectsTheRow", func(t *testing.T) {
-		src := regHeader + strings.Replace(regRow, "王芳", "王\"芳", 1) + strings.Replace(regRow, "R1", "R2", 1)
-		res := readRegs(t, []byte(src))
-		if res.err != nil || len(res.rejects) != 1 || res.rejects[0].Line != 2 || !strings.Contains(res.rejects[0].Reason, "bare \"") ||
-			len(res.regs) != 1 || res.regs[0].ID != "R2" {
-			t.Fatalf("err %v, rejects %v, rows %+v", res.err, res.rejects, res.regs)
-		}
-	})
-	t.Run("ExtraneousQuoteOnOneLineRejectsTheRow", func(t *testing.T) {
-		// A quoted field with text after its closing quote is csv.ErrQuote,
-		// as an unclosed one is, but ends on its own line: only the row is
-		// lost, not the file.
-		src := regHeader + strings.Replace(regRow, "王芳", "\"王\"芳", 1) + strings.Replace(regRow, "R1", "R2", 1)
-		res := readRegs(t, []byte(src))
-		if res.err != nil || len(res.rejects) != 1 || res.rejects[0].Line != 2 || !strings.Contains(res.rejects[0].Reason, "extraneous or missing \" in quoted-field") ||
-			len(res.regs) != 1 || res.regs[0].ID != "R2" {
-			t.Fatalf("err %v, rejects %v, rows %+v", res.err, res.rejects, res.regs)
-		}
-	})
+	// A quote error that ends on its own line loses only its row: a bare
+	// quote in an unquoted field, or text after a quoted field's closing
+	// quote (csv.ErrQuote, as an unclosed one is).
+	for name, c := range map[string]struct{ field, reason string }{
+		"BadQuoteOnOneLineRejectsTheRow":        {"王\"芳", "bare \""},
+		"ExtraneousQuoteOnOneLineRejectsTheRow": {"\"王\"芳", "extraneous or missing \" in quoted-field"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := regHeader + strings.Replace(regRow, "王芳", c.field, 1) + strings.Replace(regRow, "R1", "R2", 1)
+			res := readRegs(t, []byte(src))
+			if res.err != nil || len(res.rejects) != 1 || res.rejects[0].Line != 2 || !strings.Contains(res.rejects[0].Reason, c.reason) ||
+				len(res.regs) != 1 || res.regs[0].ID != "R2" {
+				t.Fatalf("err %v, rejects %v, rows %+v", res.err, res.rejects, res.regs)
+			}
+		})
+	}
 	t.Run("OK without the optional columns", func(t *testing.T) {
 		header := strings.Replace(regHeader, ",verified_at,verified_by", "", 1)
 		row := strings.Replace(strings.Replace(regRow, ",2014-01-12 10:00:00,dc-07", "", 1), "通过", "待核对", 1)
