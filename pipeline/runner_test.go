@@ -17,15 +17,16 @@ import (
 // TestTakeGoesOnPastAFileItCannotTake: a file of an inbound folder that
 // cannot be taken fails its stage, naming the file, but only once the
 // folder's other files, and the other folders', are taken: one bad file does
-// not hold back the rest of a night's input. Collect meets a file that cannot be opened; settle, on
-// a night holding money, the bank's answer to a batch whose delivery began
-// in an unfinished run, and says why this run cannot finish that one.
+// not hold back the rest of a night's input. Collect meets a file that
+// cannot be opened; settle, on a night holding money, the bank's answer to a
+// batch whose delivery began in an unfinished run, and says why this run
+// cannot finish that one.
 func TestTakeGoesOnPastAFileItCannotTake(t *testing.T) {
 	ctx := context.Background()
 	t.Run("Collect", func(t *testing.T) {
-		in := &takeFolder{files: map[string]string{"a.csv": "R1", "b.csv": "R2", "c.csv": "R3"},
+		in := &takeFolder{url: "mem:///in", files: map[string]string{"a.csv": "R1", "b.csv": "R2", "c.csv": "R3"},
 			broken: map[string]error{"b.csv": errors.New("input/output error")}}
-		feed := &takeFolder{files: map[string]string{"d.csv": "C1"}}
+		feed := &takeFolder{url: "mem:///feed", files: map[string]string{"d.csv": "C1"}}
 		st := &takeStore{}
 		r := &Runner{Store: st, Formats: takeFormats(),
 			Inboxes: []Inbox{{Kind: KindRegistrations, Location: in}, {Kind: KindCertificates, Location: feed}}}
@@ -40,7 +41,7 @@ func TestTakeGoesOnPastAFileItCannotTake(t *testing.T) {
 		}
 	})
 	t.Run("SettleWhileMoneyHeld", func(t *testing.T) {
-		in := &takeFolder{files: map[string]string{"ZTRES_B1.txt": "B1", "ZTRES_B2.txt": "B2"}}
+		in := &takeFolder{url: "mem:///results", files: map[string]string{"ZTRES_B1.txt": "B1", "ZTRES_B2.txt": "B2"}}
 		st := &takeStore{refuse: map[string]error{"ZTRES_B1.txt": &UnfinishedDeliveryError{BatchID: "B1", Run: 7}}}
 		r := &Runner{Store: st, Formats: takeFormats(), Bank: Banking{Results: in}}
 		res := &Result{Held: "no money moves while the books do not agree: ledger entry 5 was changed"}
@@ -66,11 +67,12 @@ func TestTakeGoesOnPastAFileItCannotTake(t *testing.T) {
 // takeFolder is an inbound folder of files held in memory; opening a file
 // named in broken fails with its error.
 type takeFolder struct {
+	url    string
 	files  map[string]string
 	broken map[string]error
 }
 
-func (f *takeFolder) String() string { return "mem:///in" }
+func (f *takeFolder) String() string { return f.url }
 func (f *takeFolder) List(context.Context) ([]string, error) {
 	return slices.Sorted(maps.Keys(f.files)), nil
 }
