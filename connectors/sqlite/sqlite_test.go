@@ -326,6 +326,10 @@ func TestReconcileIsIncremental(t *testing.T) {
 	p, _ := st.Programme(ctx)
 	ingestCerts(t, st, cert("C1", 0, "2013-12-01 08:00:00"))
 	ingestRegs(t, st, reg("R1", 0, "C1", "2014-01-10 09:00:00"), reg("R2", 1, "C2", "2014-01-10 09:00:00"))
+	// Judging every registration, the first reconcile reads them all on a
+	// connection of its own (judgeAllAside); the later ones judge a few.
+	aside := 0
+	sqlite.SetReaderExitsHook(t, func() { aside++ })
 	run := func() pipeline.ReconcileCounts {
 		id, _ := st.BeginRun(ctx, pipeline.MustDate("2014-02-01"), pipeline.TriggerManual)
 		c, err := st.Reconcile(ctx, id, p)
@@ -334,16 +338,16 @@ func TestReconcileIsIncremental(t *testing.T) {
 		}
 		return c
 	}
-	if c := run(); c.Judged != 2 || c.Changed != 2 {
-		t.Fatalf("first reconcile: %+v", c)
+	if c := run(); c.Judged != 2 || c.Changed != 2 || aside != 1 {
+		t.Fatalf("first reconcile: %+v, every registration read aside %d times", c, aside)
 	}
 	before := statuses(t, st)
 	if c := run(); c.Judged != 0 || c.Changed != 0 {
 		t.Fatalf("second reconcile with nothing new: %+v", c)
 	}
 	ingestCerts(t, st, cert("C2", 1, "2014-01-12 08:00:00"))
-	if c := run(); c.Judged != 1 || c.Changed != 1 {
-		t.Fatalf("after C2 arrives: %+v", c)
+	if c := run(); c.Judged != 1 || c.Changed != 1 || aside != 1 {
+		t.Fatalf("after C2 arrives: %+v, every registration read aside %d times in all", c, aside)
 	}
 	after := statuses(t, st)
 	if before["R1"] != after["R1"] || after["R2"] != "ELIGIBLE" {
