@@ -117,6 +117,18 @@ type column struct {
 	required bool
 }
 
+// readFailed says whether err, met reading a CSV file, is a failure to read
+// it (a disk's or a connection's error) rather than something in its bytes:
+// csv.Reader reports its syntax as a *csv.ParseError, and the UTF-8 check
+// bytes it cannot read as encoding.ErrInvalidUTF8 (GB18030's decoder
+// replaces them). Such a failure is not the file's fault: it must fail the
+// stage, to be taken again by the next night, and not quarantine the file,
+// which would refuse the same bytes for ever after.
+func readFailed(err error) bool {
+	var pe *csv.ParseError
+	return !errors.As(err, &pe) && !errors.Is(err, encoding.ErrInvalidUTF8)
+}
+
 // table reads the rows of one CSV file, finding columns by header name.
 type table struct {
 	file  string
@@ -128,7 +140,8 @@ type table struct {
 }
 
 // newTable reads the header of a file in the given encoding and maps its
-// columns. Header problems are *pipeline.FileError.
+// columns. Header problems are *pipeline.FileError; a failure to read the
+// file (see readFailed) is another error.
 func newTable(file string, r io.Reader, enc string, cols []column) (*table, error) {
 	if enc == GB18030 {
 		r = transform.NewReader(r, simplifiedchinese.GB18030.NewDecoder())
@@ -141,8 +154,11 @@ func newTable(file string, r io.Reader, enc string, cols []column) (*table, erro
 	if errors.Is(err, io.EOF) {
 		return nil, &pipeline.FileError{File: file, Reason: "empty file: no header"}
 	}
-	if err != nil {
+	if err != nil && !readFailed(err) {
 		return nil, &pipeline.FileError{File: file, Line: 1, Reason: "unreadable header: " + csvReason(err)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s:1: read: %w", file, err)
 	}
 	byName := make(map[string]string, 2*len(cols))
 	for _, c := range cols {
@@ -179,8 +195,8 @@ func newTable(file string, r io.Reader, enc string, cols []column) (*table, erro
 }
 
 // next reads the next row. It returns io.EOF at the end, a *pipeline.Reject
-// for a row that cannot be read, and a *pipeline.FileError when the file turns
-// out to be undecodable.
+// for a row that cannot be read, a *pipeline.FileError when the file turns
+// out to be undecodable, and another error when reading it failed.
 func (t *table) next() error {
 	rec, err := t.csv.Read()
 	if errors.Is(err, io.EOF) {
@@ -208,8 +224,11 @@ func (t *table) next() error {
 		}
 		return &pipeline.Reject{File: t.file, Line: t.line, Reason: csvReason(err)}
 	}
-	if err != nil {
+	if err != nil && !readFailed(err) {
 		return &pipeline.FileError{File: t.file, Line: t.line + 1, Reason: "undecodable: " + err.Error()}
+	}
+	if err != nil {
+		return fmt.Errorf("%s:%d: read: %w", t.file, t.line+1, err)
 	}
 	t.line, _ = t.csv.FieldPos(0)
 	t.rec = rec

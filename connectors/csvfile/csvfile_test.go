@@ -3,9 +3,11 @@ package csvfile_test
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 
@@ -166,6 +168,34 @@ func TestRegistrations(t *testing.T) {
 			t.Errorf("good rows = %+v at %v", res.regs, res.lines)
 		}
 	})
+	// A file that cannot be read (a disk's error) is not a file that cannot
+	// be trusted: the error is not a *pipeline.FileError, so the file is not
+	// quarantined (which would refuse its bytes for ever) and the next night
+	// takes it again. It names the line being read. Bytes that are not
+	// UTF-8 in a file read as UTF-8 are the file's own fault.
+	for name, c := range map[string]struct {
+		data      string
+		broken    bool // the read fails after data
+		want      string
+		fileError bool
+	}{
+		"ErrReadFailsMidFile":   {regHeader + regRow + strings.Replace(regRow, "R1", "R2", 1), true, "regs.csv:4: read: input/output error", false},
+		"ErrReadFailsInHeader":  {regHeader[:20], true, "regs.csv:1: read: input/output error", false},
+		"ErrInvalidUTF8MidFile": {regHeader + regRow + "R2,\xff\n", false, "regs.csv:3: undecodable: encoding: invalid UTF-8", true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var r io.Reader = strings.NewReader(c.data)
+			if c.broken {
+				r = io.MultiReader(r, iotest.ErrReader(errors.New("input/output error")))
+			}
+			err := csvfile.Registrations("regs.csv", r, "UTF-8")(
+				func(int, *pipeline.Registration) error { return nil }, func(pipeline.Reject) error { return nil })
+			var fe *pipeline.FileError
+			if err == nil || err.Error() != c.want || errors.As(err, &fe) != c.fileError {
+				t.Fatalf("err = %v (a file error: %v), want %q (a file error: %v)", err, errors.As(err, &fe), c.want, c.fileError)
+			}
+		})
+	}
 	t.Run("ErrUnclosedQuote", func(t *testing.T) {
 		// A quote opened in line 3 and not closed where the field ends runs
 		// on into the lines after it: they cannot be told apart as rows, so
