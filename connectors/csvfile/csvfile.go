@@ -119,9 +119,9 @@ type column struct {
 
 // readFailed says whether err, met reading a CSV file, is a failure to read
 // it (a disk's or a connection's error) rather than something in its bytes:
-// csv.Reader reports its syntax as a *csv.ParseError, and the UTF-8 check
-// bytes it cannot read as encoding.ErrInvalidUTF8 (GB18030's decoder
-// replaces them). Such a failure is not the file's fault: it must fail the
+// csv.Reader reports a fault in the file's syntax as a *csv.ParseError, and
+// the UTF-8 check bytes that are not UTF-8 as encoding.ErrInvalidUTF8
+// (GB18030's decoder replaces what it cannot read). Such a failure is not the file's fault: it must fail the
 // stage, to be taken again by the next night, and not quarantine the file,
 // which would refuse the same bytes for ever after.
 func readFailed(err error) bool {
