@@ -172,16 +172,19 @@ func TestRegistrations(t *testing.T) {
 	// be trusted: the error is not a *pipeline.FileError, so the file is not
 	// quarantined (which would refuse its bytes for ever) and the next night
 	// takes it again. It names the line being read. Bytes that are not
-	// UTF-8 in a file read as UTF-8 are the file's own fault.
+	// UTF-8 in a file read as UTF-8, and a header that is not CSV, are the
+	// file's own fault.
 	for name, c := range map[string]struct {
 		data      string
 		broken    bool // the read fails after data
 		want      string
 		fileError bool
 	}{
-		"ErrReadFailsMidFile":   {regHeader + regRow + strings.Replace(regRow, "R1", "R2", 1), true, "regs.csv:4: read: input/output error", false},
-		"ErrReadFailsInHeader":  {regHeader[:20], true, "regs.csv:1: read: input/output error", false},
-		"ErrInvalidUTF8MidFile": {regHeader + regRow + "R2,\xff\n", false, "regs.csv:3: undecodable: encoding: invalid UTF-8", true},
+		"ErrReadFailsMidFile":    {regHeader + regRow + strings.Replace(regRow, "R1", "R2", 1), true, "regs.csv:4: read: input/output error", false},
+		"ErrReadFailsInHeader":   {regHeader[:20], true, "regs.csv:1: read: input/output error", false},
+		"ErrInvalidUTF8MidFile":  {regHeader + regRow + "R2,\xff\n", false, "regs.csv:3: undecodable: encoding: invalid UTF-8", true},
+		"ErrInvalidUTF8InHeader": {"registration_id,\xff\n", false, "regs.csv:1: unreadable header: encoding: invalid UTF-8", true},
+		"ErrBareQuoteInHeader":   {strings.Replace(regHeader, ",name,", ",na\"me,", 1), false, "regs.csv:1: unreadable header: bare \" in non-quoted-field", true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var r io.Reader = strings.NewReader(c.data)
