@@ -564,3 +564,66 @@ func TestTransient(t *testing.T) {
 		}
 	}
 }
+
+// TestServerRefusesWhatItDoesNotServe: the built-in server (the demo's bank)
+// refuses a channel other than a session and a request other than the sftp
+// subsystem, and goes on serving the same connection and channel after.
+func TestServerRefusesWhatItDoesNotServe(t *testing.T) {
+	ts := startServer(t)
+	pemBytes, err := os.ReadFile(ts.keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey(pemBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	callback, err := knownhosts.New(ts.knownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := ssh.Dial("tcp", ts.Addr, &ssh.ClientConfig{User: "zhutui", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		HostKeyCallback: callback, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var refused *ssh.OpenChannelError
+	if _, _, err := conn.OpenChannel("direct-tcpip", nil); !errors.As(err, &refused) || refused.Reason != ssh.UnknownChannelType {
+		t.Fatalf("a channel other than a session: %v", err)
+	}
+	ch, reqs, err := conn.OpenChannel("session", nil)
+	if err != nil {
+		t.Fatalf("a session after the refused channel: %v", err)
+	}
+	go ssh.DiscardRequests(reqs)
+	if ok, err := ch.SendRequest("exec", true, ssh.Marshal(struct{ Command string }{"ls"})); err != nil || ok {
+		t.Fatalf("exec: %v, %v; want refused", ok, err)
+	}
+	// A server that stopped reading the channel's requests would never
+	// answer: wait ten seconds, not the test's whole timeout.
+	answer := make(chan error, 1)
+	go func() {
+		ok, err := ch.SendRequest("subsystem", true, ssh.Marshal(struct{ Name string }{"sftp"}))
+		if err == nil && !ok {
+			err = errors.New("refused")
+		}
+		answer <- err
+	}()
+	select {
+	case err := <-answer:
+		if err != nil {
+			t.Fatalf("the sftp subsystem after a refused request: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sftp subsystem after a refused request: no answer in 10 s")
+	}
+	c, err := pkgsftp.NewClientPipe(ch, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.ReadDir(ts.dir); err != nil {
+		t.Fatalf("serving sftp on that channel: %v", err)
+	}
+}
