@@ -46,6 +46,26 @@ func startServer(t *testing.T) *testServer {
 	return ts
 }
 
+// dialSSH opens a plain SSH connection to addr as zhutui, with the private
+// key in keyFile and the host keys in knownHosts, Go's default algorithms.
+func dialSSH(t *testing.T, addr, keyFile, knownHosts string) (*ssh.Client, error) {
+	t.Helper()
+	pemBytes, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey(pemBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	callback, err := knownhosts.New(knownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "zhutui", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		HostKeyCallback: callback, Timeout: 5 * time.Second})
+}
+
 func (ts *testServer) location(t *testing.T, opts sftp.Options) *sftp.Location {
 	t.Helper()
 	if opts.KeyFile == "" {
@@ -195,20 +215,7 @@ func TestHostKeyOfAnotherTypeFirst(t *testing.T) {
 	if _, err := l.Put(ctx, "ZTPAY_B1.txt", []byte("x")); err != nil {
 		t.Fatalf("put to a server that offers its known key second: %v", err)
 	}
-	callback, err := knownhosts.New(known)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pemBytes, err := os.ReadFile(ts.keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.ParsePrivateKey(pemBytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err := ssh.Dial("tcp", srv.Addr, &ssh.ClientConfig{User: "zhutui", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
-		HostKeyCallback: callback, Timeout: 5 * time.Second})
+	plain, err := dialSSH(t, srv.Addr, ts.keyFile, known)
 	if err == nil {
 		plain.Close()
 		t.Fatal("a client with the default algorithms took the known key too: the test does not show the case")
@@ -570,20 +577,7 @@ func TestTransient(t *testing.T) {
 // subsystem, and goes on serving the same connection and channel after.
 func TestServerRefusesWhatItDoesNotServe(t *testing.T) {
 	ts := startServer(t)
-	pemBytes, err := os.ReadFile(ts.keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.ParsePrivateKey(pemBytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	callback, err := knownhosts.New(ts.knownHosts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := ssh.Dial("tcp", ts.Addr, &ssh.ClientConfig{User: "zhutui", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
-		HostKeyCallback: callback, Timeout: 5 * time.Second})
+	conn, err := dialSSH(t, ts.Addr, ts.keyFile, ts.knownHosts)
 	if err != nil {
 		t.Fatal(err)
 	}
