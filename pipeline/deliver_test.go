@@ -35,13 +35,17 @@ func TestDeliverStoppedBetweenBatches(t *testing.T) {
 	}
 }
 
-// deliverStore has approved batches ids to deliver; recording the first as
-// sent stops the night (stop), and reading any other waits for the stop.
+// deliverStore has approved batches ids to deliver; those in began had
+// their delivery begun by that run, and rejected is rejected once listed.
+// With stop, recording the first as sent stops the night, and reading any
+// other waits for the stop.
 type deliverStore struct {
-	Store // the deliver stage uses only the methods below
-	ids   []string
-	stop  func()
-	sent  []string
+	Store    // the deliver stage uses only the methods below
+	ids      []string
+	began    map[string]int64
+	rejected string
+	stop     func()
+	sent     []string
 }
 
 func (s *deliverStore) BatchesToDeliver(context.Context) ([]string, error) { return s.ids, nil }
@@ -49,23 +53,28 @@ func (s *deliverStore) LastVerdict(context.Context) (int64, string, error) { ret
 func (s *deliverStore) VerifyNewEntries(context.Context) ([]string, error) { return nil, nil }
 
 func (s *deliverStore) Batch(ctx context.Context, id string) (*Batch, error) {
-	if id != s.ids[0] {
+	if s.stop != nil && id != s.ids[0] {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
-	b := &Batch{ID: id, Status: BatchApproved}
+	b := &Batch{ID: id, Status: BatchApproved, DeliveryRun: s.began[id]}
 	data, _ := textFormat{}.RenderPayment(b)
 	b.FileSHA256 = sha256Hex(data)
 	return b, nil
 }
 
-func (s *deliverStore) BeginDelivery(context.Context, int64, string, string) (BatchStatus, error) {
+func (s *deliverStore) BeginDelivery(_ context.Context, _ int64, id, _ string) (BatchStatus, error) {
+	if id == s.rejected {
+		return BatchRejected, nil
+	}
 	return BatchApproved, nil
 }
 
 func (s *deliverStore) MarkSent(_ context.Context, _ int64, id string, _ []Delivery) error {
 	s.sent = append(s.sent, id)
-	s.stop()
+	if s.stop != nil {
+		s.stop()
+	}
 	return nil
 }
 
@@ -96,7 +105,7 @@ func (f *memFolder) Put(_ context.Context, name string, _ []byte) (bool, error) 
 // sidecar) do not end the stage: the approved batch after them is delivered
 // the same night.
 func TestDeliverGoesOnPastABatchItDoesNotPut(t *testing.T) {
-	st := &queueStore{ids: []string{"B1", "B2", "B3"}, began: map[string]int64{"B1": 5}, rejected: "B2"}
+	st := &deliverStore{ids: []string{"B1", "B2", "B3"}, began: map[string]int64{"B1": 5}, rejected: "B2"}
 	bank := &memFolder{}
 	r := &Runner{Store: st, Bank: Banking{Format: textFormat{}, Payments: bank}}
 	res := &Result{}
@@ -109,37 +118,4 @@ func TestDeliverGoesOnPastABatchItDoesNotPut(t *testing.T) {
 		t.Fatalf("sent %q, delivered %q, files put %q; want B1 and B3 sent, B3's files and B2's payment file put",
 			st.sent, res.Delivered, bank.names)
 	}
-}
-
-// queueStore has approved batches ids to deliver; those in began had their
-// delivery begun by that run, and rejected is rejected once listed.
-type queueStore struct {
-	Store    // the deliver stage uses only the methods below
-	ids      []string
-	began    map[string]int64
-	rejected string
-	sent     []string
-}
-
-func (s *queueStore) BatchesToDeliver(context.Context) ([]string, error) { return s.ids, nil }
-func (s *queueStore) LastVerdict(context.Context) (int64, string, error) { return 0, Reconciled, nil }
-func (s *queueStore) VerifyNewEntries(context.Context) ([]string, error) { return nil, nil }
-
-func (s *queueStore) Batch(_ context.Context, id string) (*Batch, error) {
-	b := &Batch{ID: id, Status: BatchApproved, DeliveryRun: s.began[id]}
-	data, _ := textFormat{}.RenderPayment(b)
-	b.FileSHA256 = sha256Hex(data)
-	return b, nil
-}
-
-func (s *queueStore) BeginDelivery(_ context.Context, _ int64, id, _ string) (BatchStatus, error) {
-	if id == s.rejected {
-		return BatchRejected, nil
-	}
-	return BatchApproved, nil
-}
-
-func (s *queueStore) MarkSent(_ context.Context, _ int64, id string, _ []Delivery) error {
-	s.sent = append(s.sent, id)
-	return nil
 }
