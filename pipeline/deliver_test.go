@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"io"
 	"slices"
 	"testing"
 )
@@ -20,7 +19,7 @@ func TestDeliverStoppedBetweenBatches(t *testing.T) {
 	for night := range 50 {
 		ctx, cancel := context.WithCancel(context.Background())
 		st := &deliverStore{ids: []string{"B1", "B2"}, stop: cancel}
-		bank := &memFolder{}
+		bank := &memFolder{url: "mem:///bank"}
 		r := &Runner{Store: st, Bank: Banking{Format: textFormat{}, Payments: bank}}
 		res := &Result{}
 		counts, err := r.deliver(ctx, 1, res)
@@ -86,19 +85,6 @@ func (textFormat) Sidecar(name string, data []byte) []byte {
 	return fmt.Appendf(nil, "%x  %s\n", sha256.Sum256(data), name)
 }
 
-// memFolder is a bank folder that keeps the names put into it.
-type memFolder struct{ names []string }
-
-func (f *memFolder) String() string                         { return "mem:///bank" }
-func (f *memFolder) List(context.Context) ([]string, error) { return f.names, nil }
-func (f *memFolder) Open(context.Context, string) (io.ReadSeekCloser, error) {
-	return nil, fmt.Errorf("memFolder: not readable")
-}
-func (f *memFolder) Put(_ context.Context, name string, _ []byte) (bool, error) {
-	f.names = append(f.names, name)
-	return false, nil
-}
-
 // TestDeliverGoesOnPastABatchItDoesNotPut: a batch the bank took after an
 // earlier attempt began its delivery (recorded as sent, nothing put again)
 // and a batch rejected since the stage listed it (its payment file put, no
@@ -106,7 +92,7 @@ func (f *memFolder) Put(_ context.Context, name string, _ []byte) (bool, error) 
 // the same night.
 func TestDeliverGoesOnPastABatchItDoesNotPut(t *testing.T) {
 	st := &deliverStore{ids: []string{"B1", "B2", "B3"}, began: map[string]int64{"B1": 5}, rejected: "B2"}
-	bank := &memFolder{}
+	bank := &memFolder{url: "mem:///bank"}
 	r := &Runner{Store: st, Bank: Banking{Format: textFormat{}, Payments: bank}}
 	res := &Result{}
 	counts, err := r.deliver(context.Background(), 6, res)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"slices"
 	"strings"
@@ -24,9 +25,9 @@ import (
 func TestTakeGoesOnPastAFileItCannotTake(t *testing.T) {
 	ctx := context.Background()
 	t.Run("Collect", func(t *testing.T) {
-		in := &takeFolder{url: "mem:///in", files: map[string]string{"a.csv": "R1", "b.csv": "R2", "c.csv": "R3"},
+		in := &memFolder{url: "mem:///in", files: map[string]string{"a.csv": "R1", "b.csv": "R2", "c.csv": "R3"},
 			broken: map[string]error{"b.csv": errors.New("input/output error")}}
-		feed := &takeFolder{url: "mem:///feed", files: map[string]string{"d.csv": "C1"}}
+		feed := &memFolder{url: "mem:///feed", files: map[string]string{"d.csv": "C1"}}
 		st := &takeStore{}
 		r := &Runner{Store: st, Formats: takeFormats(),
 			Inboxes: []Inbox{{Kind: KindRegistrations, Location: in}, {Kind: KindCertificates, Location: feed}}}
@@ -41,7 +42,7 @@ func TestTakeGoesOnPastAFileItCannotTake(t *testing.T) {
 		}
 	})
 	t.Run("SettleWhileMoneyHeld", func(t *testing.T) {
-		in := &takeFolder{url: "mem:///results", files: map[string]string{"ZTRES_B1.txt": "B1", "ZTRES_B2.txt": "B2"}}
+		in := &memFolder{url: "mem:///results", files: map[string]string{"ZTRES_B1.txt": "B1", "ZTRES_B2.txt": "B2"}}
 		st := &takeStore{refuse: map[string]error{"ZTRES_B1.txt": &UnfinishedDeliveryError{BatchID: "B1", Run: 7}}}
 		r := &Runner{Store: st, Formats: takeFormats(), Bank: Banking{Results: in}}
 		res := &Result{Held: "no money moves while the books do not agree: ledger entry 5 was changed"}
@@ -64,26 +65,37 @@ func TestTakeGoesOnPastAFileItCannotTake(t *testing.T) {
 	})
 }
 
-// takeFolder is an inbound folder of files held in memory; opening a file
-// named in broken fails with its error.
-type takeFolder struct {
+// memFolder is a folder of files held in memory. It keeps the names put
+// into it in their order; opening a file named in broken fails with its
+// error.
+type memFolder struct {
 	url    string
 	files  map[string]string
 	broken map[string]error
+	names  []string
 }
 
-func (f *takeFolder) String() string { return f.url }
-func (f *takeFolder) List(context.Context) ([]string, error) {
+func (f *memFolder) String() string { return f.url }
+func (f *memFolder) List(context.Context) ([]string, error) {
 	return slices.Sorted(maps.Keys(f.files)), nil
 }
-func (f *takeFolder) Open(_ context.Context, name string) (io.ReadSeekCloser, error) {
+func (f *memFolder) Open(_ context.Context, name string) (io.ReadSeekCloser, error) {
 	if err := f.broken[name]; err != nil {
 		return nil, err
 	}
-	return nopCloser{bytes.NewReader([]byte(f.files[name]))}, nil
+	data, ok := f.files[name]
+	if !ok {
+		return nil, fs.ErrNotExist
+	}
+	return nopCloser{bytes.NewReader([]byte(data))}, nil
 }
-func (f *takeFolder) Put(context.Context, string, []byte) (bool, error) {
-	return false, errors.New("takeFolder: read-only")
+func (f *memFolder) Put(_ context.Context, name string, data []byte) (bool, error) {
+	if f.files == nil {
+		f.files = map[string]string{}
+	}
+	f.files[name] = string(data)
+	f.names = append(f.names, name)
+	return false, nil
 }
 
 type nopCloser struct{ *bytes.Reader }
