@@ -50,19 +50,11 @@ func startServer(t *testing.T) *testServer {
 // key in keyFile and the host keys in knownHosts, Go's default algorithms.
 func dialSSH(t *testing.T, addr, keyFile, knownHosts string) (*ssh.Client, error) {
 	t.Helper()
-	pemBytes, err := os.ReadFile(keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.ParsePrivateKey(pemBytes)
-	if err != nil {
-		t.Fatal(err)
-	}
 	callback, err := knownhosts.New(knownHosts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "zhutui", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+	return ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "zhutui", Auth: []ssh.AuthMethod{ssh.PublicKeys(mustSigner(t, keyFile))},
 		HostKeyCallback: callback, Timeout: 5 * time.Second})
 }
 
@@ -198,7 +190,7 @@ func TestHostKeyOfAnotherTypeFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := sftp.StartServerWithHostKey("zhutui", mustPublic(t, ts.keyFile), ed25519Key, ecdsaKey)
+	srv, err := sftp.StartServerWithHostKey("zhutui", mustSigner(t, ts.keyFile).PublicKey(), ed25519Key, ecdsaKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +249,7 @@ func TestHostKeyChecked(t *testing.T) {
 	t.Run("ErrChangedHostKey", func(t *testing.T) {
 		other, _, _ := sftp.GenerateKey()
 		kh := filepath.Join(t.TempDir(), "known_hosts")
-		impostor, err := sftp.StartServerWithHostKey("zhutui", mustPublic(t, ts.keyFile), other)
+		impostor, err := sftp.StartServerWithHostKey("zhutui", mustSigner(t, ts.keyFile).PublicKey(), other)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -321,7 +313,9 @@ func TestHostKeyChecked(t *testing.T) {
 	})
 }
 
-func mustPublic(t *testing.T, keyFile string) ssh.PublicKey {
+// mustSigner reads the private key in keyFile.
+func mustSigner(t *testing.T, keyFile string) ssh.Signer {
+	t.Helper()
 	b, err := os.ReadFile(keyFile)
 	if err != nil {
 		t.Fatal(err)
@@ -330,7 +324,7 @@ func mustPublic(t *testing.T, keyFile string) ssh.PublicKey {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s.PublicKey()
+	return s
 }
 
 // TestStamp: a remote file older than FreshFor is known by its size and
