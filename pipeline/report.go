@@ -19,16 +19,17 @@ type Tally struct {
 
 // FileRecord is an inbound file as recorded.
 type FileRecord struct {
-	Kind     string `db:"kind"`
-	Location string `db:"location"`
-	Name     string `db:"name"`
-	SHA256   string `db:"sha256"`
-	Size     int64  `db:"size"`
-	Encoding string `db:"encoding"`
-	Outcome  string `db:"outcome"`
-	Reason   string `db:"reason"`
-	Applied  int64  `db:"rows_applied"`
-	Rejected int64  `db:"rows_rejected"`
+	Kind      string `db:"kind"`
+	Location  string `db:"location"`
+	Name      string `db:"name"`
+	SHA256    string `db:"sha256"`
+	Size      int64  `db:"size"`
+	Encoding  string `db:"encoding"`
+	Outcome   string `db:"outcome"`
+	Reason    string `db:"reason"`
+	Applied   int64  `db:"rows_applied"`   // rows that became the current version
+	Unchanged int64  `db:"rows_unchanged"` // rows equal to or older than the current version
+	Rejected  int64  `db:"rows_rejected"`
 }
 
 // Summary is the head of a run's reconciliation report. The tallies are

@@ -289,6 +289,13 @@ func TestReconcileEndToEnd(t *testing.T) {
 	copyFile(t, filepath.Join(samples, "night2/certificates.csv"), w.path("inbox/certificates/night2.csv"))
 	w.ok("run", "--as-of", "2014-02-02")
 	golden(t, "night2/registrations.csv", w.read("reports/run-6/registrations.csv"))
+	// The file list counts a row that changed nothing (R002's older version)
+	// apart from one applied, as the run's own output does.
+	summary, page := string(w.read("reports/run-6/summary.txt")), string(w.read("reports/run-6/report.html"))
+	if !regexp.MustCompile(`registrations +night2\.csv +1 applied +1 unchanged +0 rejected`).MatchString(summary) ||
+		!strings.Contains(page, `<td>night2.csv</td><td>taken</td><td class="n">1</td><td class="n">1</td><td class="n">0</td>`) {
+		t.Errorf("the report's file list does not count the unchanged row apart:\n%s", summary)
+	}
 
 	// Personal numbers are masked and formulas escaped in every report file.
 	// (report.html is a page, not a spreadsheet: it shows text as typed.)
@@ -332,7 +339,7 @@ func TestQuarantineEndToEnd(t *testing.T) {
 	}
 	summary := string(w.read("reports/run-1/summary.txt"))
 	if !regexp.MustCompile(`certificates +feed\.csv +QUARANTINED`).MatchString(summary) ||
-		!regexp.MustCompile(`registrations +export\.csv +31 rows applied`).MatchString(summary) {
+		!regexp.MustCompile(`registrations +export\.csv +31 applied +0 unchanged +0 rejected`).MatchString(summary) {
 		t.Errorf("summary does not report both files, the quarantined one and the one taken:\n%s", summary)
 	}
 	// The same name with other content, after a file of that name was taken:

@@ -35,8 +35,8 @@ func writeSummaryText(b *bufio.Writer, sum *pipeline.Summary) error {
 			fmt.Fprintf(tw, "  %s\t%s\tQUARANTINED\t%s\n", f.Kind, Cell(f.Name), f.Reason)
 			continue
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%d rows applied\t%d rejected\t%s\tsha256 %.12s…\n",
-			f.Kind, Cell(f.Name), f.Applied, f.Rejected, f.Encoding, f.SHA256)
+		fmt.Fprintf(tw, "  %s\t%s\t%d applied\t%d unchanged\t%d rejected\t%s\tsha256 %.12s…\n",
+			f.Kind, Cell(f.Name), f.Applied, f.Unchanged, f.Rejected, f.Encoding, f.SHA256)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -116,8 +116,8 @@ func (s *Store) takeFile(ctx context.Context, f pipeline.InboundFile, read func(
 		if err := read(ft); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE files SET rows_applied = ?, rows_rejected = ? WHERE id = ?`,
-			ft.outcome.Applied+ft.outcome.Unchanged, ft.outcome.Rejected, ft.fileID)
+		_, err = tx.ExecContext(ctx, `UPDATE files SET rows_applied = ?, rows_unchanged = ?, rows_rejected = ? WHERE id = ?`,
+			ft.outcome.Applied, ft.outcome.Unchanged, ft.outcome.Rejected, ft.fileID)
 		return err
 	})
 	var fe *pipeline.FileError

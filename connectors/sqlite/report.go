@@ -54,7 +54,7 @@ func (s *Store) Summary(ctx context.Context, runID int64) (*pipeline.Summary, er
 		return nil, err
 	}
 	err = s.db.SelectContext(ctx, &sum.Files, `SELECT kind, location, name, sha256, size, encoding, outcome, reason,
-		rows_applied, rows_rejected FROM files WHERE run_id = ? ORDER BY id`, runID)
+		rows_applied, rows_unchanged, rows_rejected FROM files WHERE run_id = ? ORDER BY id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("read files of run %d: %w", runID, err)
 	}
