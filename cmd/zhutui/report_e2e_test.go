@@ -113,6 +113,19 @@ func TestReportInChromium(t *testing.T) {
 	if fi, err := os.Stat(shot); err != nil || fi.Size() < 10000 {
 		t.Errorf("screenshot %s: %v", shot, err)
 	}
+	// Printed, the page is A4 landscape: the batches' nine columns do not
+	// fit a portrait page once a total has ten digits before the point.
+	pdf := filepath.Join(t.ArtifactDir(), "report.pdf")
+	if out, err := exec.Command(browser, append(flags, "--no-pdf-header-footer", "--print-to-pdf="+pdf, page)...).CombinedOutput(); err != nil {
+		t.Fatalf("chromium --print-to-pdf: %v\n%s", err, out)
+	}
+	box := regexp.MustCompile(`/MediaBox \[0 0 ([0-9.]+) ([0-9.]+)\]`).FindSubmatch(mustRead(t, pdf))
+	if box == nil {
+		t.Fatalf("%s has no /MediaBox", pdf)
+	}
+	if w, h := string(box[1]), string(box[2]); !strings.HasPrefix(w, "841.") || !strings.HasPrefix(h, "594.") && !strings.HasPrefix(h, "595.") {
+		t.Errorf("printed page is %s x %s points, want A4 landscape (841.9 x 595.3)", w, h)
+	}
 
 	count, fen, rows := csvFacts(t, dir)
 	grab := func(re string) string {
