@@ -88,8 +88,8 @@ func cmdBatch(ctx context.Context, app *App, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "batch %s: %s\n  business date %s, payer account %s\n  %d lines, %s yuan\n  payment file %s, sha256 %s\n",
-			b.ID, b.Status, b.BusinessDate, b.PayerAccount, b.Count, pipeline.FormatFen(b.TotalFen),
+		fmt.Fprintf(w, "batch %s: %s\n  business date %s, payer account %s\n  %s, %s yuan\n  payment file %s, sha256 %s\n",
+			b.ID, b.Status, b.BusinessDate, b.PayerAccount, pipeline.Counted(b.Count, "line", "lines"), pipeline.FormatFen(b.TotalFen),
 			pipeline.PaymentFileName(b.ID), b.FileSHA256)
 		events, err := st.BatchEvents(ctx, id)
 		if err != nil {

@@ -233,7 +233,7 @@ func (app *App) printResult(res *pipeline.Result) {
 	fmt.Fprintf(w, "  reconcile: %d judged, %d changed; payments: %d decided, %d withdrawn, %d reissued\n",
 		c.Judged, c.Changed, c.Payments.Decided, c.Payments.Withdrawn, c.Payments.Reissued)
 	for _, b := range res.Batches {
-		fmt.Fprintf(w, "  batch %s: %d lines, %s yuan, %s\n", b.ID, b.Count, pipeline.FormatFen(b.TotalFen), b.Status)
+		fmt.Fprintf(w, "  batch %s: %s, %s yuan, %s\n", b.ID, pipeline.Counted(b.Count, "line", "lines"), pipeline.FormatFen(b.TotalFen), b.Status)
 	}
 	for _, id := range res.Delivered {
 		fmt.Fprintf(w, "  delivered %s\n", pipeline.PaymentFileName(id))
@@ -468,7 +468,7 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 	if len(r.Awaiting) > 0 {
 		fmt.Fprintln(w, "\nbatches awaiting approval:")
 		for _, b := range r.Awaiting {
-			fmt.Fprintf(w, "  %s: %d lines, %s yuan, created %s  (zhutui batch approve %s --by USER)\n", b.ID, b.Count,
+			fmt.Fprintf(w, "  %s: %s, %s yuan, created %s  (zhutui batch approve %s --by USER)\n", b.ID, pipeline.Counted(b.Count, "line", "lines"),
 				pipeline.FormatFen(b.TotalFen), b.CreatedAt, b.ID)
 			batchAlerts(w, r, b.ID)
 		}
@@ -476,7 +476,7 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 	if len(r.Approved) > 0 {
 		fmt.Fprintln(w, "\napproved, for the next run to deliver:")
 		for _, b := range r.Approved {
-			fmt.Fprintf(w, "  %s: %d lines, %s yuan, approved %s by %s\n", b.ID, b.Count, pipeline.FormatFen(b.TotalFen),
+			fmt.Fprintf(w, "  %s: %s, %s yuan, approved %s by %s\n", b.ID, pipeline.Counted(b.Count, "line", "lines"), pipeline.FormatFen(b.TotalFen),
 				b.ApprovedAt, b.ApprovedBy)
 			batchAlerts(w, r, b.ID)
 			switch {
@@ -494,13 +494,13 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 	if len(r.Sent) > 0 {
 		fmt.Fprintln(w, "\nsent, waiting for the bank's result file:")
 		for _, b := range r.Sent {
-			fmt.Fprintf(w, "  %s: %d lines, %s yuan, sent %s (%s)\n", b.ID, b.Count, pipeline.FormatFen(b.TotalFen),
+			fmt.Fprintf(w, "  %s: %s, %s yuan, sent %s (%s)\n", b.ID, pipeline.Counted(b.Count, "line", "lines"), pipeline.FormatFen(b.TotalFen),
 				b.SentAt, pipeline.ResultFileName(b.ID))
 		}
 	}
 	if r.Unbatched.Count > 0 {
-		fmt.Fprintf(w, "\npayable, not in a batch yet: %d payments, %s yuan, for the next run's batch stage\n",
-			r.Unbatched.Count, pipeline.FormatFen(r.Unbatched.AmountFen))
+		fmt.Fprintf(w, "\npayable, not in a batch yet: %s, %s yuan, for the next run's batch stage\n",
+			pipeline.Counted(r.Unbatched.Count, "payment", "payments"), pipeline.FormatFen(r.Unbatched.AmountFen))
 		if b := r.Budget; b != nil {
 			fmt.Fprintf(w, "    the budget of %s yuan has %s left: a batch takes only what fits\n",
 				pipeline.FormatFen(b.BudgetFen), pipeline.FormatFen(b.BudgetFen-b.CommittedFen))

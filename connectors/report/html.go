@@ -13,10 +13,11 @@ import (
 var templates embed.FS
 
 var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
-	"yuan": pipeline.FormatFen,
-	"barY": func(i, off int) int { return i*20 + off },
-	"add":  func(a, b int) int { return a + b },
-	"more": func(total int64, shown int) int64 { return total - int64(shown) },
+	"yuan":    pipeline.FormatFen,
+	"counted": pipeline.Counted,
+	"barY":    func(i, off int) int { return i*20 + off },
+	"add":     func(a, b int) int { return a + b },
+	"more":    func(total int64, shown int) int64 { return total - int64(shown) },
 	"short": func(s string) string {
 		if utf8.RuneCountInString(s) <= 12 {
 			return s

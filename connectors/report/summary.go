@@ -22,7 +22,7 @@ func writeSummaryText(b *bufio.Writer, sum *pipeline.Summary) error {
 	if held := sum.Held(); held != "" {
 		fmt.Fprintf(b, "资金冻结 MONEY HELD by this run (no batch made or delivered): %s\n", held)
 	}
-	fmt.Fprintf(b, "ledger 账本: %d entries, head hash %s\n", sum.Money.LedgerEntries, sum.Money.HeadHash)
+	fmt.Fprintf(b, "ledger 账本: %s, head hash %s\n", pipeline.Counted(sum.Money.LedgerEntries, "entry", "entries"), sum.Money.HeadHash)
 	writeMoneyText(b, sum)
 
 	fmt.Fprintf(b, "\n文件 Files taken by this run\n")
@@ -110,18 +110,18 @@ func writeMoneyText(b *bufio.Writer, sum *pipeline.Summary) {
 				fmt.Fprintf(b, "\n待审批 Batches awaiting approval\n")
 			}
 			waiting++
-			fmt.Fprintf(b, "  %s: %d lines, %s yuan, created %s by %s\n", x.ID, x.Count, pipeline.FormatFen(x.TotalFen), x.CreatedAt, x.CreatedBy)
+			fmt.Fprintf(b, "  %s: %s, %s yuan, created %s by %s\n", x.ID, pipeline.Counted(x.Count, "line", "lines"), pipeline.FormatFen(x.TotalFen), x.CreatedAt, x.CreatedBy)
 		}
 	}
 	if sum.AlertCount > 0 {
-		fmt.Fprintf(b, "\n提醒 Alerts: %d changes after a payment entered a batch (no money moved)\n", sum.AlertCount)
+		fmt.Fprintf(b, "\n提醒 Alerts: %s after a payment entered a batch (no money moved)\n", pipeline.Counted(sum.AlertCount, "change", "changes"))
 		for _, a := range sum.Alerts {
 			fmt.Fprintf(b, "  %s (%s, %s): %s\n", Cell(a.RegistrationID), a.PaymentRef, a.PaymentStatus, a.Describe())
 		}
 		moreText(b, sum.AlertCount, len(sum.Alerts), "alerts.csv")
 	}
 	if sum.NoMobileCount > 0 {
-		fmt.Fprintf(b, "\n无有效手机号 No SMS: %d payments without a valid mobile (tell these members another way)\n", sum.NoMobileCount)
+		fmt.Fprintf(b, "\n无有效手机号 No SMS: %s without a valid mobile (tell these members another way)\n", pipeline.Counted(sum.NoMobileCount, "payment", "payments"))
 		for _, n := range sum.NoMobile {
 			fmt.Fprintf(b, "  %s %s %s yuan\n", n.PaymentRef, n.Kind, pipeline.FormatFen(n.AmountFen))
 		}

@@ -152,7 +152,9 @@ func TestWriteSummary(t *testing.T) {
 	want := []string{
 		"\n不符 What does not add up\n  - " + problems[0] + "\n  - " + problems[1] + "\n",
 		"  … 另有 1 条，见 alerts.csv (and 1 more, all in alerts.csv)\n",
-		"\n待审批 Batches awaiting approval\n  B2: 1 lines, 1000.00 yuan, created 2014-02-01 02:30:00 by zhutui\n",
+		"\n待审批 Batches awaiting approval\n  B2: 1 line, 1000.00 yuan, created 2014-02-01 02:30:00 by zhutui\n",
+		"\n无有效手机号 No SMS: 1 payment without a valid mobile (tell",
+		"\nledger 账本: 7 entries, head hash ",
 	}
 	if n := strings.Count(text, fmt.Sprintf("  %8d %8d %16s  total 合计\n", 4, 3, "4000.00")); n != 3 {
 		t.Errorf("summary.txt has %d sections totalling 4 registrations, 3 payable, 4000.00; want 3", n)
@@ -222,6 +224,9 @@ func TestWriteSummary(t *testing.T) {
 		"<li>" + template.HTMLEscapeString(problems[1]) + "</li>",
 		`<summary>CERT_REVOKED · 证书已撤销 · <span data-count>201</span></summary>`,
 		`<p class="muted">… 另有 1 条，见 exceptions.csv / report.xlsx (and 1 more)</p>`,
+		`No SMS could be sent: no valid mobile, 1 payment</small>`,
+		`Ledger head hash (7 entries)`,
+		`<span data-count>201</span> changes after a payment`,
 	} {
 		if !strings.Contains(html, s) {
 			t.Errorf("report.html has no %s", s)

@@ -450,7 +450,7 @@ func (s *Store) ReissueBatch(ctx context.Context, id, by, reason string) (int, [
 			}
 			n++
 		}
-		return batchEvent(ctx, tx, id, s.now(), by, "reissued", fmt.Sprintf("%d payments: %s", n, reason))
+		return batchEvent(ctx, tx, id, s.now(), by, "reissued", pipeline.Counted(int64(n), "payment", "payments")+": "+reason)
 	})
 	return n, skipped, err
 }

@@ -305,7 +305,7 @@ func TestBatches(t *testing.T) {
 			got = append(got, e.Action+" by "+e.Actor+": "+e.Detail)
 		}
 		want := []string{"created by system: ", "approved by finance-li: ", "delivered by system: ", "settled by bank: ",
-			"reissued by finance-li: 1 payments: the bank fixed its card index"}
+			"reissued by finance-li: 1 payment: the bank fixed its card index"}
 		if err != nil || len(got) != len(want) {
 			t.Fatalf("events %q, %v; want %q", got, err, want)
 		}
