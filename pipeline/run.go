@@ -54,6 +54,19 @@ type Run struct {
 	Stages       []StageRecord
 }
 
+// StageFailed is a run's error when its stage failed with err.
+func StageFailed(runID int64, stage Stage, err error) error {
+	return fmt.Errorf("run %d, stage %s: %w", runID, stage, err)
+}
+
+// Repeats says whether a run's recorded error is only its stage's, which
+// zhutui status has shown already: as a nightly run records it (StageFailed),
+// or as it is (a manual ingest's).
+func (s StageRecord) Repeats(runID int64, runErr string) bool {
+	return s.Outcome == OutcomeFailed && s.Error != "" &&
+		(runErr == s.Error || runErr == StageFailed(runID, Stage(s.Stage), errors.New(s.Error)).Error())
+}
+
 // StageRecord is how one stage of a run went.
 type StageRecord struct {
 	Stage      string `db:"stage"`

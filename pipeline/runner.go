@@ -175,7 +175,7 @@ func (r *Runner) Resume(ctx context.Context, runID int64) (*Result, error) {
 		}
 		if err != nil {
 			log.Error("stage failed", "stage", s.name, "err", err)
-			err = fmt.Errorf("run %d, stage %s: %w", runID, s.name, err)
+			err = StageFailed(runID, s.name, err)
 			if ferr := r.Store.FinishRun(context.WithoutCancel(ctx), runID, err); ferr != nil {
 				err = errors.Join(err, ferr)
 			}

@@ -169,3 +169,32 @@ func (s *takeStore) IngestResult(_ context.Context, f InboundFile, _ *ResultFile
 	s.taken = append(s.taken, f.Name)
 	return FileOutcome{}, nil
 }
+
+// TestStageErrorRepeats: zhutui status shows a failed stage's error, and the
+// run's own error only when it says more than that stage's.
+func TestStageErrorRepeats(t *testing.T) {
+	cause := errors.New("list sftp://bank/out: connection refused")
+	failed := StageRecord{Stage: string(StageCollect), Outcome: OutcomeFailed, Error: cause.Error()}
+	runErr := StageFailed(4, StageCollect, cause).Error()
+	if runErr != "run 4, stage collect: list sftp://bank/out: connection refused" {
+		t.Errorf("StageFailed = %q", runErr)
+	}
+	for _, c := range []struct {
+		s      StageRecord
+		runID  int64
+		runErr string
+		want   bool
+	}{
+		{failed, 4, runErr, true},
+		{failed, 4, cause.Error(), true},                           // a manual ingest's
+		{failed, 5, runErr, false},                                 // another run's words
+		{failed, 4, runErr + "\nrecord the run: disk full", false}, // the run's error says more
+		{StageRecord{Stage: "deliver", Outcome: OutcomeFailed, Error: cause.Error()}, 4, runErr, false},
+		{StageRecord{Stage: "collect", Outcome: OutcomeRunning, Error: cause.Error()}, 4, runErr, false},
+		{StageRecord{Stage: "collect", Outcome: OutcomeFailed}, 4, "run 4, stage collect: ", false},
+	} {
+		if got := c.s.Repeats(c.runID, c.runErr); got != c.want {
+			t.Errorf("%+v.Repeats(%d, %q) = %v, want %v", c.s, c.runID, c.runErr, got, c.want)
+		}
+	}
+}

@@ -431,13 +431,18 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 	for i := len(r.Runs) - 1; i >= 0; i-- {
 		run := r.Runs[i]
 		fmt.Fprintf(w, "run %d  %s  %-14s %-9s %s .. %s\n", run.ID, run.BusinessDate, run.Trigger, run.Outcome, run.StartedAt, run.FinishedAt)
+		said := false // the run's error is its failed stage's, shown already
 		for _, s := range run.Stages {
 			if s.Outcome != pipeline.OutcomeSucceeded {
 				fmt.Fprintf(w, "    stage %s %s: %s\n", s.Stage, s.Outcome, s.Error)
+				said = said || s.Repeats(run.ID, run.Error)
 			}
 		}
 		if run.Error != "" && run.Outcome == pipeline.OutcomeFailed {
-			fmt.Fprintf(w, "    error: %s\n    %s\n", run.Error, pipeline.FinishHint(run.ID, run.Trigger))
+			if !said {
+				fmt.Fprintf(w, "    error: %s\n", run.Error)
+			}
+			fmt.Fprintf(w, "    %s\n", pipeline.FinishHint(run.ID, run.Trigger))
 		}
 	}
 	if r.FullVerification != "" {
