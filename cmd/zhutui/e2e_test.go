@@ -440,6 +440,27 @@ func TestExitCodes(t *testing.T) {
 	if _, errs, code := w.zhutui("bogus"); code != 2 || !strings.Contains(errs, "unknown command") {
 		t.Errorf("unknown command: exit %d, %q", code, errs)
 	}
+	// Help asked for is not a mistake: exit 0, the commands on stdout, a
+	// command's usage and options with its -h.
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}} {
+		if out, _, code := w.zhutui(args...); code != 0 || !strings.Contains(out, "usage: zhutui [--config FILE]") ||
+			!strings.Contains(out, "zhutui help [COMMAND]") || !strings.Contains(out, "\n  status ") {
+			t.Errorf("zhutui %s: exit %d, %q", strings.Join(args, " "), code, out)
+		}
+	}
+	for _, args := range [][]string{{"help", "run"}, {"run", "-h"}} {
+		if _, errs, code := w.zhutui(args...); code != 0 || !strings.Contains(errs, "usage: zhutui run [--as-of DATE]\n  one nightly cycle") ||
+			!strings.Contains(errs, "-as-of string") {
+			t.Errorf("zhutui %s: exit %d, %q", strings.Join(args, " "), code, errs)
+		}
+	}
+	if _, errs, code := w.zhutui("help", "bogus"); code != 2 || !strings.Contains(errs, `unknown command "bogus"`) {
+		t.Errorf("help for an unknown command: exit %d, %q", code, errs)
+	}
+	if _, errs, code := w.zhutui("--bogus"); code != 2 || !strings.Contains(errs, "flag provided but not defined: -bogus") ||
+		!strings.Contains(errs, "usage: zhutui") {
+		t.Errorf("an unknown global option: exit %d, %q", code, errs)
+	}
 	if _, errs, code := w.zhutui("run"); code != 2 || !strings.Contains(errs, "no database at ") || !strings.Contains(errs, "run `zhutui init` first") {
 		t.Errorf("run before init: exit %d, %q", code, errs)
 	}

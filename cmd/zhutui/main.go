@@ -105,14 +105,27 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	global := flag.NewFlagSet("zhutui", flag.ContinueOnError)
 	global.SetOutput(stderr)
 	app.globalFlags(global)
-	global.Usage = func() { usage(stderr) }
+	global.Usage = func() {} // said below: on stdout when asked for, on stderr after a mistake
 	if err := global.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout)
+			return exitOK
+		}
+		usage(stderr)
 		return exitUsage
 	}
 	rest := global.Args()
 	if len(rest) == 0 {
 		usage(stderr)
 		return exitUsage
+	}
+	// zhutui help, and zhutui help COMMAND: that command's flags (-h).
+	if rest[0] == "help" {
+		if len(rest) == 1 {
+			usage(stdout)
+			return exitOK
+		}
+		rest = []string{rest[1], "-h"}
 	}
 	cmd, ok := commands[rest[0]]
 	if !ok {
@@ -164,11 +177,26 @@ func (app *App) globalFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&app.verbose, "v", app.verbose, "log every stage and progress to stderr (the default on a terminal)")
 }
 
+// usageOf holds each command's usage line and help for its -h (filled from
+// commands in init: the commands' functions call flags, which reads it).
+var usageOf = map[string]command{}
+
+func init() {
+	for name, c := range commands {
+		usageOf[name] = command{usage: c.usage, help: c.help}
+	}
+}
+
 // flags returns a flag set for a command that also takes the global options.
 func (app *App) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("zhutui "+name, flag.ContinueOnError)
 	fs.SetOutput(app.stderr)
 	app.globalFlags(fs)
+	fs.Usage = func() {
+		c := usageOf[name]
+		fmt.Fprintf(fs.Output(), "usage: zhutui %s\n  %s\n\noptions:\n", c.usage, c.help)
+		fs.PrintDefaults()
+	}
 	return fs
 }
 
@@ -185,7 +213,8 @@ func (app *App) parse(fs *flag.FlagSet, args []string) error {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintf(w, "usage: zhutui [--config FILE] [--log-format text|json] COMMAND [ARGS]\n\ncommands:\n")
+	fmt.Fprintf(w, "usage: zhutui [--config FILE] [--log-format text|json] COMMAND [ARGS]\n"+
+		"       zhutui help [COMMAND]\n\ncommands:\n")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
