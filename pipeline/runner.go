@@ -111,6 +111,8 @@ type Result struct {
 	// Held says why the batch or deliver stage moved no money: the books did
 	// not agree (see booksHeld). "" when they did.
 	Held string
+	// Failed is the stage this attempt failed at; "" when none did.
+	Failed Stage
 }
 
 // Books returns "" when the run's books agree: its report reconciles and no
@@ -175,6 +177,7 @@ func (r *Runner) Resume(ctx context.Context, runID int64) (*Result, error) {
 		}
 		if err != nil {
 			log.Error("stage failed", "stage", s.name, "err", err)
+			res.Failed = s.name
 			err = StageFailed(runID, s.name, err)
 			if ferr := r.Store.FinishRun(context.WithoutCancel(ctx), runID, err); ferr != nil {
 				err = errors.Join(err, ferr)

@@ -229,9 +229,11 @@ func (app *App) printResult(res *pipeline.Result) {
 		}
 		fmt.Fprintf(w, "  %-13s %s: %d applied, %d unchanged, %d rejected\n", t.Kind, t.Name, t.Applied, t.Unchanged, t.Rejected)
 	}
-	c := res.Reconcile
-	fmt.Fprintf(w, "  reconcile: %d judged, %d changed; payments: %d decided, %d withdrawn, %d reissued\n",
-		c.Judged, c.Changed, c.Payments.Decided, c.Payments.Withdrawn, c.Payments.Reissued)
+	if res.Failed != pipeline.StageCollect { // reconcile ran, in this attempt or an earlier one
+		c := res.Reconcile
+		fmt.Fprintf(w, "  reconcile: %d judged, %d changed; payments: %d decided, %d withdrawn, %d reissued\n",
+			c.Judged, c.Changed, c.Payments.Decided, c.Payments.Withdrawn, c.Payments.Reissued)
+	}
 	for _, b := range res.Batches {
 		fmt.Fprintf(w, "  batch %s: %s, %s yuan, %s\n", b.ID, pipeline.Counted(b.Count, "line", "lines"), pipeline.FormatFen(b.TotalFen), b.Status)
 	}

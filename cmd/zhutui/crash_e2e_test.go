@@ -821,10 +821,11 @@ func TestInterruptedNight(t *testing.T) {
 	}
 	w.goOn()
 	if err := night.Wait(); err == nil || night.ProcessState.ExitCode() != 1 ||
-		!strings.Contains(nightOut.String(), "zhutui run: run 1, stage collect: stopped (context canceled) before the stage finished") {
+		!strings.Contains(nightOut.String(), "zhutui run: run 1, stage collect: stopped (context canceled) before the stage finished") ||
+		strings.Contains(nightOut.String(), "reconcile: ") {
 		t.Fatalf("the interrupted night: %v\n%s", err, nightOut.String())
 	}
-	if st := w.ok("status"); !strings.Contains(st, "stopped (context canceled)") || !strings.Contains(st, "finish it with: zhutui rerun 1") {
+	if st := w.ok("status"); strings.Count(st, "stopped (context canceled)") != 1 || !strings.Contains(st, "finish it with: zhutui rerun 1") {
 		t.Fatalf("status after the interrupted night:\n%s", st)
 	}
 	w.ok("rerun", "1")
