@@ -1,9 +1,15 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
+
+// ErrNoPayerAccount means a batch was to be rendered with no payer account
+// configured: a configuration error (exit status 2), found at the batch
+// stage, which then commits nothing.
+var ErrNoPayerAccount = errors.New("no payer account: set [bank] payer_account")
 
 // BatchStatus is where a payment batch stands.
 type BatchStatus string

@@ -435,6 +435,34 @@ func TestFutureRowsRejected(t *testing.T) {
 	}
 }
 
+// TestNoPayerAccount: a night with payments to batch and no payer account
+// configured fails at the batch stage as a configuration error (exit 2),
+// having made no batch; once the account is set, its rerun makes the batch.
+func TestNoPayerAccount(t *testing.T) {
+	w := workdirWith(t, "")
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	out, errs, code := w.zhutui("run", "--as-of", "2014-02-01")
+	if code != 2 || !strings.Contains(errs, "zhutui run: run 1, stage batch: ") ||
+		!strings.Contains(errs, "render batch B2014020101: no payer account: set [bank] payer_account") ||
+		!strings.Contains(out, "31 judged") {
+		t.Errorf("a night without a payer account: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	if list := w.ok("batch", "list"); strings.Contains(list, "B2014020101") {
+		t.Errorf("a batch was made without a payer account:\n%s", list)
+	}
+	if st := w.ok("status"); !strings.Contains(st, "stage batch failed: ") || !strings.Contains(st, "finish it with: zhutui rerun 1") {
+		t.Errorf("status after the night:\n%s", st)
+	}
+	if err := os.WriteFile(w.path("zhutui.toml"), []byte(testConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := w.ok("rerun", "1"); !strings.Contains(out, "batch B2014020101: 11 lines, 19000.00 yuan") {
+		t.Errorf("the rerun with a payer account:\n%s", out)
+	}
+}
+
 func TestExitCodes(t *testing.T) {
 	w := newWorkdir(t)
 	if _, errs, code := w.zhutui("bogus"); code != 2 || !strings.Contains(errs, "unknown command") {

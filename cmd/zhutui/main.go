@@ -141,7 +141,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
-	case errors.As(err, &ce):
+	case errors.As(err, &ce), errors.Is(err, pipeline.ErrNoPayerAccount):
 		fmt.Fprintf(stderr, "zhutui %s: %v\n", rest[0], err)
 		return exitUsage
 	default:

@@ -40,7 +40,7 @@ var _ pipeline.BankFormat = Format{}
 // lines than the file can number, or whose text cannot go into the file.
 func (Format) RenderPayment(b *pipeline.Batch) ([]byte, error) {
 	if strings.TrimSpace(b.PayerAccount) == "" {
-		return nil, fmt.Errorf("render batch %s: no payer account: set [bank] payer_account", b.ID)
+		return nil, fmt.Errorf("render batch %s: %w", b.ID, pipeline.ErrNoPayerAccount)
 	}
 	if b.Count > MaxLines {
 		return nil, fmt.Errorf("render batch %s: %d lines, more than a payment file numbers (%d)", b.ID, b.Count, MaxLines)
