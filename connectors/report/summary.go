@@ -12,7 +12,7 @@ import (
 func writeSummaryText(b *bufio.Writer, sum *pipeline.Summary) error {
 	r := sum.Run
 	fmt.Fprintf(b, "zhutui 对账报告 reconciliation report\n")
-	fmt.Fprintf(b, "programme %s · run %d (%s) · business date %s · started %s\n",
+	fmt.Fprintf(b, "programme %s · run %d (%s) · business date %s · started %s Beijing time\n",
 		sum.Programme, r.ID, r.Trigger, r.BusinessDate, r.StartedAt)
 	fmt.Fprintf(b, "registrations: %d · state after run %d\n", sum.Registrations, sum.LastRun)
 	if sum.Earlier() {

@@ -99,7 +99,7 @@ func fourRegistrations() *source {
 			Status: pipeline.CertRevoked, Finding: pipeline.Finding{Code: pipeline.CertRevoked}})
 	}
 	s.noMobile = []pipeline.Notice{{MessageID: "P1-paid", Kind: pipeline.NoticePaid, PaymentRef: "P1", AmountFen: 200000}}
-	s.sum = pipeline.Summary{Run: pipeline.Run{ID: 1, Trigger: pipeline.TriggerManual}, LastRun: 1, Programme: "BJ-2013",
+	s.sum = pipeline.Summary{Run: pipeline.Run{ID: 1, Trigger: pipeline.TriggerManual, StartedAt: "2014-02-01 02:30:00"}, LastRun: 1, Programme: "BJ-2013",
 		Alerts: s.alerts[:pipeline.MaxListed], AlertCount: int64(len(s.alerts)),
 		NoMobile: s.noMobile, NoMobileCount: 1,
 		Budget: &pipeline.BudgetState{BudgetFen: 1000000, CommittedFen: 300000, WaitingCount: 1, WaitingFen: 100000},
@@ -155,6 +155,7 @@ func TestWriteSummary(t *testing.T) {
 		"\n待审批 Batches awaiting approval\n  B2: 1 line, 1000.00 yuan, created 2014-02-01 02:30:00 by zhutui\n",
 		"\n无有效手机号 No SMS: 1 payment without a valid mobile (tell",
 		"\nledger 账本: 7 entries, head hash ",
+		" · started 2014-02-01 02:30:00 Beijing time\n",
 	}
 	if n := strings.Count(text, fmt.Sprintf("  %8d %8d %16s  total 合计\n", 4, 3, "4000.00")); n != 3 {
 		t.Errorf("summary.txt has %d sections totalling 4 registrations, 3 payable, 4000.00; want 3", n)
@@ -226,6 +227,7 @@ func TestWriteSummary(t *testing.T) {
 		`<p class="muted">… 另有 1 条，见 exceptions.csv / report.xlsx (and 1 more)</p>`,
 		`No SMS could be sent: no valid mobile, 1 payment</small>`,
 		`Ledger head hash (7 entries)`,
+		`开始 Started 2014-02-01 02:30:00 (北京时间 Beijing time)`,
 		`<span data-count>201</span> changes after a payment`,
 	} {
 		if !strings.Contains(html, s) {
