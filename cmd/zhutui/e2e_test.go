@@ -477,10 +477,16 @@ func TestExitCodes(t *testing.T) {
 		}
 	}
 	for _, args := range [][]string{{"help", "run"}, {"run", "-h"}} {
-		if _, errs, code := w.zhutui(args...); code != 0 || !strings.Contains(errs, "usage: zhutui run [--as-of DATE]\n  one nightly cycle") ||
-			!strings.Contains(errs, "-as-of string") {
-			t.Errorf("zhutui %s: exit %d, %q", strings.Join(args, " "), code, errs)
+		if out, errs, code := w.zhutui(args...); code != 0 || !strings.HasPrefix(out, "usage: zhutui run [--as-of DATE]\n  one nightly cycle") ||
+			!strings.Contains(out, "-as-of string") || errs != "" {
+			t.Errorf("zhutui %s: exit %d, stdout %q, stderr %q", strings.Join(args, " "), code, out, errs)
 		}
+	}
+	// A mistaken option: the command's usage, then the mistake, on stderr.
+	if out, errs, code := w.zhutui("run", "--bogus"); code != 2 || out != "" ||
+		!strings.HasPrefix(errs, "usage: zhutui run [--as-of DATE]\n") ||
+		!strings.HasSuffix(errs, "\nzhutui run: flag provided but not defined: -bogus\n") {
+		t.Errorf("zhutui run --bogus: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 	if _, errs, code := w.zhutui("help", "bogus"); code != 2 || !strings.Contains(errs, `unknown command "bogus"`) {
 		t.Errorf("help for an unknown command: exit %d, %q", code, errs)

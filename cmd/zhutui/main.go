@@ -190,13 +190,11 @@ func init() {
 // flags returns a flag set for a command that also takes the global options.
 func (app *App) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("zhutui "+name, flag.ContinueOnError)
-	fs.SetOutput(app.stderr)
+	// parse says it all: the usage on stdout when asked for; after a mistake
+	// the usage on stderr, and Main the mistake, last.
+	fs.SetOutput(io.Discard)
 	app.globalFlags(fs)
-	fs.Usage = func() {
-		c := usageOf[name]
-		fmt.Fprintf(fs.Output(), "usage: zhutui %s\n  %s\n\noptions:\n", c.usage, c.help)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() {}
 	return fs
 }
 
@@ -204,12 +202,23 @@ func (app *App) flags(name string) *flag.FlagSet {
 func (app *App) parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			commandUsage(fs, app.stdout)
 			return err
 		}
+		commandUsage(fs, app.stderr)
 		return configError{err}
 	}
 	_, err := app.logger()
 	return err
+}
+
+// commandUsage writes a command's usage line, what it does, and its options.
+func commandUsage(fs *flag.FlagSet, w io.Writer) {
+	c := usageOf[strings.TrimPrefix(fs.Name(), "zhutui ")]
+	fmt.Fprintf(w, "usage: zhutui %s\n  %s\n\noptions:\n", c.usage, c.help)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
 }
 
 func usage(w io.Writer) {
