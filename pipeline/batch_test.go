@@ -185,13 +185,13 @@ func TestMoneyCheckProblems(t *testing.T) {
 func TestMoneyCheckEachRule(t *testing.T) {
 	good := func() *pipeline.MoneyCheck {
 		return &pipeline.MoneyCheck{
-			Payments: map[pipeline.Status]pipeline.Tally{pipeline.Paid: {Count: 2, AmountFen: 300000},
-				pipeline.Sent: {Count: 1, AmountFen: 100000}},
-			Ledger: map[pipeline.Account]int64{pipeline.AccountPaid: 300000, pipeline.AccountSent: 100000,
+			Payments: map[pipeline.Status]pipeline.Tally{pipeline.Paid: {Count: 1, AmountFen: 100000},
+				pipeline.Sent: {Count: 2, AmountFen: 300000}},
+			Ledger: map[pipeline.Account]int64{pipeline.AccountPaid: 100000, pipeline.AccountSent: 300000,
 				pipeline.AccountProgramme: -400000},
 			// A rejected batch between two others: the checks go on past it.
 			Batches: []pipeline.BatchMoney{
-				{ID: "B1", Status: pipeline.BatchSent, Count: 2, FileFen: 300000, LedgerFen: 300000, SettledFen: 200000, AwaitingFen: 100000},
+				{ID: "B1", Status: pipeline.BatchSent, Count: 2, FileFen: 300000, LedgerFen: 300000, AwaitingFen: 300000},
 				{ID: "B2", Status: pipeline.BatchRejected, Count: 1, FileFen: 100000},
 				{ID: "B3", Status: pipeline.BatchSettled, Count: 1, FileFen: 100000, LedgerFen: 100000, SettledFen: 100000,
 					BankFen: 100000, BankKnown: true},
@@ -214,8 +214,20 @@ func TestMoneyCheckEachRule(t *testing.T) {
 			"batch B2 was rejected but 1000.00 of its payments are still BATCHED or SENT"},
 		{"FileAgainstLedger", func(m *pipeline.MoneyCheck) { m.Batches[0].LedgerFen = 200000 },
 			"batch B1: file total 3000.00, ledger total 2000.00"},
-		{"FileAgainstPayments", func(m *pipeline.MoneyCheck) { m.Batches[0].AwaitingFen = 0 },
-			"batch B1: file total 3000.00, but settled 2000.00 + returned 0.00 + awaiting 0.00 = 2000.00"},
+		{"FileAgainstPayments", func(m *pipeline.MoneyCheck) { m.Batches[0].AwaitingFen = 200000 },
+			"batch B1: file total 3000.00, but settled 0.00 + returned 0.00 + awaiting 2000.00 = 2000.00"},
+		// Money settled or returned in a batch the bank has not answered:
+		// marked so by something other than its result file.
+		{"SettledUnanswered", func(m *pipeline.MoneyCheck) { m.Batches[0].AwaitingFen, m.Batches[0].SettledFen = 200000, 100000 },
+			"batch B1: settled 1000.00 and returned 0.00, but the bank has not answered it (no result file taken)"},
+		{"ReturnedUnanswered", func(m *pipeline.MoneyCheck) { m.Batches[0].AwaitingFen, m.Batches[0].ReturnedFen = 200000, 100000 },
+			"batch B1: settled 0.00 and returned 1000.00, but the bank has not answered it (no result file taken)"},
+		// A payment still awaiting a result in a batch the bank answered:
+		// a result file leaves each of its lines PAID or RETURNED.
+		{"AwaitingAnswered", func(m *pipeline.MoneyCheck) {
+			m.Batches[2].SettledFen, m.Batches[2].AwaitingFen, m.Batches[2].BankFen = 50000, 50000, 50000
+		},
+			"batch B3: the bank answered it, but 500.00 of its payments still await a result"},
 		{"BankAfterARejectedBatch", func(m *pipeline.MoneyCheck) { m.Batches[2].BankFen = 90000 },
 			"batch B3: settled 1000.00, the bank confirmed 900.00"},
 		{"FileAfterARejectedBatch", func(m *pipeline.MoneyCheck) { m.Batches[2].LedgerFen = 0 },
@@ -231,7 +243,7 @@ func TestMoneyCheckEachRule(t *testing.T) {
 			if p := m.Problems(); len(p) != 1 || p[0] != tc.want {
 				t.Errorf("problems = %q, want [%q]", p, tc.want)
 			}
-			if v := m.Verdict(); v != "NOT RECONCILED: 1 problem(s): "+tc.want {
+			if v := m.Verdict(); v != "NOT RECONCILED: 1 problem: "+tc.want {
 				t.Errorf("verdict = %s", v)
 			}
 		})
@@ -261,7 +273,7 @@ func TestBooks(t *testing.T) {
 	}
 	found := &pipeline.Result{Summary: &pipeline.Summary{Money: books()}}
 	found.Summary.Money.Ledger[pipeline.AccountPaid] = 100000
-	if got := found.Books(); !strings.HasPrefix(got, "the report says NOT RECONCILED: 1 problem(s): PAID: payments hold 2000.00") {
+	if got := found.Books(); !strings.HasPrefix(got, "the report says NOT RECONCILED: 1 problem: PAID: payments hold 2000.00") {
 		t.Errorf("books the report found wrong: %q", got)
 	}
 }

@@ -68,8 +68,20 @@ func (m *MoneyCheck) Problems() []string {
 			out = append(out, fmt.Sprintf("batch %s: file total %s, but settled %s + returned %s + awaiting %s = %s",
 				b.ID, FormatFen(b.FileFen), FormatFen(b.SettledFen), FormatFen(b.ReturnedFen), FormatFen(b.AwaitingFen), FormatFen(sum)))
 		}
-		if b.BankKnown && b.BankFen != b.SettledFen {
-			out = append(out, fmt.Sprintf("batch %s: settled %s, the bank confirmed %s", b.ID, FormatFen(b.SettledFen), FormatFen(b.BankFen)))
+		// §4.4: settled = the bank's confirmed total, which is none until its
+		// result file is taken. A result file answers every line of its batch.
+		switch {
+		case b.BankKnown:
+			if b.BankFen != b.SettledFen {
+				out = append(out, fmt.Sprintf("batch %s: settled %s, the bank confirmed %s", b.ID, FormatFen(b.SettledFen), FormatFen(b.BankFen)))
+			}
+			if b.AwaitingFen != 0 {
+				out = append(out, fmt.Sprintf("batch %s: the bank answered it, but %s of its payments still await a result",
+					b.ID, FormatFen(b.AwaitingFen)))
+			}
+		case b.SettledFen != 0 || b.ReturnedFen != 0:
+			out = append(out, fmt.Sprintf("batch %s: settled %s and returned %s, but the bank has not answered it (no result file taken)",
+				b.ID, FormatFen(b.SettledFen), FormatFen(b.ReturnedFen)))
 		}
 	}
 	out = append(out, m.ChainProblems...)
@@ -85,5 +97,5 @@ func (m *MoneyCheck) Verdict() string {
 	if len(p) == 0 {
 		return Reconciled
 	}
-	return fmt.Sprintf("NOT RECONCILED: %d problem(s): %s", len(p), p[0])
+	return fmt.Sprintf("NOT RECONCILED: %s: %s", Counted(int64(len(p)), "problem", "problems"), p[0])
 }

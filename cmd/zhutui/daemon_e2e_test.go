@@ -125,7 +125,7 @@ func TestDaemonVerifiesTheLedger(t *testing.T) {
 	}
 	d.Process.Signal(syscall.SIGTERM)
 	d.Wait()
-	if out := w.ok("report"); !strings.Contains(out, "verdict: NOT RECONCILED: 1 problem(s): ledger entry 3") {
+	if out := w.ok("report"); !strings.Contains(out, "verdict: NOT RECONCILED: 1 problem: ledger entry 3") {
 		t.Errorf("the report after the daemon found the bad entry: %s", out)
 	}
 }

@@ -242,7 +242,7 @@ func TestLedgerTamper(t *testing.T) {
 	if files, _ := os.ReadDir(w.path("outbox/payments")); len(files) != 0 {
 		t.Fatalf("a payment file went out from a tampered ledger: %v", files)
 	}
-	if s := string(w.read("reports/run-2/summary.txt")); !strings.Contains(s, "verdict 结论: NOT RECONCILED: 1 problem(s): ledger entry 3") ||
+	if s := string(w.read("reports/run-2/summary.txt")); !strings.Contains(s, "verdict 结论: NOT RECONCILED: 1 problem: ledger entry 3") ||
 		!strings.Contains(s, "资金冻结 MONEY HELD by this run (no batch made or delivered): no money moves while the books do not agree: ledger entry 3") {
 		t.Errorf("run 2's report:\n%s", s)
 	}

@@ -145,7 +145,7 @@ func TestWriteSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	problems := src.sum.Money.Problems()
-	if len(problems) != 2 || !strings.HasPrefix(src.verdict, "NOT RECONCILED: 2 problem(s)") {
+	if len(problems) != 2 || !strings.HasPrefix(src.verdict, "NOT RECONCILED: 2 problems") {
 		t.Fatalf("problems %q, verdict %q: want the sent and paid accounts' two", problems, src.verdict)
 	}
 	text := string(mustRead(t, filepath.Join(dir, "summary.txt")))

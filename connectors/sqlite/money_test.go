@@ -1279,3 +1279,23 @@ func TestHeldPlace(t *testing.T) {
 			"R1-1 REISSUED, R1-2 ELIGIBLE")
 	})
 }
+
+// TestMoneyCheckUnansweredBatch: a payment of a sent batch marked PAID with
+// no result file taken (behind zhutui's back here) is named in the money
+// check by its batch too: §4.4's settled = the bank's confirmed total, none
+// before the bank answers.
+func TestMoneyCheckUnansweredBatch(t *testing.T) {
+	st := MustOpen(t)
+	sentBatch(t, st, 3)
+	booksAgree(t, st)
+	if _, err := st.DB().Exec(`UPDATE payments SET status = 'PAID' WHERE payment_ref = 'R1-1'`); err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.MoneyCheck(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := m.Problems(); !slices.Contains(p, "batch B2014020101: settled 1000.00 and returned 0.00, but the bank has not answered it (no result file taken)") {
+		t.Errorf("problems = %q", p)
+	}
+}
