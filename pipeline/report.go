@@ -260,6 +260,42 @@ func FinishHint(runID int64, by Trigger) string {
 	return fmt.Sprintf("finish it with: zhutui rerun %d", runID)
 }
 
+// Supersede tells what became of the work of a nightly run that did not
+// finish, once other runs began after it (later: runs in any order; earlier
+// ones and manual ingests are passed over). Each nightly run takes every
+// stage again, so a later one that succeeded did all of it (done, by the
+// first such); otherwise the latest is the one to finish. ok is false when
+// no nightly run began after it. Rerunning the earlier one instead would
+// batch that day's payments under its own, older business date.
+func Supersede(run Run, later []Run) (by Run, done, ok bool) {
+	for _, l := range later {
+		if l.ID <= run.ID || l.Trigger == TriggerIngest {
+			continue
+		}
+		switch {
+		case l.Outcome == OutcomeSucceeded && (!done || l.ID < by.ID):
+			by, done, ok = l, true, true
+		case !done && (!ok || l.ID > by.ID):
+			by, ok = l, true
+		}
+	}
+	return by, done, ok
+}
+
+// FinishHintAfter is FinishHint for a run that runs begun after it may have
+// done or taken over (see Supersede).
+func FinishHintAfter(run Run, later []Run) string {
+	by, done, ok := Supersede(run, later)
+	switch {
+	case run.Trigger == TriggerIngest || !ok:
+		return FinishHint(run.ID, run.Trigger)
+	case done:
+		return fmt.Sprintf("run %d, begun after it, succeeded and took every stage again: nothing is left to finish", by.ID)
+	default:
+		return fmt.Sprintf("run %d, begun after it, takes every stage again: finish that one (zhutui rerun %d), not this one", by.ID, by.ID)
+	}
+}
+
 // StatusReport is what `zhutui status` shows.
 type StatusReport struct {
 	Runs        []Run   // the latest first

@@ -198,3 +198,39 @@ func TestStageErrorRepeats(t *testing.T) {
 		}
 	}
 }
+
+// TestSupersede: a later nightly run that succeeded did a failed run's work;
+// otherwise the latest later nightly run is the one to finish; manual
+// ingests and earlier runs do not count.
+func TestSupersede(t *testing.T) {
+	failed := Run{ID: 3, Trigger: TriggerManual, Outcome: OutcomeFailed}
+	run := func(id int64, trigger Trigger, outcome string) Run {
+		return Run{ID: id, Trigger: trigger, Outcome: outcome}
+	}
+	for _, c := range []struct {
+		name     string
+		later    []Run
+		by       int64
+		done, ok bool
+	}{
+		{"None", nil, 0, false, false},
+		{"OnlyEarlierAndIngests", []Run{run(2, TriggerSchedule, OutcomeSucceeded), run(4, TriggerIngest, OutcomeSucceeded)}, 0, false, false},
+		{"LaterFailed", []Run{run(4, TriggerSchedule, OutcomeFailed)}, 4, false, true},
+		{"LatestOfTheUnfinished", []Run{run(5, TriggerManual, OutcomeRunning), run(4, TriggerSchedule, OutcomeFailed)}, 5, false, true},
+		{"FirstSucceeded", []Run{run(6, TriggerSchedule, OutcomeSucceeded), run(5, "manual+rerun", OutcomeSucceeded),
+			run(7, TriggerSchedule, OutcomeFailed)}, 5, true, true},
+		{"SucceededAfterAFailure", []Run{run(4, TriggerSchedule, OutcomeFailed), run(5, TriggerSchedule, OutcomeSucceeded)}, 5, true, true},
+	} {
+		by, done, ok := Supersede(failed, c.later)
+		if by.ID != c.by || done != c.done || ok != c.ok {
+			t.Errorf("%s: run %d, done %v, ok %v; want run %d, %v, %v", c.name, by.ID, done, ok, c.by, c.done, c.ok)
+		}
+	}
+	if got := FinishHintAfter(failed, nil); got != "finish it with: zhutui rerun 3" {
+		t.Errorf("no later run: %q", got)
+	}
+	ingest := Run{ID: 3, Trigger: TriggerIngest, Outcome: OutcomeFailed}
+	if got := FinishHintAfter(ingest, []Run{run(4, TriggerSchedule, OutcomeSucceeded)}); !strings.Contains(got, "manual ingest, which is not rerun") {
+		t.Errorf("a failed ingest: %q", got)
+	}
+}

@@ -210,6 +210,20 @@ func cmdRerun(ctx context.Context, app *App, args []string) error {
 	if run.Trigger == pipeline.TriggerIngest {
 		return fmt.Errorf("run %d was a manual ingest: ingest its files again instead", runID)
 	}
+	// A nightly run begun after this one took every stage again: its
+	// rerun would only batch today's payments under this run's older date.
+	later, err := st.RunsAfter(ctx, runID)
+	if err != nil {
+		return err
+	}
+	if _, done, ok := pipeline.Supersede(run, later); ok {
+		if done {
+			fmt.Fprintf(app.stdout, "run %d: %s\n", runID, pipeline.FinishHintAfter(run, later))
+			return nil
+		}
+		return configErrorf("run %d is not rerun: %s (this one would batch under its business date %s)",
+			runID, pipeline.FinishHintAfter(run, later), run.BusinessDate)
+	}
 	res, err := app.cycle(ctx, cfg, st, run.BusinessDate, pipeline.TriggerRerun, runID)
 	app.printResult(res)
 	return err
@@ -444,7 +458,7 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 			if !said {
 				fmt.Fprintf(w, "    error: %s\n", run.Error)
 			}
-			fmt.Fprintf(w, "    %s\n", pipeline.FinishHint(run.ID, run.Trigger))
+			fmt.Fprintf(w, "    %s\n", pipeline.FinishHintAfter(run, r.Runs[:i])) // r.Runs: the latest first
 		}
 	}
 	if r.FullVerification != "" {

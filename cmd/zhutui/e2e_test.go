@@ -463,6 +463,50 @@ func TestNoPayerAccount(t *testing.T) {
 	}
 }
 
+// TestRerunOfASupersededRun: each night takes every stage again, so a failed
+// run that a later night took over is not rerun: `zhutui rerun` of it would
+// batch that day's new payments under its older business date. While the
+// later night is unfinished it is the one to rerun; once it has succeeded,
+// nothing is left.
+func TestRerunOfASupersededRun(t *testing.T) {
+	w := workdirWith(t, "")
+	w.ok("init")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
+	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	for _, date := range []string{"2014-02-01", "2014-02-02"} { // no payer account: both fail at batch
+		if _, errs, code := w.zhutui("run", "--as-of", date); code != 2 {
+			t.Fatalf("night %s: exit %d, %s", date, code, errs)
+		}
+	}
+	if st := w.ok("status"); !strings.Contains(st, "run 2, begun after it, takes every stage again: finish that one (zhutui rerun 2), not this one") ||
+		strings.Contains(st, "zhutui rerun 1") {
+		t.Errorf("status with two failed nights:\n%s", st)
+	}
+	if _, errs, code := w.zhutui("rerun", "1"); code != 2 || !strings.Contains(errs, "run 1 is not rerun: run 2, begun after it") ||
+		!strings.Contains(errs, "would batch under its business date 2014-02-01") {
+		t.Errorf("rerun of the superseded night: exit %d, %q", code, errs)
+	}
+	if err := os.WriteFile(w.path("zhutui.toml"), []byte(testConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.ok("rerun", "2")
+	// The next night's files arrive; the superseded run takes none of them.
+	copyFile(t, filepath.Join(samples, "night2/registrations.csv"), w.path("inbox/registrations/night2.csv"))
+	copyFile(t, filepath.Join(samples, "night2/certificates.csv"), w.path("inbox/certificates/night2.csv"))
+	if st := w.ok("status"); !strings.Contains(st, "run 2, begun after it, succeeded and took every stage again: nothing is left to finish") {
+		t.Errorf("status once the later night succeeded:\n%s", st)
+	}
+	if out := w.ok("rerun", "1"); !strings.Contains(out, "nothing is left to finish") {
+		t.Errorf("rerun of a run a later night did: %q", out)
+	}
+	if list := w.ok("batch", "list"); strings.Contains(list, "B20140201") || !strings.Contains(list, "B2014020201") {
+		t.Errorf("batches after the refused reruns:\n%s", list)
+	}
+	if out := w.ok("run", "--as-of", "2014-02-03"); !strings.Contains(out, "night2.csv: 1 applied") {
+		t.Errorf("the next night did not take the new files:\n%s", out)
+	}
+}
+
 func TestExitCodes(t *testing.T) {
 	w := newWorkdir(t)
 	if _, errs, code := w.zhutui("bogus"); code != 2 || !strings.Contains(errs, "unknown command") {

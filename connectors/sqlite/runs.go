@@ -59,6 +59,24 @@ func (s *Store) Run(ctx context.Context, id int64) (pipeline.Run, error) {
 	return r, nil
 }
 
+// RunsAfter returns the runs begun after run id, without their stages, for
+// pipeline.Supersede.
+func (s *Store) RunsAfter(ctx context.Context, id int64) ([]pipeline.Run, error) {
+	var rows []struct {
+		ID      int64  `db:"id"`
+		Trigger string `db:"trigger"`
+		Outcome string `db:"outcome"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT id, trigger, outcome FROM runs WHERE id > ? ORDER BY id`, id); err != nil {
+		return nil, fmt.Errorf("read the runs after run %d: %w", id, err)
+	}
+	out := make([]pipeline.Run, len(rows))
+	for i, r := range rows {
+		out[i] = pipeline.Run{ID: r.ID, Trigger: pipeline.Trigger(r.Trigger), Outcome: r.Outcome}
+	}
+	return out, nil
+}
+
 // LastRunID returns the id of the latest run, 0 when there is none.
 func (s *Store) LastRunID(ctx context.Context) (int64, error) {
 	var id int64
