@@ -282,6 +282,23 @@ func Supersede(run Run, later []Run) (by Run, done, ok bool) {
 	return by, done, ok
 }
 
+// FinishDelivery says what finishes a batch's delivery that run began and
+// did not record as done, given the runs zhutui status shows (any order):
+// that run's rerun, or a later run's, which takes it up (Supersede). A later
+// run that succeeded and left it unfinished held its money, so the next run
+// once the books agree.
+func FinishDelivery(run int64, runs []Run) string {
+	by, done, ok := Supersede(Run{ID: run}, runs)
+	switch {
+	case !ok:
+		return fmt.Sprintf("zhutui rerun %d finishes it", run)
+	case done:
+		return "the next run finishes it, once the books agree"
+	default:
+		return fmt.Sprintf("zhutui rerun %d finishes it", by.ID)
+	}
+}
+
 // FinishHintAfter is FinishHint for a run that runs begun after it may have
 // done or taken over (see Supersede).
 func FinishHintAfter(run Run, later []Run) string {

@@ -539,8 +539,10 @@ func (r *Runner) settle(ctx context.Context, runID int64, res *Result) (string, 
 	var unfinished *UnfinishedDeliveryError
 	if errors.As(err, &unfinished) && res.Held != "" {
 		// This run's deliver stage did nothing: rerunning it again does
-		// not help until the books agree.
-		err = fmt.Errorf("%w (this run could not: %s; once the books agree, zhutui rerun %d)", err, res.Held, unfinished.Run)
+		// not help until the books agree. Then this run's rerun finishes
+		// the delivery (a deliver stage finishes any that an earlier run
+		// began), and a run before it is not rerun (Supersede).
+		err = fmt.Errorf("%w (this run could not: %s; once the books agree, zhutui rerun %d)", err, res.Held, runID)
 	}
 	return fmt.Sprintf("files=%d", len(res.Files)-n), err
 }

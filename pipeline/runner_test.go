@@ -49,7 +49,7 @@ func TestTakeGoesOnPastAFileItCannotTake(t *testing.T) {
 		counts, err := r.settle(ctx, 8, res)
 		if err == nil || !strings.Contains(err.Error(), "take ZTRES_B1.txt: it answers batch B1, whose delivery began in run 7") ||
 			!strings.Contains(err.Error(), "(this run could not: no money moves while the books do not agree: ledger entry 5 "+
-				"was changed; once the books agree, zhutui rerun 7)") {
+				"was changed; once the books agree, zhutui rerun 8)") {
 			t.Fatalf("settle meeting the answer to an unfinished delivery while money is held: %v", err)
 		}
 		if !slices.Equal(st.taken, []string{"ZTRES_B2.txt"}) || counts != "files=1" {
@@ -224,6 +224,21 @@ func TestSupersede(t *testing.T) {
 		by, done, ok := Supersede(failed, c.later)
 		if by.ID != c.by || done != c.done || ok != c.ok {
 			t.Errorf("%s: run %d, done %v, ok %v; want run %d, %v, %v", c.name, by.ID, done, ok, c.by, c.done, c.ok)
+		}
+	}
+	// A delivery run 3 began: its rerun finishes it, or the later run that
+	// takes it up; after a later run succeeded (holding money), the next.
+	for _, c := range []struct {
+		later []Run
+		want  string
+	}{
+		{nil, "zhutui rerun 3 finishes it"},
+		{[]Run{run(4, TriggerIngest, OutcomeFailed)}, "zhutui rerun 3 finishes it"},
+		{[]Run{run(4, TriggerSchedule, OutcomeFailed)}, "zhutui rerun 4 finishes it"},
+		{[]Run{run(4, TriggerSchedule, OutcomeSucceeded)}, "the next run finishes it, once the books agree"},
+	} {
+		if got := FinishDelivery(3, c.later); got != c.want {
+			t.Errorf("FinishDelivery(3, %v) = %q, want %q", c.later, got, c.want)
 		}
 	}
 	if got := FinishHintAfter(failed, nil); got != "finish it with: zhutui rerun 3" {

@@ -507,8 +507,7 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 					b.DeliveryRun)
 			default:
 				fmt.Fprintf(w, "    its delivery began in run %d and is not recorded as done: its file may be at the bank, "+
-					"so it cannot be rejected (zhutui rerun %d finishes it)\n",
-					b.DeliveryRun, b.DeliveryRun)
+					"so it cannot be rejected (%s)\n", b.DeliveryRun, pipeline.FinishDelivery(b.DeliveryRun, r.Runs))
 			}
 		}
 	}

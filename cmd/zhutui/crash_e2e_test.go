@@ -294,7 +294,8 @@ func TestNoRejectOnceDeliveryBegan(t *testing.T) {
 	if show := w.ok("batch", "show", "B2014020101"); !strings.Contains(show, "APPROVED") || !strings.Contains(show, "delivering") {
 		t.Fatalf("batch show after the refused reject:\n%s", show)
 	}
-	if st := w.ok("status"); !strings.Contains(st, fmt.Sprintf("its delivery began in run %d and is not recorded as done", last)) {
+	if st := w.ok("status"); !strings.Contains(st, fmt.Sprintf("its delivery began in run %d and is not recorded as done", last)) ||
+		!strings.Contains(st, fmt.Sprintf("(zhutui rerun %d finishes it)", last)) {
 		t.Fatalf("status does not say the batch's delivery began:\n%s", st)
 	}
 	w.ok("rerun", strconv.Itoa(last))
