@@ -150,7 +150,14 @@ func cmdBatch(ctx context.Context, app *App, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "batch %s: %d returned payments are ELIGIBLE again as their next attempt\n", id, n)
+		switch {
+		case n == 0 && len(skipped) == 0:
+			fmt.Fprintf(w, "batch %s: no RETURNED payment to reissue (the bank returned none, or they were reissued already)\n", id)
+		case n == 1:
+			fmt.Fprintf(w, "batch %s: 1 returned payment is ELIGIBLE again as its next attempt\n", id)
+		default:
+			fmt.Fprintf(w, "batch %s: %d returned payments are ELIGIBLE again as their next attempt\n", id, n)
+		}
 		for _, s := range skipped {
 			fmt.Fprintf(w, "  not reissued: %s\n", s)
 		}

@@ -128,8 +128,16 @@ func TestMoneyEndToEnd(t *testing.T) {
 		t.Errorf("reissue without a reason: exit %d, %q", code, errs)
 	}
 	out = w.ok("batch", "reissue", "B2014020101", "--by", "finance-li", "--reason", "the bank corrected the account name")
-	if out != "batch B2014020101: 1 returned payments are ELIGIBLE again as their next attempt\n" {
+	if out != "batch B2014020101: 1 returned payment is ELIGIBLE again as its next attempt\n" {
 		t.Errorf("reissue said %q", out)
+	}
+	// Again, by mistake: nothing is left to reissue, and nothing is recorded.
+	out = w.ok("batch", "reissue", "B2014020101", "--by", "finance-li", "--reason", "the bank corrected the account name")
+	if out != "batch B2014020101: no RETURNED payment to reissue (the bank returned none, or they were reissued already)\n" {
+		t.Errorf("a second reissue said %q", out)
+	}
+	if show := w.ok("batch", "show", "B2014020101"); strings.Count(show, "reissued  by finance-li") != 1 {
+		t.Errorf("batch show after two reissues, one of nothing:\n%s", show)
 	}
 	w.ok("run", "--as-of", "2014-02-06")
 	if !strings.Contains(string(w.read("reports/run-6/registrations.csv")), "R028,BATCHED,2000.00,,R028-2,B2014020601") {

@@ -450,6 +450,9 @@ func (s *Store) ReissueBatch(ctx context.Context, id, by, reason string) (int, [
 			}
 			n++
 		}
+		if n == 0 { // nothing moved: no event in the batch's history
+			return nil
+		}
 		return batchEvent(ctx, tx, id, s.now(), by, "reissued", pipeline.Counted(int64(n), "payment", "payments")+": "+reason)
 	})
 	return n, skipped, err

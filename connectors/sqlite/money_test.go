@@ -314,6 +314,15 @@ func TestBatches(t *testing.T) {
 				t.Errorf("event %d is %q, want %q…", i, got[i], want[i])
 			}
 		}
+		// Again: nothing is left to reissue, and the history gets no event
+		// for it.
+		if n, skipped, err := st.ReissueBatch(ctx, "B2014020101", "finance-li", "again"); err != nil || n != 0 || len(skipped) != 0 {
+			t.Fatalf("second reissue: %d, %v, %v", n, skipped, err)
+		}
+		if again, err := st.BatchEvents(ctx, "B2014020101"); err != nil || len(again) != len(want) {
+			t.Errorf("events after a reissue that moved nothing: %d, %v; want %d", len(again), err, len(want))
+		}
+		verify(t, st)
 	})
 }
 
