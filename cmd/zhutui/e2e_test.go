@@ -435,14 +435,22 @@ func TestFutureRowsRejected(t *testing.T) {
 	}
 }
 
+// withoutPayerAccount is an initialised work folder with the first night's
+// files and the defaults, so no payer account: its nights fail at the batch
+// stage until one is set.
+func withoutPayerAccount(t *testing.T) *workdir {
+	t.Helper()
+	w := workdirWith(t, "")
+	w.ok("init")
+	w.dropNight1(t)
+	return w
+}
+
 // TestNoPayerAccount: a night with payments to batch and no payer account
 // configured fails at the batch stage as a configuration error (exit 2),
 // having made no batch; once the account is set, its rerun makes the batch.
 func TestNoPayerAccount(t *testing.T) {
-	w := workdirWith(t, "")
-	w.ok("init")
-	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
-	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w := withoutPayerAccount(t)
 	out, errs, code := w.zhutui("run", "--as-of", "2014-02-01")
 	if code != 2 || !strings.Contains(errs, "zhutui run: run 1, stage batch: ") ||
 		!strings.Contains(errs, "render batch B2014020101: no payer account: set [bank] payer_account") ||
@@ -469,10 +477,7 @@ func TestNoPayerAccount(t *testing.T) {
 // later night is unfinished it is the one to rerun; once it has succeeded,
 // nothing is left.
 func TestRerunOfASupersededRun(t *testing.T) {
-	w := workdirWith(t, "")
-	w.ok("init")
-	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), w.path("inbox/registrations/night1.csv"))
-	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w := withoutPayerAccount(t)
 	for _, date := range []string{"2014-02-01", "2014-02-02"} { // no payer account: both fail at batch
 		if _, errs, code := w.zhutui("run", "--as-of", date); code != 2 {
 			t.Fatalf("night %s: exit %d, %s", date, code, errs)
