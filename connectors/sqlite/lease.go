@@ -54,12 +54,16 @@ func (s *Store) AcquireLease(ctx context.Context, h pipeline.Holder) (*Lease, er
 			if cur.alive(now, h.Host) {
 				return cur.busy()
 			}
-			// The holder died: its run, if any, was cut off.
+			// The holder died: its run, if any, was cut off, in the stage
+			// it was running (zhutui status shows that stage failed).
 			if cur.RunID.Valid {
-				if _, err := tx.ExecContext(ctx, `UPDATE runs SET outcome = 'failed', finished_at = ?,
-					error = 'interrupted: its process stopped' WHERE id = ? AND outcome = 'running'`,
-					s.now(), cur.RunID.Int64); err != nil {
-					return err
+				for _, q := range []string{`UPDATE runs SET outcome = 'failed', finished_at = ?1,
+					error = 'interrupted: its process stopped' WHERE id = ?2 AND outcome = 'running'`,
+					`UPDATE stages SET outcome = 'failed', finished_at = ?1,
+					error = 'interrupted: its process stopped' WHERE run_id = ?2 AND outcome = 'running'`} {
+					if _, err := tx.ExecContext(ctx, q, s.now(), cur.RunID.Int64); err != nil {
+						return err
+					}
 				}
 			}
 		}

@@ -98,6 +98,9 @@ func TestAcquireLease(t *testing.T) {
 	if err := a.SetRun(ctx, running); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.StartStage(ctx, running, pipeline.StageReconcile); err != nil {
+		t.Fatal(err)
+	}
 	_, err = st.AcquireLease(ctx, pipeline.Holder{User: "ops2", Host: "here", PID: os.Getpid(), Command: "batch"})
 	var busy *pipeline.BusyError
 	if !errors.As(err, &busy) || busy.Holder != me.String() || busy.RunID != running || busy.Command != "run" {
@@ -112,8 +115,9 @@ func TestAcquireLease(t *testing.T) {
 	if err != nil {
 		t.Fatalf("taking over from a holder that is gone: %v", err)
 	}
-	if r, err := st.Run(ctx, running); err != nil || r.Outcome != "failed" || !strings.Contains(r.Error, "interrupted") {
-		t.Errorf("the cut-off run: %+v, %v", r, err)
+	if r, err := st.Run(ctx, running); err != nil || r.Outcome != "failed" || !strings.Contains(r.Error, "interrupted") ||
+		len(r.Stages) != 1 || r.Stages[0].Outcome != "failed" || r.Stages[0].Error != r.Error || r.Stages[0].FinishedAt == "" {
+		t.Errorf("the cut-off run and the stage it was in: %+v, %v", r, err)
 	}
 	// The first holder wakes up and ends: the lease is no longer its own.
 	if err := a.Release(); err != nil {
