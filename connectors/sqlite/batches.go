@@ -359,9 +359,13 @@ func (s *Store) RejectBatch(ctx context.Context, id, by, reason string) error {
 			return fmt.Errorf("reject batch %s: it is %s; only a batch not yet delivered can be rejected", id, row.Status)
 		}
 		if row.DeliveryRun.Valid {
+			later, err := runsAfter(ctx, tx, row.DeliveryRun.Int64)
+			if err != nil {
+				return err
+			}
 			return fmt.Errorf("reject batch %s: its delivery began in run %d and its payment file may be at the bank already, "+
-				"so it cannot be rejected; finish that run (zhutui rerun %d) or let the next run deliver it, "+
-				"and the bank's result file will say what was paid", id, row.DeliveryRun.Int64, row.DeliveryRun.Int64)
+				"so it cannot be rejected (%s), and the bank's result file will say what was paid",
+				id, row.DeliveryRun.Int64, pipeline.FinishDelivery(row.DeliveryRun.Int64, later))
 		}
 		lw, err := s.ledger(ctx, tx, 0)
 		if err != nil {

@@ -361,6 +361,19 @@ func TestBatchGuards(t *testing.T) {
 		!strings.Contains(err.Error(), "its delivery began in run 1") || !strings.Contains(err.Error(), "zhutui rerun 1") {
 		t.Errorf("reject of a batch whose delivery began: %v", err)
 	}
+	// A night begun since, unfinished, is the one whose rerun finishes the
+	// delivery (run 1 is not rerun once another night began after it).
+	var later int64
+	for later <= 1 {
+		var err error
+		if later, err = st.BeginRun(ctx, pipeline.MustDate("2014-02-02"), pipeline.TriggerSchedule); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.RejectBatch(ctx, id, "finance-li", "wrong memo"); err == nil ||
+		!strings.Contains(err.Error(), fmt.Sprintf("(zhutui rerun %d finishes it)", later)) {
+		t.Errorf("reject of a batch whose delivery began, a night later: %v", err)
+	}
 	if got := statuses(t, st); got["R1"] != "BATCHED" || got["R2"] != "BATCHED" || ledgerLines(t, st, "1") != before {
 		t.Errorf("a refused reject changed something: %v", got)
 	}

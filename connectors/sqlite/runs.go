@@ -62,12 +62,16 @@ func (s *Store) Run(ctx context.Context, id int64) (pipeline.Run, error) {
 // RunsAfter returns the runs begun after run id, without their stages, for
 // pipeline.Supersede.
 func (s *Store) RunsAfter(ctx context.Context, id int64) ([]pipeline.Run, error) {
+	return runsAfter(ctx, s.db, id)
+}
+
+func runsAfter(ctx context.Context, q sqlx.QueryerContext, id int64) ([]pipeline.Run, error) {
 	var rows []struct {
 		ID      int64  `db:"id"`
 		Trigger string `db:"trigger"`
 		Outcome string `db:"outcome"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, `SELECT id, trigger, outcome FROM runs WHERE id > ? ORDER BY id`, id); err != nil {
+	if err := sqlx.SelectContext(ctx, q, &rows, `SELECT id, trigger, outcome FROM runs WHERE id > ? ORDER BY id`, id); err != nil {
 		return nil, fmt.Errorf("read the runs after run %d: %w", id, err)
 	}
 	out := make([]pipeline.Run, len(rows))
