@@ -109,6 +109,9 @@ func writeHTML(b *bufio.Writer, sum *pipeline.Summary, groups exceptionGroups) e
 	d := htmlData{Sum: sum, Verdict: sum.Verdict(), Problems: m.Problems(), Batches: m.Batches, Waiting: sum.Waiting,
 		Exceptions: groups.sorted()}
 	d.Reconciled = len(d.Problems) == 0
+	if !d.Reconciled { // the page lists every problem under it: the headline counts them
+		d.Verdict = "NOT RECONCILED 未对平: " + pipeline.Counted(int64(len(d.Problems)), "problem", "problems")
+	}
 	for _, s := range pipeline.MoneyStatuses {
 		t := m.Payments[s]
 		d.Money = append(d.Money, moneyRow{Status: s, Label: string(s) + " " + s.Text(), Count: t.Count,

@@ -226,6 +226,8 @@ func TestWriteSummary(t *testing.T) {
 		`<summary>CERT_REVOKED · 证书已撤销 · <span data-count>201</span></summary>`,
 		`<p class="muted">… 另有 1 条，见 exceptions.csv / report.xlsx (and 1 more)</p>`,
 		`No SMS could be sent: no valid mobile, 1 payment</small>`,
+		// The headline counts the problems; the list under it names them.
+		`data-test="verdict">NOT RECONCILED 未对平: 2 problems<ul><li>`,
 		`Ledger head hash (7 entries)`,
 		`开始 Started 2014-02-01 02:30:00 (北京时间 Beijing time)`,
 		`<span data-count>201</span> changes after a payment`,
