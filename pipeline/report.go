@@ -207,8 +207,9 @@ type ReportSource interface {
 	// VerifyNewEntries verifies the ledger entries added since the last
 	// verification and returns what does not verify.
 	VerifyNewEntries(ctx context.Context) ([]string, error)
-	// SaveVerdict records the verdict of the report written for a run.
-	SaveVerdict(ctx context.Context, runID int64, verdict string) error
+	// SaveVerdict records the verdict of the report written for a run, and
+	// the folder it was written to.
+	SaveVerdict(ctx context.Context, runID int64, verdict, dir string) error
 
 	// ReportChanges makes sure that every later change of a registration's
 	// line is noted, and says what was noted so far and which state file
@@ -331,8 +332,10 @@ type StatusReport struct {
 	// FullVerification is how the last verification of the whole ledger
 	// went: when, how many entries, the outcome ("" when there was none).
 	FullVerification string
-	// The last report's verdict and its run: money moves only while it is
-	// RECONCILED ("" before the first report).
+	// The last report's verdict, its run and its folder: money moves only
+	// while it is RECONCILED ("" before the first report; the folder ""
+	// for a report written before zhutui recorded it).
 	Verdict    string
 	VerdictRun int64
+	VerdictDir string
 }

@@ -467,10 +467,14 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 		fmt.Fprintln(w, "\nthe whole ledger was never verified (zhutui ledger verify; zhutui daemon does it weekly)")
 	}
 	if r.Verdict != "" && r.Verdict != pipeline.Reconciled {
+		dir := r.VerdictDir // where that report went (zhutui report --out may have put it elsewhere)
+		if dir == "" {
+			dir = filepath.Join(cfg.Reports, fmt.Sprintf("run-%d", r.VerdictRun))
+		}
 		fmt.Fprintf(w, "\nTHE BOOKS DO NOT AGREE: the report of run %d says %s\n"+
 			"    no batch is made or delivered until a report reconciles: find the cause (zhutui ledger verify,\n"+
 			"    %s), mend it, then write the report again (zhutui report)\n",
-			r.VerdictRun, r.Verdict, filepath.Join(cfg.Reports, fmt.Sprintf("run-%d", r.VerdictRun), "summary.txt"))
+			r.VerdictRun, r.Verdict, filepath.Join(dir, "summary.txt"))
 	}
 	switch {
 	case r.LeaseCutOff && r.LeaseRunID != 0:

@@ -269,6 +269,12 @@ func TestLedgerTamper(t *testing.T) {
 	if _, errs, code := w.zhutui("run", "--as-of", "2014-02-03"); code != 1 || !strings.Contains(errs, "the report of run 2 says NOT RECONCILED") {
 		t.Fatalf("the night after: exit %d, %q", code, errs)
 	}
+	// Its report written again elsewhere: status points to that one.
+	w.ok("report", "--out", "elsewhere")
+	if st := w.ok("status"); !strings.Contains(st, "THE BOOKS DO NOT AGREE: the report of run 3 says NOT RECONCILED") ||
+		!strings.Contains(st, w.path("elsewhere/run-3/summary.txt")) {
+		t.Errorf("status after the report written elsewhere:\n%s", st)
+	}
 
 	// Mended (here: the amount put back), verified, reported: money moves.
 	if _, err := w.sql(`UPDATE ledger_entries SET amount_fen = ` + strings.TrimSpace(original) + ` WHERE seq = 3`); err != nil {

@@ -188,7 +188,11 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 	if err := os.Rename(tmp, final); err != nil {
 		return "", nil, fmt.Errorf("report folder: %w", err)
 	}
-	if err := src.SaveVerdict(ctx, runID, sum.Verdict()); err != nil {
+	dir, err := filepath.Abs(final) // for zhutui status, run from any folder
+	if err != nil {
+		dir = final
+	}
+	if err := src.SaveVerdict(ctx, runID, sum.Verdict(), dir); err != nil {
 		return "", nil, fmt.Errorf("report verdict: %w", err)
 	}
 	return final, sum, nil

@@ -59,7 +59,7 @@ func (s *source) SaveReportState(_ context.Context, _, st pipeline.ReportState, 
 	s.saved = append(s.saved, st)
 	return nil
 }
-func (s *source) SaveVerdict(_ context.Context, _ int64, verdict string) error {
+func (s *source) SaveVerdict(_ context.Context, _ int64, verdict, _ string) error {
 	s.verdict = verdict
 	return nil
 }

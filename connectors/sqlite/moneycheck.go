@@ -135,14 +135,18 @@ func (s *Store) VerifyNewEntries(ctx context.Context) ([]string, error) {
 	return problems, nil
 }
 
-// SaveVerdict records the verdict of the report a run just wrote; the stages
-// that move money read it (LastVerdict).
-func (s *Store) SaveVerdict(ctx context.Context, runID int64, verdict string) error {
+// SaveVerdict records the verdict of the report a run just wrote, and its
+// folder (zhutui status points to it); the stages that move money read the
+// verdict (LastVerdict).
+func (s *Store) SaveVerdict(ctx context.Context, runID int64, verdict, dir string) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := setSetting(ctx, tx, "report.verdict", verdict); err != nil {
-			return err
+		for name, v := range map[string]string{"report.verdict": verdict,
+			"report.verdict_run": strconv.FormatInt(runID, 10), "report.verdict_dir": dir} {
+			if err := setSetting(ctx, tx, name, v); err != nil {
+				return err
+			}
 		}
-		return setSetting(ctx, tx, "report.verdict_run", strconv.FormatInt(runID, 10))
+		return nil
 	})
 }
 

@@ -73,6 +73,9 @@ func (s *Store) Status(ctx context.Context, runs int, host string) (*pipeline.St
 	if r.VerdictRun, r.Verdict, err = s.LastVerdict(ctx); err != nil {
 		return nil, err
 	}
+	if r.VerdictDir, err = setting(ctx, s.db, "report.verdict_dir"); err != nil {
+		return nil, err
+	}
 	r.Waiting, err = s.waiting(ctx)
 	return r, err
 }
