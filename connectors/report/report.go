@@ -65,6 +65,13 @@ func (w *Writer) Write(ctx context.Context, runID int64, src pipeline.ReportSour
 		return "", nil, fmt.Errorf("report folder: %w", err)
 	}
 	defer os.RemoveAll(tmp)
+	// MkdirTemp makes it 0700; a run's folder is for finance staff to read
+	// as the reports folder is (its permissions, as the operator set them).
+	if fi, err := os.Stat(w.Dir); err != nil {
+		return "", nil, fmt.Errorf("report folder: %w", err)
+	} else if err := os.Chmod(tmp, fi.Mode().Perm()); err != nil {
+		return "", nil, fmt.Errorf("report folder: %w", err)
+	}
 
 	// The summary (money check, batches, alerts …) and the verification of
 	// the chain's new entries are read on the other core while the

@@ -398,3 +398,30 @@ func mustRead(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// TestReportFolderPermissions: a run's report folder gets the reports
+// folder's permissions (MkdirTemp alone would leave it 0700, unreadable to
+// finance staff in the folder's group), and no report file is executable
+// (excelize's SaveAs made report.xlsx so).
+func TestReportFolderPermissions(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	run, _, err := (&Writer{Dir: dir}).Write(context.Background(), 1, fourRegistrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(run); err != nil || fi.Mode().Perm() != 0o750 {
+		t.Errorf("the run's folder: %v, %v; want the reports folder's 0750", fi.Mode(), err)
+	}
+	files, err := os.ReadDir(run)
+	if err != nil || len(files) < 9 {
+		t.Fatalf("the run's files: %v, %v", files, err)
+	}
+	for _, f := range files {
+		if fi, err := f.Info(); err != nil || fi.Mode().Perm()&0o111 != 0 {
+			t.Errorf("%s: %v, %v; want no execute bit", f.Name(), fi.Mode(), err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"archive/zip"
+	"bufio"
 	"compress/flate"
 	"fmt"
 	"io"
@@ -278,7 +279,9 @@ func (w *workbook) finish(path string, sum *pipeline.Summary) error {
 	if err := b.done(); err != nil {
 		return err
 	}
-	return w.f.SaveAs(path)
+	// Not SaveAs: it creates the file executable (os.ModePerm) and drops
+	// the error of its close.
+	return writeFile(path, func(b *bufio.Writer) error { return w.f.Write(b) })
 }
 
 func (w *workbook) close() { w.f.Close() }
