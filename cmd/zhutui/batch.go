@@ -96,7 +96,7 @@ func cmdBatch(ctx context.Context, app *App, args []string) error {
 			return err
 		}
 		for _, e := range events {
-			fmt.Fprintf(w, "  %s  %-9s by %s  %s\n", e.At, e.Action, e.Actor, e.Detail)
+			fmt.Fprintf(w, "  %s  %-10s by %s  %s\n", e.At, e.Action, e.Actor, e.Detail)
 		}
 		alerts, err := st.BatchAlerts(ctx, id)
 		if err != nil {
