@@ -77,6 +77,7 @@ type App struct {
 	now        func() time.Time
 	log        *slog.Logger
 	closers    []io.Closer
+	command    command // the one running, for its usage (-h)
 }
 
 type command struct {
@@ -133,6 +134,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return exitUsage
 	}
+	app.command = cmd
 	err := cmd.run(ctx, app, rest[1:])
 	app.close()
 	var ce configError
@@ -177,16 +179,6 @@ func (app *App) globalFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&app.verbose, "v", app.verbose, "log every stage and progress to stderr (the default on a terminal)")
 }
 
-// usageOf holds each command's usage line and help for its -h (filled from
-// commands in init: the commands' functions call flags, which reads it).
-var usageOf = map[string]command{}
-
-func init() {
-	for name, c := range commands {
-		usageOf[name] = command{usage: c.usage, help: c.help}
-	}
-}
-
 // flags returns a flag set for a command that also takes the global options.
 func (app *App) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("zhutui "+name, flag.ContinueOnError)
@@ -202,20 +194,20 @@ func (app *App) flags(name string) *flag.FlagSet {
 func (app *App) parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			commandUsage(fs, app.stdout)
+			app.commandUsage(fs, app.stdout)
 			return err
 		}
-		commandUsage(fs, app.stderr)
+		app.commandUsage(fs, app.stderr)
 		return configError{err}
 	}
 	_, err := app.logger()
 	return err
 }
 
-// commandUsage writes a command's usage line, what it does, and its options.
-func commandUsage(fs *flag.FlagSet, w io.Writer) {
-	c := usageOf[strings.TrimPrefix(fs.Name(), "zhutui ")]
-	fmt.Fprintf(w, "usage: zhutui %s\n  %s\n\noptions:\n", c.usage, c.help)
+// commandUsage writes the running command's usage line, what it does, and
+// its options.
+func (app *App) commandUsage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprintf(w, "usage: zhutui %s\n  %s\n\noptions:\n", app.command.usage, app.command.help)
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
