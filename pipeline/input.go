@@ -37,15 +37,22 @@ func (e *FileError) Error() string {
 // UnfinishedDeliveryError refuses a result file that answers a batch whose
 // delivery began in run Run but is not recorded as done: the file may well
 // be the bank's true answer, so it is not quarantined, and nothing of it is
-// recorded until that run is finished.
+// recorded until the delivery is finished.
 type UnfinishedDeliveryError struct {
 	BatchID string
 	Run     int64
+	// Finish says what finishes the delivery (FinishDelivery, with the runs
+	// begun since); "" for run Run's rerun.
+	Finish string
 }
 
 func (e *UnfinishedDeliveryError) Error() string {
+	finish := e.Finish
+	if finish == "" {
+		finish = FinishDelivery(e.Run, nil)
+	}
 	return fmt.Sprintf("it answers batch %s, whose delivery began in run %d but is not recorded as done: "+
-		"finish that run first (zhutui rerun %d), then take this file again", e.BatchID, e.Run, e.Run)
+		"%s; then take this file again", e.BatchID, e.Run, finish)
 }
 
 // FileKind names what an inbound file is.

@@ -374,6 +374,21 @@ func TestBatchGuards(t *testing.T) {
 		!strings.Contains(err.Error(), fmt.Sprintf("(zhutui rerun %d finishes it)", later)) {
 		t.Errorf("reject of a batch whose delivery began, a night later: %v", err)
 	}
+	// The bank's answer, taken by hand meanwhile, is refused saying the same.
+	b, err := st.Batch(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := render(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, rf := bankAnswers(t, data, nil)
+	var unfinished *pipeline.UnfinishedDeliveryError
+	if _, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "r"}, rf); !errors.As(err, &unfinished) ||
+		!strings.Contains(err.Error(), fmt.Sprintf("whose delivery began in run 1 but is not recorded as done: zhutui rerun %d finishes it; then take this file again", later)) {
+		t.Errorf("the answer to a batch whose delivery began, a night later: %v", err)
+	}
 	if got := statuses(t, st); got["R1"] != "BATCHED" || got["R2"] != "BATCHED" || ledgerLines(t, st, "1") != before {
 		t.Errorf("a refused reject changed something: %v", got)
 	}
@@ -391,9 +406,7 @@ func TestBatchGuards(t *testing.T) {
 		t.Errorf("a refused reject changed something: %v", got)
 	}
 	// A result file for a batch that was never made is quarantined.
-	b, _ := st.Batch(ctx, id)
-	data, _ := render(b)
-	_, rf := bankAnswers(t, data, nil)
+	_, rf = bankAnswers(t, data, nil)
 	rf.BatchID = "B2014020199"
 	out, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: "ZTRES_B2014020199.txt", SHA256: "u1"}, rf)
 	if err != nil || out.Quarantined != "ZTRES_B2014020199.txt: answers batch B2014020199, which does not exist" {

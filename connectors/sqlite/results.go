@@ -28,7 +28,12 @@ func (s *Store) IngestResult(ctx context.Context, f pipeline.InboundFile, rf *pi
 		if row.Status == string(pipeline.BatchApproved) && row.DeliveryRun.Valid {
 			// The file may well have reached the bank: not quarantined (the
 			// same bytes would then be refused for ever), nothing recorded.
-			return &pipeline.UnfinishedDeliveryError{BatchID: b.ID, Run: row.DeliveryRun.Int64}
+			later, err := runsAfter(ctx, tx, row.DeliveryRun.Int64)
+			if err != nil {
+				return err
+			}
+			return &pipeline.UnfinishedDeliveryError{BatchID: b.ID, Run: row.DeliveryRun.Int64,
+				Finish: pipeline.FinishDelivery(row.DeliveryRun.Int64, later)}
 		}
 		if row.Status != string(pipeline.BatchSent) {
 			return &pipeline.FileError{File: f.Name, Reason: fmt.Sprintf("answers batch %s, which is %s, not awaiting a result", b.ID, row.Status)}
