@@ -657,6 +657,18 @@ func TestResultBeforeDeliveryRecorded(t *testing.T) {
 	if show := w.ok("batch", "show", "B2014020101"); !strings.Contains(show, "SETTLED") {
 		t.Fatalf("batch show after the rerun:\n%s", show)
 	}
+	// The same answer taken by hand from elsewhere (a copy mailed to the
+	// operator) changes nothing and is no alarm: not quarantined.
+	copied := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(copied, w.read("inbox/results", name), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := w.ok("ingest", "results", copied); !strings.Contains(out, ": 0 applied, 11 unchanged, 0 rejected") {
+		t.Fatalf("the same answer again, from another folder:\n%s", out)
+	}
+	if st := w.ok("status"); strings.Contains(st, "quarantined") {
+		t.Fatalf("the same answer again was quarantined:\n%s", st)
+	}
 	w.ledgerVerifies(t)
 }
 

@@ -277,6 +277,15 @@ func TestBatches(t *testing.T) {
 		if got := statuses(t, st); got["R1"] != "PAID" || got["R2"] != "RETURNED" {
 			t.Errorf("statuses after the result: %v", got)
 		}
+		// The same answer found at another location changes nothing.
+		before = ledgerLines(t, st, "1")
+		out, err = st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "sftp://bank/out", Name: name, SHA256: "x2"}, rf)
+		if err != nil || out.Quarantined != "" || out.Applied != 0 || out.Unchanged != 2 {
+			t.Fatalf("the same answer again: %+v, %v", out, err)
+		}
+		if after := ledgerLines(t, st, "1"); after != before {
+			t.Error("the same answer taken again moved money")
+		}
 		// The same batch answered again is quarantined.
 		out, err = st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: "ZTRES_again.txt", SHA256: "x3"}, rf)
 		if err != nil || !strings.Contains(out.Quarantined, "not awaiting a result") {

@@ -12,7 +12,9 @@ import (
 // its batch (pipeline.CheckResult), every line settles (PAID) or returns
 // (RETURNED, with the bank's code and message) its payment, the movements are
 // posted and the batch is SETTLED. A file that does not agree with its batch,
-// or answers a batch not awaiting results, is quarantined with nothing applied;
+// or answers a batch not awaiting results, is quarantined with nothing applied
+// (but the very bytes that settled it, taken again from another location,
+// change nothing and are taken as unchanged);
 // one that answers a batch whose delivery began but is not recorded as done
 // is refused with nothing recorded, to be taken once the run is finished.
 func (s *Store) IngestResult(ctx context.Context, f pipeline.InboundFile, rf *pipeline.ResultFile) (pipeline.FileOutcome, error) {
@@ -34,6 +36,21 @@ func (s *Store) IngestResult(ctx context.Context, f pipeline.InboundFile, rf *pi
 			}
 			return &pipeline.UnfinishedDeliveryError{BatchID: b.ID, Run: row.DeliveryRun.Int64,
 				Finish: pipeline.FinishDelivery(row.DeliveryRun.Int64, later)}
+		}
+		if row.Status == string(pipeline.BatchSettled) {
+			// The same bytes as the answer that settled the batch, found at
+			// another location (taken by hand, or the bank's server moved):
+			// nothing to apply and nothing wrong, as for a registration file
+			// taken again. Other bytes are a second answer: quarantined.
+			var taken int
+			if err := tx.GetContext(ctx, &taken, `SELECT count(*) FROM files WHERE kind = ? AND sha256 = ?
+				AND outcome = ? AND id != ?`, pipeline.KindResults, f.SHA256, pipeline.OutcomeTaken, ft.fileID); err != nil {
+				return err
+			}
+			if taken > 0 {
+				ft.outcome.Unchanged = len(rf.Lines)
+				return nil
+			}
 		}
 		if row.Status != string(pipeline.BatchSent) {
 			return &pipeline.FileError{File: f.Name, Reason: fmt.Sprintf("answers batch %s, which is %s, not awaiting a result", b.ID, row.Status)}
