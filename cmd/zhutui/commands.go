@@ -441,6 +441,10 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 	if err := sameProgramme(ctx, cfg, st); err != nil {
 		fmt.Fprintf(w, "runs are refused: %v\n\n", err)
 	}
+	if fi, err := os.Stat(cfg.Database); err == nil && fi.Mode().Perm()&0o004 != 0 {
+		fmt.Fprintf(w, "the database %s can be read by every user of this machine (mode %v), and it holds the members'\n"+
+			"    ID and card numbers in full: chmod 600 %[1]s %[1]s-wal %[1]s-shm\n\n", cfg.Database, fi.Mode().Perm())
+	}
 	if len(r.Runs) == 0 {
 		fmt.Fprintln(w, "no run yet")
 	}

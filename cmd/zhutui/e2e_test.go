@@ -235,6 +235,21 @@ func TestInitOnEmptyFolder(t *testing.T) {
 		t.Errorf("second init said %q", out)
 	}
 	w.ok("run", "--as-of", "2014-02-01") // nothing to do, but it runs
+	// The database holds ID and card numbers in full: its owner's alone,
+	// and status says so when every user can read it.
+	if fi, err := os.Stat(w.path("zhutui.db")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("database mode: %v, %v", fi.Mode(), err)
+	}
+	if st := w.ok("status"); strings.Contains(st, "can be read by every user") {
+		t.Errorf("status of a private database:\n%s", st)
+	}
+	if err := os.Chmod(w.path("zhutui.db"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.ok("status"); !strings.Contains(st, "zhutui.db can be read by every user of this machine (mode -rw-r--r--)") ||
+		!strings.Contains(st, "chmod 600 "+w.path("zhutui.db")) {
+		t.Errorf("status of a database every user can read:\n%s", st)
+	}
 
 	// The key file's line, given as $ZHUTUI_LEDGER_KEY, is the same key.
 	key := strings.TrimSpace(string(w.read("zhutui.ledger.key")))

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -37,8 +38,13 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the database at path and applies any
-// migration not yet applied.
+// migration not yet applied. A database it creates can be read and written
+// by its owner only (mode 0600, which SQLite gives its -wal and -shm files
+// too): it holds every member's ID and card number in full.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("open database %q: %w", path, err)
+	}
 	q := url.Values{}
 	q.Set("_busy_timeout", "10000")
 	q.Set("_foreign_keys", "on")
@@ -76,6 +82,20 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("migrate database %q: %w", path, err)
 	}
 	return s, nil
+}
+
+// createPrivate creates an empty file at path with mode 0600 unless one is
+// there; SQLite takes an empty file for a new database. Left to SQLite, the
+// file would get 0644 under the usual umask: readable by every local user.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // pageSize is the page size of a database zhutui creates. SQLite's default,

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -488,4 +490,46 @@ func TestOpenPageSize(t *testing.T) {
 	}
 	raw.Close()
 	check(old, 4096)
+}
+
+// TestOpenCreatesAPrivateDatabase: the database holds every member's ID and
+// card number, so the file zhutui creates, and the -wal and -shm files SQLite
+// makes beside it, are its owner's alone whatever the umask; a database that
+// is there keeps the mode its owner gave it.
+func TestOpenCreatesAPrivateDatabase(t *testing.T) {
+	ctx := context.Background()
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "zhutui.db")
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.DB().ExecContext(ctx, `CREATE TABLE written (x); INSERT INTO written VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"zhutui.db", "zhutui.db-wal", "zhutui.db-shm"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want -rw-------", name, fi.Mode().Perm())
+		}
+	}
+
+	shared := filepath.Join(dir, "shared.db")
+	if err := os.WriteFile(shared, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	st2, err := sqlite.Open(ctx, shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st2.Close()
+	if fi, err := os.Stat(shared); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("an existing database's mode changed: %v, %v", fi.Mode().Perm(), err)
+	}
 }
