@@ -163,7 +163,7 @@ func cmdBatch(ctx context.Context, app *App, args []string) error {
 		}
 		return nil
 	}
-	return configErrorf("batch: unknown subcommand %q (list, show, approve, reject, reissue)", pos[0])
+	return configErrorf("unknown subcommand %q (list, show, approve, reject, reissue)", pos[0])
 }
 
 func cmdLedger(ctx context.Context, app *App, args []string) error {

@@ -192,7 +192,7 @@ func cmdRerun(ctx context.Context, app *App, args []string) error {
 	}
 	runID, err := strconv.ParseInt(fs.Arg(0), 10, 64)
 	if err != nil || runID <= 0 {
-		return configErrorf("rerun: %q is not a run id", fs.Arg(0))
+		return configErrorf("%q is not a run id", fs.Arg(0))
 	}
 	cfg, st, err := app.openStore(ctx)
 	if err != nil {
@@ -285,7 +285,7 @@ func cmdIngest(ctx context.Context, app *App, args []string) error {
 	}
 	kind := pipeline.FileKind(fs.Arg(0))
 	if kind != pipeline.KindRegistrations && kind != pipeline.KindCertificates && kind != pipeline.KindResults {
-		return configErrorf("ingest: unknown kind %q (want registrations, certificates or results)", kind)
+		return configErrorf("unknown kind %q (want registrations, certificates or results)", kind)
 	}
 	// A file that is not there (yet) fails the command before anything is
 	// recorded: no failed run is left for status to show.
@@ -425,6 +425,9 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 	n := fs.Int("runs", 10, "how many of the last runs to show")
 	if err := app.parse(fs, args); err != nil {
 		return err
+	}
+	if *n < 1 {
+		return configErrorf("--runs %d: want 1 or more", *n)
 	}
 	cfg, st, err := app.openStore(ctx)
 	if err != nil {

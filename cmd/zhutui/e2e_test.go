@@ -618,7 +618,7 @@ func TestExitCodes(t *testing.T) {
 	if out := w.ok("batch", "list"); out != "no batches yet\n" {
 		t.Errorf("batch list before any batch: %q", out)
 	}
-	if _, errs, code := w.zhutui("batch", "lsit"); code != 2 || !strings.Contains(errs, `unknown subcommand "lsit"`) {
+	if _, errs, code := w.zhutui("batch", "lsit"); code != 2 || !strings.Contains(errs, `zhutui batch: unknown subcommand "lsit"`) {
 		t.Errorf("a mistyped batch subcommand: exit %d, %q", code, errs)
 	}
 	// One batch per decision: a second ID is not taken as approved too.
@@ -644,14 +644,19 @@ func TestExitCodes(t *testing.T) {
 	if _, errs, code := w.zhutui("ingest", "registrations", w.path("inbox")); code != 1 || !strings.Contains(errs, "inbox is not a file") {
 		t.Errorf("a folder to ingest: exit %d, %q", code, errs)
 	}
-	if _, errs, code := w.zhutui("ingest", "payments", w.path("bad.toml")); code != 2 || !strings.Contains(errs, `unknown kind "payments"`) {
+	if _, errs, code := w.zhutui("ingest", "payments", w.path("bad.toml")); code != 2 || !strings.Contains(errs, `zhutui ingest: unknown kind "payments"`) {
 		t.Errorf("ingest of an unknown kind: exit %d, %q", code, errs)
 	}
-	if _, errs, code := w.zhutui("rerun", "0"); code != 2 || !strings.Contains(errs, `"0" is not a run id`) {
+	if _, errs, code := w.zhutui("rerun", "0"); code != 2 || !strings.Contains(errs, `zhutui rerun: "0" is not a run id`) {
 		t.Errorf("rerun of run 0: exit %d, %q", code, errs)
 	}
 	if out := w.ok("status"); !strings.Contains(out, "no run yet") {
 		t.Errorf("a missing input file left a run behind:\n%s", out)
+	}
+	for _, n := range []string{"0", "-1"} { // not "no run yet", nor every run
+		if _, errs, code := w.zhutui("status", "--runs", n); code != 2 || !strings.Contains(errs, "zhutui status: --runs "+n+": want 1 or more") {
+			t.Errorf("status --runs %s: exit %d, %q", n, code, errs)
+		}
 	}
 	if _, errs, code := w.zhutui("report"); code != 1 || !strings.Contains(errs, "no run yet: nothing to report") {
 		t.Errorf("report before any run: exit %d, %q", code, errs)
