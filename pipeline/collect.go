@@ -179,6 +179,10 @@ func TakeFile(ctx context.Context, st IngestStore, formats Formats, kind FileKin
 	switch verdict {
 	case FileNameClash:
 		t.Quarantined = "a file of this name with other content was taken before; not applied"
+		if kind != KindResults {
+			// Rows are versions (§2.1): taking the whole file again is safe.
+			t.Quarantined += " (to take its rows, put it in under another name: rows taken before change nothing)"
+		}
 		return t, st.Quarantine(ctx, t.InboundFile, t.Quarantined)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {

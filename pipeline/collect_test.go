@@ -240,7 +240,8 @@ func TestTakeFileVerdicts(t *testing.T) {
 		{pipeline.FileNew, "", false, "", true, false},
 		{pipeline.FileSeen, "", true, "", false, false},
 		{pipeline.FileQuarantinedBefore, "totals disagree", true, "quarantined before, nothing applied: totals disagree", false, false},
-		{pipeline.FileNameClash, "", false, "a file of this name with other content was taken before; not applied", false, true},
+		{pipeline.FileNameClash, "", false, "a file of this name with other content was taken before; not applied" +
+			" (to take its rows, put it in under another name: rows taken before change nothing)", false, true},
 	} {
 		st := &verdictStore{verdict: tc.verdict, why: tc.why}
 		loc := &changingDir{first: "registration_id\nR1\n", then: "registration_id\nR1\n"}
