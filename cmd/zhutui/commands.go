@@ -114,6 +114,9 @@ func (app *App) cycle(ctx context.Context, cfg *Config, st *sqlite.Store, date p
 	defer lease.Release()
 	runID := rerun
 	if runID == 0 {
+		if err := notBeforeLatestBatch(ctx, st, date); err != nil {
+			return nil, err
+		}
 		if runID, err = st.BeginRun(ctx, date, trigger); err != nil {
 			return nil, err
 		}
@@ -130,6 +133,22 @@ func (app *App) cycle(ctx context.Context, cfg *Config, st *sqlite.Store, date p
 		err = fmt.Errorf("run %d finished, but %s; see %s", runID, res.Books(), res.ReportDir)
 	}
 	return res, err
+}
+
+// notBeforeLatestBatch refuses a new run dated before a batch already made.
+// A run names its batches by its business date and gives it to their payment
+// files as the value date: an earlier one would have the bank pay later
+// payments under an earlier date than payments it was sent before (a night
+// redone by date after a later one ran, say; zhutui rerun is what finishes a
+// failed run). The same date, or a later one, is as any night.
+func notBeforeLatestBatch(ctx context.Context, st *sqlite.Store, date pipeline.Date) error {
+	id, latest, err := st.LatestBatch(ctx)
+	if err != nil || latest == "" || date.String() >= latest {
+		return err
+	}
+	return configErrorf("business date %s is before %s, the date of batch %s: a run's batches are named and value-dated "+
+		"by its business date, which does not go back before batches already made (to finish a run that failed: "+
+		"zhutui rerun RUN_ID; the default --as-of is today)", date, latest, id)
 }
 
 // configuredProgramme reads the programme the configuration names, or the

@@ -519,6 +519,15 @@ func TestRerunOfASupersededRun(t *testing.T) {
 	if out := w.ok("rerun", "1"); !strings.Contains(out, "nothing is left to finish") {
 		t.Errorf("rerun of a run a later night did: %q", out)
 	}
+	// Nor is that night redone by its date: no batch goes back before
+	// B2014020201, and nothing is recorded.
+	if _, errs, code := w.zhutui("run", "--as-of", "2014-02-01"); code != 2 ||
+		!strings.Contains(errs, "business date 2014-02-01 is before 2014-02-02, the date of batch B2014020201") {
+		t.Errorf("a night dated before the last batch: exit %d, %q", code, errs)
+	}
+	if n, err := w.sql(`SELECT count(*) FROM runs`); err != nil || strings.TrimSpace(n) != "2" {
+		t.Errorf("runs after the refused night: %s, %v", n, err)
+	}
 	if list := w.ok("batch", "list"); strings.Contains(list, "B20140201") || !strings.Contains(list, "B2014020201") {
 		t.Errorf("batches after the refused reruns:\n%s", list)
 	}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -86,6 +87,20 @@ func (s *Store) LastRunID(ctx context.Context) (int64, error) {
 	var id int64
 	err := s.db.GetContext(ctx, &id, `SELECT coalesce(max(id), 0) FROM runs`)
 	return id, err
+}
+
+// LatestBatch returns the batch with the latest business date (of those,
+// the last made) and that date, or "" and "" when no batch was made yet.
+func (s *Store) LatestBatch(ctx context.Context) (id, businessDate string, err error) {
+	var row struct {
+		ID   string `db:"id"`
+		Date string `db:"business_date"`
+	}
+	err = s.db.GetContext(ctx, &row, `SELECT id, business_date FROM batches ORDER BY business_date DESC, id DESC LIMIT 1`)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", nil
+	}
+	return row.ID, row.Date, err
 }
 
 // RestartRun marks a recorded run as running again, for a rerun.
