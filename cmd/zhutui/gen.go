@@ -21,8 +21,16 @@ func cmdGen(ctx context.Context, app *App, args []string) error {
 	if err := app.parse(fs, args); err != nil {
 		return err
 	}
-	if *out == "" || *n < 0 || *first < 1 || *exc < 0 || *exc > 1 {
-		return configErrorf("usage: zhutui gen --registrations N [--first N] [--seed S] [--exceptions 0.1] --out DIR")
+	const usage = "usage: zhutui gen --registrations N [--first N] [--seed S] [--exceptions 0.1] --out DIR"
+	switch {
+	case *out == "":
+		return configErrorf("%s (--out is missing)", usage)
+	case *n < 0:
+		return configErrorf("--registrations %d: want 0 or more", *n)
+	case *first < 1:
+		return configErrorf("--first %d: want 1 or more", *first)
+	case !(*exc >= 0 && *exc <= 1): // NaN too
+		return configErrorf("--exceptions %v: want a share from 0 to 1", *exc)
 	}
 	prog, err := pipeline.ParseProgramme(fixtures.Programme2013)
 	if err != nil {

@@ -45,15 +45,19 @@ func TestGen(t *testing.T) {
 			t.Errorf("gen %v wrote other files than synth with %+v", c.args, c.o)
 		}
 	}
-	for _, args := range [][]string{
-		{"--registrations", "-1", "--out", w.path("bad")},
-		{"--first", "0", "--out", w.path("bad")},
-		{"--exceptions", "-0.1", "--out", w.path("bad")},
-		{"--exceptions", "1.1", "--out", w.path("bad")},
-		{"--registrations", "5"},
+	for _, c := range []struct {
+		args []string
+		says string // what is wrong, named
+	}{
+		{[]string{"--registrations", "-1", "--out", w.path("bad")}, "--registrations -1: want 0 or more"},
+		{[]string{"--first", "0", "--out", w.path("bad")}, "--first 0: want 1 or more"},
+		{[]string{"--exceptions", "-0.1", "--out", w.path("bad")}, "--exceptions -0.1: want a share from 0 to 1"},
+		{[]string{"--exceptions", "1.1", "--out", w.path("bad")}, "--exceptions 1.1: want a share from 0 to 1"},
+		{[]string{"--exceptions", "NaN", "--out", w.path("bad")}, "--exceptions NaN: want a share from 0 to 1"},
+		{[]string{"--registrations", "5"}, "usage: zhutui gen --registrations N [--first N] [--seed S] [--exceptions 0.1] --out DIR (--out is missing)"},
 	} {
-		if _, errs, code := w.zhutui(append([]string{"gen"}, args...)...); code != 2 || !strings.Contains(errs, "usage: zhutui gen") {
-			t.Errorf("gen %v: exit %d, %q", args, code, errs)
+		if _, errs, code := w.zhutui(append([]string{"gen"}, c.args...)...); code != 2 || !strings.Contains(errs, "zhutui gen: "+c.says) {
+			t.Errorf("gen %v: exit %d, %q", c.args, code, errs)
 		}
 	}
 	if _, err := os.Stat(w.path("bad")); !os.IsNotExist(err) {
