@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"zhutui/connectors/csvfile"
 	"zhutui/connectors/localdir"
 	"zhutui/connectors/report"
 	"zhutui/connectors/sqlite"
@@ -294,6 +296,31 @@ func (app *App) printResult(res *pipeline.Result) {
 	}
 }
 
+// kindNames name the kinds of inbound file as the people who send them do.
+var kindNames = map[pipeline.FileKind]string{
+	pipeline.KindRegistrations: "a registration export",
+	pipeline.KindCertificates:  "a certificate feed",
+	pipeline.KindResults:       "a bank result file",
+}
+
+// firstLineKind says which kind of inbound file a file's first line shows it
+// to be, or "" when it does not tell (an empty or unreadable file, say, which
+// its take then reports). A file given as the wrong kind is refused before
+// anything is recorded: quarantined as that kind, its bytes would be refused
+// as the right one too, since a file is known by location, name and SHA-256.
+func firstLineKind(path string) pipeline.FileKind {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	line, _ := bufio.NewReaderSize(f, 64<<10).ReadSlice('\n')
+	if bytes.HasPrefix(line, []byte("H|")) {
+		return pipeline.KindResults
+	}
+	return csvfile.HeaderKind(line)
+}
+
 func cmdIngest(ctx context.Context, app *App, args []string) error {
 	fs := app.flags("ingest")
 	if err := app.parse(fs, args); err != nil {
@@ -316,6 +343,10 @@ func cmdIngest(ctx context.Context, app *App, args []string) error {
 			return fmt.Errorf("%s: %w", path, err)
 		} else if !fi.Mode().IsRegular() {
 			return fmt.Errorf("%s is not a file", path)
+		}
+		if got := firstLineKind(path); got != "" && got != kind {
+			return configErrorf("%s is not %s: its first line is the header of %s (zhutui ingest %s %s)",
+				path, kindNames[kind], kindNames[got], got, path)
 		}
 	}
 	_, st, err := app.openStore(ctx)

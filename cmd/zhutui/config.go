@@ -197,6 +197,19 @@ func (c *Config) defaults() error {
 			*l = (&url.URL{Scheme: "file", Path: c.path(*l)}).String()
 		}
 	}
+	// Registrations and certificates are every *.csv of their folder, as an
+	// SMS file is: two of them in one folder would each take the other's
+	// files, quarantined as the wrong kind.
+	csvFolders := []struct{ key, url string }{
+		{"registrations", c.Locations.Registrations}, {"certificates", c.Locations.Certificates}, {"sms", c.Locations.SMS}}
+	for i, a := range csvFolders {
+		for _, b := range csvFolders[i+1:] {
+			if strings.TrimSuffix(a.url, "/") == strings.TrimSuffix(b.url, "/") {
+				return configErrorf("[locations] %s and %s are the same folder (%s): each kind of *.csv file needs a folder of its own",
+					a.key, b.key, a.url)
+			}
+		}
+	}
 	return nil
 }
 

@@ -129,6 +129,10 @@ func TestConfigBounds(t *testing.T) {
 		{"[ssh]\nretries = 0\ntimeout_seconds = 1\n", ""},
 		{"[ssh]\nretries = -1\n", "[ssh] retries must be 0 (no retry) or more"},
 		{"[ssh]\ntimeout_seconds = -1\n", "[ssh] timeout_seconds must be 1 or more, or 0 for 30"},
+		// Folders whose *.csv files are taken (or put) as one kind: each its own.
+		{"[locations]\ncertificates = \"inbox/registrations/\"\n", "[locations] registrations and certificates are the same folder (file://"},
+		{"[locations]\nsms = \"sftp://u@h:22/in\"\ncertificates = \"sftp://u@h:22/in/\"\n", "[locations] certificates and sms are the same folder (sftp://u@h:22/in/)"},
+		{"[locations]\nresults = \"sftp://u@h:22/bank\"\npayments = \"sftp://u@h:22/bank\"\n", ""}, // ZTPAY_ and ZTRES_ files
 	} {
 		path := filepath.Join(dir, "zhutui.toml")
 		if err := os.WriteFile(path, []byte(c.text), 0o644); err != nil {

@@ -401,6 +401,39 @@ func TestQuarantineEndToEnd(t *testing.T) {
 // a day after the clock would win against every correction sent after it;
 // it is rejected with its line, and the rows beside it are applied. A later
 // file with the right date then applies.
+// TestIngestOfTheWrongKind: a file given to `zhutui ingest` as another kind
+// than its first line shows is refused, exit 2, with nothing recorded, and is
+// taken as its own kind afterwards. Quarantined as the wrong kind, its bytes
+// were refused as the right one too ("quarantined before").
+func TestIngestOfTheWrongKind(t *testing.T) {
+	w := newWorkdir(t)
+	w.ok("init")
+	regs, certs := filepath.Join(samples, "night1/registrations.csv"), filepath.Join(samples, "night1/certificates.csv")
+	result := w.path("ZTRES_B2014020101.txt")
+	if err := os.WriteFile(result, []byte("H|B2014020101|0|0.00\r\nT|0|0.00|0|0.00\r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ kind, path, says string }{
+		{"certificates", regs, regs + " is not a certificate feed: its first line is the header of a registration export (zhutui ingest registrations " + regs + ")"},
+		{"registrations", certs, certs + " is not a registration export: its first line is the header of a certificate feed"},
+		{"results", certs, certs + " is not a bank result file: its first line is the header of a certificate feed"},
+		{"registrations", result, result + " is not a registration export: its first line is the header of a bank result file"},
+	} {
+		if _, errs, code := w.zhutui("ingest", c.kind, c.path); code != 2 || !strings.Contains(errs, "zhutui ingest: "+c.says) {
+			t.Errorf("ingest %s %s: exit %d, %q", c.kind, filepath.Base(c.path), code, errs)
+		}
+	}
+	if n, err := w.sql(`SELECT (SELECT count(*) FROM files) + (SELECT count(*) FROM runs)`); err != nil || strings.TrimSpace(n) != "0" {
+		t.Fatalf("refused ingests recorded %s files and runs (%v)", n, err)
+	}
+	if out := w.ok("ingest", "certificates", certs); !strings.Contains(out, "certificates.csv: 29 applied") {
+		t.Errorf("the certificate feed as itself:\n%s", out)
+	}
+	if out := w.ok("ingest", "registrations", regs); !strings.Contains(out, "registrations.csv: 31 applied") {
+		t.Errorf("the registration export as itself:\n%s", out)
+	}
+}
+
 func TestFutureRowsRejected(t *testing.T) {
 	w := newWorkdir(t)
 	w.ok("init")

@@ -5,6 +5,7 @@
 package csvfile
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
@@ -288,4 +289,29 @@ func (t *table) each(parse func() error, reject func(pipeline.Reject) error) err
 			return err
 		}
 	}
+}
+
+// HeaderKind says which of the two inputs a file's first line is the header
+// of: the kind whose required columns it has every one of, or "" for
+// neither. It lets `zhutui ingest` refuse a file given as the other kind
+// before anything is recorded: quarantined under the wrong kind, its bytes
+// would be refused as the right one too (a file is known by location, name
+// and SHA-256, whatever its kind).
+func HeaderKind(line []byte) pipeline.FileKind {
+	enc := UTF8
+	if !utf8.Valid(line) {
+		enc = GB18030
+	}
+	for _, k := range []struct {
+		kind pipeline.FileKind
+		cols []column
+	}{
+		{pipeline.KindRegistrations, registrationColumns},
+		{pipeline.KindCertificates, certificateColumns},
+	} {
+		if _, err := newTable("", bytes.NewReader(line), enc, k.cols); err == nil {
+			return k.kind
+		}
+	}
+	return ""
 }

@@ -342,6 +342,30 @@ func TestInspect(t *testing.T) {
 	}
 }
 
+// TestHeaderKind: a first line is a kind's header when it has every
+// required column of that kind, in either language and encoding.
+func TestHeaderKind(t *testing.T) {
+	regs := "registration_id,updated_at,submitted_at,name,id_number,card_number,mobile,certificate_number," +
+		"occupation,level,issue_date,station,verification\r\n"
+	certs := "证书编号,身份证号,姓名,职业（工种）,等级,发证日期,鉴定机构代码,状态,更新时间\n"
+	for _, c := range []struct {
+		line []byte
+		want pipeline.FileKind
+	}{
+		{[]byte(regs), pipeline.KindRegistrations},
+		{[]byte("\ufeff" + regs), pipeline.KindRegistrations},
+		{[]byte(certs), pipeline.KindCertificates},
+		{gb18030(t, certs), pipeline.KindCertificates},
+		{[]byte(strings.Replace(certs, ",状态", "", 1)), ""}, // a required column short
+		{[]byte("H|B2014020101|11|19000.00\r\n"), ""},
+		{nil, ""},
+	} {
+		if got := csvfile.HeaderKind(c.line); got != c.want {
+			t.Errorf("HeaderKind(%q) = %q, want %q", c.line, got, c.want)
+		}
+	}
+}
+
 func TestFixtureFilesRead(t *testing.T) {
 	for _, name := range []string{"../../fixtures/samples/night1/registrations.csv", "../../fixtures/samples/night2/registrations.csv"} {
 		data, err := os.ReadFile(name)
