@@ -355,7 +355,11 @@ func (s *Store) RejectBatch(ctx context.Context, id, by, reason string) error {
 		if err != nil {
 			return err
 		}
-		if row.Status != string(pipeline.BatchAwaitingApproval) && row.Status != string(pipeline.BatchApproved) {
+		switch row.Status {
+		case string(pipeline.BatchAwaitingApproval), string(pipeline.BatchApproved):
+		case string(pipeline.BatchRejected):
+			return fmt.Errorf("reject batch %s: it is REJECTED already; its payments were made ELIGIBLE again then", id)
+		default:
 			return fmt.Errorf("reject batch %s: it is %s; only a batch not yet delivered can be rejected", id, row.Status)
 		}
 		if row.DeliveryRun.Valid {

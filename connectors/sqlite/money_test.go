@@ -441,6 +441,11 @@ func TestRejectedBatchIsNotDelivered(t *testing.T) {
 	if err := st.RejectBatch(ctx, id, "finance-wang", "wrong memo"); err != nil {
 		t.Fatal(err)
 	}
+	// Rejected twice: refused, saying it was done, and nothing posted again.
+	if err := st.RejectBatch(ctx, id, "finance-li", "wrong memo"); err == nil ||
+		err.Error() != "reject batch B2014020101: it is REJECTED already; its payments were made ELIGIBLE again then" {
+		t.Errorf("a second reject: %v", err)
+	}
 	if status, err := st.BeginDelivery(ctx, 1, id, "file:///out"); err != nil || status != pipeline.BatchRejected {
 		t.Fatalf("delivery of a rejected batch: %s, %v", status, err)
 	}
