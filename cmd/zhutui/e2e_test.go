@@ -567,6 +567,16 @@ func TestRerunOfASupersededRun(t *testing.T) {
 	if out := w.ok("run", "--as-of", "2014-02-03"); !strings.Contains(out, "night2.csv: 1 applied") {
 		t.Errorf("the next night did not take the new files:\n%s", out)
 	}
+	// A clock that ran ahead made a batch dated later than today: a date
+	// given is still held to it, but today's (the default, the daemon's) is
+	// not, or the nights would stop until that date came round.
+	if _, err := w.sql(`UPDATE batches SET business_date = '2999-12-31' WHERE id = 'B2014020301'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := w.zhutui("run", "--as-of", "2014-02-04"); code != 2 || !strings.Contains(errs, "is before 2999-12-31, the date of batch B2014020301") {
+		t.Errorf("a date given, before a batch from a clock ahead: exit %d, %q", code, errs)
+	}
+	w.ok("run")
 }
 
 func TestExitCodes(t *testing.T) {
