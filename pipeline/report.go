@@ -30,6 +30,7 @@ type FileRecord struct {
 	Applied   int64  `db:"rows_applied"`   // rows that became the current version
 	Unchanged int64  `db:"rows_unchanged"` // rows equal to or older than the current version
 	Rejected  int64  `db:"rows_rejected"`
+	TakenAt   string `db:"taken_at"` // when it was taken or quarantined (Beijing time); zhutui status reads it
 }
 
 // Summary is the head of a run's reconciliation report. The tallies are

@@ -547,9 +547,9 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 		fmt.Fprintf(w, "\nworking now: %s\n", r.LeaseHolder)
 	}
 	if len(r.Quarantined) > 0 {
-		fmt.Fprintln(w, "\nquarantined files (latest first):")
+		fmt.Fprintln(w, "\nquarantined files (the last 10, latest first; when, what, why):")
 		for _, f := range r.Quarantined {
-			fmt.Fprintf(w, "  %s %s/%s: %s\n", f.Kind, f.Location, f.Name, f.Reason)
+			fmt.Fprintf(w, "  %s  %s %s/%s: %s\n", f.TakenAt, f.Kind, f.Location, f.Name, f.Reason)
 		}
 	}
 	if len(r.Awaiting) > 0 {

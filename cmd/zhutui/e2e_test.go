@@ -395,6 +395,13 @@ func TestQuarantineEndToEnd(t *testing.T) {
 		t.Errorf("the quarantined export.csv, left in the inbox, was reported again: %q", out)
 	}
 	golden(t, "quarantine/rejects.csv", w.read("reports/run-3/rejects.csv"))
+	// status lists them, the latest first, each with when it was met.
+	st := w.ok("status")
+	if !regexp.MustCompile(`\nquarantined files \(the last 10, latest first; when, what, why\):\n` +
+		`  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  registrations file://\S+/export\.csv: a file of this name with other content.*\n` +
+		`  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  certificates file://\S+/feed\.csv: feed\.csv:1: required column missing: status`).MatchString(st) {
+		t.Errorf("status of the quarantined files:\n%s", st)
+	}
 }
 
 // TestFutureRowsRejected: a registration or certificate row dated more than

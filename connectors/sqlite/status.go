@@ -36,7 +36,7 @@ func (s *Store) Status(ctx context.Context, runs int, host string) (*pipeline.St
 		return nil, err
 	}
 	if err := s.db.SelectContext(ctx, &r.Quarantined, `SELECT kind, location, name, sha256, size, encoding, outcome, reason,
-		rows_applied, rows_rejected FROM files WHERE outcome = 'quarantined' ORDER BY id DESC LIMIT 10`); err != nil {
+		rows_applied, rows_rejected, taken_at FROM files WHERE outcome = 'quarantined' ORDER BY id DESC LIMIT 10`); err != nil {
 		return nil, err
 	}
 	batches, err := s.Batches(ctx)
