@@ -197,9 +197,10 @@ func (c *Config) defaults() error {
 			*l = (&url.URL{Scheme: "file", Path: c.path(*l)}).String()
 		}
 	}
-	// Registrations and certificates are every *.csv of their folder, as an
-	// SMS file is: two of them in one folder would each take the other's
-	// files, quarantined as the wrong kind.
+	// A night takes every *.csv of the registrations' folder as registrations
+	// and of the certificates' as certificates, and SMS files are *.csv too:
+	// two of these in one folder would each take the other's files, to be
+	// quarantined as the wrong kind.
 	csvFolders := []struct{ key, url string }{
 		{"registrations", c.Locations.Registrations}, {"certificates", c.Locations.Certificates}, {"sms", c.Locations.SMS}}
 	for i, a := range csvFolders {
