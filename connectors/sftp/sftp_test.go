@@ -196,16 +196,23 @@ func TestHostKeyOfAnotherTypeFirst(t *testing.T) {
 	}
 	defer srv.Close()
 	known := filepath.Join(t.TempDir(), "known_hosts") // the Ed25519 key only
-	if err := os.WriteFile(known, []byte(knownhosts.Line([]string{knownhosts.Normalize(srv.Addr)}, ed25519Key.PublicKey())+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	l, err := sftp.Parse("sftp://zhutui@"+srv.Addr+ts.dir, sftp.Options{KeyFile: ts.keyFile, KnownHosts: known, Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if _, err := l.Put(ctx, "ZTPAY_B1.txt", []byte("x")); err != nil {
-		t.Fatalf("put to a server that offers its known key second: %v", err)
+	// As ssh writes it, and as ssh-keyscan -H and HashKnownHosts (Debian's
+	// default) write it: the host name hashed.
+	plainLine := knownhosts.Line([]string{knownhosts.Normalize(srv.Addr)}, ed25519Key.PublicKey())
+	hashedLine := knownhosts.HashHostname(knownhosts.Normalize(srv.Addr)) + " " +
+		strings.TrimSpace(string(ssh.MarshalAuthorizedKey(ed25519Key.PublicKey())))
+	for _, line := range []string{hashedLine, plainLine} {
+		if err := os.WriteFile(known, []byte(line+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		l, err := sftp.Parse("sftp://zhutui@"+srv.Addr+ts.dir, sftp.Options{KeyFile: ts.keyFile, KnownHosts: known, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Put(ctx, "ZTPAY_B1.txt", []byte("x")); err != nil {
+			t.Fatalf("put to a server that offers its known key second (known_hosts %q): %v", line[:3], err)
+		}
+		l.Close()
 	}
 	plain, err := dialSSH(t, srv.Addr, ts.keyFile, known)
 	if err == nil {
