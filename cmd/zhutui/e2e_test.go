@@ -441,6 +441,20 @@ func TestIngestOfTheWrongKind(t *testing.T) {
 	}
 }
 
+// TestLocationPasswordNotShown: a location with a password in it is refused,
+// and the message, which goes to stderr and the daemon's log, does not
+// repeat the password.
+func TestLocationPasswordNotShown(t *testing.T) {
+	for _, loc := range []string{"sftp://bank:s3cret@127.0.0.1:22/out", "ftp://bank:s3cret@127.0.0.1/out"} {
+		w := workdirWith(t, testConfig+"[locations]\nresults = \""+loc+"\"\n")
+		w.ok("init")
+		_, errs, code := w.zhutui("run", "--as-of", "2014-02-01")
+		if code != 2 || strings.Contains(errs, "s3cret") || !strings.Contains(errs, "bank:xxxxx@127.0.0.1") {
+			t.Errorf("%s: exit %d, %q", loc, code, errs)
+		}
+	}
+}
+
 func TestFutureRowsRejected(t *testing.T) {
 	w := newWorkdir(t)
 	w.ok("init")

@@ -57,7 +57,7 @@ func (app *App) location(cfg *Config, raw string) (pipeline.Location, error) {
 		app.closers = append(app.closers, l)
 		return l, nil
 	default:
-		return nil, configErrorf("location %q: want file:///abs/dir or sftp://user@host:port/abs/dir", raw)
+		return nil, configErrorf("location %q: want file:///abs/dir or sftp://user@host:port/abs/dir", sftp.Redact(raw))
 	}
 }
 

@@ -62,10 +62,10 @@ var _ pipeline.Location = (*Location)(nil)
 func Parse(raw string, opts Options) (*Location, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "sftp" {
-		return nil, fmt.Errorf("location %q: want sftp://user@host:port/abs/dir", raw)
+		return nil, fmt.Errorf("location %q: want sftp://user@host:port/abs/dir", Redact(raw))
 	}
 	if _, hasPass := u.User.Password(); hasPass {
-		return nil, fmt.Errorf("location %q: no password in a location; use $ZHUTUI_SFTP_PASSWORD", raw)
+		return nil, fmt.Errorf("location %q: no password in a location; use $ZHUTUI_SFTP_PASSWORD", u.Redacted())
 	}
 	if u.User.Username() == "" || u.Hostname() == "" || !path.IsAbs(u.Path) {
 		return nil, fmt.Errorf("location %q: want sftp://user@host:port/abs/dir", raw)
@@ -235,6 +235,20 @@ func hostKeyAlgorithms(callback ssh.HostKeyCallback, host string) []string {
 		}
 	}
 	return algos
+}
+
+// Redact returns a location URL fit for a message or a log: a password in it
+// (which Parse refuses) shown as xxxxx, and, in a URL that does not parse,
+// whatever stands between "://" and the last "@".
+func Redact(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	i, j := strings.Index(raw, "://"), strings.LastIndex(raw, "@")
+	if i >= 0 && j > i+3 {
+		return raw[:i+3] + "xxxxx" + raw[j:]
+	}
+	return raw
 }
 
 // probeKey is a public key of no real type, for hostKeyAlgorithms.

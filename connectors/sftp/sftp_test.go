@@ -314,8 +314,18 @@ func TestHostKeyChecked(t *testing.T) {
 		}
 	})
 	t.Run("ErrPasswordInURL", func(t *testing.T) {
-		if _, err := sftp.Parse("sftp://zhutui:secret@"+ts.Addr+"/x", sftp.Options{KeyFile: ts.keyFile, KnownHosts: ts.knownHosts}); err == nil {
-			t.Fatal("a password in the URL was accepted")
+		// Refused, and not repeated: the message goes to stderr and the
+		// daemon's log.
+		_, err := sftp.Parse("sftp://zhutui:s3cret@"+ts.Addr+"/x", sftp.Options{KeyFile: ts.keyFile, KnownHosts: ts.knownHosts})
+		if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), `"sftp://zhutui:xxxxx@`+ts.Addr+`/x"`) {
+			t.Fatalf("a password in the URL: %v", err)
+		}
+		// Nor in a URL that does not parse (a space in it), nor in another scheme's.
+		for _, raw := range []string{"sftp://zhutui:s3 cret@" + ts.Addr + "/x", "ftp://zhutui:s3cret@" + ts.Addr + "/x"} {
+			_, err := sftp.Parse(raw, sftp.Options{KeyFile: ts.keyFile, KnownHosts: ts.knownHosts})
+			if err == nil || strings.Contains(err.Error(), "s3") || !strings.Contains(err.Error(), "xxxxx@"+ts.Addr) {
+				t.Errorf("%s: %v", raw, err)
+			}
 		}
 	})
 }
