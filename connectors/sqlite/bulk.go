@@ -25,6 +25,10 @@ type bulk struct {
 	full *sql.Stmt
 	args []any
 	n    int
+	// short, when set, is called with a statement's rows (cols values each)
+	// when it inserted fewer rows than it carried: an ON CONFLICT tail
+	// dropped some, which short may then look into.
+	short func(args []any) error
 }
 
 // newBulk prepares a bulk insert: head is "INSERT INTO t (a, b, c)", tail
@@ -51,9 +55,25 @@ func (b *bulk) add(vals ...any) error {
 			return err
 		}
 	}
-	_, err := b.full.ExecContext(b.ctx, b.args...)
+	res, err := b.full.ExecContext(b.ctx, b.args...)
+	if err == nil {
+		err = b.inserted(res)
+	}
 	b.args, b.n = b.args[:0], 0
 	return err
+}
+
+// inserted hands the statement just run to short when it inserted fewer
+// rows than it carried.
+func (b *bulk) inserted(res sql.Result) error {
+	if b.short == nil {
+		return nil
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n == int64(b.n) {
+		return err
+	}
+	return b.short(b.args)
 }
 
 // flush writes the queued rows.
@@ -61,7 +81,10 @@ func (b *bulk) flush() error {
 	if b.n == 0 {
 		return nil
 	}
-	_, err := b.tx.ExecContext(b.ctx, b.statement(b.n), b.args...)
+	res, err := b.tx.ExecContext(b.ctx, b.statement(b.n), b.args...)
+	if err == nil {
+		err = b.inserted(res)
+	}
 	b.args, b.n = b.args[:0], 0
 	return err
 }

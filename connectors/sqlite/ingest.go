@@ -149,6 +149,11 @@ func (ft *fileTx) rejectRow(r pipeline.Reject) error {
 	if err := ft.rowDone(); err != nil {
 		return err
 	}
+	return ft.recordReject(r)
+}
+
+// recordReject records a row that was not applied, counted already.
+func (ft *fileTx) recordReject(r pipeline.Reject) error {
 	ft.outcome.Rejected++
 	if len(ft.outcome.Rejects) < pipeline.MaxRejectsKept {
 		ft.outcome.Rejects = append(ft.outcome.Rejects, r)
@@ -159,22 +164,83 @@ func (ft *fileTx) rejectRow(r pipeline.Reject) error {
 
 // versions is how a file's rows become versions: every row is inserted into
 // the history (an equal version taken before, or earlier in the file, is
-// not), many rows per statement; then, set-based, each registration or
+// not, and is rejected when its content differs), many rows per statement;
+// then, set-based, each registration or
 // certificate whose newest version in the file is newer than its current one
 // gets it as current.
 type versions struct {
-	rows     *bulk
-	pointers string // the table of current pointers
-	current  string // the set-based pointer upsert, ?1 the first version id of this file
-	first    int64
-	total    int
+	rows      *bulk
+	pointers  string // the table of current pointers
+	current   string // the set-based pointer upsert, ?1 the first version id of this file
+	first     int64
+	total     int
+	conflicts int    // rows rejected as an equal version with other content
+	what      string // "registration" or "certificate"
+	cols      int    // values per row
+	// same counts the stored version a row equals, content and all; taken
+	// names where the stored version of a key and updated_at came from.
+	same, taken *sql.Stmt
 }
 
+// newVersions prepares the versions of one file. cols starts with the key,
+// updated_at, file_id and line; the columns after them are the content.
 func (ft *fileTx) newVersions(table, cols, pointers, current string, n int) (*versions, error) {
 	v := &versions{rows: newBulk(ft.ctx, ft.tx, "INSERT INTO "+table+" ("+cols+")", "ON CONFLICT DO NOTHING", n),
 		pointers: pointers, current: current}
-	err := ft.tx.GetContext(ft.ctx, &v.first, `SELECT coalesce(max(id), 0) + 1 FROM `+table)
+	names := strings.Split(cols, ",")
+	for i := range names {
+		names[i] = strings.TrimSpace(names[i])
+	}
+	key, content := names[0], strings.Join(names[4:], ", ")
+	var err error
+	if v.same, err = ft.tx.PrepareContext(ft.ctx, `SELECT count(*) FROM `+table+` WHERE `+key+` = ? AND updated_at = ?
+		AND (`+content+`) IS (`+placeholders(len(names)-4)+`)`); err != nil {
+		v.rows.close()
+		return nil, err
+	}
+	if v.taken, err = ft.tx.PrepareContext(ft.ctx, `SELECT f.name, v.line FROM `+table+` v JOIN files f ON f.id = v.file_id
+		WHERE v.`+key+` = ? AND v.updated_at = ?`); err != nil {
+		v.rows.close()
+		v.same.Close()
+		return nil, err
+	}
+	v.what = map[string]string{"registration_versions": "registration", "certificate_versions": "certificate"}[table]
+	v.cols = len(names)
+	v.rows.short = func(args []any) error { return v.rejectOtherContent(ft, args) }
+	err = ft.tx.GetContext(ft.ctx, &v.first, `SELECT coalesce(max(id), 0) + 1 FROM `+table)
 	return v, err
+}
+
+// rejectOtherContent looks into the rows of a statement that inserted fewer
+// than it carried. §2.1 and §2.2: an equal version changes nothing. One with
+// other content is a sender's mistake (a correction sent without a later
+// updated_at, a certificate revoked, say): not applied, and dropped unseen it
+// would leave the older content in force without a word. It is rejected,
+// naming the line of the version taken. A file of new versions never comes
+// here; one sent again comes here once per statement, a query per row.
+func (v *versions) rejectOtherContent(ft *fileTx, args []any) error {
+	for i := 0; i < len(args); i += v.cols {
+		row := args[i : i+v.cols] // key, updated_at, file_id, line, content…
+		var n int
+		if err := v.same.QueryRowContext(ft.ctx, append(row[:2:2], row[4:]...)...).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			continue // the row itself, or the same content sent again
+		}
+		var file string
+		var line int
+		if err := v.taken.QueryRowContext(ft.ctx, row[0], row[1]).Scan(&file, &line); err != nil {
+			return err
+		}
+		v.conflicts++
+		if err := ft.recordReject(pipeline.Reject{File: ft.name, Line: row[3].(int), Field: "updated_at", Reason: fmt.Sprintf(
+			"%s %s: its version of %s was taken with other content (%s line %d); a changed row needs a later updated_at",
+			v.what, row[0], row[1], file, line)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (ft *fileTx) addVersion(v *versions, args ...any) error {
@@ -187,7 +253,7 @@ func (ft *fileTx) addVersion(v *versions, args ...any) error {
 
 // finish writes the queued versions and moves the current pointers.
 func (ft *fileTx) finish(v *versions) error {
-	defer v.rows.close()
+	defer v.close()
 	if err := v.rows.flush(); err != nil {
 		return err
 	}
@@ -211,8 +277,14 @@ func (ft *fileTx) finish(v *versions) error {
 	}
 	n, _ := res.RowsAffected()
 	ft.outcome.Applied = int(n)
-	ft.outcome.Unchanged = v.total - int(n)
+	ft.outcome.Unchanged = v.total - v.conflicts - int(n)
 	return nil
+}
+
+func (v *versions) close() {
+	v.rows.close()
+	v.same.Close()
+	v.taken.Close()
 }
 
 // IngestRegistrations takes one registration export in one transaction. read
@@ -244,7 +316,7 @@ func (s *Store) IngestRegistrations(ctx context.Context, f pipeline.InboundFile,
 				pipeline.NormalizeCertificateNumber(r.CertificateNumber))
 		}, ft.rejectRow)
 		if err != nil {
-			v.rows.close()
+			v.close()
 			return err
 		}
 		return ft.finish(v)
@@ -271,7 +343,7 @@ func (s *Store) IngestCertificates(ctx context.Context, f pipeline.InboundFile, 
 				c.AuthorityName, string(c.Status))
 		}, ft.rejectRow)
 		if err != nil {
-			v.rows.close()
+			v.close()
 			return err
 		}
 		return ft.finish(v)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -168,16 +170,45 @@ func TestVersions(t *testing.T) {
 		if out := ingestRegs(t, st, older); out.Applied != 0 || out.Unchanged != 1 {
 			t.Fatalf("older version: %+v", out)
 		}
+		if out := ingestRegs(t, st, newer); out.Applied != 0 || out.Unchanged != 1 || out.Rejected != 0 {
+			t.Fatalf("the same version again: %+v", out)
+		}
+		// An equal version with other content changes nothing either, and
+		// is not dropped unseen: it is rejected, naming the version taken.
 		equal := newer
 		equal.Verification = pipeline.VerificationRejected
-		if out := ingestRegs(t, st, equal); out.Applied != 0 || out.Unchanged != 1 {
-			t.Fatalf("equal version: %+v", out)
+		out := ingestRegs(t, st, equal)
+		if out.Applied != 0 || out.Unchanged != 0 || out.Rejected != 1 || len(out.Rejects) != 1 ||
+			out.Rejects[0].Field != "updated_at" || out.Rejects[0].Line != 2 ||
+			!regexp.MustCompile(`^registration R1: its version of 2014-01-20 09:00:00 was taken with other content \(f\d+\.csv line 2\); a changed row needs a later updated_at$`).MatchString(out.Rejects[0].Reason) {
+			t.Fatalf("equal version, other content: %+v", out)
+		}
+		var rejects int
+		if err := st.DB().Get(&rejects, `SELECT count(*) FROM rejects WHERE field = 'updated_at' AND reason LIKE 'registration R1: its version%'`); err != nil || rejects != 1 {
+			t.Errorf("rejects recorded = %d, %v", rejects, err)
 		}
 		expect(t, reconcile(t, st), map[string]string{"R1": "ELIGIBLE"})
 		var history int
 		if err := st.DB().Get(&history, `SELECT count(*) FROM registration_versions WHERE registration_id = 'R1'`); err != nil || history != 2 {
 			t.Errorf("history rows = %d, %v; want 2 (newer and older kept)", history, err)
 		}
+	})
+	t.Run("EqualVersionsInOneFile", func(t *testing.T) {
+		// A certificate revoked without a later updated_at, in the same
+		// file as the version it corrects: the first row stands, the
+		// second is rejected, and the rows around them are applied.
+		st := MustOpen(t)
+		revoked := cert("C1", 0, "2013-12-01 08:00:00")
+		revoked.Status = pipeline.CertificateRevoked
+		out := ingestCerts(t, st, cert("C1", 0, "2013-12-01 08:00:00"), cert("C2", 1, "2013-12-01 08:00:00"), revoked,
+			cert("C2", 1, "2013-12-01 08:00:00"))
+		if out.Applied != 2 || out.Unchanged != 1 || out.Rejected != 1 || out.Rejects[0].Line != 4 ||
+			!strings.Contains(out.Rejects[0].Reason, "certificate C1: its version of 2013-12-01 08:00:00 was taken with other content (") ||
+			!strings.Contains(out.Rejects[0].Reason, ".csv line 2)") {
+			t.Fatalf("%+v", out)
+		}
+		ingestRegs(t, st, reg("R1", 0, "C1", "2014-01-10 09:00:00"))
+		expect(t, reconcile(t, st), map[string]string{"R1": "ELIGIBLE"})
 	})
 	t.Run("FileOrderDoesNotMatter", func(t *testing.T) {
 		st := MustOpen(t)
