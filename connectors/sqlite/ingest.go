@@ -177,9 +177,11 @@ type versions struct {
 	conflicts int    // rows rejected as an equal version with other content
 	what      string // "registration" or "certificate"
 	cols      int    // values per row
-	// same counts the stored version a row equals, content and all; taken
-	// names where the stored version of a key and updated_at came from.
-	same, taken *sql.Stmt
+	// others is the query that finds, among a statement's rows, those whose
+	// stored version of the same key and updated_at has other content (see
+	// rejectOtherContent); full is it prepared for a full statement.
+	others func(rows int) string
+	full   *sql.Stmt
 }
 
 // newVersions prepares the versions of one file. cols starts with the key,
@@ -191,23 +193,26 @@ func (ft *fileTx) newVersions(table, cols, pointers, current string, n int) (*ve
 	for i := range names {
 		names[i] = strings.TrimSpace(names[i])
 	}
-	key, content := names[0], strings.Join(names[4:], ", ")
-	var err error
-	if v.same, err = ft.tx.PrepareContext(ft.ctx, `SELECT count(*) FROM `+table+` WHERE `+key+` = ? AND updated_at = ?
-		AND (`+content+`) IS (`+placeholders(len(names)-4)+`)`); err != nil {
-		v.rows.close()
-		return nil, err
+	// The statement's rows as a table n (k, t, f, l, c4, c5, …), each
+	// joined to the version stored under its key and updated_at: the row
+	// itself when it was inserted, else the one that made it a conflict.
+	stored, given := make([]string, len(names)-4), make([]string, len(names)-4)
+	as := []string{"k", "t", "f", "l"}
+	for i, c := range names[4:] {
+		stored[i], given[i] = "v."+c, fmt.Sprintf("n.c%d", i+4)
+		as = append(as, fmt.Sprintf("c%d", i+4))
 	}
-	if v.taken, err = ft.tx.PrepareContext(ft.ctx, `SELECT f.name, v.line FROM `+table+` v JOIN files f ON f.id = v.file_id
-		WHERE v.`+key+` = ? AND v.updated_at = ?`); err != nil {
-		v.rows.close()
-		v.same.Close()
-		return nil, err
+	row := "(" + placeholders(len(names)) + ")"
+	v.others = func(rows int) string {
+		return `WITH n (` + strings.Join(as, ", ") + `) AS (VALUES ` + strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ") + `)
+			SELECT n.l, n.k, n.t, f.name, v.line FROM n JOIN ` + table + ` v ON v.` + names[0] + ` = n.k AND v.updated_at = n.t
+			JOIN files f ON f.id = v.file_id
+			WHERE (` + strings.Join(stored, ", ") + `) IS NOT (` + strings.Join(given, ", ") + `) ORDER BY n.l`
 	}
 	v.what = map[string]string{"registration_versions": "registration", "certificate_versions": "certificate"}[table]
 	v.cols = len(names)
 	v.rows.short = func(args []any) error { return v.rejectOtherContent(ft, args) }
-	err = ft.tx.GetContext(ft.ctx, &v.first, `SELECT coalesce(max(id), 0) + 1 FROM `+table)
+	err := ft.tx.GetContext(ft.ctx, &v.first, `SELECT coalesce(max(id), 0) + 1 FROM `+table)
 	return v, err
 }
 
@@ -217,26 +222,43 @@ func (ft *fileTx) newVersions(table, cols, pointers, current string, n int) (*ve
 // updated_at, a certificate revoked, say): not applied, and dropped unseen it
 // would leave the older content in force without a word. It is rejected,
 // naming the line of the version taken. A file of new versions never comes
-// here; one sent again comes here once per statement, a query per row.
+// here; one sent again comes here with each statement, for one query.
 func (v *versions) rejectOtherContent(ft *fileTx, args []any) error {
-	for i := 0; i < len(args); i += v.cols {
-		row := args[i : i+v.cols] // key, updated_at, file_id, line, content…
-		var n int
-		if err := v.same.QueryRowContext(ft.ctx, append(row[:2:2], row[4:]...)...).Scan(&n); err != nil {
+	rows := len(args) / v.cols
+	var q *sql.Rows
+	var err error
+	if rows == bulkRows {
+		if v.full == nil {
+			if v.full, err = ft.tx.PrepareContext(ft.ctx, v.others(bulkRows)); err != nil {
+				return err
+			}
+		}
+		q, err = v.full.QueryContext(ft.ctx, args...)
+	} else {
+		q, err = ft.tx.QueryContext(ft.ctx, v.others(rows), args...)
+	}
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	var rejects []pipeline.Reject
+	for q.Next() {
+		var line, takenLine int
+		var key, updated, taken string
+		if err := q.Scan(&line, &key, &updated, &taken, &takenLine); err != nil {
 			return err
 		}
-		if n > 0 {
-			continue // the row itself, or the same content sent again
-		}
-		var file string
-		var line int
-		if err := v.taken.QueryRowContext(ft.ctx, row[0], row[1]).Scan(&file, &line); err != nil {
-			return err
-		}
-		v.conflicts++
-		if err := ft.recordReject(pipeline.Reject{File: ft.name, Line: row[3].(int), Field: "updated_at", Reason: fmt.Sprintf(
+		rejects = append(rejects, pipeline.Reject{File: ft.name, Line: line, Field: "updated_at", Reason: fmt.Sprintf(
 			"%s %s: its version of %s was taken with other content (%s line %d); a changed row needs a later updated_at",
-			v.what, row[0], row[1], file, line)}); err != nil {
+			v.what, key, updated, taken, takenLine)})
+	}
+	if err := q.Err(); err != nil {
+		return err
+	}
+	q.Close()
+	for _, r := range rejects {
+		v.conflicts++
+		if err := ft.recordReject(r); err != nil {
 			return err
 		}
 	}
@@ -283,8 +305,9 @@ func (ft *fileTx) finish(v *versions) error {
 
 func (v *versions) close() {
 	v.rows.close()
-	v.same.Close()
-	v.taken.Close()
+	if v.full != nil {
+		v.full.Close()
+	}
 }
 
 // IngestRegistrations takes one registration export in one transaction. read
