@@ -165,9 +165,8 @@ func (ft *fileTx) recordReject(r pipeline.Reject) error {
 // versions is how a file's rows become versions: every row is inserted into
 // the history (an equal version taken before, or earlier in the file, is
 // not, and is rejected when its content differs), many rows per statement;
-// then, set-based, each registration or
-// certificate whose newest version in the file is newer than its current one
-// gets it as current.
+// then, set-based, each registration or certificate whose newest version in
+// the file is newer than its current one gets it as current.
 type versions struct {
 	rows      *bulk
 	pointers  string // the table of current pointers
