@@ -79,16 +79,23 @@ func sentBatch(t *testing.T, st *sqlite.Store, n int) []byte {
 	if err := st.ApproveBatch(ctx, "B2014020101", "finance-li"); err != nil {
 		t.Fatal(err)
 	}
-	b, err := st.Batch(ctx, "B2014020101")
-	if err != nil {
+	data := paymentFile(t, st, "B2014020101")
+	if err := st.MarkSent(ctx, 2, "B2014020101", []pipeline.Delivery{{Kind: "payment", BatchID: "B2014020101", Location: "file:///out", Name: "x"}}); err != nil {
 		t.Fatal(err)
+	}
+	return data
+}
+
+// paymentFile reads a batch and renders its payment file.
+func paymentFile(tb testing.TB, st *sqlite.Store, id string) []byte {
+	tb.Helper()
+	b, err := st.Batch(context.Background(), id)
+	if err != nil {
+		tb.Fatal(err)
 	}
 	data, err := render(b)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.MarkSent(ctx, 2, b.ID, []pipeline.Delivery{{Kind: "payment", BatchID: b.ID, Location: "file:///out", Name: "x"}}); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return data
 }
@@ -384,14 +391,7 @@ func TestBatchGuards(t *testing.T) {
 		t.Errorf("reject of a batch whose delivery began, a night later: %v", err)
 	}
 	// The bank's answer, taken by hand meanwhile, is refused saying the same.
-	b, err := st.Batch(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := render(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := paymentFile(t, st, id)
 	name, rf := bankAnswers(t, data, nil)
 	var unfinished *pipeline.UnfinishedDeliveryError
 	if _, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: name, SHA256: "r"}, rf); !errors.As(err, &unfinished) ||
