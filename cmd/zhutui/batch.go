@@ -150,13 +150,11 @@ func cmdBatch(ctx context.Context, app *App, args []string) error {
 		if err != nil {
 			return err
 		}
-		switch {
-		case n == 0 && len(skipped) == 0:
+		if n == 0 && len(skipped) == 0 {
 			fmt.Fprintf(w, "batch %s: no RETURNED payment to reissue (the bank returned none, or they were reissued already)\n", id)
-		case n == 1:
-			fmt.Fprintf(w, "batch %s: 1 returned payment is ELIGIBLE again as its next attempt\n", id)
-		default:
-			fmt.Fprintf(w, "batch %s: %d returned payments are ELIGIBLE again as their next attempt\n", id, n)
+		} else {
+			fmt.Fprintf(w, "batch %s: %s ELIGIBLE again as the next attempt\n", id,
+				pipeline.Counted(int64(n), "returned payment is", "returned payments are"))
 		}
 		for _, s := range skipped {
 			fmt.Fprintf(w, "  not reissued: %s\n", s)

@@ -128,7 +128,7 @@ func TestMoneyEndToEnd(t *testing.T) {
 		t.Errorf("reissue without a reason: exit %d, %q", code, errs)
 	}
 	out = w.ok("batch", "reissue", "B2014020101", "--by", "finance-li", "--reason", "the bank corrected the account name")
-	if out != "batch B2014020101: 1 returned payment is ELIGIBLE again as its next attempt\n" {
+	if out != "batch B2014020101: 1 returned payment is ELIGIBLE again as the next attempt\n" {
 		t.Errorf("reissue said %q", out)
 	}
 	// Again, by mistake: nothing is left to reissue, and nothing is recorded.
@@ -202,7 +202,7 @@ func TestReissueSaysWhatItSkips(t *testing.T) {
 		t.Errorf("no notice of R001's return in %v:\n%s", sms, notices)
 	}
 	out := w.ok("batch", "reissue", "B2014020101", "--by", "finance-li", "--reason", "the bank reopened the account")
-	if want := "batch B2014020101: 0 returned payments are ELIGIBLE again as their next attempt\n" +
+	if want := "batch B2014020101: 0 returned payments are ELIGIBLE again as the next attempt\n" +
 		"  not reissued: R001-1: the registration is now CERT_REVOKED\n"; out != want {
 		t.Errorf("reissue said %q, want %q", out, want)
 	}

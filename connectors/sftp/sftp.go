@@ -65,7 +65,7 @@ func Parse(raw string, opts Options) (*Location, error) {
 		return nil, fmt.Errorf("location %q: want sftp://user@host:port/abs/dir", Redact(raw))
 	}
 	if _, hasPass := u.User.Password(); hasPass {
-		return nil, fmt.Errorf("location %q: no password in a location; use $ZHUTUI_SFTP_PASSWORD", u.Redacted())
+		return nil, fmt.Errorf("location %q: no password in a location; use $ZHUTUI_SFTP_PASSWORD", Redact(raw))
 	}
 	if u.User.Username() == "" || u.Hostname() == "" || !path.IsAbs(u.Path) {
 		return nil, fmt.Errorf("location %q: want sftp://user@host:port/abs/dir", raw)

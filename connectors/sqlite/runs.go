@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -97,7 +96,7 @@ func (s *Store) LatestBatch(ctx context.Context) (id, businessDate string, err e
 		Date string `db:"business_date"`
 	}
 	err = s.db.GetContext(ctx, &row, `SELECT id, business_date FROM batches ORDER BY business_date DESC, id DESC LIMIT 1`)
-	if errors.Is(err, sql.ErrNoRows) {
+	if isNoRows(err) {
 		return "", "", nil
 	}
 	return row.ID, row.Date, err
