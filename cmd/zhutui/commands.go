@@ -56,6 +56,9 @@ func cmdInit(ctx context.Context, app *App, args []string) error {
 	}
 	defer lease.Release()
 	changed, err := st.LoadProgramme(ctx, prog)
+	if errors.Is(err, sqlite.ErrOtherProgramme) {
+		return configError{err}
+	}
 	if err != nil {
 		return err
 	}
@@ -176,14 +179,12 @@ func configuredProgramme(cfg *Config) (*pipeline.Programme, string, error) {
 	return p, from, nil
 }
 
-// sameProgramme refuses a run when the configured programme file is not the
+// sameProgramme refuses a run when the configured programme is not the
 // programme zhutui init loaded: the run would judge by other rules than the
-// file says. (A new binary's built-in programme is loaded by zhutui init too.)
+// configuration says. The built-in programme is held to its code alone: a
+// new binary's built-in programme, changed, is loaded by zhutui init too.
 func sameProgramme(ctx context.Context, cfg *Config, st *sqlite.Store) error {
-	if cfg.Programme == "" {
-		return nil
-	}
-	p, _, err := configuredProgramme(cfg)
+	p, from, err := configuredProgramme(cfg)
 	if err != nil {
 		return err
 	}
@@ -191,7 +192,12 @@ func sameProgramme(ctx context.Context, cfg *Config, st *sqlite.Store) error {
 	if err != nil {
 		return err
 	}
-	if !bytes.Equal(p.Source(), loaded.Source()) {
+	switch {
+	case p.Code != loaded.Code:
+		return configErrorf("the configuration's programme is %s (%s), but zhutui init loaded programme %s into this "+
+			"database: it loads another programme only into a database with no registration yet, so a later "+
+			"programme takes a database of its own", p.Code, from, loaded.Code)
+	case cfg.Programme != "" && !bytes.Equal(p.Source(), loaded.Source()):
 		return configErrorf("programme %s is not the programme %s that zhutui init loaded: run zhutui init to load it "+
 			"(every registration is then judged again under it)", cfg.Programme, loaded.Code)
 	}

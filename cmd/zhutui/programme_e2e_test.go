@@ -51,6 +51,67 @@ func TestProgrammeFileChanged(t *testing.T) {
 	}
 }
 
+// TestAnotherProgramme: a later year's programme, loaded by zhutui init into
+// the database of an earlier one. While no registration is there it is
+// loaded (a database set up with the wrong one is mended); once there are
+// registrations it is refused, and nothing changes: they were made under the
+// active programme, and would otherwise be judged again under the other's
+// start date (a pending 2013 registration refused as ISSUED_BEFORE_START).
+// A run whose configuration names another programme than the loaded one,
+// the built-in included, is refused too.
+func TestAnotherProgramme(t *testing.T) {
+	w := workdirWith(t, "programme = \"programme.toml\"\n"+testConfig)
+	later := []byte(strings.NewReplacer(`code = "2013"`, `code = "2014"`, `start_date = "2013-10-01"`, `start_date = "2014-10-01"`).
+		Replace(string(fixtures.Programme2013)))
+	write := func(src []byte) {
+		if err := os.WriteFile(w.path("programme.toml"), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(later)
+	if out := w.ok("init"); !strings.Contains(out, "loaded programme 2014") {
+		t.Fatalf("init into an empty database:\n%s", out)
+	}
+	w.editConfig(t, "programme = \"programme.toml\"\n", "")
+	_, errs, code := w.zhutui("run", "--as-of", "2014-02-01")
+	if code != 2 || !strings.Contains(errs, "the configuration's programme is 2013 (built-in), but zhutui init loaded programme 2014") {
+		t.Fatalf("a run under the built-in programme with 2014 loaded: exit %d, %s", code, errs)
+	}
+	if out := w.ok("init"); !strings.Contains(out, "loaded programme 2013") {
+		t.Fatalf("init back to the built-in programme, no registration yet:\n%s", out)
+	}
+	w.editConfig(t, "[bank]", "programme = \"programme.toml\"\n[bank]")
+	write(fixtures.Programme2013)
+	if out := w.ok("init"); !strings.Contains(out, "programme 2013 is loaded and unchanged") {
+		t.Fatalf("init of the 2013 file, the built-in one's bytes:\n%s", out)
+	}
+	w.dropNight1(t)
+	w.ok("run", "--as-of", "2014-02-01")
+	before := w.read("reports/run-1/registrations.csv")
+
+	write(later)
+	_, errs, code = w.zhutui("init")
+	if code != 2 || !strings.Contains(errs, "another programme's registrations are in this database: programme 2013 is the one") ||
+		!strings.Contains(errs, "programme 2014 takes a database of its own") {
+		t.Fatalf("init of 2014 over 2013's registrations: exit %d, %s", code, errs)
+	}
+	_, errs, code = w.zhutui("run", "--as-of", "2014-02-02")
+	if code != 2 || !strings.Contains(errs, "the configuration's programme is 2014 ("+w.path("programme.toml")+"), but zhutui init loaded programme 2013") {
+		t.Fatalf("a run configured with 2014 over 2013's database: exit %d, %s", code, errs)
+	}
+	if out := w.ok("status"); strings.Contains(out, "run 2 ") || !strings.Contains(out, "runs are refused: the configuration's programme is 2014") {
+		t.Errorf("status after the refusals (no run recorded, the reason shown):\n%s", out)
+	}
+	write(fixtures.Programme2013)
+	if out := w.ok("init"); !strings.Contains(out, "programme 2013 is loaded and unchanged") {
+		t.Errorf("init of the 2013 file again after the refusal:\n%s", out)
+	}
+	w.ok("run", "--as-of", "2014-02-02")
+	if after := w.read("reports/run-2/registrations.csv"); !bytes.Equal(before, after) {
+		t.Errorf("the registrations were judged again after the refused load:\n%s\nthen\n%s", before, after)
+	}
+}
+
 // TestBudgetEndToEnd: a programme with a budget. The night's payable
 // registrations come to 19000.00 yuan; batches stop at the budget, the rest
 // stays ELIGIBLE, and the report says how much is in batches, how much is

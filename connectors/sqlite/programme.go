@@ -15,6 +15,14 @@ import (
 // ErrNoProgramme means the database has no programme: run `zhutui init`.
 var ErrNoProgramme = errors.New("no programme loaded: run `zhutui init` first")
 
+// ErrOtherProgramme refuses to make a programme of another code the active
+// one in a database that holds registrations: they were made under the
+// active programme and would be judged again under the other's dates,
+// catalog and budget (a pending 2013 registration refused by 2014's start
+// date), and its one person limit and budget would count the other
+// programme's payments. A later programme takes a database of its own.
+var ErrOtherProgramme = errors.New("another programme's registrations are in this database")
+
 // LoadProgramme stores a programme and makes it the active one. Loading a
 // programme whose file changed since it was last loaded makes the next
 // reconcile judge every registration again. It reports whether anything
@@ -33,6 +41,17 @@ func (s *Store) LoadProgramme(ctx context.Context, p *pipeline.Programme) (chang
 		}
 		if old == hash && active == p.Code {
 			return nil
+		}
+		if active != "" && active != p.Code {
+			var held bool
+			if err := tx.GetContext(ctx, &held, `SELECT EXISTS (SELECT 1 FROM registrations)`); err != nil {
+				return err
+			}
+			if held {
+				return fmt.Errorf("%w: programme %s is the one they were registered under, and stays so here; "+
+					"programme %s takes a database of its own (a configuration with its own database and "+
+					"locations), and a correction of programme %s keeps its code", ErrOtherProgramme, active, p.Code, active)
+			}
 		}
 		changed = true
 		if _, err := tx.ExecContext(ctx, `INSERT INTO programmes (code, source, sha256, loaded_at) VALUES (?, ?, ?, ?)
