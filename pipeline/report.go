@@ -122,6 +122,15 @@ type BudgetState struct {
 	WaitingFen   int64
 }
 
+// Left says what of the budget is left, or, when batches made before the
+// budget was set or lowered hold more than it, by how much they pass it.
+func (b *BudgetState) Left() string {
+	if left := b.BudgetFen - b.CommittedFen; left >= 0 {
+		return FormatFen(left) + " left"
+	}
+	return "nothing left: " + FormatFen(b.CommittedFen-b.BudgetFen) + " over it, in batches made before it was set or lowered"
+}
+
 // RegistrationLine is one line of registrations.csv, with the level and
 // station the summary counts it under.
 type RegistrationLine struct {

@@ -594,8 +594,7 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 		fmt.Fprintf(w, "\npayable, not in a batch yet: %s, %s yuan, for the next run's batch stage\n",
 			pipeline.Counted(r.Unbatched.Count, "payment", "payments"), pipeline.FormatFen(r.Unbatched.AmountFen))
 		if b := r.Budget; b != nil {
-			fmt.Fprintf(w, "    the budget of %s yuan has %s left: a batch takes only what fits\n",
-				pipeline.FormatFen(b.BudgetFen), pipeline.FormatFen(b.BudgetFen-b.CommittedFen))
+			fmt.Fprintf(w, "    the budget of %s yuan: %s; a batch takes only what fits\n", pipeline.FormatFen(b.BudgetFen), b.Left())
 		}
 	}
 	if len(r.Waiting) > 0 {

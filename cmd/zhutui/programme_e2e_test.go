@@ -168,8 +168,26 @@ func TestBudgetEndToEnd(t *testing.T) {
 		t.Errorf("report.html has no budget line")
 	}
 	if st := w.ok("status"); !strings.Contains(st, "payable, not in a batch yet: ") ||
-		!strings.Contains(st, "the budget of 10000.00 yuan has "+decimal.RequireFromString("10000.00").Sub(inBatch).StringFixed(2)+" left") {
+		!strings.Contains(st, "the budget of 10000.00 yuan: "+decimal.RequireFromString("10000.00").Sub(inBatch).StringFixed(2)+" left;") {
 		t.Errorf("status does not show the payable payments left out by the budget:\n%s", st)
 	}
 	w.ok("ledger", "verify")
+
+	// The budget lowered below what the batches hold: no batch more, and
+	// what is over it said as such, not as a negative amount left.
+	lowered := bytes.Replace(fixtures.Programme2013, []byte(`budget = ""`), []byte(`budget = "5000.00"`), 1)
+	if err := os.WriteFile(w.path("programme.toml"), lowered, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.ok("init")
+	if out := w.ok("run", "--as-of", "2014-02-02"); strings.Contains(out, "  batch B") {
+		t.Errorf("a batch made past the lowered budget:\n%s", out)
+	}
+	over := "nothing left: " + inBatch.Sub(decimal.RequireFromString("5000.00")).StringFixed(2) + " over it, in batches made before it was set or lowered"
+	if summary := string(w.read("reports/run-2/summary.txt")); !strings.Contains(summary, "  budget 5000.00: "+inBatch.StringFixed(2)+" in batches, "+over+"; ") {
+		t.Errorf("summary.txt under a lowered budget, want %q:\n%s", over, summary)
+	}
+	if st := w.ok("status"); !strings.Contains(st, "the budget of 5000.00 yuan: "+over+"; a batch takes only what fits") {
+		t.Errorf("status under a lowered budget, want %q:\n%s", over, st)
+	}
 }

@@ -85,9 +85,8 @@ func writeMoneyText(b *bufio.Writer, sum *pipeline.Summary) {
 	fmt.Fprintf(b, "  %-10s %8s %16s %16s\n", "decided", "", pipeline.FormatFen(m.DecidedFen()), pipeline.FormatFen(-m.Ledger[pipeline.AccountProgramme]))
 	if sum.Budget != nil {
 		bs := sum.Budget
-		fmt.Fprintf(b, "  budget %s: %s in batches, %s left; %d payable payments (%s) not batched\n",
-			pipeline.FormatFen(bs.BudgetFen), pipeline.FormatFen(bs.CommittedFen), pipeline.FormatFen(bs.BudgetFen-bs.CommittedFen),
-			bs.WaitingCount, pipeline.FormatFen(bs.WaitingFen))
+		fmt.Fprintf(b, "  budget %s: %s in batches, %s; %d payable payments (%s) not batched\n",
+			pipeline.FormatFen(bs.BudgetFen), pipeline.FormatFen(bs.CommittedFen), bs.Left(), bs.WaitingCount, pipeline.FormatFen(bs.WaitingFen))
 	}
 	if len(m.Batches) > 0 {
 		fmt.Fprintf(b, "\n批次 Batches\n")
