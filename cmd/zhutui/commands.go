@@ -286,6 +286,9 @@ func (app *App) printResult(res *pipeline.Result) {
 	for _, id := range res.Delivered {
 		fmt.Fprintf(w, "  delivered %s\n", pipeline.PaymentFileName(id))
 	}
+	if res.Summary != nil {
+		printAwaiting(w, res)
+	}
 	if res.Held != "" {
 		fmt.Fprintf(w, "  MONEY HELD: %s\n", res.Held)
 	}
@@ -305,6 +308,34 @@ func (app *App) printResult(res *pipeline.Result) {
 	if res.ReportDir != "" {
 		fmt.Fprintf(w, "  report: %s\n", res.ReportDir)
 	}
+}
+
+// printAwaiting names the batches that earlier runs made and that still wait
+// for approval: a night goes on without them, also after approval was turned
+// off, since they were made to be approved.
+func printAwaiting(w io.Writer, res *pipeline.Result) {
+	made := map[string]bool{}
+	for _, b := range res.Batches {
+		made[b.ID] = true
+	}
+	var ids []string
+	var fen int64
+	for _, b := range res.Summary.Money.Batches {
+		if b.Status == pipeline.BatchAwaitingApproval && !made[b.ID] {
+			ids = append(ids, b.ID)
+			fen += b.FileFen
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	const shown = 5
+	list := strings.Join(ids[:min(len(ids), shown)], ", ")
+	if len(ids) > shown {
+		list += fmt.Sprintf(" and %d more", len(ids)-shown)
+	}
+	fmt.Fprintf(w, "  still awaiting approval: %s made by earlier runs, %s yuan: %s (zhutui batch approve ID --by USER)\n",
+		pipeline.Counted(int64(len(ids)), "batch", "batches"), pipeline.FormatFen(fen), list)
 }
 
 // kindNames name the kinds of inbound file as the people who send them do.

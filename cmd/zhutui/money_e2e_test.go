@@ -27,7 +27,9 @@ func TestMoneyEndToEnd(t *testing.T) {
 	if !strings.Contains(string(w.read("reports/run-1/summary.txt")), "B2014020101: 11 lines, 19000.00 yuan") {
 		t.Errorf("the report does not list the batch awaiting approval:\n%s", w.read("reports/run-1/summary.txt"))
 	}
-	_ = out
+	if strings.Contains(out, "still awaiting approval") {
+		t.Errorf("the night that made the batch calls it one of earlier runs:\n%s", out)
+	}
 
 	// Maker-checker: the creator cannot approve its own batch.
 	if _, errs, code := w.zhutui("batch", "approve", "B2014020101", "--by", "system"); code != 1 || !strings.Contains(errs, "cannot also approve") {
@@ -163,6 +165,26 @@ func TestMoneyEndToEnd(t *testing.T) {
 		t.Errorf("run 6 is not RECONCILED:\n%s", w.read("reports/run-6/summary.txt"))
 	}
 	w.ok("ledger", "verify")
+}
+
+// TestAwaitingApprovalSaidEachNight: a batch waiting for approval is named
+// in every later night's output, also after approval was turned off: it was
+// made to be approved, and is delivered only once it is.
+func TestAwaitingApprovalSaidEachNight(t *testing.T) {
+	w := workdirWith(t, testConfig+"[approval]\nrequired = true\n")
+	w.ok("init")
+	w.dropNight1(t)
+	w.ok("run", "--as-of", "2014-02-01")
+	w.editConfig(t, "required = true", "required = false")
+	out := w.ok("run", "--as-of", "2014-02-02")
+	if !strings.Contains(out, "  still awaiting approval: 1 batch made by earlier runs, 19000.00 yuan: B2014020101 (zhutui batch approve ID --by USER)\n") ||
+		strings.Contains(out, "delivered") {
+		t.Errorf("the night after, approval turned off:\n%s", out)
+	}
+	w.ok("batch", "approve", "B2014020101", "--by", "finance-li")
+	if out := w.ok("run", "--as-of", "2014-02-03"); strings.Contains(out, "still awaiting") || !strings.Contains(out, "delivered ZTPAY_B2014020101.txt") {
+		t.Errorf("the night after the approval:\n%s", out)
+	}
 }
 
 // TestReissueSaysWhatItSkips: a returned payment whose registration is no
