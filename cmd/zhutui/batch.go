@@ -26,7 +26,7 @@ func (app *App) parseInterleaved(fs *flag.FlagSet, args []string) ([]string, err
 	}
 }
 
-const batchUsage = "batch list | show ID | approve ID --by USER | reject ID --by USER --reason TEXT | reissue ID --by USER --reason TEXT"
+const batchUsage = "batch list | show ID | approve ID... --by USER | reject ID --by USER --reason TEXT | reissue ID --by USER --reason TEXT"
 
 func cmdBatch(ctx context.Context, app *App, args []string) error {
 	fs := app.flags("batch")
@@ -39,18 +39,26 @@ func cmdBatch(ctx context.Context, app *App, args []string) error {
 	if len(pos) == 0 {
 		return configErrorf("usage: zhutui %s", batchUsage)
 	}
-	// needID checks the arguments of a subcommand about one batch: a
-	// decision names who takes it (--by) and, but for an approval, why.
-	needID := func() (string, error) {
-		usage := map[string]string{"show": "show ID", "approve": "approve ID --by USER",
+	// needIDs checks the arguments of a subcommand about batches: one, but
+	// for an approval, which takes several; a decision names who takes it
+	// (--by) and, but for an approval, why.
+	needIDs := func() ([]string, error) {
+		usage := map[string]string{"show": "show ID", "approve": "approve ID... --by USER",
 			"reject": "reject ID --by USER --reason TEXT", "reissue": "reissue ID --by USER --reason TEXT"}[pos[0]]
 		switch {
-		case len(pos) != 2,
+		case len(pos) < 2, len(pos) > 2 && pos[0] != "approve",
 			pos[0] != "show" && *by == "",
 			(pos[0] == "reject" || pos[0] == "reissue") && *reason == "":
-			return "", configErrorf("usage: zhutui batch %s", usage)
+			return nil, configErrorf("usage: zhutui batch %s", usage)
 		}
-		return pos[1], nil
+		return pos[1:], nil
+	}
+	needID := func() (string, error) {
+		ids, err := needIDs()
+		if err != nil {
+			return "", err
+		}
+		return ids[0], nil
 	}
 	_, st, err := app.openStore(ctx)
 	if err != nil {
@@ -113,22 +121,29 @@ func cmdBatch(ctx context.Context, app *App, args []string) error {
 		}
 		return nil
 	case "approve":
-		id, err := needID()
+		ids, err := needIDs()
 		if err != nil {
 			return err
 		}
-		if err := st.ApproveBatch(ctx, id, *by); err != nil {
+		if err := st.ApproveBatches(ctx, ids, *by); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "batch %s approved by %s: the next run delivers it\n", id, *by)
-		alerts, err := st.BatchAlerts(ctx, id)
-		if err != nil {
-			return err
-		}
-		if len(alerts) > 0 {
-			fmt.Fprintf(app.stderr, "warning: %d of its payments changed after the batch was made (zhutui batch show %s lists them); "+
-				"the next run pays them as the batch has them unless it is rejected first (zhutui batch reject %s --by USER --reason TEXT)\n",
-				len(alerts), id, id)
+		said := map[string]bool{}
+		for _, id := range ids {
+			if said[id] {
+				continue
+			}
+			said[id] = true
+			fmt.Fprintf(w, "batch %s approved by %s: the next run delivers it\n", id, *by)
+			alerts, err := st.BatchAlerts(ctx, id)
+			if err != nil {
+				return err
+			}
+			if len(alerts) > 0 {
+				fmt.Fprintf(app.stderr, "warning: batch %s: %d of its payments changed after the batch was made (zhutui batch show %s lists them); "+
+					"the next run pays them as the batch has them unless it is rejected first (zhutui batch reject %s --by USER --reason TEXT)\n",
+					id, len(alerts), id, id)
+			}
 		}
 		return nil
 	case "reject":

@@ -334,7 +334,7 @@ func printAwaiting(w io.Writer, res *pipeline.Result) {
 	if len(ids) > shown {
 		list += fmt.Sprintf(" and %d more", len(ids)-shown)
 	}
-	fmt.Fprintf(w, "  still awaiting approval: %s made by earlier runs, %s yuan: %s (zhutui batch approve ID --by USER)\n",
+	fmt.Fprintf(w, "  still awaiting approval: %s made by earlier runs, %s yuan: %s (zhutui batch approve ID... --by USER)\n",
 		pipeline.Counted(int64(len(ids)), "batch", "batches"), pipeline.FormatFen(fen), list)
 }
 

@@ -696,7 +696,7 @@ func TestExitCodes(t *testing.T) {
 	}
 	// One batch per decision: a second ID is not taken as approved too.
 	if _, errs, code := w.zhutui("batch", "approve", "B2014020101", "B2014020102", "--by", "finance-li"); code != 2 ||
-		!strings.Contains(errs, "usage: zhutui batch approve ID --by USER") {
+		!strings.Contains(errs, "usage: zhutui batch approve ID... --by USER") {
 		t.Errorf("approve of two batches at once: exit %d, %q", code, errs)
 	}
 	if _, errs, code := w.zhutui("ledger", "verfy"); code != 2 || !strings.Contains(errs, "usage: zhutui ledger verify") {

@@ -177,13 +177,44 @@ func TestAwaitingApprovalSaidEachNight(t *testing.T) {
 	w.ok("run", "--as-of", "2014-02-01")
 	w.editConfig(t, "required = true", "required = false")
 	out := w.ok("run", "--as-of", "2014-02-02")
-	if !strings.Contains(out, "  still awaiting approval: 1 batch made by earlier runs, 19000.00 yuan: B2014020101 (zhutui batch approve ID --by USER)\n") ||
+	if !strings.Contains(out, "  still awaiting approval: 1 batch made by earlier runs, 19000.00 yuan: B2014020101 (zhutui batch approve ID... --by USER)\n") ||
 		strings.Contains(out, "delivered") {
 		t.Errorf("the night after, approval turned off:\n%s", out)
 	}
 	w.ok("batch", "approve", "B2014020101", "--by", "finance-li")
 	if out := w.ok("run", "--as-of", "2014-02-03"); strings.Contains(out, "still awaiting") || !strings.Contains(out, "delivered ZTPAY_B2014020101.txt") {
 		t.Errorf("the night after the approval:\n%s", out)
+	}
+}
+
+// TestApproveSeveral: zhutui batch approve takes several batches: all of
+// them are approved, or, when one cannot be, none, each that cannot named.
+func TestApproveSeveral(t *testing.T) {
+	w := workdirWith(t, testConfig+"max_lines = 5\n")
+	w.ok("init")
+	w.dropNight1(t)
+	if out := w.ok("run", "--as-of", "2014-02-01"); strings.Count(out, "AWAITING_APPROVAL\n") != 3 {
+		t.Fatalf("want three batches of at most 5 lines:\n%s", out)
+	}
+	_, errs, code := w.zhutui("batch", "approve", "B2014020101", "B2014020102", "B2014020109", "--by", "finance-li")
+	if code != 1 || !strings.Contains(errs, "1 batch of the 3 cannot be approved, so none was:\n    batch B2014020109: ") {
+		t.Fatalf("approve with an unknown batch among them: exit %d, %s", code, errs)
+	}
+	_, errs, code = w.zhutui("batch", "approve", "B2014020101", "B2014020102", "--by", "system")
+	if code != 1 || !strings.Contains(errs, "none of the 2 batches can be approved:\n    approve batch B2014020101: system created it") {
+		t.Fatalf("approve two by their creator: exit %d, %s", code, errs)
+	}
+	if out := w.ok("batch", "list"); strings.Contains(out, "finance-li") {
+		t.Fatalf("a batch approved when another could not be:\n%s", out)
+	}
+	out := w.ok("batch", "approve", "B2014020101", "--by", "finance-li", "B2014020102", "B2014020101")
+	if out != "batch B2014020101 approved by finance-li: the next run delivers it\nbatch B2014020102 approved by finance-li: the next run delivers it\n" {
+		t.Fatalf("approve two (one named twice):\n%s", out)
+	}
+	out = w.ok("run", "--as-of", "2014-02-02")
+	if !strings.Contains(out, "delivered ZTPAY_B2014020101.txt\n  delivered ZTPAY_B2014020102.txt\n") || strings.Contains(out, "ZTPAY_B2014020103") ||
+		!strings.Contains(out, "still awaiting approval: 1 batch made by earlier runs, ") {
+		t.Errorf("the night after two of three were approved:\n%s", out)
 	}
 }
 

@@ -438,7 +438,7 @@ func TestAlertsListedInFull(t *testing.T) {
 	}
 	out, errs, code := w.zhutui("batch", "approve", batch, "--by", "finance-li")
 	if code != 0 || !strings.Contains(out, "approved by finance-li") ||
-		!strings.Contains(errs, fmt.Sprintf("warning: %d of its payments changed after the batch was made", lines)) {
+		!strings.Contains(errs, fmt.Sprintf("warning: batch %s: %d of its payments changed after the batch was made", batch, lines)) {
 		t.Errorf("zhutui batch approve %s: exit %d\nstdout:\n%s\nstderr:\n%s", batch, code, out, errs)
 	}
 }

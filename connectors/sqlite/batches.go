@@ -317,29 +317,57 @@ func (s *Store) BatchEvents(ctx context.Context, id string) ([]pipeline.BatchEve
 	return out, err
 }
 
-// ApproveBatch records the approval of a batch awaiting it. Its creator
-// cannot approve it.
-func (s *Store) ApproveBatch(ctx context.Context, id, by string) error {
+// ApproveBatches approves batches awaiting approval, all of them or, when
+// any cannot be approved (not awaiting approval, unknown, or made by the
+// approver), none: the error names each that cannot.
+func (s *Store) ApproveBatches(ctx context.Context, ids []string, by string) error {
 	by = strings.TrimSpace(by)
+	if by == "" {
+		return errors.New("approve: say who approves (--by)")
+	}
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		row, err := batchHead(ctx, tx, id)
-		if err != nil {
-			return err
+		var problems []string
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			if err := s.approve(ctx, tx, id, by); err != nil {
+				if len(ids) == 1 {
+					return err
+				}
+				problems = append(problems, err.Error())
+			}
 		}
 		switch {
-		case by == "":
-			return errors.New("approve: say who approves (--by)")
-		case row.Status != string(pipeline.BatchAwaitingApproval):
-			return fmt.Errorf("approve batch %s: it is %s, not awaiting approval", id, row.Status)
-		case strings.EqualFold(by, row.CreatedBy):
-			return fmt.Errorf("approve batch %s: %s created it and cannot also approve it", id, by)
+		case len(problems) == len(seen):
+			return fmt.Errorf("none of the %d batches can be approved:\n    %s", len(seen), strings.Join(problems, "\n    "))
+		case len(problems) > 0:
+			return fmt.Errorf("%s of the %d cannot be approved, so none was:\n    %s",
+				pipeline.Counted(int64(len(problems)), "batch", "batches"), len(seen), strings.Join(problems, "\n    "))
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE batches SET status = 'APPROVED', approved_by = ?, approved_at = ? WHERE id = ?`,
-			by, s.now(), id); err != nil {
-			return err
-		}
-		return batchEvent(ctx, tx, id, s.now(), by, "approved", "")
+		return nil
 	})
+}
+
+// approve approves one batch awaiting approval, within tx.
+func (s *Store) approve(ctx context.Context, tx *sqlx.Tx, id, by string) error {
+	row, err := batchHead(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case row.Status != string(pipeline.BatchAwaitingApproval):
+		return fmt.Errorf("approve batch %s: it is %s, not awaiting approval", id, row.Status)
+	case strings.EqualFold(by, row.CreatedBy):
+		return fmt.Errorf("approve batch %s: %s created it and cannot also approve it", id, by)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE batches SET status = 'APPROVED', approved_by = ?, approved_at = ? WHERE id = ?`,
+		by, s.now(), id); err != nil {
+		return err
+	}
+	return batchEvent(ctx, tx, id, s.now(), by, "approved", "")
 }
 
 // RejectBatch rejects a batch not yet delivered: its payments are ELIGIBLE
