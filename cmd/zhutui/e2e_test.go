@@ -694,10 +694,15 @@ func TestExitCodes(t *testing.T) {
 	if _, errs, code := w.zhutui("batch", "lsit"); code != 2 || !strings.Contains(errs, `zhutui batch: unknown subcommand "lsit"`) {
 		t.Errorf("a mistyped batch subcommand: exit %d, %q", code, errs)
 	}
-	// One batch per decision: a second ID is not taken as approved too.
-	if _, errs, code := w.zhutui("batch", "approve", "B2014020101", "B2014020102", "--by", "finance-li"); code != 2 ||
+	// A rejection is one batch's: a second ID is not taken as rejected too
+	// (an approval takes several, TestApproveSeveral).
+	if _, errs, code := w.zhutui("batch", "reject", "B2014020101", "B2014020102", "--by", "finance-li", "--reason", "x"); code != 2 ||
+		!strings.Contains(errs, "usage: zhutui batch reject ID --by USER --reason TEXT") {
+		t.Errorf("reject of two batches at once: exit %d, %q", code, errs)
+	}
+	if _, errs, code := w.zhutui("batch", "approve", "--by", "finance-li"); code != 2 ||
 		!strings.Contains(errs, "usage: zhutui batch approve ID... --by USER") {
-		t.Errorf("approve of two batches at once: exit %d, %q", code, errs)
+		t.Errorf("approve of no batch: exit %d, %q", code, errs)
 	}
 	if _, errs, code := w.zhutui("ledger", "verfy"); code != 2 || !strings.Contains(errs, "usage: zhutui ledger verify") {
 		t.Errorf("a mistyped ledger subcommand: exit %d, %q", code, errs)
