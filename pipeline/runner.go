@@ -94,8 +94,25 @@ type Runner struct {
 	Bank    Banking
 	SMS     Messaging
 	Reports Reporter
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Anchor, when set, records each file delivered outside the database.
+	Anchor Anchor
+	Log    *slog.Logger
+	Now    func() time.Time
+}
+
+// Anchor records, outside the database, a file a run delivered and the
+// ledger's head after it, so that a database put back from an older copy
+// can be told from the one that delivered it (connectors/anchor).
+type Anchor interface {
+	Delivered(ctx context.Context, runID int64, name string) error
+}
+
+// anchor records a delivery in r.Anchor, if there is one.
+func (r *Runner) anchor(ctx context.Context, runID int64, name string) error {
+	if r.Anchor == nil {
+		return nil
+	}
+	return r.Anchor.Delivered(ctx, runID, name)
 }
 
 // Result is what a run did.
@@ -424,6 +441,9 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 		if err := r.Store.MarkSent(ctx, runID, id, ds); err != nil {
 			return "", err
 		}
+		if err := r.anchor(ctx, runID, name); err != nil {
+			return "", err
+		}
 		res.Delivered = append(res.Delivered, id)
 		r.log().Info("batch delivered", "run", runID, "batch", id, "file", name)
 	}
@@ -475,7 +495,10 @@ func (r *Runner) takenByTheBank(ctx context.Context, runID int64, b *Batch, name
 	for i := range ds {
 		ds[i].Already, ds[i].Note = true, note
 	}
-	return true, r.Store.MarkSent(ctx, runID, b.ID, ds)
+	if err := r.Store.MarkSent(ctx, runID, b.ID, ds); err != nil {
+		return false, err
+	}
+	return true, r.anchor(ctx, runID, name)
 }
 
 // checkFolder asks loc whether its folder itself is there, where loc can
@@ -580,6 +603,9 @@ func (r *Runner) notify(ctx context.Context, runID int64, res *Result) (string, 
 		d := r.delivery("sms", strings.SplitN(strings.TrimPrefix(name, "ZTSMS_"), "_", 2)[0], r.SMS.Outbox.String(), name, data)
 		d.Already, d.Note = already, note
 		if err := r.Store.MarkSMSDelivered(ctx, runID, d); err != nil {
+			return "", err
+		}
+		if err := r.anchor(ctx, runID, name); err != nil {
 			return "", err
 		}
 		res.SMSFiles = append(res.SMSFiles, name)

@@ -122,6 +122,9 @@ func (app *App) cycle(ctx context.Context, cfg *Config, st *sqlite.Store, date p
 		return nil, err
 	}
 	defer lease.Release()
+	if err := app.anchor(cfg, st).Check(ctx); err != nil {
+		return nil, err
+	}
 	runID := rerun
 	if runID == 0 {
 		if runID, err = st.BeginRun(ctx, date, trigger); err != nil {
@@ -534,6 +537,9 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 	w := app.stdout
 	// What stops the next run before it is recorded shows here too.
 	if err := sameProgramme(ctx, cfg, st); err != nil {
+		fmt.Fprintf(w, "runs are refused: %v\n\n", err)
+	}
+	if err := app.anchor(cfg, st).Check(ctx); err != nil {
 		fmt.Fprintf(w, "runs are refused: %v\n\n", err)
 	}
 	if fi, err := os.Stat(cfg.Database); err == nil && fi.Mode().Perm()&0o004 != 0 {

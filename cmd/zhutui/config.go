@@ -47,6 +47,10 @@ type Config struct {
 		// KeyFile holds the ledger's HMAC key when $ZHUTUI_LEDGER_KEY is not
 		// set (default: zhutui.ledger.key beside the database).
 		KeyFile string `toml:"key_file"`
+		// AnchorFile records every file delivered with the ledger's head
+		// then, so that a database put back from an older copy is refused
+		// (default: zhutui.ledger.anchor beside the database).
+		AnchorFile string `toml:"anchor_file"`
 	} `toml:"ledger"`
 
 	SSH struct {
@@ -187,6 +191,11 @@ func (c *Config) defaults() error {
 	} else {
 		c.Ledger.KeyFile = c.path(c.Ledger.KeyFile)
 	}
+	if c.Ledger.AnchorFile == "" {
+		c.Ledger.AnchorFile = filepath.Join(filepath.Dir(c.Database), "zhutui.ledger.anchor")
+	} else {
+		c.Ledger.AnchorFile = c.path(c.Ledger.AnchorFile)
+	}
 	c.Reports = c.path(c.Reports)
 	if c.Programme != "" {
 		c.Programme = c.path(c.Programme)
@@ -256,6 +265,7 @@ const defaultConfig = `# zhutui configuration. Every key has a default; relative
 
 [ledger]
 # key_file = "zhutui.ledger.key"   # the ledger's HMAC key, when $ZHUTUI_LEDGER_KEY is not set; keep it outside backups of the database
+# anchor_file = "zhutui.ledger.anchor"  # every file delivered, with the ledger's head then: a database put back from an older copy is refused; keep it outside backups of the database
 
 [ssh]
 # key_file = ""             # private key for sftp:// locations

@@ -218,6 +218,67 @@ func TestApproveSeveral(t *testing.T) {
 	}
 }
 
+// TestDatabasePutBack: a database put back from a copy made before a night
+// delivered a batch would take the night's files again and pay the same
+// people a second time, and write its report over that night's. The anchor
+// file beside it recorded the delivery with the ledger's head, so every run
+// is refused, naming what was delivered since the copy, until the newest
+// database is back, or an operator moves the anchor file aside.
+func TestDatabasePutBack(t *testing.T) {
+	w := workdirWith(t, testConfig+"[approval]\nrequired = false\n")
+	w.ok("init")
+	w.dropNight1(t)
+	if _, err := w.sql("VACUUM INTO '" + w.path("copy.db") + "'"); err != nil {
+		t.Fatal(err)
+	}
+	if out := w.ok("run", "--as-of", "2014-02-01"); !strings.Contains(out, "delivered ZTPAY_B2014020101.txt") {
+		t.Fatalf("night 1:\n%s", out)
+	}
+	newest := w.path("newest.db")
+	if _, err := w.sql("VACUUM INTO '" + newest + "'"); err != nil {
+		t.Fatal(err)
+	}
+	report := w.read("reports/run-1/summary.txt")
+
+	putBack := func(from string) {
+		copyFile(t, from, w.path("zhutui.db"))
+		os.Remove(w.path("zhutui.db-wal"))
+		os.Remove(w.path("zhutui.db-shm"))
+	}
+	putBack(w.path("copy.db"))
+	_, errs, code := w.zhutui("run", "--as-of", "2014-02-02")
+	if code != 1 || !strings.Contains(errs, "the database is older than what was delivered from it: run 1 delivered ZTPAY_B2014020101.txt at ") ||
+		!strings.Contains(errs, "(ZTPAY_B2014020101.txt of run 1), so none starts") {
+		t.Fatalf("a run on the database put back: exit %d, %s", code, errs)
+	}
+	if entries, _ := os.ReadDir(w.path("outbox/payments")); len(entries) != 2 {
+		t.Errorf("payment files after the refused run: %v", entries)
+	}
+	if again := w.read("reports/run-1/summary.txt"); !bytes.Equal(report, again) {
+		t.Errorf("night 1's report was written over")
+	}
+	if st := w.ok("status"); !strings.Contains(st, "runs are refused: the database is older than what was delivered from it") {
+		t.Errorf("status on the database put back:\n%s", st)
+	}
+
+	putBack(newest)
+	if out := w.ok("run", "--as-of", "2014-02-02"); strings.Contains(out, "delivered") || !strings.Contains(out, "run 2\n") {
+		t.Errorf("a run on the newest database, put back:\n%s", out)
+	}
+
+	// No newer copy, and the bank told: the operator moves the anchor aside.
+	putBack(w.path("copy.db"))
+	if err := os.Rename(w.path("zhutui.ledger.anchor"), w.path("zhutui.ledger.anchor.before-copy")); err != nil {
+		t.Fatal(err)
+	}
+	if out := w.ok("run", "--as-of", "2014-02-03"); !strings.Contains(out, "delivered ZTPAY_B2014020301.txt") {
+		t.Errorf("a run after the anchor was moved aside:\n%s", out)
+	}
+	if a := string(w.read("zhutui.ledger.anchor")); !strings.Contains(a, " run=1 ") || !strings.Contains(a, "delivered=ZTPAY_B2014020301.txt") {
+		t.Errorf("the new anchor file:\n%s", a)
+	}
+}
+
 // TestReissueSaysWhatItSkips: a returned payment whose registration is no
 // longer payable (its certificate revoked the night the bank returned it) is
 // not reissued, and zhutui batch reissue says which and why.

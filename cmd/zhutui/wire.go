@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"zhutui/connectors/anchor"
 	"zhutui/connectors/bankfile"
 	"zhutui/connectors/csvfile"
 	"zhutui/connectors/localdir"
@@ -78,6 +79,11 @@ var formats = pipeline.Formats{
 }
 
 // runner wires a nightly cycle from the configuration.
+// anchor is the database's anchor file (connectors/anchor).
+func (app *App) anchor(cfg *Config, st *sqlite.Store) *anchor.File {
+	return &anchor.File{Path: cfg.Ledger.AnchorFile, Ledger: st, Now: func() time.Time { return app.now().In(pipeline.Beijing) }}
+}
+
 func (app *App) runner(cfg *Config, st *sqlite.Store) (*pipeline.Runner, error) {
 	log, err := app.logger()
 	if err != nil {
@@ -86,7 +92,8 @@ func (app *App) runner(cfg *Config, st *sqlite.Store) (*pipeline.Runner, error) 
 	r := &pipeline.Runner{Store: st, Formats: formats, Log: log, Now: app.now,
 		Reports: &report.Writer{Dir: cfg.Reports, XLSXMaxRegistrations: cfg.XLSXMaxRegistrations, KeepState: true, Log: log},
 		Bank: pipeline.Banking{PayerAccount: cfg.Bank.PayerAccount, MaxLines: cfg.Bank.MaxLines,
-			ApprovalRequired: *cfg.Approval.Required, Format: bankfile.Format{}}}
+			ApprovalRequired: *cfg.Approval.Required, Format: bankfile.Format{}},
+		Anchor: app.anchor(cfg, st)}
 	if r.Bank.Payments, err = app.location(cfg, cfg.Locations.Payments); err != nil {
 		return nil, fmt.Errorf("locations.payments: %w", err)
 	}

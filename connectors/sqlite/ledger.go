@@ -178,6 +178,16 @@ func (s *Store) LedgerHead(ctx context.Context) (int64, string, error) {
 	return seq, head, nil
 }
 
+// LedgerHash returns the hash of entry seq, false when the ledger has none.
+func (s *Store) LedgerHash(ctx context.Context, seq int64) (string, bool, error) {
+	var hash string
+	err := s.db.QueryRowContext(ctx, `SELECT hash FROM ledger_entries WHERE seq = ?`, seq).Scan(&hash)
+	if isNoRows(err) {
+		return "", false, nil
+	}
+	return hash, err == nil, err
+}
+
 // VerifyLedger recomputes the whole chain and every balance, and checks the
 // balances against the payments: each money status's account must hold
 // exactly the money of the payments in that status, and each payment's own
