@@ -49,7 +49,7 @@ type Config struct {
 		KeyFile string `toml:"key_file"`
 		// AnchorFile records every file delivered with the ledger's head
 		// then, so that a database put back from an older copy is refused
-		// (default: zhutui.ledger.anchor beside the database).
+		// (default: beside the database, NAME.ledger.anchor for NAME.db).
 		AnchorFile string `toml:"anchor_file"`
 	} `toml:"ledger"`
 
@@ -192,7 +192,10 @@ func (c *Config) defaults() error {
 		c.Ledger.KeyFile = c.path(c.Ledger.KeyFile)
 	}
 	if c.Ledger.AnchorFile == "" {
-		c.Ledger.AnchorFile = filepath.Join(filepath.Dir(c.Database), "zhutui.ledger.anchor")
+		// Named after the database, so that two in one folder keep two
+		// (zhutui.db: zhutui.ledger.anchor), and not matched by zhutui.db*.
+		base := strings.TrimSuffix(filepath.Base(c.Database), filepath.Ext(c.Database))
+		c.Ledger.AnchorFile = filepath.Join(filepath.Dir(c.Database), base+".ledger.anchor")
 	} else {
 		c.Ledger.AnchorFile = c.path(c.Ledger.AnchorFile)
 	}
@@ -265,7 +268,7 @@ const defaultConfig = `# zhutui configuration. Every key has a default; relative
 
 [ledger]
 # key_file = "zhutui.ledger.key"   # the ledger's HMAC key, when $ZHUTUI_LEDGER_KEY is not set; keep it outside backups of the database
-# anchor_file = "zhutui.ledger.anchor"  # every file delivered, with the ledger's head then: a database put back from an older copy is refused; keep it outside backups of the database
+# anchor_file = "zhutui.ledger.anchor"  # (for zhutui.db) every file delivered, with the ledger's head then: a database put back from an older copy is refused; keep it outside backups of the database
 
 [ssh]
 # key_file = ""             # private key for sftp:// locations

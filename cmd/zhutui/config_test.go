@@ -22,6 +22,7 @@ func TestConfigDefaults(t *testing.T) {
 		{"reports", c.Reports, filepath.Join(dir, "reports")},
 		{"programme", c.Programme, ""},
 		{"ledger key", c.Ledger.KeyFile, filepath.Join(dir, "zhutui.ledger.key")},
+		{"anchor", c.Ledger.AnchorFile, filepath.Join(dir, "zhutui.ledger.anchor")},
 		{"registrations", c.Locations.Registrations, "file://" + filepath.Join(dir, "inbox/registrations")},
 		{"certificates", c.Locations.Certificates, "file://" + filepath.Join(dir, "inbox/certificates")},
 		{"results", c.Locations.Results, "file://" + filepath.Join(dir, "inbox/results")},
@@ -72,6 +73,7 @@ payments = "bank/out"
 	for _, f := range []struct{ name, got, want string }{
 		{"database", c.Database, filepath.Join(elsewhere, "z.db")},
 		{"ledger key", c.Ledger.KeyFile, filepath.Join(elsewhere, "zhutui.ledger.key")},
+		{"anchor", c.Ledger.AnchorFile, filepath.Join(elsewhere, "z.ledger.anchor")},
 		{"reports", c.Reports, filepath.Join(dir, "reports")},
 		{"programme", c.Programme, filepath.Join(dir, "programmes/2014.toml")},
 		{"ssh key", c.SSH.KeyFile, filepath.Join(dir, "keys/id_ed25519")},
@@ -83,15 +85,15 @@ payments = "bank/out"
 			t.Errorf("%s = %q, want %q", f.name, f.got, f.want)
 		}
 	}
-	if err := os.WriteFile(path, []byte("[ledger]\nkey_file = \"secret/ledger.key\"\n[approval]\nrequired = false\n"), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte("[ledger]\nkey_file = \"secret/ledger.key\"\nanchor_file = \"keep/anchor\"\n[approval]\nrequired = false\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if c, err = loadConfig(path, true); err != nil {
 		t.Fatal(err)
 	}
-	if c.Ledger.KeyFile != filepath.Join(dir, "secret/ledger.key") || *c.Approval.Required {
-		t.Errorf("ledger key %q, approval required %v; want %q and false", c.Ledger.KeyFile, *c.Approval.Required,
-			filepath.Join(dir, "secret/ledger.key"))
+	if c.Ledger.KeyFile != filepath.Join(dir, "secret/ledger.key") || c.Ledger.AnchorFile != filepath.Join(dir, "keep/anchor") || *c.Approval.Required {
+		t.Errorf("ledger key %q, anchor %q, approval required %v; want %q, %q and false", c.Ledger.KeyFile, c.Ledger.AnchorFile,
+			*c.Approval.Required, filepath.Join(dir, "secret/ledger.key"), filepath.Join(dir, "keep/anchor"))
 	}
 }
 
