@@ -326,48 +326,61 @@ func (s *Store) ApproveBatches(ctx context.Context, ids []string, by string) err
 		return errors.New("approve: say who approves (--by)")
 	}
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var problems []string
+		var refused []error
 		seen := map[string]bool{}
 		for _, id := range ids {
 			if seen[id] {
 				continue
 			}
 			seen[id] = true
-			if err := s.approve(ctx, tx, id, by); err != nil {
-				if len(ids) == 1 {
-					return err
-				}
-				problems = append(problems, err.Error())
+			no, err := s.approve(ctx, tx, id, by)
+			if err != nil {
+				return err
+			}
+			if no != nil {
+				refused = append(refused, no)
 			}
 		}
 		switch {
-		case len(problems) == len(seen):
-			return fmt.Errorf("none of the %d batches can be approved:\n    %s", len(seen), strings.Join(problems, "\n    "))
-		case len(problems) > 0:
-			return fmt.Errorf("%s of the %d cannot be approved, so none was:\n    %s",
-				pipeline.Counted(int64(len(problems)), "batch", "batches"), len(seen), strings.Join(problems, "\n    "))
+		case len(refused) == 0:
+			return nil
+		case len(seen) == 1:
+			return refused[0]
+		case len(refused) == len(seen):
+			return fmt.Errorf("none of the %d batches can be approved:\n    %s", len(seen), joinErrors(refused))
 		}
-		return nil
+		return fmt.Errorf("%s of the %d cannot be approved, so none was:\n    %s",
+			pipeline.Counted(int64(len(refused)), "batch", "batches"), len(seen), joinErrors(refused))
 	})
 }
 
-// approve approves one batch awaiting approval, within tx.
-func (s *Store) approve(ctx context.Context, tx *sqlx.Tx, id, by string) error {
-	row, err := batchHead(ctx, tx, id)
-	if err != nil {
-		return err
+func joinErrors(errs []error) string {
+	s := make([]string, len(errs))
+	for i, err := range errs {
+		s[i] = err.Error()
 	}
+	return strings.Join(s, "\n    ")
+}
+
+// approve approves one batch awaiting approval, within tx; it returns why
+// it cannot (no, with nothing done), or the error that stopped it.
+func (s *Store) approve(ctx context.Context, tx *sqlx.Tx, id, by string) (no, err error) {
+	row, err := batchHead(ctx, tx, id)
 	switch {
+	case errors.Is(err, pipeline.ErrNotFound):
+		return err, nil
+	case err != nil:
+		return nil, err
 	case row.Status != string(pipeline.BatchAwaitingApproval):
-		return fmt.Errorf("approve batch %s: it is %s, not awaiting approval", id, row.Status)
+		return fmt.Errorf("approve batch %s: it is %s, not awaiting approval", id, row.Status), nil
 	case strings.EqualFold(by, row.CreatedBy):
-		return fmt.Errorf("approve batch %s: %s created it and cannot also approve it", id, by)
+		return fmt.Errorf("approve batch %s: %s created it and cannot also approve it", id, by), nil
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE batches SET status = 'APPROVED', approved_by = ?, approved_at = ? WHERE id = ?`,
 		by, s.now(), id); err != nil {
-		return err
+		return nil, err
 	}
-	return batchEvent(ctx, tx, id, s.now(), by, "approved", "")
+	return nil, batchEvent(ctx, tx, id, s.now(), by, "approved", "")
 }
 
 // RejectBatch rejects a batch not yet delivered: its payments are ELIGIBLE
