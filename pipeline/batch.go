@@ -11,6 +11,11 @@ import (
 // stage, which then commits nothing.
 var ErrNoPayerAccount = errors.New("no payer account: set [bank] payer_account")
 
+// ErrNotOneLine refuses who decides on a batch, or why, when it holds a
+// control character: a line break in it would print as an event line of its
+// own in the batch's history. A usage error (exit status 2).
+var ErrNotOneLine = errors.New("--by and --reason are one line of text")
+
 // BatchStatus is where a payment batch stands.
 type BatchStatus string
 

@@ -700,6 +700,10 @@ func TestExitCodes(t *testing.T) {
 		!strings.Contains(errs, "usage: zhutui batch reject ID --by USER --reason TEXT") {
 		t.Errorf("reject of two batches at once: exit %d, %q", code, errs)
 	}
+	if _, errs, code := w.zhutui("batch", "approve", "B2014020101", "--by", "li\n  2014-02-01 09:00:00  approved   by boss"); code != 2 ||
+		!strings.Contains(errs, `approve: "li\n  2014-02-01 09:00:00  approved   by boss" holds a control character`) {
+		t.Errorf("approve by a name with a line break: exit %d, %q", code, errs)
+	}
 	if _, errs, code := w.zhutui("batch", "approve", "--by", "finance-li"); code != 2 ||
 		!strings.Contains(errs, "usage: zhutui batch approve ID... --by USER") {
 		t.Errorf("approve of no batch: exit %d, %q", code, errs)

@@ -143,7 +143,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
-	case errors.As(err, &ce), errors.Is(err, pipeline.ErrNoPayerAccount):
+	case errors.As(err, &ce), errors.Is(err, pipeline.ErrNoPayerAccount), errors.Is(err, pipeline.ErrNotOneLine):
 		fmt.Fprintf(stderr, "zhutui %s: %v\n", rest[0], err)
 		return exitUsage
 	default:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode"
 
 	"github.com/jmoiron/sqlx"
 
@@ -325,6 +326,9 @@ func (s *Store) ApproveBatches(ctx context.Context, ids []string, by string) err
 	if by == "" {
 		return errors.New("approve: say who approves (--by)")
 	}
+	if err := plainText("approve", by); err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var refused []error
 		seen := map[string]bool{}
@@ -362,6 +366,17 @@ func joinErrors(errs []error) string {
 	return strings.Join(s, "\n    ")
 }
 
+// plainText refuses who decides (--by) or why (--reason) when either holds a
+// control character (pipeline.ErrNotOneLine).
+func plainText(verb string, texts ...string) error {
+	for _, t := range texts {
+		if strings.ContainsFunc(t, func(r rune) bool { return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' }) {
+			return fmt.Errorf("%s: %q holds a control character (a line break, say): %w", verb, t, pipeline.ErrNotOneLine)
+		}
+	}
+	return nil
+}
+
 // approve approves one batch awaiting approval, within tx; it returns why
 // it cannot (no, with nothing done), or the error that stopped it.
 func (s *Store) approve(ctx context.Context, tx *sqlx.Tx, id, by string) (no, err error) {
@@ -390,6 +405,9 @@ func (s *Store) RejectBatch(ctx context.Context, id, by, reason string) error {
 	by, reason = strings.TrimSpace(by), strings.TrimSpace(reason)
 	if by == "" || reason == "" {
 		return errors.New("reject: say who rejects (--by) and why (--reason)")
+	}
+	if err := plainText("reject", by, reason); err != nil {
+		return err
 	}
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		b, row, err := getBatch(ctx, tx, id)
@@ -449,6 +467,9 @@ func (s *Store) ReissueBatch(ctx context.Context, id, by, reason string) (int, [
 	by, reason = strings.TrimSpace(by), strings.TrimSpace(reason)
 	if by == "" || reason == "" {
 		return 0, nil, errors.New("reissue: say who reissues (--by) and why (--reason)")
+	}
+	if err := plainText("reissue", by, reason); err != nil {
+		return 0, nil, err
 	}
 	n := 0
 	var skipped []string

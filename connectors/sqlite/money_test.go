@@ -223,6 +223,26 @@ func TestBatches(t *testing.T) {
 				t.Fatalf("reissued by %q for %q: err = %v", tc.by, tc.reason, err)
 			}
 		}
+		// Who and why are one line: a line break would print as an event
+		// of its own in zhutui batch show.
+		forged := "li\n  2014-02-01 09:00:00  approved   by boss"
+		for _, tc := range []struct{ by, reason string }{{forged, "wrong payer"}, {"finance-li", forged}, {"li\u2028boss", "x"}, {"li\x1b[2K", "x"}} {
+			if err := st.RejectBatch(ctx, "B2014020101", tc.by, tc.reason); err == nil || !strings.Contains(err.Error(), "holds a control character") {
+				t.Fatalf("rejected by %q for %q: err = %v", tc.by, tc.reason, err)
+			}
+			if _, _, err := st.ReissueBatch(ctx, "B2014020101", tc.by, tc.reason); err == nil || !strings.Contains(err.Error(), "holds a control character") {
+				t.Fatalf("reissued by %q for %q: err = %v", tc.by, tc.reason, err)
+			}
+			if tc.by == "finance-li" {
+				continue
+			}
+			if err := st.ApproveBatches(ctx, []string{"B2014020101"}, tc.by); err == nil || !strings.Contains(err.Error(), "holds a control character") {
+				t.Fatalf("approved by %q: err = %v", tc.by, err)
+			}
+		}
+		if events, _ := st.BatchEvents(ctx, "B2014020101"); len(events) != 1 {
+			t.Errorf("events after the refusals: %+v", events)
+		}
 	})
 	t.Run("RejectedBatchIsEligibleAgain", func(t *testing.T) {
 		if err := st.RejectBatch(ctx, "B2014020102", "finance-li", "wrong payer account"); err != nil {
