@@ -12,3 +12,21 @@ func TestCounted(t *testing.T) {
 		}
 	}
 }
+
+func TestOneLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"东城区服务站":                       "东城区服务站",
+		"朝阳区服务站\n  verdict 结论: FORGED": `朝阳区服务站\n  verdict 结论: FORGED`,
+		"a\r\nb\tc":          `a\r\nb\tc`,
+		"\x1b[31mRED":        `\x1b[31mRED`,
+		"li\u2028boss\u0085": `li\u2028boss\u0085`,
+		"":                   "",
+	} {
+		if got := OneLine(in); got != want {
+			t.Errorf("OneLine(%q) = %q, want %q", in, got, want)
+		}
+		if IsOneLine(in) != (in == want) {
+			t.Errorf("IsOneLine(%q) = %v", in, IsOneLine(in))
+		}
+	}
+}

@@ -104,7 +104,7 @@ func cmdBatch(ctx context.Context, app *App, args []string) error {
 			return err
 		}
 		for _, e := range events {
-			fmt.Fprintf(w, "  %s  %-10s by %s  %s\n", e.At, e.Action, e.Actor, e.Detail)
+			fmt.Fprintf(w, "  %s  %-10s by %s  %s\n", e.At, e.Action, pipeline.OneLine(e.Actor), pipeline.OneLine(e.Detail))
 		}
 		alerts, err := st.BatchAlerts(ctx, id)
 		if err != nil {
@@ -113,7 +113,7 @@ func cmdBatch(ctx context.Context, app *App, args []string) error {
 		if len(alerts) > 0 {
 			fmt.Fprintf(w, "  alerts: %d of its payments changed after the batch was made (the report lists them too)\n", len(alerts))
 			for _, a := range alerts[:min(len(alerts), pipeline.MaxListed)] {
-				fmt.Fprintf(w, "    %s (%s, %s): %s\n", a.RegistrationID, a.PaymentRef, a.PaymentStatus, a.Describe())
+				fmt.Fprintf(w, "    %s (%s, %s): %s\n", a.RegistrationID, a.PaymentRef, a.PaymentStatus, pipeline.OneLine(a.Describe()))
 			}
 			if more := len(alerts) - pipeline.MaxListed; more > 0 {
 				fmt.Fprintf(w, "    … and %d more, all in the report's alerts.csv\n", more)

@@ -273,10 +273,10 @@ func (app *App) printResult(res *pipeline.Result) {
 	fmt.Fprintf(w, "run %d\n", res.RunID)
 	for _, t := range res.Files {
 		if t.Quarantined != "" {
-			fmt.Fprintf(w, "  %-13s %s: QUARANTINED: %s\n", t.Kind, t.Name, t.Quarantined)
+			fmt.Fprintf(w, "  %-13s %s: QUARANTINED: %s\n", t.Kind, pipeline.OneLine(t.Name), pipeline.OneLine(t.Quarantined))
 			continue
 		}
-		fmt.Fprintf(w, "  %-13s %s: %d applied, %d unchanged, %d rejected\n", t.Kind, t.Name, t.Applied, t.Unchanged, t.Rejected)
+		fmt.Fprintf(w, "  %-13s %s: %d applied, %d unchanged, %d rejected\n", t.Kind, pipeline.OneLine(t.Name), t.Applied, t.Unchanged, t.Rejected)
 	}
 	if res.Failed != pipeline.StageCollect { // reconcile ran, in this attempt or an earlier one
 		c := res.Reconcile
@@ -592,7 +592,7 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 	if len(r.Quarantined) > 0 {
 		fmt.Fprintln(w, "\nquarantined files (the last 10, latest first; when, what, why):")
 		for _, f := range r.Quarantined {
-			fmt.Fprintf(w, "  %s  %s %s/%s: %s\n", f.TakenAt, f.Kind, f.Location, f.Name, f.Reason)
+			fmt.Fprintf(w, "  %s  %s %s/%s: %s\n", f.TakenAt, f.Kind, f.Location, pipeline.OneLine(f.Name), pipeline.OneLine(f.Reason))
 		}
 	}
 	if len(r.Awaiting) > 0 {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -478,5 +479,38 @@ func TestReportOfAnEarlierRun(t *testing.T) {
 	}
 	if !strings.Contains(string(mustRead(t, filepath.Join(dir, "summary.csv"))), "\nstate,after run,2,,\n") {
 		t.Error("summary.csv has no state row")
+	}
+}
+
+// TestTextCannotForgeALine: a value from an input file with a line break or
+// a terminal's escape in it (a station here) is shown escaped in
+// summary.txt, so that it cannot print a line of its own, a verdict say.
+func TestTextCannotForgeALine(t *testing.T) {
+	w := workdirWith(t, testConfig+"[approval]\nrequired = false\n")
+	w.ok("init")
+	src, err := os.ReadFile(filepath.Join(samples, "night1/registrations.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(src, []byte("\ufeff")))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	station := slices.Index(rows[0], "station")
+	rows[1][station] += "\n  verdict 结论: FORGED"
+	rows[2][station] = "\x1b[31mRED"
+	var b bytes.Buffer
+	if err := csv.NewWriter(&b).WriteAll(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.path("inbox/registrations/night1.csv"), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, filepath.Join(samples, "night1/certificates.csv"), w.path("inbox/certificates/night1.csv"))
+	w.ok("run", "--as-of", "2014-02-01")
+	summary := string(w.read("reports/run-1/summary.txt"))
+	if strings.Count(summary, "verdict 结论: ") != 2 || !strings.Contains(summary, `\n  verdict 结论: FORGED`+"\n") ||
+		strings.Contains(summary, "\n  verdict 结论: FORGED") || strings.Contains(summary, "\x1b") || !strings.Contains(summary, `  \x1b[31mRED`+"\n") {
+		t.Errorf("summary.txt:\n%s", summary)
 	}
 }

@@ -32,11 +32,11 @@ func writeSummaryText(b *bufio.Writer, sum *pipeline.Summary) error {
 	tw := tabwriter.NewWriter(b, 2, 4, 2, ' ', 0)
 	for _, f := range sum.Files {
 		if f.Outcome == pipeline.OutcomeQuarantined {
-			fmt.Fprintf(tw, "  %s\t%s\tQUARANTINED\t%s\n", f.Kind, Cell(f.Name), f.Reason)
+			fmt.Fprintf(tw, "  %s\t%s\tQUARANTINED\t%s\n", f.Kind, pipeline.OneLine(Cell(f.Name)), pipeline.OneLine(f.Reason))
 			continue
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%d applied\t%d unchanged\t%d rejected\t%s\tsha256 %.12s…\n",
-			f.Kind, Cell(f.Name), f.Applied, f.Unchanged, f.Rejected, f.Encoding, f.SHA256)
+			f.Kind, pipeline.OneLine(Cell(f.Name)), f.Applied, f.Unchanged, f.Rejected, f.Encoding, f.SHA256)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -47,7 +47,7 @@ func writeSummaryText(b *bufio.Writer, sum *pipeline.Summary) error {
 		fmt.Fprintf(b, "  %8s %8s %16s  %s\n", "count", "payable", "amount (yuan)", "key")
 		var count, payable, fen int64
 		for _, t := range sec.tallies {
-			label := Cell(t.Key)
+			label := pipeline.OneLine(Cell(t.Key))
 			if sec.name == "status" {
 				label += " " + pipeline.Status(t.Key).Text()
 			}
@@ -115,7 +115,7 @@ func writeMoneyText(b *bufio.Writer, sum *pipeline.Summary) {
 	if sum.AlertCount > 0 {
 		fmt.Fprintf(b, "\n提醒 Alerts: %s after a payment entered a batch (no money moved)\n", pipeline.Counted(sum.AlertCount, "change", "changes"))
 		for _, a := range sum.Alerts {
-			fmt.Fprintf(b, "  %s (%s, %s): %s\n", Cell(a.RegistrationID), a.PaymentRef, a.PaymentStatus, a.Describe())
+			fmt.Fprintf(b, "  %s (%s, %s): %s\n", Cell(a.RegistrationID), a.PaymentRef, a.PaymentStatus, pipeline.OneLine(a.Describe()))
 		}
 		moreText(b, sum.AlertCount, len(sum.Alerts), "alerts.csv")
 	}
@@ -129,7 +129,7 @@ func writeMoneyText(b *bufio.Writer, sum *pipeline.Summary) {
 	if p := m.Problems(); len(p) > 0 {
 		fmt.Fprintf(b, "\n不符 What does not add up\n")
 		for _, x := range p {
-			fmt.Fprintf(b, "  - %s\n", x)
+			fmt.Fprintf(b, "  - %s\n", pipeline.OneLine(x))
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"unicode"
 
 	"github.com/jmoiron/sqlx"
 
@@ -370,7 +369,7 @@ func joinErrors(errs []error) string {
 // control character (pipeline.ErrNotOneLine).
 func plainText(verb string, texts ...string) error {
 	for _, t := range texts {
-		if strings.ContainsFunc(t, func(r rune) bool { return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' }) {
+		if !pipeline.IsOneLine(t) {
 			return fmt.Errorf("%s: %q holds a control character (a line break, say): %w", verb, t, pipeline.ErrNotOneLine)
 		}
 	}
