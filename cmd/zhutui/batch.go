@@ -79,7 +79,7 @@ func cmdBatch(ctx context.Context, app *App, args []string) error {
 		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "batch\tstatus\tlines\ttotal\tpaid\treturned\tcreated\tapproved by")
 		for _, b := range bs {
-			approvedBy := b.ApprovedBy
+			approvedBy := pipeline.OneLine(b.ApprovedBy)
 			if approvedBy == "" {
 				approvedBy = "-" // not approved (yet)
 			}

@@ -607,7 +607,7 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 		fmt.Fprintln(w, "\napproved, for the next run to deliver:")
 		for _, b := range r.Approved {
 			fmt.Fprintf(w, "  %s: %s, %s yuan, approved %s by %s\n", b.ID, pipeline.Counted(b.Count, "line", "lines"), pipeline.FormatFen(b.TotalFen),
-				b.ApprovedAt, b.ApprovedBy)
+				b.ApprovedAt, pipeline.OneLine(b.ApprovedBy))
 			batchAlerts(w, r, b.ID)
 			switch {
 			case b.DeliveryRun == 0:
