@@ -14,6 +14,24 @@ import (
 	"zhutui/pipeline"
 )
 
+// nightConfig reads the configuration again for a night, so that what it
+// says when the night starts is what the night does (approval turned on in
+// the afternoon holds that night's batches): a daemon started days before
+// would otherwise run with what it said then. A configuration that no longer
+// loads fails the night, and so does another database, which the daemon has
+// open (restart it); a changed schedule takes a restart too, and is said.
+func nightConfig(started *Config, load func() (*Config, error)) (*Config, error) {
+	night, err := load()
+	if err != nil {
+		return nil, fmt.Errorf("the configuration, read again for tonight's run: %w", err)
+	}
+	if night.Database != started.Database {
+		return nil, fmt.Errorf("the configuration names the database %s, but the daemon has %s open since it started: "+
+			"restart the daemon to run on it", night.Database, started.Database)
+	}
+	return night, nil
+}
+
 // cmdDaemon runs the nightly cycle on the configured schedule until SIGINT
 // or SIGTERM. Runs never overlap (singleton mode; the run lease guards
 // against other processes too). On a signal the running stage is cut at its
@@ -56,7 +74,15 @@ func cmdDaemon(ctx context.Context, app *App, args []string) error {
 			defer turns.Unlock()
 			date := pipeline.DateOf(app.now())
 			log.Info("scheduled run starting", "business_date", date.String())
-			res, err := app.cycle(jctx, cfg, st, date, pipeline.TriggerSchedule, 0)
+			night, err := nightConfig(cfg, app.config)
+			if err != nil {
+				return err
+			}
+			if night.Schedule != cfg.Schedule {
+				log.Warn("the configuration's [schedule] changed since the daemon started: restart it to take the new one",
+					"cron", night.Schedule.Cron, "verify_cron", night.Schedule.VerifyCron, "time_zone", night.Schedule.TimeZone)
+			}
+			res, err := app.cycle(jctx, night, st, date, pipeline.TriggerSchedule, 0)
 			if res != nil && res.Summary != nil {
 				log.Info("scheduled run finished", "run", res.RunID, "verdict", res.Summary.Verdict())
 			}

@@ -175,6 +175,45 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// TestDaemonReadsTheConfigurationEachNight: each scheduled night runs with
+// what the configuration says when it starts, not what it said when the
+// daemon started: approval turned on holds that night's batch. A
+// configuration that no longer loads fails the night; a changed schedule
+// takes a restart, and the log says so.
+func TestDaemonReadsTheConfigurationEachNight(t *testing.T) {
+	w := workdirWith(t, testConfig+"[approval]\nrequired = false\n[schedule]\ncron = \"*/2 * * * * *\"\n")
+	w.ok("init")
+	d, _, errs := startDaemon(t, w, nil, "-v")
+	waitForLog(t, errs, "a scheduled run", func(log string) bool { return strings.Contains(log, "scheduled run finished") })
+
+	w.editConfig(t, "required = false", "required = true")
+	w.dropNight1(t)
+	var list string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if list = w.ok("batch", "list"); strings.Contains(list, "B") {
+			break
+		}
+	}
+	if !regexp.MustCompile(`(?m)^B\d{10} +AWAITING_APPROVAL +11 `).MatchString(list) {
+		t.Fatalf("the night after approval was turned on made:\n%s\nlog:\n%s", list, errs.String())
+	}
+	if payments, _ := filepath.Glob(w.path("outbox/payments/*")); len(payments) != 0 {
+		t.Errorf("delivered without approval: %v", payments)
+	}
+
+	w.editConfig(t, "[approval]", "[approval\n")
+	waitForLog(t, errs, "a night failed for its configuration", func(log string) bool {
+		return strings.Contains(log, "scheduled run failed") && strings.Contains(log, "the configuration, read again for tonight's run")
+	})
+	w.editConfig(t, "[approval\n", "[approval]")
+	w.editConfig(t, `cron = "*/2 * * * * *"`, `cron = "*/3 * * * * *"`)
+	waitForLog(t, errs, "the schedule's change", func(log string) bool {
+		return strings.Contains(log, "[schedule] changed since the daemon started: restart it")
+	})
+	d.Process.Signal(syscall.SIGTERM)
+	d.Wait()
+}
+
 // TestDaemonSchedule: the schedule is read in its time zone, not the
 // machine's (here New York's), a cron expression of six fields has seconds
 // first, and verify_cron = "off" schedules no verification.
