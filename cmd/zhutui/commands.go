@@ -453,6 +453,19 @@ func cmdIngest(ctx context.Context, app *App, args []string) error {
 	return err2
 }
 
+// sameFolder says whether a and b name one folder (the same path cleaned, or
+// the same file once both exist).
+func sameFolder(a, b string) bool {
+	if x, err := filepath.Abs(a); err == nil {
+		if y, err := filepath.Abs(b); err == nil && x == y {
+			return true
+		}
+	}
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
+}
+
 func cmdReport(ctx context.Context, app *App, args []string) error {
 	fs := app.flags("report")
 	runFlag := fs.String("run", "", "the run to report on (default: the latest)")
@@ -488,16 +501,19 @@ func cmdReport(ctx context.Context, app *App, args []string) error {
 	} else if runID == 0 {
 		return errors.New("no run yet: nothing to report")
 	}
-	dir := cfg.Reports
+	dir, configured := cfg.Reports, true
 	if *out != "" {
-		dir = *out
+		// --out naming the reports folder itself (./reports/, a link to it)
+		// is the reports folder.
+		dir, configured = *out, sameFolder(*out, cfg.Reports)
 	}
 	// A report shows the state now. The report an earlier run wrote is what
 	// finance staff reviewed then: it is not replaced by today's state.
-	if earlier := filepath.Join(dir, fmt.Sprintf("run-%d", runID)); runID != last && *out == "" {
+	if earlier := filepath.Join(dir, fmt.Sprintf("run-%d", runID)); runID != last && configured {
 		if _, err := os.Stat(earlier); err == nil {
 			return configErrorf("run %d is not the last run (%d): its report %s stays as it was written. "+
-				"A report shows the state now; to write one with run %d's files and rejects, give --out DIR", runID, last, earlier, runID)
+				"A report shows the state now; to write one with run %d's files and rejects, give --out DIR, a folder "+
+				"other than the reports folder %s", runID, last, earlier, runID, cfg.Reports)
 		}
 	}
 	log, err := app.logger()
@@ -506,7 +522,7 @@ func cmdReport(ctx context.Context, app *App, args []string) error {
 	}
 	// The state for the next night's report is kept in the configured
 	// folder only: a report written elsewhere reads every registration.
-	w := &report.Writer{Dir: dir, XLSXMaxRegistrations: cfg.XLSXMaxRegistrations, KeepState: *out == "", Log: log}
+	w := &report.Writer{Dir: dir, XLSXMaxRegistrations: cfg.XLSXMaxRegistrations, KeepState: configured, Log: log}
 	path, sum, err := w.Write(ctx, runID, st)
 	if err != nil {
 		return err

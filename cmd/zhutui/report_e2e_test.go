@@ -464,6 +464,16 @@ func TestReportOfAnEarlierRun(t *testing.T) {
 	if code != 2 || !strings.Contains(errs, "run 1 is not the last run (2)") || !strings.Contains(errs, "--out DIR") {
 		t.Fatalf("report --run 1: exit %d, %s", code, errs)
 	}
+	// --out naming the reports folder itself, however spelt, is refused too.
+	if err := os.Symlink("reports", w.path("link")); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{"reports", "./reports/", w.path("reports"), "link"} {
+		_, errs, code := w.zhutui("report", "--run", "1", "--out", out)
+		if code != 2 || !strings.Contains(errs, "run 1 is not the last run (2)") || !strings.Contains(errs, "a folder other than the reports folder") {
+			t.Errorf("report --run 1 --out %s: exit %d, %s", out, code, errs)
+		}
+	}
 	if !bytes.Equal(w.read("reports/run-1/summary.txt"), night1) {
 		t.Error("night 1's report was changed")
 	}
