@@ -212,15 +212,27 @@ func (c *Config) defaults() error {
 	// A night takes every *.csv of the registrations' folder as registrations
 	// and of the certificates' as certificates, and SMS files are *.csv too:
 	// two of these in one folder would each take the other's files, to be
-	// quarantined as the wrong kind.
-	csvFolders := []struct{ key, url string }{
-		{"registrations", c.Locations.Registrations}, {"certificates", c.Locations.Certificates}, {"sms", c.Locations.SMS}}
-	for i, a := range csvFolders {
-		for _, b := range csvFolders[i+1:] {
-			if strings.TrimSuffix(a.url, "/") == strings.TrimSuffix(b.url, "/") {
+	// quarantined as the wrong kind. And each folder is one party's: the
+	// payment files, with full card numbers, are the bank's alone (its
+	// result files may come back in the same folder), the SMS files, with
+	// mobiles, the SMS platform's.
+	folders := []struct {
+		key, url string
+		csv      bool
+	}{{"registrations", c.Locations.Registrations, true}, {"certificates", c.Locations.Certificates, true},
+		{"payments", c.Locations.Payments, false}, {"results", c.Locations.Results, false}, {"sms", c.Locations.SMS, true}}
+	for i, a := range folders {
+		for _, b := range folders[i+1:] {
+			if strings.TrimSuffix(a.url, "/") != strings.TrimSuffix(b.url, "/") || a.key == "payments" && b.key == "results" {
+				continue
+			}
+			if a.csv && b.csv {
 				return configErrorf("[locations] %s and %s are the same folder (%s): each kind of *.csv file needs a folder of its own",
 					a.key, b.key, a.url)
 			}
+			return configErrorf("[locations] %s and %s are the same folder (%s): each party needs a folder of its own "+
+				"(the payment files carry full card numbers, for the bank alone; only payments and results may share the bank's folder)",
+				a.key, b.key, a.url)
 		}
 	}
 	return nil

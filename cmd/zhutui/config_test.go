@@ -135,6 +135,11 @@ func TestConfigBounds(t *testing.T) {
 		{"[locations]\ncertificates = \"inbox/registrations/\"\n", "[locations] registrations and certificates are the same folder (file://"},
 		{"[locations]\nsms = \"sftp://u@h:22/in\"\ncertificates = \"sftp://u@h:22/in/\"\n", "[locations] certificates and sms are the same folder (sftp://u@h:22/in/)"},
 		{"[locations]\nresults = \"sftp://u@h:22/bank\"\npayments = \"sftp://u@h:22/bank\"\n", ""}, // ZTPAY_ and ZTRES_ files
+		// Each party's folder its own: no payment file where the SMS
+		// platform or the registration system reads.
+		{"[locations]\nsms = \"outbox/payments/\"\n", "[locations] payments and sms are the same folder (file://"},
+		{"[locations]\npayments = \"inbox/registrations\"\n", "[locations] registrations and payments are the same folder (file://"},
+		{"[locations]\nresults = \"sftp://u@h:22/x\"\nsms = \"sftp://u@h:22/x/\"\n", "[locations] results and sms are the same folder (sftp://u@h:22/x): each party needs a folder of its own"},
 	} {
 		path := filepath.Join(dir, "zhutui.toml")
 		if err := os.WriteFile(path, []byte(c.text), 0o644); err != nil {
