@@ -19,7 +19,8 @@ import (
 // the afternoon holds that night's batches): a daemon started days before
 // would otherwise run with what it said then. A configuration that no longer
 // loads fails the night, and so does another database, which the daemon has
-// open (restart it); a changed schedule takes a restart too, and is said.
+// open (restart it); a changed schedule or ledger key file takes a restart
+// too, and is said.
 func nightConfig(started *Config, load func() (*Config, error)) (*Config, error) {
 	night, err := load()
 	if err != nil {
@@ -81,6 +82,10 @@ func cmdDaemon(ctx context.Context, app *App, args []string) error {
 			if night.Schedule != cfg.Schedule {
 				log.Warn("the configuration's [schedule] changed since the daemon started: restart it to take the new one",
 					"cron", night.Schedule.Cron, "verify_cron", night.Schedule.VerifyCron, "time_zone", night.Schedule.TimeZone)
+			}
+			if night.Ledger.KeyFile != cfg.Ledger.KeyFile {
+				log.Warn("the configuration's [ledger] key_file changed since the daemon started: it goes on with the key "+
+					"it read then; restart it to take the new one", "key_file", night.Ledger.KeyFile)
 			}
 			res, err := app.cycle(jctx, night, st, date, pipeline.TriggerSchedule, 0)
 			if res != nil && res.Summary != nil {

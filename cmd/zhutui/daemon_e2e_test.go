@@ -206,9 +206,10 @@ func TestDaemonReadsTheConfigurationEachNight(t *testing.T) {
 		return strings.Contains(log, "scheduled run failed") && strings.Contains(log, "the configuration, read again for tonight's run")
 	})
 	w.editConfig(t, "[approval\n", "[approval]")
-	w.editConfig(t, `cron = "*/2 * * * * *"`, `cron = "*/3 * * * * *"`)
-	waitForLog(t, errs, "the schedule's change", func(log string) bool {
-		return strings.Contains(log, "[schedule] changed since the daemon started: restart it")
+	w.editConfig(t, `cron = "*/2 * * * * *"`, `cron = "*/3 * * * * *"`+"\n[ledger]\nkey_file = \"other.key\"")
+	waitForLog(t, errs, "the schedule's and the key file's change", func(log string) bool {
+		return strings.Contains(log, "[schedule] changed since the daemon started: restart it") &&
+			strings.Contains(log, "[ledger] key_file changed since the daemon started: it goes on with the key it read then")
 	})
 	d.Process.Signal(syscall.SIGTERM)
 	d.Wait()
