@@ -122,7 +122,7 @@ func (app *App) cycle(ctx context.Context, cfg *Config, st *sqlite.Store, date p
 		return nil, err
 	}
 	defer lease.Release()
-	if err := app.anchor(cfg, st).Check(ctx); err != nil {
+	if err := app.anchor(cfg, st).Ready(ctx); err != nil {
 		return nil, err
 	}
 	runID := rerun

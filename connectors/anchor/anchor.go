@@ -136,6 +136,20 @@ func (f *File) Check(ctx context.Context) error {
 		ErrBehind, m.RunID, m.Delivered, m.At, m.Entries, f.Path, m.line, what, list, f.Path)
 }
 
+// Ready is Check, and then makes sure a line can be appended (creating the
+// file, empty, if it is not there): a run that could not write the line
+// after its first delivery would fail there, with its other batches left.
+func (f *File) Ready(ctx context.Context) error {
+	if err := f.Check(ctx); err != nil {
+		return err
+	}
+	file, err := os.OpenFile(f.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("anchor: %w", err)
+	}
+	return file.Close()
+}
+
 // holds says whether the database's ledger holds the entry m recorded.
 func (f *File) holds(ctx context.Context, m Mark) (bool, error) {
 	if m.Entries == 0 {

@@ -159,3 +159,32 @@ func BenchmarkDelivered(b *testing.B) {
 		}
 	}
 }
+
+// TestReady: a run checks before it starts that it can append to the anchor
+// file; the empty file it makes gets its header with the first line.
+func TestReady(t *testing.T) {
+	ctx := context.Background()
+	l := &ledger{entries: 3}
+	f := newFile(t, l)
+	if err := f.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(f.Path); err != nil || fi.Size() != 0 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the file Ready made: %v, %v", fi, err)
+	}
+	if err := f.Delivered(ctx, 1, "ZTPAY_B2014020101.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(f.Path); !strings.HasPrefix(string(b), "# zhutui: ") || strings.Count(string(b), "\n") != 2 {
+		t.Errorf("anchor file:\n%s", b)
+	}
+	// A path under a file, not a folder: refused before the run starts.
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := &anchor.File{Path: filepath.Join(notDir, "zhutui.ledger.anchor"), Ledger: l, Now: time.Now}
+	if err := g.Ready(ctx); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("Ready under a file: %v", err)
+	}
+}
