@@ -58,8 +58,11 @@ func (p *Programme) Evaluate(r *Registration, c *Certificate) Decision {
 	if !ValidCardNumber(NormalizeCardNumber(r.CardNumber)) {
 		fail(InvalidCardNumber, "card_number", r.CardNumber, "")
 	}
+	// §3 names '|', CR and LF; every control character is refused the
+	// same way (a tab, an escape, U+2028): none belongs in a name, and a
+	// bank's parser may refuse the whole file for one.
 	name := NormalizeName(r.Name)
-	if name == "" || strings.ContainsAny(name, "|\r\n") {
+	if name == "" || strings.Contains(name, "|") || !IsOneLine(name) {
 		fail(InvalidName, "name", r.Name, "")
 	}
 	switch r.Verification {

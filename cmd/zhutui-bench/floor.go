@@ -49,7 +49,8 @@ base AS MATERIALIZED (
   SELECT r.registration_id, r.submitted_at, r.cert_key, r.id, r.level,
     CASE WHEN NOT (%[5]s) THEN 'INVALID_ID_NUMBER'
          WHEN NOT (%[6]s) THEN 'INVALID_CARD_NUMBER'
-         WHEN r.name = '' OR instr(r.name, '|') OR instr(r.name, char(13)) OR instr(r.name, char(10)) THEN 'INVALID_NAME'
+         WHEN r.name = '' OR instr(r.name, '|') OR r.name GLOB '*[' || char(1) || '-' || char(31) || char(127) || '-' || char(159) ||
+           char(8232) || char(8233) || ']*' THEN 'INVALID_NAME'
          WHEN r.verification = 'rejected' THEN 'STATION_REJECTED'
          WHEN r.verification != 'passed' THEN 'PENDING_VERIFICATION'
          WHEN c.cert_key IS NULL THEN 'PENDING_CERTIFICATE'
