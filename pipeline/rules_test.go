@@ -95,9 +95,13 @@ func TestEvaluate(t *testing.T) {
 			want: pipeline.InvalidName},
 		{name: "INVALID_NAME escape", edit: func(r *pipeline.Registration, c *pipeline.Certificate) { r.Name, c.Name = "王\x1b芳", "王\x1b芳" },
 			want: pipeline.InvalidName},
-		{name: "INVALID_NAME line separator", edit: func(r *pipeline.Registration, c *pipeline.Certificate) { r.Name, c.Name = "王\u2028芳", "王\u2028芳" },
+		{name: "INVALID_NAME line separator", edit: func(r *pipeline.Registration, c *pipeline.Certificate) {
+			r.Name, c.Name = "王\u2028芳", "王\u2028芳"
+		},
 			want: pipeline.InvalidName},
-		{name: "name with a no-break space", edit: func(r *pipeline.Registration, c *pipeline.Certificate) { r.Name, c.Name = "王\u00a0芳", "王\u00a0芳" },
+		{name: "name with a no-break space", edit: func(r *pipeline.Registration, c *pipeline.Certificate) {
+			r.Name, c.Name = "王\u00a0芳", "王\u00a0芳"
+		},
 			want: pipeline.Eligible, amount: "2000"},
 		{name: "STATION_REJECTED", edit: func(r *pipeline.Registration, c *pipeline.Certificate) {
 			r.Verification = pipeline.VerificationRejected
