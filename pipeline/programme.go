@@ -79,8 +79,8 @@ func (p *Programme) init() error {
 		return errors.New("authority_prefix is required (the start of every eligible appraisal body's code)")
 	case p.Memo == "":
 		return errors.New("memo is required")
-	case strings.ContainsAny(p.Memo, "|\r\n"):
-		return errors.New("memo holds '|' or a line break: it goes on every line of the payment file")
+	case strings.Contains(p.Memo, "|") || !IsOneLine(p.Memo):
+		return errors.New("memo holds '|' or a control character (a line break, say): it goes on every line of the payment file")
 	case len(p.Amounts) == 0:
 		return errors.New("amounts are required")
 	case len(p.Catalog) == 0:

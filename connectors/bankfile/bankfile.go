@@ -56,8 +56,8 @@ func (Format) RenderPayment(b *pipeline.Batch) ([]byte, error) {
 	var out strings.Builder
 	line := func(fields ...string) error {
 		for _, f := range fields {
-			if strings.ContainsAny(f, "|\r\n") {
-				return fmt.Errorf("render batch %s: field %q holds '|' or a line break", b.ID, f)
+			if strings.Contains(f, "|") || !pipeline.IsOneLine(f) {
+				return fmt.Errorf("render batch %s: field %q holds '|' or a control character (a line break, say)", b.ID, f)
 			}
 		}
 		out.WriteString(strings.Join(fields, "|"))

@@ -97,9 +97,10 @@ func TestRenderPaymentRefuses(t *testing.T) {
 	}{
 		"ErrTotal":        {func(b *pipeline.Batch) { b.TotalFen++ }, "the batch says"},
 		"ErrCount":        {func(b *pipeline.Batch) { b.Count++ }, "the batch says"},
-		"ErrPipeInName":   {func(b *pipeline.Batch) { b.Lines[0].Name = "王|芳" }, "holds '|' or a line break"},
-		"ErrLFInName":     {func(b *pipeline.Batch) { b.Lines[0].Name = "王\n芳" }, "holds '|' or a line break"},
-		"ErrCRInMemo":     {func(b *pipeline.Batch) { b.Memo = "资助\r" }, "holds '|' or a line break"},
+		"ErrPipeInName":   {func(b *pipeline.Batch) { b.Lines[0].Name = "王|芳" }, "holds '|' or a control character"},
+		"ErrLFInName":     {func(b *pipeline.Batch) { b.Lines[0].Name = "王\n芳" }, "holds '|' or a control character"},
+		"ErrTabInName":    {func(b *pipeline.Batch) { b.Lines[0].Name = "王\t芳" }, "holds '|' or a control character"},
+		"ErrCRInMemo":     {func(b *pipeline.Batch) { b.Memo = "资助\r" }, "holds '|' or a control character"},
 		"ErrNoPayer":      {func(b *pipeline.Batch) { b.PayerAccount = "" }, "no payer account"},
 		"ErrBlankPayer":   {func(b *pipeline.Batch) { b.PayerAccount = " \t" }, "no payer account"},
 		"ErrTooManyLines": {func(b *pipeline.Batch) { b.Count = bankfile.MaxLines + 1 }, "1000000 lines, more than a payment file numbers (999999)"},

@@ -260,19 +260,20 @@ func TestRegistrations(t *testing.T) {
 		}
 	})
 	// A registration id goes into the payment file's references, which
-	// cannot hold '|' or a line break; an issue date must be given.
+	// cannot hold '|' or a control character; an issue date must be given.
 	t.Run("RejectedKeysAndEmptyDate", func(t *testing.T) {
 		src := regHeader + strings.Replace(regRow, "R1,", "\"R\n1\",", 1) + // lines 2-3
 			strings.Replace(regRow, "R1,", "R|1,", 1) + // line 4
-			strings.Replace(regRow, "2013/11/5", " ", 1) // line 5
+			strings.Replace(regRow, "2013/11/5", " ", 1) + // line 5
+			strings.Replace(regRow, "R1,", "R\t1,", 1) // line 6
 		res := readRegs(t, []byte(src))
-		if res.err != nil || len(res.regs) != 0 || len(res.rejects) != 3 {
+		if res.err != nil || len(res.regs) != 0 || len(res.rejects) != 4 {
 			t.Fatalf("err %v, rows %+v, rejects %v", res.err, res.regs, res.rejects)
 		}
 		for i, w := range []struct {
 			line          int
 			field, reason string
-		}{{2, "registration_id", "line break"}, {4, "registration_id", "'|'"}, {5, "issue_date", "empty"}} {
+		}{{2, "registration_id", "line break"}, {4, "registration_id", "'|'"}, {5, "issue_date", "empty"}, {6, "registration_id", "control character"}} {
 			if r := res.rejects[i]; r.Line != w.line || r.Field != w.field || !strings.Contains(r.Reason, w.reason) {
 				t.Errorf("reject %d = %+v, want line %d field %s saying %q", i, r, w.line, w.field, w.reason)
 			}

@@ -65,8 +65,8 @@ func (t *table) parseRegistration(reg *pipeline.Registration) error {
 	if reg.ID == "" {
 		return t.reject("registration_id", errors.New("empty"))
 	}
-	if strings.ContainsAny(reg.ID, "|\r\n") {
-		return t.reject("registration_id", errors.New("holds '|' or a line break"))
+	if strings.Contains(reg.ID, "|") || !pipeline.IsOneLine(reg.ID) {
+		return t.reject("registration_id", errors.New("holds '|' or a control character (a line break, say): it goes into the payment file's references"))
 	}
 	if reg.UpdatedAt, err = pipeline.ParseTime(t.get("updated_at")); err != nil {
 		return t.reject("updated_at", err)
