@@ -71,6 +71,7 @@ fuzz:
 	$(GO) test ./pipeline -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
 	$(GO) test ./pipeline -run '^$$' -fuzz FuzzParseDate -fuzztime $(FUZZTIME)
 	$(GO) test ./pipeline -run '^$$' -fuzz FuzzFormatFen -fuzztime $(FUZZTIME)
+	$(GO) test ./pipeline -run '^$$' -fuzz FuzzOneLine -fuzztime $(FUZZTIME)
 	$(GO) test ./connectors/csvfile -run '^$$' -fuzz FuzzRegistrations -fuzztime $(FUZZTIME)
 	$(GO) test ./connectors/csvfile -run '^$$' -fuzz FuzzCertificates -fuzztime $(FUZZTIME)
 	$(GO) test ./connectors/bankfile -run '^$$' -fuzz FuzzParseResult -fuzztime $(FUZZTIME)

@@ -1,6 +1,9 @@
 package pipeline
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestCounted(t *testing.T) {
 	for _, c := range []struct {
@@ -29,4 +32,21 @@ func TestOneLine(t *testing.T) {
 			t.Errorf("IsOneLine(%q) = %v", in, IsOneLine(in))
 		}
 	}
+}
+
+// FuzzOneLine: whatever a value holds, OneLine gives one line, and leaves a
+// value that is one line as it is.
+func FuzzOneLine(f *testing.F) {
+	for _, s := range []string{"东城区服务站", "a\nb", "\x1b[31m", "li\u2028boss", "\xff\xfe", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := OneLine(s)
+		if !IsOneLine(got) || strings.ContainsAny(got, "\r\n") {
+			t.Fatalf("OneLine(%q) = %q, not one line", s, got)
+		}
+		if IsOneLine(s) && got != s {
+			t.Fatalf("OneLine(%q) = %q: a value on one line was changed", s, got)
+		}
+	})
 }

@@ -399,7 +399,7 @@ func FuzzRegistrations(f *testing.F) {
 			t.Fatalf("error that is not a file error: %v", res.err)
 		}
 		for i, r := range res.regs {
-			if r.ID == "" || strings.ContainsAny(r.ID, "|\r\n") || r.Level < 1 || r.Level > 5 || r.UpdatedAt.IsZero() ||
+			if r.ID == "" || strings.Contains(r.ID, "|") || !pipeline.IsOneLine(r.ID) || r.Level < 1 || r.Level > 5 || r.UpdatedAt.IsZero() ||
 				r.SubmittedAt.IsZero() || r.IssueDate.IsZero() || r.Verification == "" || res.lines[i] < 2 {
 				t.Fatalf("row breaks an invariant: %+v at line %d", r, res.lines[i])
 			}
