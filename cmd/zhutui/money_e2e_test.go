@@ -260,6 +260,11 @@ func TestDatabasePutBack(t *testing.T) {
 	if st := w.ok("status"); !strings.Contains(st, "runs are refused: the database is older than what was delivered from it") {
 		t.Errorf("status on the database put back:\n%s", st)
 	}
+	// Its ledger verifies, as the copy's did; what it lacks is outside it.
+	if _, errs, code := w.zhutui("ledger", "verify"); code != 1 ||
+		!strings.Contains(errs, "the chain, the balances and the payment states agree, but the database is older than what was delivered from it") {
+		t.Errorf("ledger verify on the database put back: exit %d, %s", code, errs)
+	}
 
 	putBack(newest)
 	if out := w.ok("run", "--as-of", "2014-02-02"); strings.Contains(out, "delivered") || !strings.Contains(out, "run 2\n") {
