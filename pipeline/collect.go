@@ -122,8 +122,21 @@ type IngestStore interface {
 type Taken struct {
 	InboundFile
 	Skipped bool // taken or quarantined before (then Quarantined says why): nothing done
+	// NotTaken says why a file was left for the next run with nothing
+	// recorded: it changed while it was read (ErrChangedWhileRead).
+	NotTaken string
 	FileOutcome
 }
+
+// ErrChangedWhileRead is a file whose bytes changed between the pass that
+// hashed it and the pass that read its rows: its sender is most likely still
+// writing it. Nothing of it is recorded, so that the next run takes it whole;
+// quarantined, its finished bytes would meet the half's name and be
+// quarantined too.
+var ErrChangedWhileRead = errors.New("it changed while it was being read (still being written?)")
+
+// notTakenNote is what the run says of a file that changed while read.
+const notTakenNote = "it changed while it was being read (still being written?): nothing of it taken; the next run takes it"
 
 // FutureSkew is how far past the clock a row's updated_at may lie: the
 // clocks of the sender and of zhutui may disagree, by hours at most. A row
@@ -216,11 +229,16 @@ func TakeFile(ctx context.Context, st IngestStore, formats Formats, kind FileKin
 			return t, st.Quarantine(ctx, t.InboundFile, t.Quarantined)
 		}
 		if perr != nil {
-			return t, fmt.Errorf("read %s/%s: %w", loc, name, perr)
+			err = fmt.Errorf("read %s/%s: %w", loc, name, perr)
+			break
 		}
 		t.FileOutcome, err = st.IngestResult(ctx, t.InboundFile, rf)
 	default:
 		return t, fmt.Errorf("take %s: unknown kind %q", name, kind)
+	}
+	if errors.Is(err, ErrChangedWhileRead) {
+		t.FileOutcome, t.NotTaken = FileOutcome{}, notTakenNote
+		return t, nil
 	}
 	return t, err
 }
@@ -256,7 +274,7 @@ func (s *sameBytes) check() error {
 		return err
 	}
 	if got := hex.EncodeToString(s.h.Sum(nil)); got != s.want {
-		return &FileError{File: s.file, Reason: "the file changed while it was being read"}
+		return fmt.Errorf("%s: %w", s.file, ErrChangedWhileRead)
 	}
 	return nil
 }

@@ -42,24 +42,29 @@ func TestInbound(t *testing.T) {
 }
 
 // TestFileChangedWhileRead: a file whose bytes change between the pass that
-// hashes it and the pass that reads its rows is not trusted.
+// hashes it and the pass that reads its rows (its sender still writing it)
+// is not taken: the store gets ErrChangedWhileRead, which records nothing,
+// and the take says so, with no error, for the next run to take it whole.
 func TestFileChangedWhileRead(t *testing.T) {
 	loc := &changingDir{first: "registration_id\nR1\n", then: "registration_id\nR2\n"}
 	st := &recordingStore{}
 	formats := hashingFormats()
-	_, err := pipeline.TakeFile(context.Background(), st, formats, pipeline.KindRegistrations, loc, "a.csv", 1, time.Now())
+	got, err := pipeline.TakeFile(context.Background(), st, formats, pipeline.KindRegistrations, loc, "a.csv", 1, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fe *pipeline.FileError
-	if !errors.As(st.readErr, &fe) || !strings.Contains(fe.Error(), "a.csv: the file changed while it was being read") {
-		t.Fatalf("the store's read returned %v, want a file error", st.readErr)
+	if !errors.Is(st.readErr, pipeline.ErrChangedWhileRead) || pipeline.IsFileError(st.readErr) ||
+		!strings.Contains(st.readErr.Error(), "a.csv: it changed while it was being read") {
+		t.Fatalf("the store's read returned %v, want ErrChangedWhileRead and no file error", st.readErr)
+	}
+	if !strings.Contains(got.NotTaken, "the next run takes it") || got.Quarantined != "" || got.Skipped {
+		t.Fatalf("taken %+v", got)
 	}
 	// The same file read the same both times is taken.
 	loc.then = loc.first
 	st.readErr = errors.New("not read")
-	if _, err := pipeline.TakeFile(context.Background(), st, formats, pipeline.KindRegistrations, loc, "a.csv", 1, time.Now()); err != nil || st.readErr != nil {
-		t.Fatalf("a steady file: %v, read %v", err, st.readErr)
+	if got, err := pipeline.TakeFile(context.Background(), st, formats, pipeline.KindRegistrations, loc, "a.csv", 1, time.Now()); err != nil || st.readErr != nil || got.NotTaken != "" {
+		t.Fatalf("a steady file: %v, read %v, %+v", err, st.readErr, got)
 	}
 }
 
@@ -161,6 +166,10 @@ func (s *recordingStore) IngestRegistrations(_ context.Context, _ pipeline.Inbou
 		s.rejects = append(s.rejects, r.Error())
 		return nil
 	})
+	// As the store does: a file error quarantines, another one is returned.
+	if s.readErr != nil && !pipeline.IsFileError(s.readErr) {
+		return pipeline.FileOutcome{}, s.readErr
+	}
 	return pipeline.FileOutcome{}, nil
 }
 
@@ -306,7 +315,7 @@ func TestTakeResultFile(t *testing.T) {
 		{"ZTRES_B2014020101.txt", "B2014020101", "B2014020101", true, "", ""},
 		{"ZTRES_B2014020101.TXT", "B2014020101", "B2014020101", true, "", ""},
 		{"ZTRES_B2014020102.txt", "B2014020101", "B2014020101", false, "answers batch B2014020101 (its header) but is not named ZTRES_B2014020101.txt", ""},
-		{"ZTRES_B2014020101.txt", "B2014020101", "B2014020101\n", false, "the file changed while it was being read", ""},
+		{"ZTRES_B2014020101.txt", "B2014020101", "B2014020101\n", false, "", ""}, // changed while read: not taken
 		{"ZTRES_B2014020101.txt", "broken", "broken", false, "", "connection reset"},
 	} {
 		st := &verdictStore{verdict: pipeline.FileNew}
@@ -322,6 +331,8 @@ func TestTakeResultFile(t *testing.T) {
 		case (st.result != nil) != tc.taken || !strings.Contains(st.quarantined, tc.quarantined) || (tc.quarantined != "") != (got.Quarantined != ""):
 			t.Errorf("%s %s -> %s: taken %v, quarantined %q; want taken %v, quarantined for %q",
 				tc.name, tc.first, tc.then, st.result != nil, st.quarantined, tc.taken, tc.quarantined)
+		case (tc.first != tc.then) != (got.NotTaken != ""):
+			t.Errorf("%s %s -> %s: not taken %q", tc.name, tc.first, tc.then, got.NotTaken)
 		}
 	}
 }

@@ -220,15 +220,22 @@ func (r *Runner) collect(ctx context.Context, runID int64, res *Result) (string,
 	for _, in := range r.Inboxes {
 		errs = append(errs, r.take(ctx, runID, res, in))
 	}
-	taken, quarantined := 0, 0
+	taken, quarantined, notTaken := 0, 0, 0
 	for _, t := range res.Files {
-		if t.Quarantined != "" {
+		switch {
+		case t.NotTaken != "":
+			notTaken++
+		case t.Quarantined != "":
 			quarantined++
-		} else {
+		default:
 			taken++
 		}
 	}
-	return fmt.Sprintf("taken=%d quarantined=%d", taken, quarantined), errors.Join(errs...)
+	counts := fmt.Sprintf("taken=%d quarantined=%d", taken, quarantined)
+	if notTaken > 0 {
+		counts += fmt.Sprintf(" not-taken=%d", notTaken)
+	}
+	return counts, errors.Join(errs...)
 }
 
 // take takes every new file of one inbound location. A file that cannot be
@@ -252,6 +259,8 @@ func (r *Runner) take(ctx context.Context, runID int64, res *Result, in Inbox) e
 		switch {
 		case t.Skipped:
 			continue
+		case t.NotTaken != "":
+			r.log().Warn("file not taken", "run", runID, "kind", in.Kind, "file", name, "reason", t.NotTaken)
 		case t.Quarantined != "":
 			r.log().Warn("file quarantined", "run", runID, "kind", in.Kind, "file", name, "reason", t.Quarantined)
 		default:

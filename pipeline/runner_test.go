@@ -41,6 +41,20 @@ func TestTakeGoesOnPastAFileItCannotTake(t *testing.T) {
 				"and the next folder's d.csv", st.taken, counts, len(res.Files))
 		}
 	})
+	t.Run("BeingWritten", func(t *testing.T) {
+		// A file that changes while it is read is left for the next run,
+		// said as such, and the stage goes on and succeeds.
+		in := &memFolder{url: "mem:///in", files: map[string]string{"a.csv": "R1", "b.csv": "R2"},
+			growing: map[string]string{"a.csv": "\nR3"}}
+		st := &takeStore{}
+		r := &Runner{Store: st, Formats: takeFormats(), Inboxes: []Inbox{{Kind: KindRegistrations, Location: in}}}
+		res := &Result{}
+		counts, err := r.collect(ctx, 1, res)
+		if err != nil || !slices.Equal(st.taken, []string{"b.csv"}) || counts != "taken=1 quarantined=0 not-taken=1" ||
+			len(res.Files) != 2 || !strings.Contains(res.Files[0].NotTaken, "the next run takes it") {
+			t.Fatalf("collect with a file being written: %v, taken %q (%s), %+v", err, st.taken, counts, res.Files)
+		}
+	})
 	t.Run("SettleWhileMoneyHeld", func(t *testing.T) {
 		in := &memFolder{url: "mem:///results", files: map[string]string{"ZTRES_B1.txt": "B1", "ZTRES_B2.txt": "B2"}}
 		st := &takeStore{refuse: map[string]error{"ZTRES_B1.txt": &UnfinishedDeliveryError{BatchID: "B1", Run: 7}}}
@@ -69,10 +83,11 @@ func TestTakeGoesOnPastAFileItCannotTake(t *testing.T) {
 // into it in their order; opening a file named in broken fails with its
 // error.
 type memFolder struct {
-	url    string
-	files  map[string]string
-	broken map[string]error
-	names  []string
+	url     string
+	files   map[string]string
+	broken  map[string]error
+	growing map[string]string // what a file has more once it is rewound
+	names   []string
 }
 
 func (f *memFolder) String() string { return f.url }
@@ -87,7 +102,21 @@ func (f *memFolder) Open(_ context.Context, name string) (io.ReadSeekCloser, err
 	if !ok {
 		return nil, fs.ErrNotExist
 	}
+	if more, ok := f.growing[name]; ok {
+		return &growing{nopCloser: nopCloser{bytes.NewReader([]byte(data))}, whole: data + more}, nil
+	}
 	return nopCloser{bytes.NewReader([]byte(data))}, nil
+}
+
+// growing is a file its sender is still writing: rewound, it has more.
+type growing struct {
+	nopCloser
+	whole string
+}
+
+func (g *growing) Seek(offset int64, whence int) (int64, error) {
+	g.Reader = bytes.NewReader([]byte(g.whole))
+	return g.Reader.Seek(offset, whence)
 }
 func (f *memFolder) Put(_ context.Context, name string, data []byte) (bool, error) {
 	if f.files == nil {

@@ -272,6 +272,10 @@ func (app *App) printResult(res *pipeline.Result) {
 	w := app.stdout
 	fmt.Fprintf(w, "run %d\n", res.RunID)
 	for _, t := range res.Files {
+		if t.NotTaken != "" {
+			fmt.Fprintf(w, "  %-13s %s: NOT TAKEN: %s\n", t.Kind, pipeline.OneLine(t.Name), t.NotTaken)
+			continue
+		}
 		if t.Quarantined != "" {
 			fmt.Fprintf(w, "  %-13s %s: QUARANTINED: %s\n", t.Kind, pipeline.OneLine(t.Name), pipeline.OneLine(t.Quarantined))
 			continue
@@ -424,6 +428,9 @@ func cmdIngest(ctx context.Context, app *App, args []string) error {
 		switch {
 		case err != nil:
 			failed = append(failed, err.Error())
+		case t.NotTaken != "":
+			failed = append(failed, fmt.Sprintf("%s: %s; ingest it again once it is written", path,
+				strings.TrimSuffix(t.NotTaken, "; the next run takes it")))
 		case t.Skipped && t.Quarantined != "":
 			failed = append(failed, fmt.Sprintf("%s: %s", path, t.Quarantined))
 		case t.Skipped:
