@@ -21,67 +21,17 @@ import (
 // take with nothing recorded; it is not quarantined, which would refuse the
 // same bytes for ever after. Read whole the next time, it is taken.
 func TestReadFailureIsNotAQuarantine(t *testing.T) {
-	ctx := context.Background()
-	data, err := os.ReadFile("../../fixtures/samples/night1/registrations.csv")
-	if err != nil {
-		t.Fatal(err)
+	st, loc := takeSetup(t)
+	loc.again = func(data []byte) io.Reader {
+		return io.MultiReader(bytes.NewReader(data[:len(data)/2]), iotest.ErrReader(errors.New("input/output error")))
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "zhutui.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	loc := &flakyFolder{data: data, broken: true}
-	now := time.Date(2014, 2, 1, 2, 30, 0, 0, pipeline.Beijing)
-	took, err := pipeline.TakeFile(ctx, st, formats, pipeline.KindRegistrations, loc, "export.csv", 0, now)
+	took, err := loc.take(st)
 	if err == nil || !strings.Contains(err.Error(), "read: input/output error") || took.Quarantined != "" {
 		t.Fatalf("a read that fails half-way: %v, quarantined %q", err, took.Quarantined)
 	}
-	if v, _, err := st.CheckFile(ctx, loc.String(), "export.csv", took.SHA256, ""); err != nil || v != pipeline.FileNew {
-		t.Fatalf("after the failed read the file is %v (%v), want new: nothing recorded", v, err)
-	}
-	loc.broken = false
-	took, err = pipeline.TakeFile(ctx, st, formats, pipeline.KindRegistrations, loc, "export.csv", 0, now)
-	if rows := took.Applied + took.Unchanged + took.Rejected; err != nil || took.Quarantined != "" || took.Applied == 0 || rows != 31 {
-		t.Fatalf("the same file read whole: %v, quarantined %q, %d of its 31 rows read (%+v)", err, took.Quarantined, rows, took.FileOutcome)
-	}
-}
-
-// flakyFolder holds one file; while broken, reading it again after the
-// first pass fails half-way.
-type flakyFolder struct {
-	data   []byte
-	broken bool
-}
-
-func (f *flakyFolder) String() string                         { return "file:///flaky" }
-func (f *flakyFolder) List(context.Context) ([]string, error) { return []string{"export.csv"}, nil }
-func (f *flakyFolder) Put(context.Context, string, []byte) (bool, error) {
-	return false, errors.New("flakyFolder: read-only")
-}
-func (f *flakyFolder) Open(context.Context, string) (io.ReadSeekCloser, error) {
-	return &rereadBreaks{data: f.data, broken: f.broken, r: bytes.NewReader(f.data)}, nil
-}
-
-// rereadBreaks reads data; once rewound, when broken, it gives half of it
-// and then an error.
-type rereadBreaks struct {
-	data   []byte
-	broken bool
-	r      io.Reader
-}
-
-func (b *rereadBreaks) Read(p []byte) (int, error) { return b.r.Read(p) }
-func (b *rereadBreaks) Close() error               { return nil }
-func (b *rereadBreaks) Seek(offset int64, whence int) (int64, error) {
-	if offset != 0 || whence != io.SeekStart {
-		return 0, errors.New("rereadBreaks: only rewinds")
-	}
-	b.r = bytes.NewReader(b.data)
-	if b.broken {
-		b.r = io.MultiReader(bytes.NewReader(b.data[:len(b.data)/2]), iotest.ErrReader(errors.New("input/output error")))
-	}
-	return 0, nil
+	loc.nothingRecorded(t, st, took)
+	loc.again = nil
+	loc.takenWhole(t, st)
 }
 
 // TestFileBeingWrittenIsLeftForTheNextRun: an export its sender is still
@@ -90,65 +40,94 @@ func (b *rereadBreaks) Seek(offset int64, whence int) (int64, error) {
 // the next time; quarantined, as it was before session 26, the finished
 // bytes met the half's name and were quarantined too.
 func TestFileBeingWrittenIsLeftForTheNextRun(t *testing.T) {
-	ctx := context.Background()
+	st, loc := takeSetup(t)
+	loc.first = func(data []byte) io.Reader { return bytes.NewReader(data[:len(data)/2]) }
+	took, err := loc.take(st)
+	if err != nil || took.Quarantined != "" || !strings.Contains(took.NotTaken, "it changed while it was being read") {
+		t.Fatalf("a file being written: %v, %+v", err, took)
+	}
+	loc.nothingRecorded(t, st, took)
+	loc.first = nil
+	loc.takenWhole(t, st)
+}
+
+// takeSetup opens an empty store and a folder holding night 1's
+// registration export, read whole both times.
+func takeSetup(t *testing.T) (*sqlite.Store, *oneFile) {
+	t.Helper()
 	data, err := os.ReadFile("../../fixtures/samples/night1/registrations.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "zhutui.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "zhutui.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	loc := &growingFolder{data: data, writing: true}
+	t.Cleanup(func() { st.Close() })
+	return st, &oneFile{data: data}
+}
+
+// oneFile is a folder holding export.csv: its first read gives first(data),
+// a read after it is rewound again(data), each the data itself when nil.
+type oneFile struct {
+	data         []byte
+	first, again func([]byte) io.Reader
+}
+
+func (f *oneFile) String() string                         { return "file:///one" }
+func (f *oneFile) List(context.Context) ([]string, error) { return []string{"export.csv"}, nil }
+func (f *oneFile) Put(context.Context, string, []byte) (bool, error) {
+	return false, errors.New("oneFile: read-only")
+}
+func (f *oneFile) Open(context.Context, string) (io.ReadSeekCloser, error) {
+	r := &rereading{f: f}
+	r.r = r.read(f.first)
+	return r, nil
+}
+
+func (f *oneFile) take(st *sqlite.Store) (pipeline.Taken, error) {
 	now := time.Date(2014, 2, 1, 2, 30, 0, 0, pipeline.Beijing)
-	took, err := pipeline.TakeFile(ctx, st, formats, pipeline.KindRegistrations, loc, "export.csv", 0, now)
-	if err != nil || took.Quarantined != "" || !strings.Contains(took.NotTaken, "it changed while it was being read") {
-		t.Fatalf("a file being written: %v, %+v", err, took)
-	}
-	if v, _, err := st.CheckFile(ctx, loc.String(), "export.csv", took.SHA256, ""); err != nil || v != pipeline.FileNew {
-		t.Fatalf("after it the half is %v (%v), want new: nothing recorded", v, err)
-	}
-	loc.writing = false
-	took, err = pipeline.TakeFile(ctx, st, formats, pipeline.KindRegistrations, loc, "export.csv", 0, now)
-	if rows := took.Applied + took.Unchanged + took.Rejected; err != nil || took.Quarantined != "" || took.NotTaken != "" || took.Applied == 0 || rows != 31 {
-		t.Fatalf("the finished file: %v, %+v", err, took)
+	return pipeline.TakeFile(context.Background(), st, formats, pipeline.KindRegistrations, f, "export.csv", 0, now)
+}
+
+// nothingRecorded fails the test unless the store knows no file of the
+// bytes took saw.
+func (f *oneFile) nothingRecorded(t *testing.T, st *sqlite.Store, took pipeline.Taken) {
+	t.Helper()
+	if v, _, err := st.CheckFile(context.Background(), f.String(), "export.csv", took.SHA256, ""); err != nil || v != pipeline.FileNew {
+		t.Fatalf("after it the file is %v (%v), want new: nothing recorded", v, err)
 	}
 }
 
-// growingFolder holds one file; while its sender is writing, the first pass
-// reads half of it and the second, a moment later, the whole.
-type growingFolder struct {
-	data    []byte
-	writing bool
-}
-
-func (f *growingFolder) String() string                         { return "file:///growing" }
-func (f *growingFolder) List(context.Context) ([]string, error) { return []string{"export.csv"}, nil }
-func (f *growingFolder) Put(context.Context, string, []byte) (bool, error) {
-	return false, errors.New("growingFolder: read-only")
-}
-func (f *growingFolder) Open(context.Context, string) (io.ReadSeekCloser, error) {
-	first := f.data
-	if f.writing {
-		first = f.data[:len(f.data)/2]
+// takenWhole fails the test unless the file, read whole, is taken: all 31
+// rows applied or rejected, nothing quarantined.
+func (f *oneFile) takenWhole(t *testing.T, st *sqlite.Store) {
+	t.Helper()
+	took, err := f.take(st)
+	if rows := took.Applied + took.Unchanged + took.Rejected; err != nil || took.Quarantined != "" || took.NotTaken != "" ||
+		took.Applied == 0 || rows != 31 {
+		t.Fatalf("the file read whole: %v, %d of its 31 rows read (%+v)", err, rows, took)
 	}
-	return &rereadGrows{data: f.data, r: bytes.NewReader(first)}, nil
 }
 
-// rereadGrows reads what was there at first; rewound, it reads data whole.
-type rereadGrows struct {
-	data []byte
-	r    io.Reader
+type rereading struct {
+	f *oneFile
+	r io.Reader
 }
 
-func (g *rereadGrows) Read(p []byte) (int, error) { return g.r.Read(p) }
-func (g *rereadGrows) Close() error               { return nil }
-func (g *rereadGrows) Seek(offset int64, whence int) (int64, error) {
+func (r *rereading) read(how func([]byte) io.Reader) io.Reader {
+	if how == nil {
+		return bytes.NewReader(r.f.data)
+	}
+	return how(r.f.data)
+}
+func (r *rereading) Read(p []byte) (int, error) { return r.r.Read(p) }
+func (r *rereading) Close() error               { return nil }
+func (r *rereading) Seek(offset int64, whence int) (int64, error) {
 	if offset != 0 || whence != io.SeekStart {
-		return 0, errors.New("rereadGrows: only rewinds")
+		return 0, errors.New("rereading: only rewinds")
 	}
-	g.r = bytes.NewReader(g.data)
+	r.r = r.read(r.f.again)
 	return 0, nil
 }
 
