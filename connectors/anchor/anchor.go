@@ -41,8 +41,8 @@ type File struct {
 	Now    func() time.Time
 }
 
-// Mark is one line: a delivery and the ledger's head after it.
-type Mark struct {
+// mark is one line: a delivery and the ledger's head after it.
+type mark struct {
 	At        string
 	RunID     int64
 	Entries   int64
@@ -151,7 +151,7 @@ func (f *File) Ready(ctx context.Context) error {
 }
 
 // holds says whether the database's ledger holds the entry m recorded.
-func (f *File) holds(ctx context.Context, m Mark) (bool, error) {
+func (f *File) holds(ctx context.Context, m mark) (bool, error) {
 	if m.Entries == 0 {
 		return true, nil
 	}
@@ -160,7 +160,7 @@ func (f *File) holds(ctx context.Context, m Mark) (bool, error) {
 }
 
 // read reads every line of the anchor file; none when it does not exist.
-func (f *File) read() ([]Mark, error) {
+func (f *File) read() ([]mark, error) {
 	file, err := os.Open(f.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		// None yet; but a folder that is not there would fail the first
@@ -174,7 +174,7 @@ func (f *File) read() ([]Mark, error) {
 		return nil, fmt.Errorf("anchor: %w", err)
 	}
 	defer file.Close()
-	var marks []Mark
+	var marks []mark
 	sc := bufio.NewScanner(file)
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
@@ -194,29 +194,29 @@ func (f *File) read() ([]Mark, error) {
 	return marks, nil
 }
 
-func parse(line string) (Mark, error) {
+func parse(line string) (mark, error) {
 	fields := strings.Fields(line)
 	if len(fields) != 5 {
-		return Mark{}, fmt.Errorf("want 5 fields (time run= entries= head= delivered=), got %d", len(fields))
+		return mark{}, fmt.Errorf("want 5 fields (time run= entries= head= delivered=), got %d", len(fields))
 	}
-	m := Mark{At: fields[0]}
+	m := mark{At: fields[0]}
 	if _, err := time.Parse(time.RFC3339, m.At); err != nil {
-		return Mark{}, fmt.Errorf("time: %w", err)
+		return mark{}, fmt.Errorf("time: %w", err)
 	}
 	values := map[string]string{}
 	for i, key := range []string{"run", "entries", "head", "delivered"} {
 		v, ok := strings.CutPrefix(fields[i+1], key+"=")
 		if !ok || v == "" {
-			return Mark{}, fmt.Errorf("field %d: want %s=…, got %q", i+2, key, fields[i+1])
+			return mark{}, fmt.Errorf("field %d: want %s=…, got %q", i+2, key, fields[i+1])
 		}
 		values[key] = v
 	}
 	var err error
 	if m.RunID, err = strconv.ParseInt(values["run"], 10, 64); err != nil || m.RunID <= 0 {
-		return Mark{}, fmt.Errorf("run: %q is not a run", values["run"])
+		return mark{}, fmt.Errorf("run: %q is not a run", values["run"])
 	}
 	if m.Entries, err = strconv.ParseInt(values["entries"], 10, 64); err != nil || m.Entries < 0 {
-		return Mark{}, fmt.Errorf("entries: %q is not a count", values["entries"])
+		return mark{}, fmt.Errorf("entries: %q is not a count", values["entries"])
 	}
 	m.Head, m.Delivered = values["head"], values["delivered"]
 	return m, nil
