@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/BurntSushi/toml"
 	"github.com/shopspring/decimal"
@@ -79,7 +78,7 @@ func (p *Programme) init() error {
 		return errors.New("authority_prefix is required (the start of every eligible appraisal body's code)")
 	case p.Memo == "":
 		return errors.New("memo is required")
-	case strings.Contains(p.Memo, "|") || !IsOneLine(p.Memo):
+	case !BankField(p.Memo):
 		return errors.New("memo holds '|' or a control character (a line break, say): it goes on every line of the payment file")
 	case len(p.Amounts) == 0:
 		return errors.New("amounts are required")

@@ -59,10 +59,9 @@ func (p *Programme) Evaluate(r *Registration, c *Certificate) Decision {
 		fail(InvalidCardNumber, "card_number", r.CardNumber, "")
 	}
 	// §3 names '|', CR and LF; every control character is refused the
-	// same way (a tab, an escape, U+2028): none belongs in a name, and a
-	// bank's parser may refuse the whole file for one.
+	// same way (BankField): none belongs in a name.
 	name := NormalizeName(r.Name)
-	if name == "" || strings.Contains(name, "|") || !IsOneLine(name) {
+	if name == "" || !BankField(name) {
 		fail(InvalidName, "name", r.Name, "")
 	}
 	switch r.Verification {

@@ -40,4 +40,10 @@ func OneLine(s string) string {
 // paragraph separator.
 func IsOneLine(s string) bool { return !strings.ContainsFunc(s, breaksLine) }
 
+// BankField says whether s can go into a field of the bank's payment file,
+// '|'-separated lines ending CRLF: no '|' and no control character (a
+// bank's parser may refuse a whole file for a tab). A name, a registration
+// id and the memo are held to it before the renderer, which checks it too.
+func BankField(s string) bool { return !strings.Contains(s, "|") && IsOneLine(s) }
+
 func breaksLine(r rune) bool { return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' }

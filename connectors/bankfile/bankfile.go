@@ -56,7 +56,7 @@ func (Format) RenderPayment(b *pipeline.Batch) ([]byte, error) {
 	var out strings.Builder
 	line := func(fields ...string) error {
 		for _, f := range fields {
-			if strings.Contains(f, "|") || !pipeline.IsOneLine(f) {
+			if !pipeline.BankField(f) {
 				return fmt.Errorf("render batch %s: field %q holds '|' or a control character (a line break, say)", b.ID, f)
 			}
 		}

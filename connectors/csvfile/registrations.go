@@ -3,7 +3,6 @@ package csvfile
 import (
 	"errors"
 	"io"
-	"strings"
 
 	"zhutui/pipeline"
 )
@@ -65,7 +64,7 @@ func (t *table) parseRegistration(reg *pipeline.Registration) error {
 	if reg.ID == "" {
 		return t.reject("registration_id", errors.New("empty"))
 	}
-	if strings.Contains(reg.ID, "|") || !pipeline.IsOneLine(reg.ID) {
+	if !pipeline.BankField(reg.ID) {
 		return t.reject("registration_id", errors.New("holds '|' or a control character (a line break, say): it goes into the payment file's references"))
 	}
 	if reg.UpdatedAt, err = pipeline.ParseTime(t.get("updated_at")); err != nil {
