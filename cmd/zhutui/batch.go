@@ -125,15 +125,11 @@ func cmdBatch(ctx context.Context, app *App, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := st.ApproveBatches(ctx, ids, *by); err != nil {
+		approved, err := st.ApproveBatches(ctx, ids, *by)
+		if err != nil {
 			return err
 		}
-		said := map[string]bool{}
-		for _, id := range ids {
-			if said[id] {
-				continue
-			}
-			said[id] = true
+		for _, id := range approved {
 			fmt.Fprintf(w, "batch %s approved by %s: the next run delivers it\n", id, *by)
 			alerts, err := st.BatchAlerts(ctx, id)
 			if err != nil {

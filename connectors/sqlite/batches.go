@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -319,23 +320,25 @@ func (s *Store) BatchEvents(ctx context.Context, id string) ([]pipeline.BatchEve
 
 // ApproveBatches approves batches awaiting approval, all of them or, when
 // any cannot be approved (not awaiting approval, unknown, or made by the
-// approver), none: the error names each that cannot.
-func (s *Store) ApproveBatches(ctx context.Context, ids []string, by string) error {
+// approver), none: the error names each that cannot. It returns the batches
+// approved, each once, in the order given.
+func (s *Store) ApproveBatches(ctx context.Context, ids []string, by string) ([]string, error) {
 	by = strings.TrimSpace(by)
 	if by == "" {
-		return errors.New("approve: say who approves (--by)")
+		return nil, errors.New("approve: say who approves (--by)")
 	}
 	if err := plainText("approve", by); err != nil {
-		return err
+		return nil, err
 	}
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	var approved []string
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		approved = approved[:0]
 		var refused []error
-		seen := map[string]bool{}
 		for _, id := range ids {
-			if seen[id] {
+			if slices.Contains(approved, id) {
 				continue
 			}
-			seen[id] = true
+			approved = append(approved, id)
 			no, err := s.approve(ctx, tx, id, by)
 			if err != nil {
 				return err
@@ -347,14 +350,18 @@ func (s *Store) ApproveBatches(ctx context.Context, ids []string, by string) err
 		switch {
 		case len(refused) == 0:
 			return nil
-		case len(seen) == 1:
+		case len(approved) == 1:
 			return refused[0]
-		case len(refused) == len(seen):
-			return fmt.Errorf("none of the %d batches can be approved:\n    %s", len(seen), joinErrors(refused))
+		case len(refused) == len(approved):
+			return fmt.Errorf("none of the %d batches can be approved:\n    %s", len(approved), joinErrors(refused))
 		}
 		return fmt.Errorf("%s of the %d cannot be approved, so none was:\n    %s",
-			pipeline.Counted(int64(len(refused)), "batch", "batches"), len(seen), joinErrors(refused))
+			pipeline.Counted(int64(len(refused)), "batch", "batches"), len(approved), joinErrors(refused))
 	})
+	if err != nil {
+		return nil, err
+	}
+	return approved, nil
 }
 
 func joinErrors(errs []error) string {

@@ -62,7 +62,7 @@ func answeredBatch(tb testing.TB, n int) (*sqlite.Store, *pipeline.ResultFile) {
 		tb.Fatalf("batches %v, %v", made, err)
 	}
 	id := made[0].ID
-	if err := s.ApproveBatches(ctx, []string{id}, "finance-li"); err != nil {
+	if _, err := s.ApproveBatches(ctx, []string{id}, "finance-li"); err != nil {
 		tb.Fatal(err)
 	}
 	batch, err := s.Batch(ctx, id)

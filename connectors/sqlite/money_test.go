@@ -76,7 +76,7 @@ func sentBatch(t *testing.T, st *sqlite.Store, n int) []byte {
 	t.Helper()
 	ctx := context.Background()
 	batched(t, st, n)
-	if err := st.ApproveBatches(ctx, []string{"B2014020101"}, "finance-li"); err != nil {
+	if _, err := st.ApproveBatches(ctx, []string{"B2014020101"}, "finance-li"); err != nil {
 		t.Fatal(err)
 	}
 	data := paymentFile(t, st, "B2014020101")
@@ -203,12 +203,12 @@ func TestBatches(t *testing.T) {
 	t.Run("ErrCreatorApproves", func(t *testing.T) {
 		// The creator is refused however its name is spaced or cased.
 		for _, by := range []string{"system", " system ", "SYSTEM"} {
-			if err := st.ApproveBatches(ctx, []string{"B2014020101"}, by); err == nil || !strings.Contains(err.Error(), "cannot also approve") {
+			if _, err := st.ApproveBatches(ctx, []string{"B2014020101"}, by); err == nil || !strings.Contains(err.Error(), "cannot also approve") {
 				t.Fatalf("approved by %q: err = %v", by, err)
 			}
 		}
 		for _, by := range []string{"", "   "} {
-			if err := st.ApproveBatches(ctx, []string{"B2014020101"}, by); err == nil {
+			if _, err := st.ApproveBatches(ctx, []string{"B2014020101"}, by); err == nil {
 				t.Fatalf("approved by nobody (%q)", by)
 			}
 		}
@@ -236,7 +236,7 @@ func TestBatches(t *testing.T) {
 			if tc.by == "finance-li" {
 				continue
 			}
-			if err := st.ApproveBatches(ctx, []string{"B2014020101"}, tc.by); err == nil || !strings.Contains(err.Error(), "holds a control character") {
+			if _, err := st.ApproveBatches(ctx, []string{"B2014020101"}, tc.by); err == nil || !strings.Contains(err.Error(), "holds a control character") {
 				t.Fatalf("approved by %q: err = %v", tc.by, err)
 			}
 		}
@@ -252,7 +252,7 @@ func TestBatches(t *testing.T) {
 		if got["R3"] != "ELIGIBLE" || got["R1"] != "BATCHED" {
 			t.Fatalf("statuses = %v", got)
 		}
-		if err := st.ApproveBatches(ctx, []string{"B2014020102"}, "finance-li"); err == nil {
+		if _, err := st.ApproveBatches(ctx, []string{"B2014020102"}, "finance-li"); err == nil {
 			t.Fatal("a rejected batch was approved")
 		}
 		reconcile(t, st) // the rejected registration is judged again; nothing changes
@@ -269,7 +269,7 @@ func TestBatches(t *testing.T) {
 	t.Run("SeveralApprovedAllOrNone", func(t *testing.T) {
 		// One that cannot be approved stops the others: none is, and the
 		// error names each that cannot.
-		err := st.ApproveBatches(ctx, []string{"B2014020103", "B2014020102", "B2099010101", "B2014020103"}, "finance-li")
+		_, err := st.ApproveBatches(ctx, []string{"B2014020103", "B2014020102", "B2099010101", "B2014020103"}, "finance-li")
 		if err == nil || !strings.Contains(err.Error(), "2 batches of the 3 cannot be approved, so none was:\n") ||
 			!strings.Contains(err.Error(), "approve batch B2014020102: it is REJECTED, not awaiting approval") ||
 			!strings.Contains(err.Error(), "B2099010101") || strings.Contains(err.Error(), "B2014020103") {
@@ -284,7 +284,7 @@ func TestBatches(t *testing.T) {
 		}
 	})
 	t.Run("WrongAmountInResultChangesNothing", func(t *testing.T) {
-		if err := st.ApproveBatches(ctx, []string{"B2014020101"}, "finance-li"); err != nil {
+		if _, err := st.ApproveBatches(ctx, []string{"B2014020101"}, "finance-li"); err != nil {
 			t.Fatal(err)
 		}
 		b, _ := st.Batch(ctx, "B2014020101")
@@ -402,7 +402,7 @@ func TestBatchGuards(t *testing.T) {
 	if events, err := st.BatchEvents(ctx, id); err != nil || len(events) != 1 || events[0].Action != "created" {
 		t.Errorf("a batch not approved was marked for delivery: %+v, %v", events, err)
 	}
-	if err := st.ApproveBatches(ctx, []string{id}, "finance-li"); err != nil {
+	if _, err := st.ApproveBatches(ctx, []string{id}, "finance-li"); err != nil {
 		t.Fatal(err)
 	}
 	// Once its delivery began, the file may be at the bank: no reject.
@@ -472,7 +472,7 @@ func TestRejectedBatchIsNotDelivered(t *testing.T) {
 	st := MustOpen(t)
 	batched(t, st, 2)
 	const id = "B2014020101"
-	if err := st.ApproveBatches(ctx, []string{id}, "finance-li"); err != nil {
+	if _, err := st.ApproveBatches(ctx, []string{id}, "finance-li"); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.RejectBatch(ctx, id, "finance-wang", "wrong memo"); err != nil {
@@ -825,7 +825,7 @@ func TestVerifyWhileARunMovesMoney(t *testing.T) {
 	ctx := context.Background()
 	st := MustOpen(t)
 	batched(t, st, 2)
-	if err := st.ApproveBatches(ctx, []string{"B2014020101"}, "finance-li"); err != nil {
+	if _, err := st.ApproveBatches(ctx, []string{"B2014020101"}, "finance-li"); err != nil {
 		t.Fatal(err)
 	}
 	sqlite.SetLedgerWalkedHook(t, func() {

@@ -277,7 +277,7 @@ func play(t *testing.T, st *sqlite.Store, seed uint64, budget int64, each func(n
 					t.Fatal(err)
 				}
 			case b.Status == pipeline.BatchAwaitingApproval && x < 4:
-				if err := st.ApproveBatches(ctx, []string{id}, "finance-li"); err != nil {
+				if _, err := st.ApproveBatches(ctx, []string{id}, "finance-li"); err != nil {
 					t.Fatal(err)
 				}
 				if err := st.MarkSent(ctx, 1, id, []pipeline.Delivery{{Kind: "payment", BatchID: id, Location: "file:///out", Name: id}}); err != nil {
