@@ -122,8 +122,8 @@ type IngestStore interface {
 type Taken struct {
 	InboundFile
 	Skipped bool // taken or quarantined before (then Quarantined says why): nothing done
-	// NotTaken says why a file was left for the next run with nothing
-	// recorded: it changed while it was read (ErrChangedWhileRead).
+	// NotTaken says why a file was left, with nothing recorded, to be
+	// taken again: it changed while it was read (ErrChangedWhileRead).
 	NotTaken string
 	FileOutcome
 }
@@ -134,9 +134,6 @@ type Taken struct {
 // quarantined, its finished bytes would meet the half's name and be
 // quarantined too.
 var ErrChangedWhileRead = errors.New("it changed while it was being read (still being written?)")
-
-// notTakenNote is what the run says of a file that changed while read.
-const notTakenNote = "it changed while it was being read (still being written?): nothing of it taken; the next run takes it"
 
 // FutureSkew is how far past the clock a row's updated_at may lie: the
 // clocks of the sender and of zhutui may disagree, by hours at most. A row
@@ -237,7 +234,7 @@ func TakeFile(ctx context.Context, st IngestStore, formats Formats, kind FileKin
 		return t, fmt.Errorf("take %s: unknown kind %q", name, kind)
 	}
 	if errors.Is(err, ErrChangedWhileRead) {
-		t.FileOutcome, t.NotTaken = FileOutcome{}, notTakenNote
+		t.FileOutcome, t.NotTaken = FileOutcome{}, ErrChangedWhileRead.Error()+": nothing of it taken"
 		return t, nil
 	}
 	return t, err

@@ -260,7 +260,7 @@ func (r *Runner) take(ctx context.Context, runID int64, res *Result, in Inbox) e
 		case t.Skipped:
 			continue
 		case t.NotTaken != "":
-			r.log().Warn("file not taken", "run", runID, "kind", in.Kind, "file", name, "reason", t.NotTaken)
+			r.log().Warn("file not taken: the next run takes it", "run", runID, "kind", in.Kind, "file", name, "reason", t.NotTaken)
 		case t.Quarantined != "":
 			r.log().Warn("file quarantined", "run", runID, "kind", in.Kind, "file", name, "reason", t.Quarantined)
 		default:

@@ -273,7 +273,7 @@ func (app *App) printResult(res *pipeline.Result) {
 	fmt.Fprintf(w, "run %d\n", res.RunID)
 	for _, t := range res.Files {
 		if t.NotTaken != "" {
-			fmt.Fprintf(w, "  %-13s %s: NOT TAKEN: %s\n", t.Kind, pipeline.OneLine(t.Name), t.NotTaken)
+			fmt.Fprintf(w, "  %-13s %s: NOT TAKEN: %s; the next run takes it\n", t.Kind, pipeline.OneLine(t.Name), t.NotTaken)
 			continue
 		}
 		if t.Quarantined != "" {
@@ -429,8 +429,7 @@ func cmdIngest(ctx context.Context, app *App, args []string) error {
 		case err != nil:
 			failed = append(failed, err.Error())
 		case t.NotTaken != "":
-			failed = append(failed, fmt.Sprintf("%s: %s; ingest it again once it is written", path,
-				strings.TrimSuffix(t.NotTaken, "; the next run takes it")))
+			failed = append(failed, fmt.Sprintf("%s: %s; ingest it again once it is written", path, t.NotTaken))
 		case t.Skipped && t.Quarantined != "":
 			failed = append(failed, fmt.Sprintf("%s: %s", path, t.Quarantined))
 		case t.Skipped:

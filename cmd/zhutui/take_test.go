@@ -137,7 +137,7 @@ func TestRunSaysNotTaken(t *testing.T) {
 	app := &App{stdout: &out}
 	app.printResult(&pipeline.Result{RunID: 3, Failed: pipeline.StageCollect, Files: []pipeline.Taken{{
 		InboundFile: pipeline.InboundFile{Kind: pipeline.KindRegistrations, Name: "export.csv"},
-		NotTaken:    "it changed while it was being read (still being written?): nothing of it taken; the next run takes it"}}})
+		NotTaken:    "it changed while it was being read (still being written?): nothing of it taken"}}})
 	want := "run 3\n  registrations export.csv: NOT TAKEN: it changed while it was being read (still being written?): " +
 		"nothing of it taken; the next run takes it\n"
 	if out.String() != want {
