@@ -317,9 +317,11 @@ func (app *App) printResult(res *pipeline.Result) {
 	}
 }
 
-// printAwaiting names the batches that earlier runs made and that still wait
-// for approval: a night goes on without them, also after approval was turned
-// off, since they were made to be approved.
+// printAwaiting names the batches that still wait for approval but for those
+// this attempt's batch stage made (listed above it): a night goes on without
+// them, also after approval was turned off, since they were made to be
+// approved. They were made by earlier runs, or, in a rerun, by this run's
+// earlier attempt, so the line does not say by which.
 func printAwaiting(w io.Writer, res *pipeline.Result) {
 	made := map[string]bool{}
 	for _, b := range res.Batches {
@@ -341,7 +343,7 @@ func printAwaiting(w io.Writer, res *pipeline.Result) {
 	if len(ids) > shown {
 		list += fmt.Sprintf(" and %d more", len(ids)-shown)
 	}
-	fmt.Fprintf(w, "  still awaiting approval: %s made by earlier runs, %s yuan: %s (zhutui batch approve ID... --by USER)\n",
+	fmt.Fprintf(w, "  still awaiting approval: %s, %s yuan: %s (zhutui batch approve ID... --by USER)\n",
 		pipeline.Counted(int64(len(ids)), "batch", "batches"), pipeline.FormatFen(fen), list)
 }
 

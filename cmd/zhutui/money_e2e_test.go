@@ -169,15 +169,19 @@ func TestMoneyEndToEnd(t *testing.T) {
 
 // TestAwaitingApprovalSaidEachNight: a batch waiting for approval is named
 // in every later night's output, also after approval was turned off: it was
-// made to be approved, and is delivered only once it is.
+// made to be approved, and is delivered only once it is. A rerun names the
+// batch its run's cut-off attempt made (it said "made by earlier runs").
 func TestAwaitingApprovalSaidEachNight(t *testing.T) {
 	w := workdirWith(t, testConfig+"[approval]\nrequired = true\n")
 	w.ok("init")
 	w.dropNight1(t)
-	w.ok("run", "--as-of", "2014-02-01")
+	w.killedAt(t, "stage:report:before", "run", "--as-of", "2014-02-01")
+	if out := w.ok("rerun", "1"); !strings.Contains(out, "  still awaiting approval: 1 batch, 19000.00 yuan: B2014020101 (zhutui batch approve ID... --by USER)\n") {
+		t.Errorf("the rerun of the night that made the batch:\n%s", out)
+	}
 	w.editConfig(t, "required = true", "required = false")
 	out := w.ok("run", "--as-of", "2014-02-02")
-	if !strings.Contains(out, "  still awaiting approval: 1 batch made by earlier runs, 19000.00 yuan: B2014020101 (zhutui batch approve ID... --by USER)\n") ||
+	if !strings.Contains(out, "  still awaiting approval: 1 batch, 19000.00 yuan: B2014020101 (zhutui batch approve ID... --by USER)\n") ||
 		strings.Contains(out, "delivered") {
 		t.Errorf("the night after, approval turned off:\n%s", out)
 	}
@@ -213,7 +217,7 @@ func TestApproveSeveral(t *testing.T) {
 	}
 	out = w.ok("run", "--as-of", "2014-02-02")
 	if !strings.Contains(out, "delivered ZTPAY_B2014020101.txt\n  delivered ZTPAY_B2014020102.txt\n") || strings.Contains(out, "ZTPAY_B2014020103") ||
-		!strings.Contains(out, "still awaiting approval: 1 batch made by earlier runs, ") {
+		!strings.Contains(out, "still awaiting approval: 1 batch, ") {
 		t.Errorf("the night after two of three were approved:\n%s", out)
 	}
 }
