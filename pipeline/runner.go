@@ -171,7 +171,11 @@ func (r *Runner) Resume(ctx context.Context, runID int64) (*Result, error) {
 	for _, s := range r.stages() {
 		crashpoint.Here("stage:" + string(s.name) + ":before")
 		if err := r.Store.StartStage(ctx, runID, s.name); err != nil {
-			return res, err
+			// Nothing of the stage was done (a full disk, say): the run
+			// failed at it all the same, and says so where it can.
+			log.Error("stage failed", "stage", s.name, "err", err)
+			res.Failed = s.name
+			return res, r.failRun(ctx, runID, StageFailed(runID, s.name, fmt.Errorf("record its start: %w", err)))
 		}
 		log.Info("stage started", "stage", s.name)
 		var counts string
@@ -195,16 +199,25 @@ func (r *Runner) Resume(ctx context.Context, runID int64) (*Result, error) {
 		if err != nil {
 			log.Error("stage failed", "stage", s.name, "err", err)
 			res.Failed = s.name
-			err = StageFailed(runID, s.name, err)
-			if ferr := r.Store.FinishRun(context.WithoutCancel(ctx), runID, err); ferr != nil {
-				err = errors.Join(err, ferr)
-			}
-			return res, err
+			return res, r.failRun(ctx, runID, StageFailed(runID, s.name, err))
 		}
 		log.Info("stage finished", "stage", s.name, "counts", counts)
 		crashpoint.Here("stage:" + string(s.name) + ":after")
 	}
-	return res, r.Store.FinishRun(ctx, runID, nil)
+	if err := r.Store.FinishRun(ctx, runID, nil); err != nil {
+		return res, fmt.Errorf("run %d: every stage succeeded, but recording that failed: %w", runID, err)
+	}
+	return res, nil
+}
+
+// failRun records that a run failed with err and returns err, with what kept
+// it from being recorded, if anything did (the next process to take the run
+// lease records it then; see sqlite.Store.AcquireLease).
+func (r *Runner) failRun(ctx context.Context, runID int64, err error) error {
+	if ferr := r.Store.FinishRun(context.WithoutCancel(ctx), runID, err); ferr != nil {
+		return fmt.Errorf("%w (and recording that failed: %w)", err, ferr)
+	}
+	return err
 }
 
 func (r *Runner) log() *slog.Logger {
@@ -434,7 +447,8 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 		crashpoint.Here("deliver:begin")
 		status, err := r.Store.BeginDelivery(ctx, runID, id, loc)
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("deliver batch %s: its payment file is at the bank without its sidecar, "+
+				"and recording that its delivery begins failed: %w", id, err)
 		}
 		if status != BatchApproved {
 			r.log().Warn("batch not delivered: it is no longer approved; its payment file has no sidecar, so the bank does not take it",
@@ -448,7 +462,8 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 		}
 		ds := []Delivery{payment, sidecar}
 		if err := r.Store.MarkSent(ctx, runID, id, ds); err != nil {
-			return "", err
+			return "", fmt.Errorf("deliver batch %s: its files are at the bank, and recording it as sent failed "+
+				"(finishing the run records it, without putting them again): %w", id, err)
 		}
 		if err := r.anchor(ctx, runID, name); err != nil {
 			return "", err
@@ -612,7 +627,8 @@ func (r *Runner) notify(ctx context.Context, runID int64, res *Result) (string, 
 		d := r.delivery("sms", strings.SplitN(strings.TrimPrefix(name, "ZTSMS_"), "_", 2)[0], r.SMS.Outbox.String(), name, data)
 		d.Already, d.Note = already, note
 		if err := r.Store.MarkSMSDelivered(ctx, runID, d); err != nil {
-			return "", err
+			return "", fmt.Errorf("deliver %s: it is at the SMS platform, and recording it as delivered failed "+
+				"(finishing the run records it, without putting it again): %w", name, err)
 		}
 		if err := r.anchor(ctx, runID, name); err != nil {
 			return "", err

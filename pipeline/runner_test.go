@@ -278,3 +278,39 @@ func TestSupersede(t *testing.T) {
 		t.Errorf("a failed ingest: %q", got)
 	}
 }
+
+// fullStore is a database whose disk is full: no stage's start can be
+// recorded, and how the run ended only when finish is nil.
+type fullStore struct {
+	Store  // Resume uses only the methods below before its first stage
+	finish error
+	failed error // the error FinishRun was given
+}
+
+var errFull = errors.New("database or disk is full")
+
+func (s *fullStore) StartStage(context.Context, int64, Stage) error { return errFull }
+func (s *fullStore) FinishRun(_ context.Context, _ int64, err error) error {
+	s.failed = err
+	return s.finish
+}
+
+// TestStageNotStarted: a stage whose start cannot be recorded (a full disk)
+// fails the run at that stage, recorded where it can be, and said with what
+// kept it from being recorded. It was the bare driver error ("database or
+// disk is full", no run, no stage), and the run was left running.
+func TestStageNotStarted(t *testing.T) {
+	const want = "run 4, stage collect: record its start: database or disk is full"
+	for _, finish := range []error{nil, errFull} {
+		st := &fullStore{finish: finish}
+		res, err := (&Runner{Store: st}).Resume(context.Background(), 4)
+		said := want
+		if finish != nil {
+			said += " (and recording that failed: database or disk is full)"
+		}
+		if err == nil || err.Error() != said || !errors.Is(err, errFull) || res.Failed != StageCollect ||
+			st.failed == nil || st.failed.Error() != want {
+			t.Errorf("recording the run's end fails with %v: the run %v (failed at %q); recorded: %v", finish, err, res.Failed, st.failed)
+		}
+	}
+}

@@ -589,6 +589,12 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 			}
 			fmt.Fprintf(w, "    %s\n", pipeline.FinishHintAfter(run, r.Runs[:i])) // r.Runs: the latest first
 		}
+		if run.Outcome == pipeline.OutcomeRunning && !leaseOn(r, run.ID) {
+			// No process holds it (one that could not record how it ended,
+			// on a full disk): the next to take the lease records it failed.
+			fmt.Fprintf(w, "    no process is running it: it ended without recording how (the next command to run records it "+
+				"as failed)\n    %s\n", pipeline.FinishHintAfter(run, r.Runs[:i]))
+		}
 	}
 	if r.FullVerification != "" {
 		fmt.Fprintf(w, "\nthe whole ledger last verified: %s\n", r.FullVerification)
@@ -665,6 +671,13 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 		}
 	}
 	return nil
+}
+
+// leaseOn says whether the run lease's holder may be working on run id: it
+// is, it was when it was cut off (said below the runs), or it holds the lease
+// and has not yet said which run it works on.
+func leaseOn(r *pipeline.StatusReport, id int64) bool {
+	return r.LeaseHolder != "" && (r.LeaseRunID == id || r.LeaseRunID == 0 && !r.LeaseCutOff)
 }
 
 // batchAlerts says under a batch not yet delivered how many of its payments

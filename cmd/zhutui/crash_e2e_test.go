@@ -847,3 +847,30 @@ func TestInterruptedNight(t *testing.T) {
 	}
 	w.ledgerVerifies(t)
 }
+
+// TestRunLeftRunning: a run that could not record how it ended (a full disk
+// failed a stage, then the record of the failure too) is left running with
+// no process working on it. zhutui status says so, where it showed it
+// running for ever; the next command to take the lease records it failed,
+// and the next run takes its work over.
+func TestRunLeftRunning(t *testing.T) {
+	w := workdirWith(t, testConfig+"[approval]\nrequired = false\n")
+	w.ok("init")
+	w.dropNight1(t)
+	w.ok("run", "--as-of", "2014-02-01")
+	if _, err := w.sql(`UPDATE runs SET outcome = 'running', finished_at = NULL WHERE id = 1;
+		UPDATE stages SET outcome = 'running', finished_at = NULL WHERE run_id = 1 AND stage = 'report'`); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.ok("status"); !strings.Contains(st, "    no process is running it: it ended without recording how (the next command "+
+		"to run records it as failed)\n    finish it with: zhutui rerun 1\n") {
+		t.Fatalf("status of a run left running:\n%s", st)
+	}
+	w.ok("run", "--as-of", "2014-02-02")
+	st := w.ok("status")
+	if !regexp.MustCompile(`(?m)^run 1 .* failed .*\n    stage report failed: interrupted: it ended without recording how `+
+		`\(its process stopped, or could not write to the database\)\n    run 2, begun after it, succeeded and took every stage again`).MatchString(st) ||
+		strings.Contains(st, "no process is running it") {
+		t.Errorf("status after the next run:\n%s", st)
+	}
+}

@@ -11,10 +11,11 @@
 package anchor
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -52,7 +53,10 @@ type mark struct {
 }
 
 // Delivered appends a line for a file run runID delivered, with the
-// ledger's head now, and syncs it to the disk.
+// ledger's head now, and syncs it to the disk. A line that could not be
+// written whole (a full disk) is cut off again, and one that an earlier
+// append left torn (a power cut) is cut off before this one: a torn line
+// ahead of a whole one would refuse every run.
 func (f *File) Delivered(ctx context.Context, runID int64, name string) error {
 	entries, head, err := f.Ledger.LedgerHead(ctx)
 	if err != nil {
@@ -61,23 +65,62 @@ func (f *File) Delivered(ctx context.Context, runID int64, name string) error {
 	if strings.ContainsAny(name, " \r\n") {
 		return fmt.Errorf("anchor %s: a file name with a space or line break: %q", f.Path, name)
 	}
-	file, err := os.OpenFile(f.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	file, err := os.OpenFile(f.Path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("anchor: %w", err)
 	}
 	defer file.Close()
+	data, err := io.ReadAll(file)
+	if err != nil {
+		return fmt.Errorf("anchor %s: %w", f.Path, err)
+	}
 	var b strings.Builder
-	if fi, err := file.Stat(); err == nil && fi.Size() == 0 {
+	end := int64(len(data))
+	if whole, torn := cutTorn(data); torn {
+		end = int64(len(whole))
+	} else if end > 0 && data[end-1] != '\n' {
+		b.WriteByte('\n') // a whole last line with no line break (an editor's)
+	}
+	if end == 0 {
 		b.WriteString(header)
 	}
 	fmt.Fprintf(&b, "%s run=%d entries=%d head=%s delivered=%s\n", f.Now().Format(time.RFC3339), runID, entries, head, name)
-	if _, err := file.WriteString(b.String()); err != nil {
-		return fmt.Errorf("anchor %s: %w", f.Path, err)
+	if _, err := file.WriteAt([]byte(b.String()), end); err != nil {
+		return f.undo(file, int64(len(data)), err)
+	}
+	if err := file.Truncate(end + int64(b.Len())); err != nil {
+		return f.undo(file, int64(len(data)), err)
 	}
 	if err := file.Sync(); err != nil {
-		return fmt.Errorf("anchor %s: %w", f.Path, err)
+		return f.undo(file, int64(len(data)), err)
 	}
 	return file.Close()
+}
+
+// undo cuts the anchor file back to size after a failed append and returns
+// the failure.
+func (f *File) undo(file *os.File, size int64, err error) error {
+	if terr := file.Truncate(size); terr != nil {
+		return fmt.Errorf("anchor %s: %w (and cutting off what was written of the line failed: %w)", f.Path, err, terr)
+	}
+	return fmt.Errorf("anchor %s: %w", f.Path, err)
+}
+
+// cutTorn returns data without a last line torn by an append cut off (no
+// line break, and it does not parse), and whether there was one.
+func cutTorn(data []byte) ([]byte, bool) {
+	if len(data) == 0 || data[len(data)-1] == '\n' {
+		return data, false
+	}
+	i := bytes.LastIndexByte(data, '\n') + 1
+	last := string(data[i:])
+	if strings.HasPrefix(last, "#") {
+		return data, false
+	}
+	if _, err := parse(last); err == nil {
+		return data, false
+	}
+	return data[:i], true
 }
 
 // ErrBehind means the database is older than a delivery its anchor file
@@ -159,9 +202,10 @@ func (f *File) holds(ctx context.Context, m mark) (bool, error) {
 	return ok && hash == m.Head, err
 }
 
-// read reads every line of the anchor file; none when it does not exist.
+// read reads every line of the anchor file; none when it does not exist. A
+// last line torn by an append cut off is not read: its delivery has no line.
 func (f *File) read() ([]mark, error) {
-	file, err := os.Open(f.Path)
+	data, err := os.ReadFile(f.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		// None yet; but a folder that is not there would fail the first
 		// delivery after its files were put.
@@ -173,23 +217,18 @@ func (f *File) read() ([]mark, error) {
 	if err != nil {
 		return nil, fmt.Errorf("anchor: %w", err)
 	}
-	defer file.Close()
+	data, _ = cutTorn(data)
 	var marks []mark
-	sc := bufio.NewScanner(file)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
+	for n, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		m, err := parse(line)
 		if err != nil {
-			return nil, fmt.Errorf("anchor %s, line %d: %w", f.Path, n, err)
+			return nil, fmt.Errorf("anchor %s, line %d: %w", f.Path, n+1, err)
 		}
-		m.line = n
+		m.line = n + 1
 		marks = append(marks, m)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("anchor %s: %w", f.Path, err)
 	}
 	return marks, nil
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -186,5 +188,103 @@ func TestReady(t *testing.T) {
 	g := &anchor.File{Path: filepath.Join(notDir, "zhutui.ledger.anchor"), Ledger: l, Now: time.Now}
 	if err := g.Ready(ctx); err == nil || !strings.Contains(err.Error(), "not a directory") {
 		t.Errorf("Ready under a file: %v", err)
+	}
+}
+
+// TestTornLine: an append cut off by a power cut leaves a last line with no
+// line break that does not parse. It is not read (its delivery has no line,
+// as if it had not been appended), and the next append cuts it off first:
+// after it, the torn text would have been a line that does not parse,
+// refusing every run. A whole last line with no line break (an editor's) is
+// read, and the next append starts a line of its own.
+func TestTornLine(t *testing.T) {
+	ctx := context.Background()
+	l := &ledger{entries: 7}
+	const whole = "2014-02-01T02:30:00+08:00 run=1 entries=5 head=h5 delivered=ZTPAY_B2014020101.txt"
+	for _, tc := range []struct{ name, text, want string }{
+		{"Torn", whole + "\n2014-02-02T02:30:00+08:00 run=2 entr", whole + "\n"},
+		{"TornHeader", "# zhutui: ", "# zhutui: \n"},
+		{"TornHeaderless", "2014-02-0", ""},
+		{"NoLineBreak", whole, whole + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFile(t, l)
+			if err := os.WriteFile(f.Path, []byte(tc.text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			l.fork = 6 // entry 5 is held, 6 on are not: a line for entry 7 would refuse
+			if err := f.Check(ctx); err != nil {
+				t.Fatalf("check: %v", err)
+			}
+			l.fork = 0
+			if err := f.Delivered(ctx, 3, "ZTPAY_B2014020301.txt"); err != nil {
+				t.Fatal(err)
+			}
+			b, _ := os.ReadFile(f.Path)
+			line := "2014-02-01T02:30:00+08:00 run=3 entries=7 head=h7 delivered=ZTPAY_B2014020301.txt\n"
+			want := tc.want + line
+			if tc.want == "" {
+				want = strings.TrimSuffix(anchorHeader(t), line) + line
+			}
+			if string(b) != want {
+				t.Errorf("after the append:\n%q\nwant\n%q", b, want)
+			}
+			if err := f.Check(ctx); err != nil {
+				t.Errorf("check after the append: %v", err)
+			}
+		})
+	}
+}
+
+// anchorHeader returns a new anchor file's first append: the header and a
+// line for run 3's ZTPAY_B2014020301.txt at entry 7.
+func anchorHeader(t *testing.T) string {
+	f := newFile(t, &ledger{entries: 7})
+	if err := f.Delivered(context.Background(), 3, "ZTPAY_B2014020301.txt"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(f.Path)
+	return string(b)
+}
+
+// TestAppendFails: a line that cannot be written whole (a full disk; here the
+// process's file size limit, which fails a write part of the way as a full
+// disk does) is cut off again, so that the file reads as before, and the
+// error names the file.
+func TestAppendFails(t *testing.T) {
+	ctx := context.Background()
+	l := &ledger{entries: 5}
+	f := newFile(t, l)
+	if err := f.Delivered(ctx, 1, "ZTPAY_B2014020101.txt"); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(f.Path)
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	signal.Ignore(syscall.SIGXFSZ)
+	defer signal.Reset(syscall.SIGXFSZ)
+	limit := old
+	limit.Cur = uint64(len(before)) + 40 // part of the next line fits
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &limit); err != nil {
+		t.Fatal(err)
+	}
+	l.entries = 7
+	err := f.Delivered(ctx, 2, "ZTPAY_B2014020201.txt")
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if err == nil || !strings.HasPrefix(err.Error(), "anchor "+f.Path+": ") || !errors.Is(err, syscall.EFBIG) {
+		t.Fatalf("an append past the limit: %v", err)
+	}
+	if after, _ := os.ReadFile(f.Path); string(after) != string(before) {
+		t.Fatalf("after the failed append:\n%q\nwant it as before:\n%q", after, before)
+	}
+	if err := f.Delivered(ctx, 2, "ZTPAY_B2014020201.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Check(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

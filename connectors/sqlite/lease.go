@@ -57,15 +57,18 @@ func (s *Store) AcquireLease(ctx context.Context, h pipeline.Holder) (*Lease, er
 			// The holder died: its run, if any, was cut off, in the stage
 			// it was running (zhutui status shows that stage failed).
 			if cur.RunID.Valid {
-				for _, q := range []string{`UPDATE runs SET outcome = 'failed', finished_at = ?1,
-					error = 'interrupted: its process stopped' WHERE id = ?2 AND outcome = 'running'`,
-					`UPDATE stages SET outcome = 'failed', finished_at = ?1,
-					error = 'interrupted: its process stopped' WHERE run_id = ?2 AND outcome = 'running'`} {
-					if _, err := tx.ExecContext(ctx, q, s.now(), cur.RunID.Int64); err != nil {
-						return err
-					}
+				if err := endRunning(ctx, tx, s.now(), "interrupted: its process stopped", "id = ?", cur.RunID.Int64); err != nil {
+					return err
 				}
 			}
+		}
+		// No run is under way now, so one still recorded as running ended
+		// without recording how: its process could not write (a full disk)
+		// or stopped between recording the run and taking it under the
+		// lease. Left so, zhutui status showed it running for ever.
+		if err := endRunning(ctx, tx, s.now(), "interrupted: it ended without recording how (its process stopped, "+
+			"or could not write to the database)", "1 = 1"); err != nil {
+			return err
 		}
 		// A newer zhutui may have migrated the database since this process
 		// opened it (a daemon started before an upgrade): it must not work.
@@ -88,6 +91,21 @@ func (s *Store) AcquireLease(ctx context.Context, h pipeline.Holder) (*Lease, er
 	l := &Lease{st: s, holder: h, stop: make(chan struct{}), done: make(chan struct{})}
 	go l.heartbeat(heartbeatEvery)
 	return l, nil
+}
+
+// endRunning records the runs that where selects (with arg) and that are
+// still running as failed with msg, and their running stages too.
+func endRunning(ctx context.Context, tx *sqlx.Tx, now, msg, where string, args ...any) error {
+	for _, q := range []string{
+		`UPDATE stages SET outcome = 'failed', finished_at = ?, error = ? WHERE outcome = 'running'
+			AND run_id IN (SELECT id FROM runs WHERE outcome = 'running' AND ` + where + `)`,
+		`UPDATE runs SET outcome = 'failed', finished_at = ?, error = ? WHERE outcome = 'running' AND ` + where,
+	} {
+		if _, err := tx.ExecContext(ctx, q, append([]any{now, msg}, args...)...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (l *Lease) heartbeat(every time.Duration) {

@@ -150,6 +150,44 @@ func TestAcquireLease(t *testing.T) {
 	}
 }
 
+// TestRunLeftRunning: a run whose process could not record how it ended (a
+// full disk failed the stage and then the record of its failure) and then
+// gave the lease up is still recorded as running, with no holder working on
+// it. The next to take the lease records it failed, with its stage, saying
+// so; before, it stayed running for ever in zhutui status.
+func TestRunLeftRunning(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	me := pipeline.Holder{User: "ops", Host: "here", PID: os.Getpid(), Command: "run"}
+	a, err := st.AcquireLease(ctx, me)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := st.BeginRun(ctx, pipeline.MustDate("2014-02-01"), pipeline.TriggerManual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetRun(ctx, left); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.StartStage(ctx, left, pipeline.StageDeliver); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Release(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := st.AcquireLease(ctx, me)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Release()
+	const why = "interrupted: it ended without recording how (its process stopped, or could not write to the database)"
+	if r, err := st.Run(ctx, left); err != nil || r.Outcome != "failed" || r.Error != why || r.FinishedAt == "" ||
+		len(r.Stages) != 1 || r.Stages[0].Outcome != "failed" || r.Stages[0].Error != why {
+		t.Errorf("the run left running: %+v, %v", r, err)
+	}
+}
+
 // TestLeaseHeartbeat: a held lease's heartbeat keeps its row's time fresh,
 // several times within LeaseTTL, and touches its own row alone: a lease
 // another process took over meanwhile is not kept alive by the old holder.
