@@ -10,6 +10,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"zhutui/pipeline/crashpoint"
 )
 
 // Location is a folder files are exchanged through: file:///abs/dir or
@@ -195,6 +197,7 @@ func TakeFile(ctx context.Context, st IngestStore, formats Formats, kind FileKin
 		}
 		return t, st.Quarantine(ctx, t.InboundFile, t.Quarantined)
 	}
+	crashpoint.Here("take:second-pass")
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return t, fmt.Errorf("read %s/%s: %w", loc, name, err)
 	}

@@ -874,3 +874,35 @@ func TestRunLeftRunning(t *testing.T) {
 		t.Errorf("status after the next run:\n%s", st)
 	}
 }
+
+// TestIngestOfAFileBeingWritten: zhutui ingest of an export that grows while
+// it is read (its sender still writing it) takes nothing of it, exits 1
+// saying to ingest it again once it is written, and then takes it whole.
+func TestIngestOfAFileBeingWritten(t *testing.T) {
+	w := workdirWith(t, testConfig)
+	w.ok("init")
+	export := w.path("export.csv")
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), export)
+	cmd, out := w.pausedAt(t, "take:second-pass", "ingest", "registrations", export)
+	f, err := os.OpenFile(export, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("R999,2014-01-10 09:00:00,2014-01-10 09:00:00,王小明,"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	w.goOn()
+	err = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(out.String(), "zhutui ingest: "+export+
+		": it changed while it was being read (still being written?): nothing of it taken; ingest it again once it is written") {
+		t.Fatalf("ingest of a file being written: exit %d (%v)\n%s", code, err, out)
+	}
+	if n, err := w.sql(`SELECT count(*) FROM registrations`); err != nil || n != "0" {
+		t.Fatalf("registrations after it: %s, %v", n, err)
+	}
+	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), export) // written whole
+	if out := w.ok("ingest", "registrations", export); out != export+": 31 applied, 0 unchanged, 0 rejected\n" {
+		t.Errorf("ingest of the written file:\n%s", out)
+	}
+}
