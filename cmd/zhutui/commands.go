@@ -418,7 +418,7 @@ func cmdIngest(ctx context.Context, app *App, args []string) error {
 		return err
 	}
 	if err := st.StartStage(ctx, runID, pipeline.StageCollect); err != nil {
-		return err
+		return fmt.Errorf("run %d (ingest): record its start: %w", runID, err)
 	}
 	var failed []string
 	for _, path := range fs.Args()[1:] {
@@ -452,10 +452,15 @@ func cmdIngest(ctx context.Context, app *App, args []string) error {
 	if len(failed) > 0 {
 		err2 = errors.New(strings.Join(failed, "\n"))
 	}
-	if err := st.FinishStage(ctx, runID, pipeline.StageCollect, fmt.Sprintf("files=%d", fs.NArg()-1), err2); err != nil {
-		return err
+	err = st.FinishStage(ctx, runID, pipeline.StageCollect, fmt.Sprintf("files=%d", fs.NArg()-1), err2)
+	if err == nil {
+		err = st.FinishRun(ctx, runID, err2)
 	}
-	if err := st.FinishRun(ctx, runID, err2); err != nil {
+	if err != nil {
+		err = fmt.Errorf("run %d (ingest): recording how it ended failed: %w", runID, err)
+		if err2 != nil {
+			return fmt.Errorf("%w\n%w", err2, err)
+		}
 		return err
 	}
 	return err2

@@ -15,7 +15,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -70,15 +69,30 @@ func (f *File) Delivered(ctx context.Context, runID int64, name string) error {
 		return fmt.Errorf("anchor: %w", err)
 	}
 	defer file.Close()
-	data, err := io.ReadAll(file)
+	// The last line is read, not the whole file, which grows by a line a
+	// delivery and is never trimmed.
+	fi, err := file.Stat()
 	if err != nil {
 		return fmt.Errorf("anchor %s: %w", f.Path, err)
 	}
+	size := fi.Size()
+	tail := make([]byte, min(size, tailSize))
+	if _, err := file.ReadAt(tail, size-int64(len(tail))); err != nil {
+		return fmt.Errorf("anchor %s: %w", f.Path, err)
+	}
+	if size > tailSize && bytes.IndexByte(tail, '\n') < 0 {
+		// A last line longer than any Delivered writes: read it whole, as
+		// Check does.
+		tail = make([]byte, size)
+		if _, err := file.ReadAt(tail, 0); err != nil {
+			return fmt.Errorf("anchor %s: %w", f.Path, err)
+		}
+	}
 	var b strings.Builder
-	end := int64(len(data))
-	if whole, torn := cutTorn(data); torn {
-		end = int64(len(whole))
-	} else if end > 0 && data[end-1] != '\n' {
+	end := size
+	if whole, torn := cutTorn(tail); torn {
+		end -= int64(len(tail) - len(whole))
+	} else if end > 0 && tail[len(tail)-1] != '\n' {
 		b.WriteByte('\n') // a whole last line with no line break (an editor's)
 	}
 	if end == 0 {
@@ -86,16 +100,22 @@ func (f *File) Delivered(ctx context.Context, runID int64, name string) error {
 	}
 	fmt.Fprintf(&b, "%s run=%d entries=%d head=%s delivered=%s\n", f.Now().Format(time.RFC3339), runID, entries, head, name)
 	if _, err := file.WriteAt([]byte(b.String()), end); err != nil {
-		return f.undo(file, int64(len(data)), err)
+		return f.undo(file, size, err)
 	}
-	if err := file.Truncate(end + int64(b.Len())); err != nil {
-		return f.undo(file, int64(len(data)), err)
+	if end < size { // a torn line cut off may have been longer than this one
+		if err := file.Truncate(end + int64(b.Len())); err != nil {
+			return f.undo(file, size, err)
+		}
 	}
 	if err := file.Sync(); err != nil {
-		return f.undo(file, int64(len(data)), err)
+		return f.undo(file, size, err)
 	}
 	return file.Close()
 }
+
+// tailSize is how much of the anchor file's end Delivered reads for its last
+// line (a line is about 150 bytes).
+const tailSize = 4096
 
 // undo cuts the anchor file back to size after a failed append and returns
 // the failure.

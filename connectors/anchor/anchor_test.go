@@ -203,6 +203,8 @@ func TestTornLine(t *testing.T) {
 	const whole = "2014-02-01T02:30:00+08:00 run=1 entries=5 head=h5 delivered=ZTPAY_B2014020101.txt"
 	for _, tc := range []struct{ name, text, want string }{
 		{"Torn", whole + "\n2014-02-02T02:30:00+08:00 run=2 entr", whole + "\n"},
+		{"TornLongerThanATail", whole + "\n2014-02-02T02:30:00+08:00 run=2 entries=6 head=" + strings.Repeat("a", 5000), whole + "\n"},
+		{"TornLongerThanTheNext", whole + "\n2014-02-02T02:30:00+08:00 run=2 entries=6 head=" + strings.Repeat("a", 200), whole + "\n"},
 		{"TornHeader", "# zhutui: ", "# zhutui: \n"},
 		{"TornHeaderless", "2014-02-0", ""},
 		{"NoLineBreak", whole, whole + "\n"},

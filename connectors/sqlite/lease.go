@@ -125,7 +125,10 @@ func (l *Lease) heartbeat(every time.Duration) {
 // SetRun records which run the lease holder is working on.
 func (l *Lease) SetRun(ctx context.Context, runID int64) error {
 	_, err := l.st.db.ExecContext(ctx, `UPDATE lease SET run_id = ? WHERE id = 1 AND pid = ? AND host = ?`, runID, l.holder.PID, l.holder.Host)
-	return err
+	if err != nil {
+		return fmt.Errorf("run %d: record it under the run lease: %w", runID, err)
+	}
+	return nil
 }
 
 // Release gives the lease up.
