@@ -309,14 +309,14 @@ func (r *Runner) booksHeld(ctx context.Context, runID int64, res *Result) (strin
 	}
 	last, verdict, err := r.Store.LastVerdict(ctx)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("check the books before money moves: %w", err)
 	}
 	if verdict != "" && verdict != Reconciled {
 		res.Held = fmt.Sprintf("no money moves while the books do not agree: the report of run %d says %s", last, verdict)
 	} else {
 		problems, err := r.Store.VerifyNewEntries(ctx)
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("check the books before money moves: verify the ledger's new entries: %w", err)
 		}
 		if len(problems) > 0 {
 			res.Held = "no money moves while the books do not agree: " + problems[0]
@@ -349,6 +349,9 @@ func (r *Runner) batch(ctx context.Context, runID int64, res *Result) (string, e
 		spec.BudgetSet, spec.BudgetFen = true, Fen(budget)
 	}
 	res.Batches, err = r.Store.CreateBatches(ctx, runID, spec, r.Bank.Format.RenderPayment)
+	if err != nil {
+		err = fmt.Errorf("make the batches: %w", err)
+	}
 	var lines int64
 	for _, b := range res.Batches {
 		lines += b.Count
@@ -369,7 +372,7 @@ func (r *Runner) batch(ctx context.Context, runID int64, res *Result) (string, e
 func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string, error) {
 	ids, err := r.Store.BatchesToDeliver(ctx)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("list the batches to deliver: %w", err)
 	}
 	if len(ids) > 0 {
 		if held, err := r.booksHeld(ctx, runID, res); err != nil {

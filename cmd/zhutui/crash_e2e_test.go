@@ -3,10 +3,12 @@ package main_test
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -904,5 +906,85 @@ func TestIngestOfAFileBeingWritten(t *testing.T) {
 	copyFile(t, filepath.Join(samples, "night1/registrations.csv"), export) // written whole
 	if out := w.ok("ingest", "registrations", export); out != export+": 31 applied, 0 unchanged, 0 rejected\n" {
 		t.Errorf("ingest of the written file:\n%s", out)
+	}
+}
+
+// TestFileSizeLimit: a night on a disk that fills. prlimit caps the size of
+// every file the night writes (a write past the cap fails part-way, as on a
+// full disk), from just above the database's size after init upwards, so
+// that each night fails at a later point, until one has room. Each failed
+// night exits 1 naming its run and the stage it failed at (or that it could
+// not begin), and the night after, with room, finishes its work: one payment
+// file (named by the night that made its batch), its payment lines those of
+// the night with room, delivered once and anchored once, the report
+// RECONCILED, the ledger verified, no run left running.
+func TestFileSizeLimit(t *testing.T) {
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("prlimit (util-linux) is needed under CI")
+		}
+		t.Skip("no prlimit (util-linux) here: the file size limit cannot be set")
+	}
+	seed := workdirWith(t, crashConfig)
+	seed.ok("init")
+	seed.dropNight1(t)
+	fi, err := os.Stat(seed.path("zhutui.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// payments returns the one payment file's name and its payment lines.
+	payments := func(w *workdir) (string, string) {
+		files, _ := filepath.Glob(w.path("outbox/payments/ZTPAY_*.txt"))
+		if len(files) != 1 {
+			t.Fatalf("payment files %q, want one", files)
+		}
+		_, lines, _ := strings.Cut(string(w.read("outbox/payments", filepath.Base(files[0]))), "\n")
+		return filepath.Base(files[0]), lines
+	}
+	stageAt := regexp.MustCompile(`zhutui run: (run 1, stage (\w+)|begin run): `)
+	stages := map[string]bool{}
+	var failed []*workdir
+	var want string // the payment lines of the night with room
+	for step := int64(1); want == ""; step++ {
+		if step > 40 {
+			t.Fatal("no night had room")
+		}
+		limit := fi.Size() + step*50_000
+		w := emptyWorkdir(t)
+		if out, err := exec.Command("cp", "-a", seed.dir+"/.", w.dir).CombinedOutput(); err != nil {
+			t.Fatalf("copy the work folder: %v: %s", err, out)
+		}
+		cmd := exec.Command(prlimit, "--fsize="+strconv.FormatInt(limit, 10), binary, "run", "--as-of", "2014-02-01")
+		cmd.Dir, cmd.Env = w.dir, w.env
+		var errs bytes.Buffer
+		cmd.Stderr = &errs
+		if err := cmd.Run(); err == nil {
+			_, want = payments(w)
+			break
+		}
+		m := stageAt.FindStringSubmatch(errs.String())
+		if code := cmd.ProcessState.ExitCode(); code != 1 || m == nil {
+			t.Fatalf("limit %d: exit %d, want 1 naming the run and stage:\n%s", limit, code, errs.String())
+		}
+		stages[m[2]] = true
+		if out := w.ok("run", "--as-of", "2014-02-02"); !strings.Contains(out, "\n  verdict: RECONCILED\n") { // with room
+			t.Errorf("limit %d (%s): the night after it:\n%s", limit, m[0], out)
+		}
+		failed = append(failed, w)
+	}
+	t.Logf("%d nights failed, at %v", len(failed), slices.Sorted(maps.Keys(stages)))
+	for _, w := range failed {
+		name, lines := payments(w)
+		st := w.ok("status")
+		anchor := string(w.read("zhutui.ledger.anchor"))
+		if lines != want || strings.Contains(st, "running") || strings.Count(anchor, "delivered=ZTPAY_") != 1 ||
+			!strings.Contains(anchor, "delivered="+name+"\n") {
+			t.Errorf("%s: after the night with room: %s\n%s\nstatus:\n%s\nanchor:\n%s", w.dir, name, lines, st, anchor)
+		}
+		w.ledgerVerifies(t)
+	}
+	if len(stages) < 4 {
+		t.Errorf("the nights failed at %v: want four stages or more, so that the limits reach into the night", stages)
 	}
 }

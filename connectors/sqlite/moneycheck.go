@@ -129,7 +129,7 @@ func (s *Store) VerifyNewEntries(ctx context.Context) ([]string, error) {
 			return setSetting(ctx, tx, "ledger.verified", fmt.Sprintf("%d:%s", last, lastHash))
 		})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("record the entries verified: %w", err)
 		}
 	}
 	return problems, nil
