@@ -911,12 +911,12 @@ func TestIngestOfAFileBeingWritten(t *testing.T) {
 
 // TestFileSizeLimit: a night on a disk that fills. prlimit caps the size of
 // every file the night writes (a write past the cap fails part-way, as on a
-// full disk), from just above the database's size after init upwards, so
-// that each night fails at a later point, until one has room. Each failed
-// night exits 1 naming its run and the stage it failed at (or that it could
-// not begin), and the night after, with room, finishes its work: one payment
-// file (named by the night that made its batch), its payment lines those of
-// the night with room, delivered once and anchored once, the report
+// full disk), from 60 KB upwards, so that each
+// night fails at a later point, until one has room. Each failed night exits
+// 1 naming its run and the stage it failed at, and the night after, with
+// room, finishes its work as the night with room did it, once: the first
+// night's one payment file (named by the night that made its batch), the
+// results night's SMS file, each delivered and anchored once; the report
 // RECONCILED, the ledger verified, no run left running.
 func TestFileSizeLimit(t *testing.T) {
 	prlimit, err := exec.LookPath("prlimit")
@@ -926,65 +926,104 @@ func TestFileSizeLimit(t *testing.T) {
 		}
 		t.Skip("no prlimit (util-linux) here: the file size limit cannot be set")
 	}
-	seed := workdirWith(t, crashConfig)
-	seed.ok("init")
-	seed.dropNight1(t)
-	fi, err := os.Stat(seed.path("zhutui.db"))
+	// delivered returns the one file of a kind delivered, its lines but a
+	// header naming its batch, and fails unless the anchor file has one line
+	// for it.
+	delivered := func(w *workdir, folder, pattern string) string {
+		files, _ := filepath.Glob(w.path(folder, pattern))
+		if len(files) != 1 {
+			t.Fatalf("%s: files %q delivered, want one", w.dir, files)
+		}
+		name := filepath.Base(files[0])
+		anchor := string(w.read("zhutui.ledger.anchor"))
+		if strings.Count(anchor, "delivered="+strings.Split(pattern, "*")[0]) != 1 || !strings.Contains(anchor, "delivered="+name+"\n") {
+			t.Errorf("%s: %s delivered, the anchor file:\n%s", w.dir, name, anchor)
+		}
+		_, lines, _ := strings.Cut(string(w.read(folder, name)), "\n")
+		return lines
+	}
+	t.Run("FirstNight", func(t *testing.T) {
+		seed := workdirWith(t, crashConfig)
+		seed.ok("init")
+		seed.dropNight1(t)
+		underLimit(t, prlimit, seed, "2014-02-01", 60_000, func(w *workdir) string {
+			return delivered(w, "outbox/payments", "ZTPAY_*.txt")
+		})
+	})
+	t.Run("ResultsNight", func(t *testing.T) {
+		seed := workdirWith(t, crashConfig)
+		seed.ok("init")
+		seed.dropNight1(t)
+		seed.ok("run", "--as-of", "2014-02-01")
+		name, res, err := bank.Answer(seed.read("outbox/payments", "ZTPAY_B2014020101.txt"), map[string]bank.Failure{"R001-1": bank.AccountClosed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(seed.path("inbox/results", name), res, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		underLimit(t, prlimit, seed, "2014-02-02", 60_000, func(w *workdir) string {
+			if list := w.ok("batch", "list"); !regexp.MustCompile(`(?m)^B2014020101 +SETTLED +11 +19000.00 +10 +1 `).MatchString(list) {
+				t.Errorf("%s: batches:\n%s", w.dir, list)
+			}
+			return delivered(w, "outbox/sms", "ZTSMS_*.csv")
+		})
+	})
+}
+
+// underLimit runs a night (zhutui run --as-of asOf) on copies of seed under
+// file size limits rising by step, each failed one followed by the night
+// after with room, and holds each of those to done, whose result must be the
+// night with room's. The limits bind the write-ahead log, which starts empty
+// each night, before the database (read, and written only by checkpoints).
+func underLimit(t *testing.T, prlimit string, seed *workdir, asOf string, step int64, done func(*workdir) string) {
+	after, err := time.Parse(time.DateOnly, asOf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// payments returns the one payment file's name and its payment lines.
-	payments := func(w *workdir) (string, string) {
-		files, _ := filepath.Glob(w.path("outbox/payments/ZTPAY_*.txt"))
-		if len(files) != 1 {
-			t.Fatalf("payment files %q, want one", files)
-		}
-		_, lines, _ := strings.Cut(string(w.read("outbox/payments", filepath.Base(files[0]))), "\n")
-		return filepath.Base(files[0]), lines
-	}
-	stageAt := regexp.MustCompile(`zhutui run: (run 1, stage (\w+)|begin run): `)
+	// The stage, or what failed before or after the stages.
+	stageAt := regexp.MustCompile(`zhutui run: run \d+(, stage (\w+)|: every stage succeeded, but (recording) that failed|: (record) it under the run lease): `)
 	stages := map[string]bool{}
 	var failed []*workdir
-	var want string // the payment lines of the night with room
-	for step := int64(1); want == ""; step++ {
-		if step > 40 {
+	var want string // what the night with room did
+	for i := int64(1); ; i++ {
+		if i > 100 {
 			t.Fatal("no night had room")
 		}
-		limit := fi.Size() + step*50_000
+		limit := i * step
 		w := emptyWorkdir(t)
 		if out, err := exec.Command("cp", "-a", seed.dir+"/.", w.dir).CombinedOutput(); err != nil {
 			t.Fatalf("copy the work folder: %v: %s", err, out)
 		}
-		cmd := exec.Command(prlimit, "--fsize="+strconv.FormatInt(limit, 10), binary, "run", "--as-of", "2014-02-01")
+		cmd := exec.Command(prlimit, "--fsize="+strconv.FormatInt(limit, 10), binary, "run", "--as-of", asOf)
 		cmd.Dir, cmd.Env = w.dir, w.env
 		var errs bytes.Buffer
 		cmd.Stderr = &errs
 		if err := cmd.Run(); err == nil {
-			_, want = payments(w)
+			want = done(w)
 			break
 		}
 		m := stageAt.FindStringSubmatch(errs.String())
 		if code := cmd.ProcessState.ExitCode(); code != 1 || m == nil {
 			t.Fatalf("limit %d: exit %d, want 1 naming the run and stage:\n%s", limit, code, errs.String())
 		}
-		stages[m[2]] = true
-		if out := w.ok("run", "--as-of", "2014-02-02"); !strings.Contains(out, "\n  verdict: RECONCILED\n") { // with room
+		stages[m[2]+m[3]+m[4]] = true
+		if out := w.ok("run", "--as-of", after.AddDate(0, 0, 1).Format(time.DateOnly)); !strings.Contains(out, "\n  verdict: RECONCILED\n") {
 			t.Errorf("limit %d (%s): the night after it:\n%s", limit, m[0], out)
 		}
 		failed = append(failed, w)
 	}
 	t.Logf("%d nights failed, at %v", len(failed), slices.Sorted(maps.Keys(stages)))
 	for _, w := range failed {
-		name, lines := payments(w)
-		st := w.ok("status")
-		anchor := string(w.read("zhutui.ledger.anchor"))
-		if lines != want || strings.Contains(st, "running") || strings.Count(anchor, "delivered=ZTPAY_") != 1 ||
-			!strings.Contains(anchor, "delivered="+name+"\n") {
-			t.Errorf("%s: after the night with room: %s\n%s\nstatus:\n%s\nanchor:\n%s", w.dir, name, lines, st, anchor)
+		if got := done(w); got != want {
+			t.Errorf("%s: after the night with room:\n%s\nwant, as the night with room:\n%s", w.dir, got, want)
+		}
+		if st := w.ok("status"); strings.Contains(st, "running") {
+			t.Errorf("%s: status:\n%s", w.dir, st)
 		}
 		w.ledgerVerifies(t)
 	}
-	if len(stages) < 4 {
-		t.Errorf("the nights failed at %v: want four stages or more, so that the limits reach into the night", stages)
+	if len(stages) < 5 {
+		t.Errorf("the nights failed at %v: want five stages or more, so that the limits reach into the night", stages)
 	}
 }
