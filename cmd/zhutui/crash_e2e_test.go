@@ -917,7 +917,8 @@ func TestIngestOfAFileBeingWritten(t *testing.T) {
 // room, finishes its work as the night with room did it, once: the first
 // night's one payment file (named by the night that made its batch), the
 // results night's SMS file, each delivered and anchored once; the report
-// RECONCILED, the ledger verified, no run left running.
+// RECONCILED, the ledger verified, no run left running. An approval that
+// cannot be recorded says that nothing was approved.
 func TestFileSizeLimit(t *testing.T) {
 	prlimit, err := exec.LookPath("prlimit")
 	if err != nil {
@@ -968,6 +969,25 @@ func TestFileSizeLimit(t *testing.T) {
 			}
 			return delivered(w, "outbox/sms", "ZTSMS_*.csv")
 		})
+	})
+	t.Run("Approve", func(t *testing.T) {
+		w := workdirWith(t, testConfig+"[approval]\nrequired = true\n")
+		w.ok("init")
+		w.dropNight1(t)
+		w.ok("run", "--as-of", "2014-02-01")
+		// 40 KB: the database opens (its log needs 32 KB), the approval's
+		// commit does not fit.
+		cmd := exec.Command(prlimit, "--fsize=40000", binary, "batch", "approve", "B2014020101", "--by", "finance-li")
+		cmd.Dir, cmd.Env = w.dir, w.env
+		out, err := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != 1 ||
+			!strings.Contains(string(out), "zhutui batch: approve B2014020101: nothing was approved: ") {
+			t.Fatalf("approve on a full disk: exit %d (%v): %s", code, err, out)
+		}
+		if list := w.ok("batch", "list"); !strings.Contains(list, "AWAITING_APPROVAL") {
+			t.Fatalf("after the approval that failed:\n%s", list)
+		}
+		w.ok("batch", "approve", "B2014020101", "--by", "finance-li")
 	})
 }
 

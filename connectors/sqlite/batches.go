@@ -331,6 +331,7 @@ func (s *Store) ApproveBatches(ctx context.Context, ids []string, by string) ([]
 		return nil, err
 	}
 	var approved []string
+	var refusal error // what refused one batch or more, as against the database's failure
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		approved = approved[:0]
 		var refused []error
@@ -351,17 +352,22 @@ func (s *Store) ApproveBatches(ctx context.Context, ids []string, by string) ([]
 		case len(refused) == 0:
 			return nil
 		case len(approved) == 1:
-			return refused[0]
+			refusal = refused[0]
 		case len(refused) == len(approved):
-			return fmt.Errorf("none of the %d batches can be approved:\n    %s", len(approved), joinErrors(refused))
+			refusal = fmt.Errorf("none of the %d batches can be approved:\n    %s", len(approved), joinErrors(refused))
+		default:
+			refusal = fmt.Errorf("%s of the %d cannot be approved, so none was:\n    %s",
+				pipeline.Counted(int64(len(refused)), "batch", "batches"), len(approved), joinErrors(refused))
 		}
-		return fmt.Errorf("%s of the %d cannot be approved, so none was:\n    %s",
-			pipeline.Counted(int64(len(refused)), "batch", "batches"), len(approved), joinErrors(refused))
+		return refusal
 	})
-	if err != nil {
+	switch {
+	case err == nil:
+		return approved, nil
+	case err == refusal:
 		return nil, err
 	}
-	return approved, nil
+	return nil, fmt.Errorf("approve %s: nothing was approved: %w", strings.Join(approved, ", "), err)
 }
 
 func joinErrors(errs []error) string {

@@ -57,7 +57,7 @@ func (s *Store) AcquireLease(ctx context.Context, h pipeline.Holder) (*Lease, er
 			// The holder died: its run, if any, was cut off, in the stage
 			// it was running (zhutui status shows that stage failed).
 			if cur.RunID.Valid {
-				if err := endRunning(ctx, tx, s.now(), "interrupted: its process stopped", "id = ?", cur.RunID.Int64); err != nil {
+				if err := endRunning(ctx, tx, s.now(), "interrupted: its process stopped without recording how the run ended", "id = ?", cur.RunID.Int64); err != nil {
 					return err
 				}
 			}
