@@ -917,8 +917,8 @@ func TestIngestOfAFileBeingWritten(t *testing.T) {
 // room, finishes its work as the night with room did it, once: the first
 // night's one payment file (named by the night that made its batch), the
 // results night's SMS file, each delivered and anchored once; the report
-// RECONCILED, the ledger verified, no run left running. An approval that
-// cannot be recorded says that nothing was approved.
+// RECONCILED, the ledger verified, no run left running. An approval or a
+// reject that cannot be recorded says that nothing was done.
 func TestFileSizeLimit(t *testing.T) {
 	prlimit, err := exec.LookPath("prlimit")
 	if err != nil {
@@ -981,13 +981,23 @@ func TestFileSizeLimit(t *testing.T) {
 		cmd.Dir, cmd.Env = w.dir, w.env
 		out, err := cmd.CombinedOutput()
 		if code := cmd.ProcessState.ExitCode(); code != 1 ||
-			!strings.Contains(string(out), "zhutui batch: approve B2014020101: nothing was approved: ") {
+			!strings.Contains(string(out), "zhutui batch: approve batch B2014020101: nothing was approved: ") {
 			t.Fatalf("approve on a full disk: exit %d (%v): %s", code, err, out)
 		}
 		if list := w.ok("batch", "list"); !strings.Contains(list, "AWAITING_APPROVAL") {
 			t.Fatalf("after the approval that failed:\n%s", list)
 		}
 		w.ok("batch", "approve", "B2014020101", "--by", "finance-li")
+		cmd = exec.Command(prlimit, "--fsize=40000", binary, "batch", "reject", "B2014020101", "--by", "finance-li", "--reason", "r")
+		cmd.Dir, cmd.Env = w.dir, w.env
+		out, err = cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != 1 ||
+			!strings.Contains(string(out), "zhutui batch: reject batch B2014020101: nothing was rejected: ") {
+			t.Fatalf("reject on a full disk: exit %d (%v): %s", code, err, out)
+		}
+		if list := w.ok("batch", "list"); !strings.Contains(list, " APPROVED ") {
+			t.Fatalf("after the reject that failed:\n%s", list)
+		}
 	})
 }
 

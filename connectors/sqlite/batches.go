@@ -361,13 +361,10 @@ func (s *Store) ApproveBatches(ctx context.Context, ids []string, by string) ([]
 		}
 		return refusal
 	})
-	switch {
-	case err == nil:
-		return approved, nil
-	case err == refusal:
-		return nil, err
+	if err != nil {
+		return nil, failedWrite("approve", strings.Join(approved, ", "), "approved", err, refusal)
 	}
-	return nil, fmt.Errorf("approve %s: nothing was approved: %w", strings.Join(approved, ", "), err)
+	return approved, nil
 }
 
 func joinErrors(errs []error) string {
@@ -421,7 +418,8 @@ func (s *Store) RejectBatch(ctx context.Context, id, by, reason string) error {
 	if err := plainText("reject", by, reason); err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	var refusal error // why the batch cannot be rejected, as against the database's failure
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		b, row, err := getBatch(ctx, tx, id)
 		if err != nil {
 			return err
@@ -429,18 +427,21 @@ func (s *Store) RejectBatch(ctx context.Context, id, by, reason string) error {
 		switch row.Status {
 		case string(pipeline.BatchAwaitingApproval), string(pipeline.BatchApproved):
 		case string(pipeline.BatchRejected):
-			return fmt.Errorf("reject batch %s: it is REJECTED already; its payments were made ELIGIBLE again then", id)
+			refusal = fmt.Errorf("reject batch %s: it is REJECTED already; its payments were made ELIGIBLE again then", id)
+			return refusal
 		default:
-			return fmt.Errorf("reject batch %s: it is %s; only a batch not yet delivered can be rejected", id, row.Status)
+			refusal = fmt.Errorf("reject batch %s: it is %s; only a batch not yet delivered can be rejected", id, row.Status)
+			return refusal
 		}
 		if row.DeliveryRun.Valid {
 			later, err := runsAfter(ctx, tx, row.DeliveryRun.Int64)
 			if err != nil {
 				return err
 			}
-			return fmt.Errorf("reject batch %s: its delivery began in run %d and its payment file may be at the bank already, "+
+			refusal = fmt.Errorf("reject batch %s: its delivery began in run %d and its payment file may be at the bank already, "+
 				"so it cannot be rejected (%s), and the bank's result file will say what was paid",
 				id, row.DeliveryRun.Int64, pipeline.FinishDelivery(row.DeliveryRun.Int64, later))
+			return refusal
 		}
 		lw, err := s.ledger(ctx, tx, 0)
 		if err != nil {
@@ -469,6 +470,22 @@ func (s *Store) RejectBatch(ctx context.Context, id, by, reason string) error {
 		}
 		return batchEvent(ctx, tx, id, s.now(), by, "rejected", reason)
 	})
+	return failedWrite("reject", id, "rejected", err, refusal)
+}
+
+// failedWrite says of a batch command's error that nothing was done when the
+// database failed it (a full disk, say) rather than refused it (refusal, or
+// an unknown batch), whose words say so already. ids: one batch, or several
+// joined by ", ".
+func failedWrite(verb, ids, done string, err, refusal error) error {
+	if err == nil || err == refusal || errors.Is(err, pipeline.ErrNotFound) {
+		return err
+	}
+	what := "batch"
+	if strings.Contains(ids, ", ") {
+		what = "batches"
+	}
+	return fmt.Errorf("%s %s %s: nothing was %s: %w", verb, what, ids, done, err)
 }
 
 // ReissueBatch pays again, as the next attempt, every RETURNED payment of a
@@ -485,13 +502,15 @@ func (s *Store) ReissueBatch(ctx context.Context, id, by, reason string) (int, [
 	}
 	n := 0
 	var skipped []string
+	var refusal error
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		row, err := batchHead(ctx, tx, id)
 		if err != nil {
 			return err
 		}
 		if row.Status != string(pipeline.BatchSettled) {
-			return fmt.Errorf("reissue batch %s: it is %s; only a batch whose result file was taken has returned payments", id, row.Status)
+			refusal = fmt.Errorf("reissue batch %s: it is %s; only a batch whose result file was taken has returned payments", id, row.Status)
+			return refusal
 		}
 		lw, err := s.ledger(ctx, tx, 0)
 		if err != nil {
@@ -537,7 +556,10 @@ func (s *Store) ReissueBatch(ctx context.Context, id, by, reason string) (int, [
 		}
 		return batchEvent(ctx, tx, id, s.now(), by, "reissued", pipeline.Counted(int64(n), "payment", "payments")+": "+reason)
 	})
-	return n, skipped, err
+	if err != nil {
+		return 0, nil, failedWrite("reissue", id, "reissued", err, refusal)
+	}
+	return n, skipped, nil
 }
 
 // BatchesToDeliver returns the ids of the approved batches not yet delivered,
