@@ -98,6 +98,7 @@ var commands = map[string]command{
 	"status": {"status", "show the last runs and what is waiting", cmdStatus},
 	"demo":   {"demo [--dir DIR]", "the whole cycle on the built-in fixtures, no set-up", cmdDemo},
 	"gen":    {"gen --registrations N --out DIR", "generate synthetic input files (for benchmarks)", cmdGen},
+	"backup": {"backup FILE", "a whole copy of the database, also while a night runs", cmdBackup},
 }
 
 // Main runs the command line and returns the exit status.

@@ -10,8 +10,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -249,4 +251,72 @@ const atLeastQuery = `SELECT count(*) FROM (SELECT 1 FROM %s LIMIT ?)`
 // placeholders returns "?, ?, …" for n arguments.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// ErrBackupExists is a backup's file that is there already: a backup never
+// writes over a file.
+var ErrBackupExists = errors.New("the file exists already (a backup writes a new file, never over one)")
+
+// Copy is what Backup wrote.
+type Copy struct {
+	Size    int64
+	Entries int64  // the copy's ledger entries
+	Head    string // and the last one's hash
+}
+
+// Backup writes a copy of the database to path, a file that must not exist:
+// the database as one read transaction sees it (VACUUM INTO), so a night may
+// go on writing meanwhile and the copy is still whole, where copying the
+// file by hand while zhutui runs, or without its -wal file, is not. The copy
+// is made mode 0600, as the database (it holds every member's ID and card
+// number in full), and synced; its ledger head is read back from it.
+func (s *Store) Backup(ctx context.Context, path string) (Copy, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return Copy{}, fmt.Errorf("backup %s: %w", path, ErrBackupExists)
+	}
+	if err != nil {
+		return Copy{}, fmt.Errorf("backup: %w", err)
+	}
+	f.Close()
+	fail := func(err error) (Copy, error) {
+		os.Remove(path)
+		return Copy{}, fmt.Errorf("backup %s: %w", path, err)
+	}
+	// SQLite writes into an empty file. The connection takes URI file
+	// names, so a relative path starting "file:" would be read as one: it
+	// is made absolute first.
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := s.db.ExecContext(ctx, `VACUUM INTO ?`, abs); err != nil {
+		return fail(err)
+	}
+	f, err = os.OpenFile(abs, os.O_RDWR, 0)
+	if err != nil {
+		return fail(err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return fail(err)
+	}
+	c := Copy{Size: fi.Size()}
+	// Read back from the copy itself: the database may have moved on.
+	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(abs)
+	db, err := sqlx.Open("sqlite3", "file:"+escaped+"?mode=ro&immutable=1")
+	if err != nil {
+		return fail(err)
+	}
+	defer db.Close()
+	c.Head = pipeline.GenesisHash
+	err = db.QueryRowContext(ctx, `SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1`).Scan(&c.Entries, &c.Head)
+	if err != nil && !isNoRows(err) {
+		return fail(fmt.Errorf("read the copy back: %w", err))
+	}
+	return c, nil
 }
