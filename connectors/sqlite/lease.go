@@ -93,8 +93,8 @@ func (s *Store) AcquireLease(ctx context.Context, h pipeline.Holder) (*Lease, er
 	return l, nil
 }
 
-// endRunning records the runs that where selects (with arg) and that are
-// still running as failed with msg, and their running stages too.
+// endRunning records as failed, with msg, the runs still running that where
+// (with args) selects, and their running stages.
 func endRunning(ctx context.Context, tx *sqlx.Tx, now, msg, where string, args ...any) error {
 	for _, q := range []string{
 		`UPDATE stages SET outcome = 'failed', finished_at = ?, error = ? WHERE outcome = 'running'
