@@ -597,7 +597,7 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 		if run.Outcome == pipeline.OutcomeRunning && !leaseOn(r, run.ID) {
 			// No process holds it (one that could not record how it ended,
 			// on a full disk): the next to take the lease records it failed.
-			fmt.Fprintf(w, "    no process is running it: it ended without recording how (the next run, rerun, ingest or init records it "+
+			fmt.Fprintf(w, "    no process is running it: it ended without recording how (the next run, rerun, ingest, report or init records it "+
 				"as failed)\n    %s\n", pipeline.FinishHintAfter(run, r.Runs[:i]))
 		}
 	}

@@ -864,8 +864,8 @@ func TestRunLeftRunning(t *testing.T) {
 		UPDATE stages SET outcome = 'running', finished_at = NULL WHERE run_id = 1 AND stage = 'report'`); err != nil {
 		t.Fatal(err)
 	}
-	if st := w.ok("status"); !strings.Contains(st, "    no process is running it: it ended without recording how (the next run, rerun, "+
-		"ingest or init records it as failed)\n    finish it with: zhutui rerun 1\n") {
+	if st := w.ok("status"); !strings.Contains(st, "    no process is running it: it ended without recording how (the next run, rerun, ingest, "+
+		"report or init records it as failed)\n    finish it with: zhutui rerun 1\n") {
 		t.Fatalf("status of a run left running:\n%s", st)
 	}
 	w.ok("run", "--as-of", "2014-02-02")
