@@ -28,7 +28,7 @@ test:
 	$(GO) test -count=1 -timeout 15m -artifacts -outputdir $(CURDIR)/.test-output $(PKGS)
 
 ## test-race: every test under the race detector; the end-to-end tests then
-## run a zhutui built with it too (about five minutes; not part of make test)
+## run a zhutui built with it too (about fifteen minutes; not part of make test)
 test-race:
 	mkdir -p .test-output
 	$(GO) test -race -count=1 -timeout 30m -artifacts -outputdir $(CURDIR)/.test-output $(PKGS)
