@@ -267,6 +267,36 @@ func TestInitOnEmptyFolder(t *testing.T) {
 	}
 }
 
+// TestLedgerKeyMissing: a database whose ledger was chained with a key
+// takes that key alone. With its file gone, zhutui init made a new key
+// (saying "created the ledger key"), then refused it as not the one, and left
+// it in the old key's place; other commands said to create one with init. Now
+// each says to put the key back, and init makes none.
+func TestLedgerKeyMissing(t *testing.T) {
+	w := newWorkdir(t)
+	w.ok("init")
+	if err := os.Rename(w.path("zhutui.ledger.key"), w.path("kept.key")); err != nil {
+		t.Fatal(err)
+	}
+	want := "no ledger key at " + w.path("zhutui.ledger.key") + ", and this database's ledger was chained with one, which alone " +
+		"verifies it (a new key would not): put that key back where it was kept, or give it as $ZHUTUI_LEDGER_KEY"
+	for _, cmd := range []string{"init", "status", "run"} {
+		out, errs, code := w.zhutui(cmd)
+		if code != 2 || errs != "zhutui "+cmd+": "+want+"\n" || strings.Contains(out, "created the ledger key") {
+			t.Errorf("zhutui %s with the key gone: exit %d\n%s%s", cmd, code, out, errs)
+		}
+	}
+	if _, err := os.Stat(w.path("zhutui.ledger.key")); !os.IsNotExist(err) {
+		t.Fatalf("a key file was made: %v", err)
+	}
+	if err := os.Rename(w.path("kept.key"), w.path("zhutui.ledger.key")); err != nil {
+		t.Fatal(err)
+	}
+	if out := w.ok("init"); !strings.Contains(out, "programme 2013 is loaded and unchanged") {
+		t.Errorf("init with the key back:\n%s", out)
+	}
+}
+
 func TestReconcileEndToEnd(t *testing.T) {
 	w := newWorkdir(t)
 	w.ok("init")

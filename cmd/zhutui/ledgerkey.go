@@ -15,7 +15,20 @@ import (
 // useLedgerKey gives the store the configured ledger key (see ledgerKey). A
 // key the store refuses is a configuration error naming where it came from.
 func (app *App) useLedgerKey(ctx context.Context, st *sqlite.Store, cfg *Config, create bool) error {
-	key, err := app.ledgerKey(cfg, create)
+	// A database whose ledger was chained with a key takes that key alone: a
+	// new one, made because the file went missing, would verify nothing.
+	chained, err := st.LedgerKeyChecked(ctx)
+	if err != nil {
+		return err
+	}
+	key, err := app.ledgerKey(cfg, create && !chained)
+	if os.IsNotExist(err) && chained {
+		return configErrorf("no ledger key at %s, and this database's ledger was chained with one, which alone "+
+			"verifies it (a new key would not): put that key back where it was kept, or give it as $ZHUTUI_LEDGER_KEY", cfg.Ledger.KeyFile)
+	}
+	if os.IsNotExist(err) {
+		return configErrorf("no ledger key: set $ZHUTUI_LEDGER_KEY or create %s (zhutui init does)", cfg.Ledger.KeyFile)
+	}
 	if err != nil {
 		return err
 	}
@@ -33,7 +46,8 @@ func (app *App) useLedgerKey(ctx context.Context, st *sqlite.Store, cfg *Config,
 
 // ledgerKey returns the ledger's HMAC key: $ZHUTUI_LEDGER_KEY, else the
 // contents of the key file. With create, a missing key file is made with a
-// new random key, readable by its owner only.
+// new random key, readable by its owner only; without, a missing one is an
+// error that os.IsNotExist knows.
 func (app *App) ledgerKey(cfg *Config, create bool) ([]byte, error) {
 	if k := os.Getenv("ZHUTUI_LEDGER_KEY"); k != "" {
 		return []byte(k), nil
@@ -51,7 +65,7 @@ func (app *App) ledgerKey(cfg *Config, create bool) ([]byte, error) {
 		return app.ledgerKey(cfg, false)
 	}
 	if os.IsNotExist(err) {
-		return nil, configErrorf("no ledger key: set $ZHUTUI_LEDGER_KEY or create %s (zhutui init does)", cfg.Ledger.KeyFile)
+		return nil, err // the caller says what to do
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read ledger key: %w", err)

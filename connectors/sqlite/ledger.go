@@ -63,6 +63,16 @@ func (s *Store) SetLedgerKey(ctx context.Context, key []byte) error {
 	return nil
 }
 
+// LedgerKeyChecked says whether a ledger key was ever set on this database:
+// its ledger is chained with that key, and only that key verifies it.
+func (s *Store) LedgerKeyChecked(ctx context.Context) (bool, error) {
+	have, err := setting(ctx, s.db, "ledger.key_check")
+	if err != nil {
+		return false, fmt.Errorf("ledger key: %w", err)
+	}
+	return have != "", nil
+}
+
 // ledgerWriter appends postings to the chain inside one transaction, many
 // rows per statement; what is queued is written when the transaction
 // commits (inTx), or earlier by flush. Its caller must close it.
