@@ -332,7 +332,7 @@ func (s *Store) ApproveBatches(ctx context.Context, ids []string, by string) ([]
 	}
 	var approved []string
 	var refusal error // what refused one batch or more, as against the database's failure
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.durableTx(ctx, func(tx *sqlx.Tx) error {
 		approved = approved[:0]
 		var refused []error
 		for _, id := range ids {
@@ -419,7 +419,7 @@ func (s *Store) RejectBatch(ctx context.Context, id, by, reason string) error {
 		return err
 	}
 	var refusal error // why the batch cannot be rejected, as against the database's failure
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.durableTx(ctx, func(tx *sqlx.Tx) error {
 		b, row, err := getBatch(ctx, tx, id)
 		if err != nil {
 			return err
@@ -503,7 +503,7 @@ func (s *Store) ReissueBatch(ctx context.Context, id, by, reason string) (int, [
 	n := 0
 	var skipped []string
 	var refusal error
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.durableTx(ctx, func(tx *sqlx.Tx) error {
 		row, err := batchHead(ctx, tx, id)
 		if err != nil {
 			return err
@@ -579,7 +579,7 @@ func (s *Store) BatchesToDeliver(ctx context.Context) ([]string, error) {
 // not be put.
 func (s *Store) BeginDelivery(ctx context.Context, runID int64, id, location string) (pipeline.BatchStatus, error) {
 	var status string
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.durableTx(ctx, func(tx *sqlx.Tx) error {
 		row, err := batchHead(ctx, tx, id)
 		if err != nil {
 			return err
@@ -602,7 +602,7 @@ func (s *Store) MarkSent(ctx context.Context, runID int64, id string, deliveries
 	if len(deliveries) == 0 {
 		return fmt.Errorf("mark batch %s sent: no delivery recorded", id)
 	}
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.durableTx(ctx, func(tx *sqlx.Tx) error {
 		b, row, err := getBatch(ctx, tx, id)
 		if err != nil {
 			return err

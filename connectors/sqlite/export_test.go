@@ -152,3 +152,17 @@ func SetHeartbeatEvery(d time.Duration) (restore func()) {
 
 // ProcessAlive is processAlive.
 var ProcessAlive = processAlive
+
+// SetDurableHook runs fn with the synchronous setting (2: FULL) that each
+// durable transaction reads inside it before its commit, until the test
+// ends.
+func SetDurableHook(t interface{ Cleanup(func()) }, fn func(synchronous int)) {
+	testHookDurable = func(tx *sqlx.Tx) {
+		var v int
+		if err := tx.Get(&v, `PRAGMA synchronous`); err != nil {
+			v = -1
+		}
+		fn(v)
+	}
+	t.Cleanup(func() { testHookDurable = func(*sqlx.Tx) {} })
+}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"zhutui/connectors/bankfile"
 	"zhutui/connectors/sqlite"
 	"zhutui/fixtures"
@@ -1067,6 +1069,8 @@ func TestSMSFilesOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var durable []int // the SMS file's two commits before and after it leaves zhutui (see TestDurableCommits)
+	sqlite.SetDurableHook(t, func(sync int) { durable = append(durable, sync) })
 	if err := st.BeginSMSDelivery(ctx, run, made[0]); err != nil {
 		t.Fatal(err)
 	}
@@ -1082,6 +1086,9 @@ func TestSMSFilesOnce(t *testing.T) {
 	d := pipeline.Delivery{Kind: "sms", BatchID: "B2014020101", Location: "file:///sms", Name: made[0], SHA256: "s", Size: 1, At: "2014-02-03 02:40:00"}
 	if err := st.MarkSMSDelivered(ctx, 3, d); err != nil {
 		t.Fatal(err)
+	}
+	if !slices.Equal(durable, []int{2, 2}) {
+		t.Errorf("the SMS file's delivery committed with synchronous %v, want FULL (2) twice", durable)
 	}
 	if todo, err := st.SMSFilesToDeliver(ctx); err != nil || len(todo) != 0 {
 		t.Fatalf("to deliver after delivery: %v, %v", todo, err)
@@ -1383,5 +1390,63 @@ func TestMoneyCheckUnansweredBatch(t *testing.T) {
 	}
 	if p := m.Problems(); !slices.Contains(p, "batch B2014020101: settled 1000.00 and returned 0.00, but the bank has not answered it (no result file taken)") {
 		t.Errorf("problems = %q", p)
+	}
+}
+
+// TestDurableCommits: the commits after which something leaves zhutui that
+// cannot be called back, or that record what a person decided, are synced
+// to the disk before they return (synchronous FULL), where the others may be
+// lost to a power cut (NORMAL): a batch's delivery begun (the sidecar follows,
+// and the bank pays), recorded sent (the anchor line follows), approved,
+// rejected, reissued. Lost, a delivery's start let the batch be rejected and
+// paid again, and a reject let a rejected batch be delivered. The connection
+// goes back to NORMAL after each.
+func TestDurableCommits(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpen(t)
+	payable(t, st, 3)
+	if _, err := st.CreateBatches(ctx, 1, spec(2), render); err != nil {
+		t.Fatal(err)
+	}
+	var durable []int
+	sqlite.SetDurableHook(t, func(sync int) { durable = append(durable, sync) })
+	if _, err := st.ApproveBatches(ctx, []string{"B2014020101"}, "finance-li"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RejectBatch(ctx, "B2014020102", "finance-li", "wrong month"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.BeginDelivery(ctx, 1, "B2014020101", "file:///out"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MarkSent(ctx, 2, "B2014020101", []pipeline.Delivery{{Kind: "payment", BatchID: "B2014020101", Location: "file:///out", Name: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, rf := bankAnswers(t, paymentFile(t, st, "B2014020101"), map[string]bank.Failure{"R1-1": bank.AccountClosed})
+	if _, err := st.IngestResult(ctx, pipeline.InboundFile{Kind: pipeline.KindResults, Location: "file:///in", Name: "ZTRES_B2014020101.txt",
+		SHA256: "r"}, rf); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.ReissueBatch(ctx, "B2014020101", "finance-li", "card closed"); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(durable, []int{2, 2, 2, 2, 2}) {
+		t.Fatalf("approve, reject, delivery begun, sent and reissue committed with synchronous %v, want FULL (2) each", durable)
+	}
+	// Every connection of the pool is back to NORMAL (1).
+	var conns []*sqlx.Conn
+	for range 4 {
+		c, err := st.DB().Connx(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		var sync int
+		if err := c.GetContext(ctx, &sync, `PRAGMA synchronous`); err != nil || sync != 1 {
+			t.Errorf("a connection of the pool has synchronous %d (%v), want NORMAL (1)", sync, err)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
 	}
 }

@@ -145,7 +145,7 @@ func (s *Store) SMSDeliveryRun(ctx context.Context, name string) (int64, error) 
 // already, or whose delivery began already, is refused: its delivery is
 // finished, never begun again.
 func (s *Store) BeginSMSDelivery(ctx context.Context, runID int64, name string) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.durableTx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sms_files SET delivery_run = ?
 			WHERE name = ? AND delivery_run IS NULL AND delivered_at = ''`, runID, name)
 		if err != nil {
@@ -162,7 +162,7 @@ func (s *Store) BeginSMSDelivery(ctx context.Context, runID int64, name string) 
 // note (a file not put again, see pipeline.Stager) is also an event in its
 // payment batch's history, where zhutui batch show lists it.
 func (s *Store) MarkSMSDelivered(ctx context.Context, runID int64, d pipeline.Delivery) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.durableTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE sms_files SET delivered_at = ? WHERE name = ?`, d.At, d.Name); err != nil {
 			return err
 		}

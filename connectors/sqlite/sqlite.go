@@ -139,7 +139,45 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 // inTx runs fn in a write transaction, committing when it returns nil. Rows
 // queued by bulk writers of the transaction (onCommit) are written first.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
+	return s.txOn(ctx, s.db.BeginTxx, fn)
+}
+
+// durableTx is inTx for a commit that must survive a power cut: its write-
+// ahead log is synced to the disk before the commit returns (synchronous
+// FULL for this transaction alone). The connections' NORMAL may lose the
+// last commits to a power cut (never to a crash of the process), which a
+// night redoes; but a commit after which something leaves zhutui that
+// cannot be called back (a sidecar that has the bank take a payment file,
+// an SMS file put in place, an anchor line) or that a person decided (a
+// batch rejected) must not be lost: a delivery's start forgotten would let
+// the batch be rejected and its payments paid again. The sync makes every
+// commit before it durable too (the log is written in order).
+func (s *Store) durableTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	conn, err := s.db.Connx(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = NORMAL`)
+	return s.txOn(ctx, conn.BeginTxx, func(tx *sqlx.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		testHookDurable(tx)
+		return nil
+	})
+}
+
+// testHookDurable runs inside every durable transaction before its commit
+// (tests read its synchronous setting there).
+var testHookDurable = func(*sqlx.Tx) {}
+
+// txOn is inTx on a transaction begun by begin.
+func (s *Store) txOn(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sqlx.Tx, error), fn func(tx *sqlx.Tx) error) error {
+	tx, err := begin(ctx, nil)
 	if err != nil {
 		return err
 	}
