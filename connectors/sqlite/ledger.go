@@ -179,9 +179,14 @@ func (w *ledgerWriter) post(p pipeline.Posting) error {
 
 // LedgerHead returns the number of entries and the hash of the last one.
 func (s *Store) LedgerHead(ctx context.Context) (int64, string, error) {
+	return ledgerHead(ctx, s.db)
+}
+
+// ledgerHead is LedgerHead on any database of zhutui's (a backup's, say).
+func ledgerHead(ctx context.Context, q sqlx.QueryerContext) (int64, string, error) {
 	var seq int64
 	head := pipeline.GenesisHash
-	err := s.db.QueryRowContext(ctx, `SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1`).Scan(&seq, &head)
+	err := q.QueryRowxContext(ctx, `SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1`).Scan(&seq, &head)
 	if err != nil && !isNoRows(err) {
 		return 0, "", err
 	}

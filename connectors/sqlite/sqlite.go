@@ -58,10 +58,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// and column read, 3-5% of a 1M first night (session 9).
 	q.Set("_mutex", "no")
 	q.Set("_cache_size", "-65536") // 64 MiB: large transactions would spill pages otherwise
-	// The path goes into a URI: '%', '?' and '#' in it must be escaped, or
-	// SQLite would open another file.
-	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	db, err := sqlx.Open("sqlite3", "file:"+escaped+"?"+q.Encode())
+	db, err := sqlx.Open("sqlite3", fileURI(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open database %q: %w", path, err)
 	}
@@ -345,16 +342,19 @@ func (s *Store) Backup(ctx context.Context, path string) (Copy, error) {
 	}
 	c := Copy{Size: fi.Size()}
 	// Read back from the copy itself: the database may have moved on.
-	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(abs)
-	db, err := sqlx.Open("sqlite3", "file:"+escaped+"?mode=ro&immutable=1")
+	db, err := sqlx.Open("sqlite3", fileURI(abs)+"?mode=ro&immutable=1")
 	if err != nil {
 		return fail(err)
 	}
 	defer db.Close()
-	c.Head = pipeline.GenesisHash
-	err = db.QueryRowContext(ctx, `SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1`).Scan(&c.Entries, &c.Head)
-	if err != nil && !isNoRows(err) {
+	if c.Entries, c.Head, err = ledgerHead(ctx, db); err != nil {
 		return fail(fmt.Errorf("read the copy back: %w", err))
 	}
 	return c, nil
+}
+
+// fileURI is the "file:" URI of a path. '%', '?' and '#' in the path are
+// escaped, or SQLite would open another file.
+func fileURI(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
