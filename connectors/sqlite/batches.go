@@ -331,7 +331,6 @@ func (s *Store) ApproveBatches(ctx context.Context, ids []string, by string) ([]
 		return nil, err
 	}
 	var approved []string
-	var refusal error // what refused one batch or more, as against the database's failure
 	err := s.durableTx(ctx, func(tx *sqlx.Tx) error {
 		approved = approved[:0]
 		var refused []error
@@ -352,17 +351,15 @@ func (s *Store) ApproveBatches(ctx context.Context, ids []string, by string) ([]
 		case len(refused) == 0:
 			return nil
 		case len(approved) == 1:
-			refusal = refused[0]
+			return refusal{refused[0]}
 		case len(refused) == len(approved):
-			refusal = fmt.Errorf("none of the %d batches can be approved:\n    %s", len(approved), joinErrors(refused))
-		default:
-			refusal = fmt.Errorf("%s of the %d cannot be approved, so none was:\n    %s",
-				pipeline.Counted(int64(len(refused)), "batch", "batches"), len(approved), joinErrors(refused))
+			return refusal{fmt.Errorf("none of the %d batches can be approved:\n    %s", len(approved), joinErrors(refused))}
 		}
-		return refusal
+		return refusal{fmt.Errorf("%s of the %d cannot be approved, so none was:\n    %s",
+			pipeline.Counted(int64(len(refused)), "batch", "batches"), len(approved), joinErrors(refused))}
 	})
 	if err != nil {
-		return nil, failedWrite("approve", strings.Join(approved, ", "), "approved", err, refusal)
+		return nil, failedWrite("approve", strings.Join(approved, ", "), "approved", err)
 	}
 	return approved, nil
 }
@@ -418,7 +415,6 @@ func (s *Store) RejectBatch(ctx context.Context, id, by, reason string) error {
 	if err := plainText("reject", by, reason); err != nil {
 		return err
 	}
-	var refusal error // why the batch cannot be rejected, as against the database's failure
 	err := s.durableTx(ctx, func(tx *sqlx.Tx) error {
 		b, row, err := getBatch(ctx, tx, id)
 		if err != nil {
@@ -427,21 +423,18 @@ func (s *Store) RejectBatch(ctx context.Context, id, by, reason string) error {
 		switch row.Status {
 		case string(pipeline.BatchAwaitingApproval), string(pipeline.BatchApproved):
 		case string(pipeline.BatchRejected):
-			refusal = fmt.Errorf("reject batch %s: it is REJECTED already; its payments were made ELIGIBLE again then", id)
-			return refusal
+			return refusal{fmt.Errorf("reject batch %s: it is REJECTED already; its payments were made ELIGIBLE again then", id)}
 		default:
-			refusal = fmt.Errorf("reject batch %s: it is %s; only a batch not yet delivered can be rejected", id, row.Status)
-			return refusal
+			return refusal{fmt.Errorf("reject batch %s: it is %s; only a batch not yet delivered can be rejected", id, row.Status)}
 		}
 		if row.DeliveryRun.Valid {
 			later, err := runsAfter(ctx, tx, row.DeliveryRun.Int64)
 			if err != nil {
 				return err
 			}
-			refusal = fmt.Errorf("reject batch %s: its delivery began in run %d and its payment file may be at the bank already, "+
+			return refusal{fmt.Errorf("reject batch %s: its delivery began in run %d and its payment file may be at the bank already, "+
 				"so it cannot be rejected (%s), and the bank's result file will say what was paid",
-				id, row.DeliveryRun.Int64, pipeline.FinishDelivery(row.DeliveryRun.Int64, later))
-			return refusal
+				id, row.DeliveryRun.Int64, pipeline.FinishDelivery(row.DeliveryRun.Int64, later))}
 		}
 		lw, err := s.ledger(ctx, tx, 0)
 		if err != nil {
@@ -470,15 +463,21 @@ func (s *Store) RejectBatch(ctx context.Context, id, by, reason string) error {
 		}
 		return batchEvent(ctx, tx, id, s.now(), by, "rejected", reason)
 	})
-	return failedWrite("reject", id, "rejected", err, refusal)
+	return failedWrite("reject", id, "rejected", err)
 }
 
+// refusal is why a batch command will not do what it was asked: its words
+// say so, where the database's failure needs failedWrite's.
+type refusal struct{ error }
+
+func (r refusal) Unwrap() error { return r.error }
+
 // failedWrite says of a batch command's error that nothing was done when the
-// database failed it (a full disk, say) rather than refused it (refusal, or
-// an unknown batch), whose words say so already. ids: one batch, or several
-// joined by ", ".
-func failedWrite(verb, ids, done string, err, refusal error) error {
-	if err == nil || err == refusal || errors.Is(err, pipeline.ErrNotFound) {
+// database failed it (a full disk, say) rather than refused it (a refusal,
+// or an unknown batch), whose words say so already. ids: one batch, or
+// several joined by ", ".
+func failedWrite(verb, ids, done string, err error) error {
+	if err == nil || errors.As(err, new(refusal)) || errors.Is(err, pipeline.ErrNotFound) {
 		return err
 	}
 	what := "batch"
@@ -502,15 +501,13 @@ func (s *Store) ReissueBatch(ctx context.Context, id, by, reason string) (int, [
 	}
 	n := 0
 	var skipped []string
-	var refusal error
 	err := s.durableTx(ctx, func(tx *sqlx.Tx) error {
 		row, err := batchHead(ctx, tx, id)
 		if err != nil {
 			return err
 		}
 		if row.Status != string(pipeline.BatchSettled) {
-			refusal = fmt.Errorf("reissue batch %s: it is %s; only a batch whose result file was taken has returned payments", id, row.Status)
-			return refusal
+			return refusal{fmt.Errorf("reissue batch %s: it is %s; only a batch whose result file was taken has returned payments", id, row.Status)}
 		}
 		lw, err := s.ledger(ctx, tx, 0)
 		if err != nil {
@@ -557,7 +554,7 @@ func (s *Store) ReissueBatch(ctx context.Context, id, by, reason string) (int, [
 		return batchEvent(ctx, tx, id, s.now(), by, "reissued", pipeline.Counted(int64(n), "payment", "payments")+": "+reason)
 	})
 	if err != nil {
-		return 0, nil, failedWrite("reissue", id, "reissued", err, refusal)
+		return 0, nil, failedWrite("reissue", id, "reissued", err)
 	}
 	return n, skipped, nil
 }
