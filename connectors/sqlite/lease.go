@@ -50,24 +50,16 @@ func (s *Store) AcquireLease(ctx context.Context, h pipeline.Holder) (*Lease, er
 		if err != nil && !isNoRows(err) {
 			return err
 		}
-		if err == nil {
-			if cur.alive(now, h.Host) {
-				return cur.busy()
-			}
-			// The holder died: its run, if any, was cut off, in the stage
-			// it was running (zhutui status shows that stage failed).
-			if cur.RunID.Valid {
-				if err := endRunning(ctx, tx, s.now(), "interrupted: its process stopped without recording how the run ended", "id = ?", cur.RunID.Int64); err != nil {
-					return err
-				}
-			}
+		if err == nil && cur.alive(now, h.Host) {
+			return cur.busy()
 		}
-		// No run is under way now, so one still recorded as running ended
-		// without recording how: its process could not write (a full disk)
-		// or stopped between recording the run and taking it under the
-		// lease. Left so, zhutui status showed it running for ever.
-		if err := endRunning(ctx, tx, s.now(), "interrupted: it ended without recording how (its process stopped, "+
-			"or could not write to the database)", "1 = 1"); err != nil {
+		// No run is under way now, so every run still recorded as running
+		// ended without recording how: the dead holder's, if any, in the
+		// stage it was running (zhutui status shows that stage failed), and
+		// any other whose process could not write (a full disk) or stopped
+		// between recording the run and taking it under the lease. Left so,
+		// zhutui status showed those running for ever.
+		if err := endRunning(ctx, tx, s.now(), cur.RunID.Int64); err != nil {
 			return err
 		}
 		// A newer zhutui may have migrated the database since this process
@@ -93,15 +85,18 @@ func (s *Store) AcquireLease(ctx context.Context, h pipeline.Holder) (*Lease, er
 	return l, nil
 }
 
-// endRunning records as failed, with msg, the runs still running that where
-// (with args) selects, and their running stages.
-func endRunning(ctx context.Context, tx *sqlx.Tx, now, msg, where string, args ...any) error {
+// endRunning records every run still running as failed, with its running
+// stages: the dead lease holder's run (0: none) as its process stopped, the
+// others as ended without a record.
+func endRunning(ctx context.Context, tx *sqlx.Tx, now string, holders int64) error {
+	const why = `CASE %s WHEN ?2 THEN 'interrupted: its process stopped without recording how the run ended'
+		ELSE 'interrupted: it ended without recording how (its process stopped, or could not write to the database)' END`
 	for _, q := range []string{
-		`UPDATE stages SET outcome = 'failed', finished_at = ?, error = ? WHERE outcome = 'running'
-			AND run_id IN (SELECT id FROM runs WHERE outcome = 'running' AND ` + where + `)`,
-		`UPDATE runs SET outcome = 'failed', finished_at = ?, error = ? WHERE outcome = 'running' AND ` + where,
+		`UPDATE stages SET outcome = 'failed', finished_at = ?1, error = ` + fmt.Sprintf(why, "run_id") + `
+			WHERE outcome = 'running' AND run_id IN (SELECT id FROM runs WHERE outcome = 'running')`,
+		`UPDATE runs SET outcome = 'failed', finished_at = ?1, error = ` + fmt.Sprintf(why, "id") + ` WHERE outcome = 'running'`,
 	} {
-		if _, err := tx.ExecContext(ctx, q, append([]any{now, msg}, args...)...); err != nil {
+		if _, err := tx.ExecContext(ctx, q, now, holders); err != nil {
 			return err
 		}
 	}

@@ -115,7 +115,7 @@ func TestAcquireLease(t *testing.T) {
 	if err != nil {
 		t.Fatalf("taking over from a holder that is gone: %v", err)
 	}
-	if r, err := st.Run(ctx, running); err != nil || r.Outcome != "failed" || !strings.Contains(r.Error, "interrupted") ||
+	if r, err := st.Run(ctx, running); err != nil || r.Outcome != "failed" || r.Error != "interrupted: its process stopped without recording how the run ended" ||
 		len(r.Stages) != 1 || r.Stages[0].Outcome != "failed" || r.Stages[0].Error != r.Error || r.Stages[0].FinishedAt == "" {
 		t.Errorf("the cut-off run and the stage it was in: %+v, %v", r, err)
 	}
