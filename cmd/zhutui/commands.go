@@ -606,6 +606,7 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 	} else {
 		fmt.Fprintln(w, "\nthe whole ledger was never verified (zhutui ledger verify; zhutui daemon does it weekly)")
 	}
+	printBackups(w, cfg)
 	if r.Verdict != "" && r.Verdict != pipeline.Reconciled {
 		dir := r.VerdictDir // where that report went (zhutui report --out may have put it elsewhere)
 		if dir == "" {

@@ -77,6 +77,15 @@ type Config struct {
 		VerifyCron string `toml:"verify_cron"`
 	} `toml:"schedule"`
 
+	Backup struct {
+		// Folder is where zhutui daemon copies the database after each
+		// nightly run, as zhutui backup does (default "": no copies).
+		Folder string `toml:"folder"`
+		// Keep is how many of the newest copies stay in Folder (default 7);
+		// older ones, by zhutui's own names only, are removed.
+		Keep int `toml:"keep"`
+	} `toml:"backup"`
+
 	SMSTemplates struct {
 		// Paid and Returned are the texts sent when a payment is settled or
 		// returned; they may use {name}, {amount}, {card_last4},
@@ -166,6 +175,12 @@ func (c *Config) defaults() error {
 	if c.Schedule.TimeZone == "" {
 		c.Schedule.TimeZone = "Asia/Shanghai"
 	}
+	if c.Backup.Keep < 0 {
+		return configErrorf("[backup] keep must be 1 or more, or 0 for 7")
+	}
+	if c.Backup.Keep == 0 {
+		c.Backup.Keep = 7
+	}
 	if c.SMSTemplates.Paid == "" {
 		c.SMSTemplates.Paid = pipeline.DefaultSMSTemplates.Paid
 	}
@@ -200,6 +215,9 @@ func (c *Config) defaults() error {
 		c.Ledger.AnchorFile = c.path(c.Ledger.AnchorFile)
 	}
 	c.Reports = c.path(c.Reports)
+	if strings.TrimSpace(c.Backup.Folder) != "" {
+		c.Backup.Folder = c.path(c.Backup.Folder)
+	}
 	if c.Programme != "" {
 		c.Programme = c.path(c.Programme)
 	}
@@ -235,7 +253,36 @@ func (c *Config) defaults() error {
 				a.key, b.key, a.url)
 		}
 	}
+	// A copy of the database holds every member's ID and card number in
+	// full: not in a folder another party takes files from, nor among the
+	// reports finance staff read.
+	if b := c.Backup.Folder; b != "" {
+		within := func(dir string) bool { return inside(dir, b) }
+		for _, f := range []struct{ key, path string }{{"key_file", c.Ledger.KeyFile}, {"anchor_file", c.Ledger.AnchorFile}} {
+			if inside(b, f.path) {
+				return configErrorf("[backup] folder %s holds the [ledger] %s %s: the copies are kept apart from it, "+
+					"so that whoever has them has neither the key to forge the ledger nor the anchor that refuses an old copy put back; "+
+					"give the copies a folder of their own", b, f.key, f.path)
+			}
+		}
+		if within(c.Reports) {
+			return configErrorf("[backup] folder %s is in the reports' folder %s: the copies hold every member's ID and card "+
+				"number in full, and the reports are read by finance staff; give the copies a folder of their own", b, c.Reports)
+		}
+		for _, f := range folders {
+			if u, err := url.Parse(f.url); err == nil && u.Scheme == "file" && within(u.Path) {
+				return configErrorf("[backup] folder %s is in the %s folder %s: the copies hold every member's ID and card "+
+					"number in full; give them a folder of their own", b, f.key, u.Path)
+			}
+		}
+	}
 	return nil
+}
+
+// inside says whether path is dir or in it, by their names.
+func inside(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // sshRetries is [ssh] retries as sftp.Options takes it: 0 for the default
@@ -292,6 +339,11 @@ const defaultConfig = `# zhutui configuration. Every key has a default; relative
 # cron = "30 2 * * *"       # zhutui daemon's nightly run (five fields, or six with seconds first)
 # time_zone = "Asia/Shanghai"
 # verify_cron = "0 4 * * 0"  # zhutui daemon verifies the whole ledger, as zhutui ledger verify does ("off": never)
+
+[backup]
+# folder = ""               # zhutui daemon copies the database here after each nightly run, as zhutui backup does ("": no copies);
+#                           # the copies hold every ID and card number in full: a folder of their own, apart from the ledger key
+# keep = 7                  # the newest copies kept; older ones (named DATABASE-YYYYMMDD-HHMMSS.db) are removed
 
 [sms_templates]
 # paid = "【北京市总工会】{name}您好，您的职业发展助推计划资助{amount}元已划拨至尾号{card_last4}的京卡·互助服务卡。"

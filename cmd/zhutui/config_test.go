@@ -41,6 +41,9 @@ func TestConfigDefaults(t *testing.T) {
 			t.Errorf("%s = %q, want %q", f.name, f.got, f.want)
 		}
 	}
+	if c.Backup.Folder != "" || c.Backup.Keep != 7 {
+		t.Errorf("[backup] folder %q, keep %d; want none and 7", c.Backup.Folder, c.Backup.Keep)
+	}
 	if c.Bank.MaxLines != 10000 || c.Approval.Required == nil || !*c.Approval.Required {
 		t.Errorf("max_lines %d, approval %v; want 10000 and required", c.Bank.MaxLines, c.Approval.Required)
 	}
@@ -140,6 +143,16 @@ func TestConfigBounds(t *testing.T) {
 		{"[locations]\nsms = \"outbox/payments/\"\n", "[locations] payments and sms are the same folder (file://"},
 		{"[locations]\npayments = \"inbox/registrations\"\n", "[locations] registrations and payments are the same folder (file://"},
 		{"[locations]\nresults = \"sftp://u@h:22/x\"\nsms = \"sftp://u@h:22/x/\"\n", "[locations] results and sms are the same folder (sftp://u@h:22/x): each party needs a folder of its own"},
+		// The database's copies: a folder of their own, apart from the
+		// ledger key, the anchor, the reports and every party's folder.
+		{"[backup]\nfolder = \"backups\"\nkeep = 1\n", ""},
+		{"[backup]\nkeep = -1\n", "[backup] keep must be 1 or more, or 0 for 7"},
+		{"[backup]\nfolder = \".\"\n", "holds the [ledger] key_file " + filepath.Join(dir, "zhutui.ledger.key")},
+		{"[backup]\nfolder = \"backups\"\n[ledger]\nanchor_file = \"backups/z.anchor\"\n", "holds the [ledger] anchor_file "},
+		{"[backup]\nfolder = \"reports/copies\"\n", "is in the reports' folder " + filepath.Join(dir, "reports")},
+		{"[backup]\nfolder = \"outbox/payments\"\n", "is in the payments folder " + filepath.Join(dir, "outbox/payments")},
+		{"[backup]\nfolder = \"inbox/registrations/x/..\"\n", "is in the registrations folder "},
+		{"[backup]\nfolder = \"inbox/results-copies\"\n", ""}, // beside a folder, not in it
 	} {
 		path := filepath.Join(dir, "zhutui.toml")
 		if err := os.WriteFile(path, []byte(c.text), 0o644); err != nil {

@@ -91,6 +91,19 @@ func cmdDaemon(ctx context.Context, app *App, args []string) error {
 			if res != nil && res.Summary != nil {
 				log.Info("scheduled run finished", "run", res.RunID, "verdict", res.Summary.Verdict())
 			}
+			// The copy holds what the night did, whether it finished or
+			// not (a failed night may have delivered files); a night
+			// skipped because another zhutui works did nothing to copy.
+			var busy *pipeline.BusyError
+			if night.Backup.Folder != "" && !errors.As(err, &busy) && jctx.Err() == nil {
+				nc, berr := backUpAfterTheNight(jctx, night, st, app.now())
+				if berr != nil {
+					log.Error("BACKUP FAILED: the newest copy of the database is older than this night's work", "err", berr)
+				} else {
+					log.Info("database backed up", "file", nc.Path, "bytes", nc.Copy.Size, "ledger_entries", nc.Copy.Entries,
+						"ledger_head", nc.Copy.Head, "old_copies_removed", len(nc.Removed))
+				}
+			}
 			return err
 		}),
 		gocron.WithName("nightly"),
@@ -142,9 +155,14 @@ func cmdDaemon(ctx context.Context, app *App, args []string) error {
 	s.Start()
 	next, _ := job.NextRun()
 	log.Warn("daemon started", "cron", cfg.Schedule.Cron, "verify_cron", cfg.Schedule.VerifyCron, "time_zone", loc.String(),
-		"next_run", next.In(loc).Format(time.RFC3339))
+		"next_run", next.In(loc).Format(time.RFC3339), "backup_folder", cfg.Backup.Folder)
 	fmt.Fprintf(app.stdout, "zhutui daemon: schedule %q (%s); next run %s; the whole ledger verified %q\n", cfg.Schedule.Cron, loc,
 		next.In(loc).Format("2006-01-02 15:04:05"), cfg.Schedule.VerifyCron)
+	if cfg.Backup.Folder != "" {
+		fmt.Fprintf(app.stdout, "zhutui daemon: the database copied to %s after each night, the newest %d kept\n", cfg.Backup.Folder, cfg.Backup.Keep)
+	} else {
+		fmt.Fprintln(app.stdout, "zhutui daemon: no copy of the database is made ([backup] folder is not set)")
+	}
 	<-ctx.Done()
 	log.Warn("daemon stopping: the running stage, if any, stops at its next safe point")
 	if err := s.Shutdown(); err != nil {

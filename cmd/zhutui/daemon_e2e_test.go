@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -65,6 +66,105 @@ func TestDaemon(t *testing.T) {
 	}
 	if strings.Contains(log, "110105198001010016") || strings.Contains(log, "6210670000000000016") {
 		t.Error("the log holds personal numbers")
+	}
+}
+
+// TestDaemonBacksUp: with [backup] folder set, the daemon copies the
+// database there after each night, keeps the newest [backup] keep of its
+// copies and removes only its own older ones; status names the newest, and
+// that copy, put back, verifies and runs the next night.
+func TestDaemonBacksUp(t *testing.T) {
+	cfg := testConfig + "[approval]\nrequired = false\n[schedule]\ncron = \"*/2 * * * * *\"\n[backup]\nfolder = \"backups\"\nkeep = 2\n"
+	w := workdirWith(t, cfg)
+	w.ok("init")
+	w.dropNight1(t)
+	if out := w.ok("status"); !strings.Contains(out, "no copy of the database in "+w.path("backups")+" yet (zhutui daemon makes one after each night)") {
+		t.Errorf("status before any copy:\n%s", out)
+	}
+	// Another database's copy, a copy half-named and a file of the
+	// operators': none is zhutui.db's copy, so none is removed.
+	others := []string{"notes.txt", "other-20140101-000000.db", "zhutui-20140101-000000.db.part", "zhutui-2014-01-01.db"}
+	if err := os.MkdirAll(w.path("backups"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range others {
+		if err := os.WriteFile(w.path("backups", name), []byte("kept\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, out, errs := startDaemon(t, w, nil, "-v")
+	waitForLog(t, errs, "three copies made", func(log string) bool { return strings.Count(log, "database backed up") >= 3 })
+	if err := d.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Wait(); err != nil {
+		t.Fatalf("daemon exit: %v\n%s", err, errs.String())
+	}
+	if !strings.Contains(out.String(), "zhutui daemon: the database copied to "+w.path("backups")+" after each night, the newest 2 kept\n") {
+		t.Errorf("the daemon does not say where it copies the database:\n%s", out.String())
+	}
+	if n := strings.Count(errs.String(), "old_copies_removed=1"); n < 1 {
+		t.Errorf("no old copy removed in three copies kept two:\n%s", errs.String())
+	}
+	entries, err := os.ReadDir(w.path("backups"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var copies, rest []string
+	for _, e := range entries {
+		if regexp.MustCompile(`^zhutui-\d{8}-\d{6}\.db$`).MatchString(e.Name()) {
+			copies = append(copies, e.Name())
+			if fi, err := e.Info(); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("copy %s: %v, %v; want mode 0600", e.Name(), fi, err)
+			}
+		} else {
+			rest = append(rest, e.Name())
+		}
+	}
+	slices.Sort(others)
+	if len(copies) != 2 || !slices.Equal(rest, others) {
+		t.Fatalf("the backup folder holds copies %v and others %v; want 2 copies and %v", copies, rest, others)
+	}
+	if fi, err := os.Stat(w.path("backups")); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("the backup folder: %v, %v; want mode 0700", fi, err)
+	}
+	newest := w.path("backups", copies[1])
+	if st := w.ok("status"); !strings.Contains(st, "the newest copy of the database: "+newest+" (2 copies kept there; zhutui daemon keeps 2)") {
+		t.Errorf("status does not name the newest copy %s:\n%s", newest, st)
+	}
+	// Put back, the newest copy holds the nights: the ledger verifies,
+	// the anchor accepts it, and the next night delivers nothing again.
+	copyFile(t, newest, w.path("zhutui.db"))
+	os.Remove(w.path("zhutui.db-wal"))
+	os.Remove(w.path("zhutui.db-shm"))
+	w.ledgerVerifies(t)
+	if out := w.ok("run"); strings.Contains(out, "delivered") {
+		t.Errorf("the night after, on the copy, delivered again:\n%s", out)
+	}
+}
+
+// TestDaemonBackupFails: a copy that cannot be made (the backup folder is
+// a file) is logged as BACKUP FAILED, and the night it follows still
+// succeeds; status says the copies cannot be listed.
+func TestDaemonBackupFails(t *testing.T) {
+	w := workdirWith(t, testConfig+"[schedule]\ncron = \"*/2 * * * * *\"\n[backup]\nfolder = \"backups\"\n")
+	w.ok("init")
+	w.dropNight1(t)
+	if err := os.WriteFile(w.path("backups"), []byte("not a folder\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, _, errs := startDaemon(t, w, nil)
+	waitForLog(t, errs, "BACKUP FAILED", func(log string) bool { return strings.Contains(log, "BACKUP FAILED") })
+	d.Process.Signal(syscall.SIGTERM)
+	d.Wait()
+	if log := errs.String(); !strings.Contains(log, "the newest copy of the database is older than this night's work") ||
+		!strings.Contains(log, w.path("backups")) {
+		t.Errorf("the failed copy's log line does not say what it means and where:\n%s", log)
+	}
+	st := w.ok("status")
+	if !regexp.MustCompile(`(?m)^run 1\s+\S+\s+schedule\s+succeeded `).MatchString(st) ||
+		!strings.Contains(st, "the copies of the database cannot be listed: ") {
+		t.Errorf("status after a night whose copy failed:\n%s", st)
 	}
 }
 

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"zhutui/connectors/sqlite"
+	"zhutui/pipeline"
+)
+
+// The daemon's copies of the database are named after it and the time they
+// were made (Beijing time): zhutui-20141205-023512.db for zhutui.db. Only
+// files so named are ever removed from the backup folder, so that two
+// databases may share it and nothing else kept there is touched.
+const copyStamp = "20060102-150405"
+
+// copyPattern matches the names of database's copies.
+func copyPattern(database string) *regexp.Regexp {
+	base := strings.TrimSuffix(filepath.Base(database), filepath.Ext(database))
+	return regexp.MustCompile(`^` + regexp.QuoteMeta(base) + `-\d{8}-\d{6}\.db$`)
+}
+
+// copies lists the database's copies in folder, the oldest first (their
+// names sort by the time in them). A folder not made yet has none.
+func copies(folder, database string) ([]string, error) {
+	entries, err := os.ReadDir(folder)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	pat := copyPattern(database)
+	var names []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && pat.MatchString(e.Name()) {
+			names = append(names, e.Name())
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// nightlyCopy is what the daemon did after a night: the copy it made and
+// the older copies it removed to keep cfg.Backup.Keep.
+type nightlyCopy struct {
+	Path    string
+	Copy    sqlite.Copy
+	Removed []string
+}
+
+// backUpAfterTheNight copies the database into cfg.Backup.Folder (made, mode
+// 0700, when missing), as zhutui backup does, and then removes the oldest of
+// its copies there beyond cfg.Backup.Keep. A copy that fails removes
+// nothing: the ones kept are then the last that were made.
+func backUpAfterTheNight(ctx context.Context, cfg *Config, st *sqlite.Store, now time.Time) (nightlyCopy, error) {
+	var nc nightlyCopy
+	folder := cfg.Backup.Folder
+	if err := os.MkdirAll(folder, 0o700); err != nil {
+		return nc, fmt.Errorf("backup folder: %w", err)
+	}
+	base := strings.TrimSuffix(filepath.Base(cfg.Database), filepath.Ext(cfg.Database))
+	nc.Path = filepath.Join(folder, base+"-"+now.In(pipeline.Beijing).Format(copyStamp)+".db")
+	c, err := st.Backup(ctx, nc.Path)
+	if err != nil {
+		return nc, err
+	}
+	nc.Copy = c
+	names, err := copies(folder, cfg.Database)
+	if err != nil {
+		return nc, fmt.Errorf("backed up to %s, but its folder could not be listed to remove the oldest copies: %w", nc.Path, err)
+	}
+	for len(names) > cfg.Backup.Keep {
+		old := filepath.Join(folder, names[0])
+		if err := os.Remove(old); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nc, fmt.Errorf("backed up to %s, but an old copy could not be removed: %w", nc.Path, err)
+		}
+		nc.Removed = append(nc.Removed, old)
+		names = names[1:]
+	}
+	return nc, nil
+}
+
+// printBackups tells zhutui status where the database's newest copy is.
+func printBackups(w io.Writer, cfg *Config) {
+	folder := cfg.Backup.Folder
+	if folder == "" {
+		fmt.Fprintln(w, "zhutui daemon makes no copy of the database ([backup] folder is not set); zhutui backup FILE makes one")
+		return
+	}
+	names, err := copies(folder, cfg.Database)
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "the copies of the database cannot be listed: %v\n", err)
+	case len(names) == 0:
+		fmt.Fprintf(w, "no copy of the database in %s yet (zhutui daemon makes one after each night)\n", folder)
+	default:
+		newest := names[len(names)-1]
+		fmt.Fprintf(w, "the newest copy of the database: %s (%s kept there; zhutui daemon keeps %d)\n",
+			filepath.Join(folder, newest), pipeline.Counted(int64(len(names)), "copy", "copies"), cfg.Backup.Keep)
+	}
+}
