@@ -215,7 +215,9 @@ func (c *Config) defaults() error {
 		c.Ledger.AnchorFile = c.path(c.Ledger.AnchorFile)
 	}
 	c.Reports = c.path(c.Reports)
-	if strings.TrimSpace(c.Backup.Folder) != "" {
+	if strings.TrimSpace(c.Backup.Folder) == "" {
+		c.Backup.Folder = ""
+	} else {
 		c.Backup.Folder = c.path(c.Backup.Folder)
 	}
 	if c.Programme != "" {
@@ -257,20 +259,19 @@ func (c *Config) defaults() error {
 	// full: not in a folder another party takes files from, nor among the
 	// reports finance staff read.
 	if b := c.Backup.Folder; b != "" {
-		within := func(dir string) bool { return inside(dir, b) }
 		for _, f := range []struct{ key, path string }{{"key_file", c.Ledger.KeyFile}, {"anchor_file", c.Ledger.AnchorFile}} {
 			if inside(b, f.path) {
-				return configErrorf("[backup] folder %s holds the [ledger] %s %s: the copies are kept apart from it, "+
+				return configErrorf("[backup] folder %s is where the [ledger] %s is (%s): the copies are kept apart from it, "+
 					"so that whoever has them has neither the key to forge the ledger nor the anchor that refuses an old copy put back; "+
 					"give the copies a folder of their own", b, f.key, f.path)
 			}
 		}
-		if within(c.Reports) {
+		if inside(c.Reports, b) {
 			return configErrorf("[backup] folder %s is in the reports' folder %s: the copies hold every member's ID and card "+
 				"number in full, and the reports are read by finance staff; give the copies a folder of their own", b, c.Reports)
 		}
 		for _, f := range folders {
-			if u, err := url.Parse(f.url); err == nil && u.Scheme == "file" && within(u.Path) {
+			if u, err := url.Parse(f.url); err == nil && u.Scheme == "file" && inside(u.Path, b) {
 				return configErrorf("[backup] folder %s is in the %s folder %s: the copies hold every member's ID and card "+
 					"number in full; give them a folder of their own", b, f.key, u.Path)
 			}

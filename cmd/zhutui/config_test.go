@@ -65,6 +65,8 @@ known_hosts = "keys/known_hosts"
 [locations]
 registrations = "sftp://zhutui@host:22/export"
 payments = "bank/out"
+[backup]
+folder = "copies"
 `
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
@@ -83,16 +85,20 @@ payments = "bank/out"
 		{"known hosts", c.SSH.KnownHosts, filepath.Join(dir, "keys/known_hosts")},
 		{"registrations", c.Locations.Registrations, "sftp://zhutui@host:22/export"},
 		{"payments", c.Locations.Payments, "file://" + filepath.Join(dir, "bank/out")},
+		{"backup folder", c.Backup.Folder, filepath.Join(dir, "copies")},
 	} {
 		if f.got != f.want {
 			t.Errorf("%s = %q, want %q", f.name, f.got, f.want)
 		}
 	}
-	if err := os.WriteFile(path, []byte("[ledger]\nkey_file = \"secret/ledger.key\"\nanchor_file = \"keep/anchor\"\n[approval]\nrequired = false\n"), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte("[ledger]\nkey_file = \"secret/ledger.key\"\nanchor_file = \"keep/anchor\"\n[approval]\nrequired = false\n[backup]\nfolder = \"  \"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if c, err = loadConfig(path, true); err != nil {
 		t.Fatal(err)
+	}
+	if c.Backup.Folder != "" {
+		t.Errorf("a blank [backup] folder is %q; want none (no copies)", c.Backup.Folder)
 	}
 	if c.Ledger.KeyFile != filepath.Join(dir, "secret/ledger.key") || c.Ledger.AnchorFile != filepath.Join(dir, "keep/anchor") || *c.Approval.Required {
 		t.Errorf("ledger key %q, anchor %q, approval required %v; want %q, %q and false", c.Ledger.KeyFile, c.Ledger.AnchorFile,
@@ -147,8 +153,8 @@ func TestConfigBounds(t *testing.T) {
 		// ledger key, the anchor, the reports and every party's folder.
 		{"[backup]\nfolder = \"backups\"\nkeep = 1\n", ""},
 		{"[backup]\nkeep = -1\n", "[backup] keep must be 1 or more, or 0 for 7"},
-		{"[backup]\nfolder = \".\"\n", "holds the [ledger] key_file " + filepath.Join(dir, "zhutui.ledger.key")},
-		{"[backup]\nfolder = \"backups\"\n[ledger]\nanchor_file = \"backups/z.anchor\"\n", "holds the [ledger] anchor_file "},
+		{"[backup]\nfolder = \".\"\n", "is where the [ledger] key_file is (" + filepath.Join(dir, "zhutui.ledger.key") + ")"},
+		{"[backup]\nfolder = \"backups\"\n[ledger]\nanchor_file = \"backups/z.anchor\"\n", "is where the [ledger] anchor_file is ("},
 		{"[backup]\nfolder = \"reports/copies\"\n", "is in the reports' folder " + filepath.Join(dir, "reports")},
 		{"[backup]\nfolder = \"outbox/payments\"\n", "is in the payments folder " + filepath.Join(dir, "outbox/payments")},
 		{"[backup]\nfolder = \"inbox/registrations/x/..\"\n", "is in the registrations folder "},
