@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -243,7 +245,7 @@ func (c *Config) defaults() error {
 		{"payments", c.Locations.Payments, false}, {"results", c.Locations.Results, false}, {"sms", c.Locations.SMS, true}}
 	for i, a := range folders {
 		for _, b := range folders[i+1:] {
-			if strings.TrimSuffix(a.url, "/") != strings.TrimSuffix(b.url, "/") || a.key == "payments" && b.key == "results" {
+			if folderKey(a.url) != folderKey(b.url) || a.key == "payments" && b.key == "results" {
 				continue
 			}
 			if a.csv && b.csv {
@@ -278,6 +280,26 @@ func (c *Config) defaults() error {
 		}
 	}
 	return nil
+}
+
+// folderKey is a location's URL as the check of one folder per party
+// compares it: the host's name in lower case, SFTP's default port written
+// out and the path cleaned, so that sftp://u@H/in/ and sftp://u@h:22/in are
+// one folder. The user stays: a server may give each user a folder of its
+// own under the same path. (Two paths through a link are still two.)
+func folderKey(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if port == "" && u.Scheme == "sftp" {
+		port = "22"
+	}
+	if port != "" {
+		host = net.JoinHostPort(host, port)
+	}
+	return u.Scheme + "://" + u.User.Username() + "@" + host + path.Clean("/"+u.Path)
 }
 
 // inside says whether path is dir or in it, by their names.

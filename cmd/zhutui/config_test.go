@@ -144,6 +144,11 @@ func TestConfigBounds(t *testing.T) {
 		{"[locations]\ncertificates = \"inbox/registrations/\"\n", "[locations] registrations and certificates are the same folder (file://"},
 		{"[locations]\nsms = \"sftp://u@h:22/in\"\ncertificates = \"sftp://u@h:22/in/\"\n", "[locations] certificates and sms are the same folder (sftp://u@h:22/in/)"},
 		{"[locations]\nresults = \"sftp://u@h:22/bank\"\npayments = \"sftp://u@h:22/bank\"\n", ""}, // ZTPAY_ and ZTRES_ files
+		// One folder however its URL is written: the default port, the
+		// host's case, a trailing slash or a dot; another user's is its own.
+		{"[locations]\nsms = \"sftp://u@H.example:22/in\"\ncertificates = \"sftp://u@h.example/./in/\"\n", "[locations] certificates and sms are the same folder (sftp://u@h.example/./in/)"},
+		{"[locations]\nsms = \"sftp://u@h:2222/in\"\ncertificates = \"sftp://u@h/in\"\n", ""},
+		{"[locations]\nsms = \"sftp://sms@h/in\"\ncertificates = \"sftp://appraisal@h/in\"\n", ""},
 		// Each party's folder its own: no payment file where the SMS
 		// platform or the registration system reads.
 		{"[locations]\nsms = \"outbox/payments/\"\n", "[locations] payments and sms are the same folder (file://"},
