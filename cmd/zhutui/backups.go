@@ -90,22 +90,50 @@ func backUpAfterTheNight(ctx context.Context, cfg *Config, st *sqlite.Store, now
 	return nc, nil
 }
 
-// printBackups tells zhutui status where the database's newest copy is.
-func printBackups(w io.Writer, cfg *Config) {
+// printBackups tells zhutui status where the database's newest copy is. It
+// returns what needs attention, for --check: a copy older than the last
+// nightly run of runs (the latest first), which the daemon copies after,
+// means that copy failed.
+func printBackups(w io.Writer, cfg *Config, runs []pipeline.Run) (attention string) {
 	folder := cfg.Backup.Folder
 	if folder == "" {
 		fmt.Fprintln(w, "zhutui daemon makes no copy of the database ([backup] folder is not set); zhutui backup FILE makes one")
-		return
+		return ""
+	}
+	var night *pipeline.Run
+	for i := range runs {
+		if runs[i].Trigger == pipeline.TriggerSchedule && runs[i].FinishedAt != "" {
+			night = &runs[i]
+			break
+		}
 	}
 	names, err := copies(folder, cfg.Database)
 	switch {
 	case err != nil:
 		fmt.Fprintf(w, "the copies of the database cannot be listed: %v\n", err)
+		return fmt.Sprintf("the copies of the database cannot be listed: %v", err)
 	case len(names) == 0:
 		fmt.Fprintf(w, "no copy of the database in %s yet (zhutui daemon makes one after each night)\n", folder)
-	default:
-		newest := names[len(names)-1]
-		fmt.Fprintf(w, "the newest copy of the database: %s (%s kept there; zhutui daemon keeps %d)\n",
-			filepath.Join(folder, newest), pipeline.Counted(int64(len(names)), "copy", "copies"), cfg.Backup.Keep)
+		if night != nil {
+			return fmt.Sprintf("no copy of the database in %s, though nightly run %d finished (the daemon's log says why)", folder, night.ID)
+		}
+		return ""
 	}
+	newest := names[len(names)-1]
+	made, err := time.ParseInLocation(copyStamp, strings.TrimSuffix(newest[len(newest)-len(copyStamp)-len(".db"):], ".db"), pipeline.Beijing)
+	if err != nil { // the name matched copyPattern; its digits may still be no time
+		made = time.Time{}
+	}
+	fmt.Fprintf(w, "the newest copy of the database: %s (%s kept there; zhutui daemon keeps %d)\n",
+		filepath.Join(folder, newest), pipeline.Counted(int64(len(names)), "copy", "copies"), cfg.Backup.Keep)
+	if night == nil {
+		return ""
+	}
+	finished, err := time.ParseInLocation(pipeline.TimeLayout, night.FinishedAt, pipeline.Beijing)
+	if err != nil || !made.Before(finished.Truncate(time.Second)) {
+		return ""
+	}
+	fmt.Fprintf(w, "    it is older than nightly run %d, which finished %s: the copy after that night failed (the daemon's log says why)\n",
+		night.ID, night.FinishedAt)
+	return fmt.Sprintf("no copy of the database since nightly run %d: the newest, %s, is older (the daemon's log says why)", night.ID, newest)
 }

@@ -547,6 +547,8 @@ func cmdReport(ctx context.Context, app *App, args []string) error {
 func cmdStatus(ctx context.Context, app *App, args []string) error {
 	fs := app.flags("status")
 	n := fs.Int("runs", 10, "how many of the last runs to show")
+	check := fs.Bool("check", false, "for monitoring: list what needs a person at the end, and exit 1 when something does "+
+		"(runs refused, the last run failed or cut off, the books not agreeing, a database others can read, no copy since the last nightly run)")
 	if err := app.parse(fs, args); err != nil {
 		return err
 	}
@@ -564,14 +566,18 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 		return err
 	}
 	w := app.stdout
+	var attention []string // what needs a person, for --check
 	// What stops the next run before it is recorded shows here too.
 	if err := sameProgramme(ctx, cfg, st); err != nil {
 		fmt.Fprintf(w, "runs are refused: %v\n\n", err)
+		attention = append(attention, "runs are refused: the programme file changed since it was loaded")
 	}
 	if err := app.anchor(cfg, st).Check(ctx); err != nil {
 		fmt.Fprintf(w, "runs are refused: %v\n\n", err)
+		attention = append(attention, "runs are refused: the database is older than the anchor file's last delivery")
 	}
 	if fi, err := os.Stat(cfg.Database); err == nil && fi.Mode().Perm()&0o004 != 0 {
+		attention = append(attention, "the database can be read by every user of this machine")
 		fmt.Fprintf(w, "the database %s can be read by every user of this machine (mode %v), and it holds the members'\n"+
 			"    ID and card numbers in full: chmod 600 %[1]s %[1]s-wal %[1]s-shm\n\n", cfg.Database, fi.Mode().Perm())
 	}
@@ -588,6 +594,9 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 				said = said || s.Repeats(run.ID, run.Error)
 			}
 		}
+		if i == 0 && run.Outcome == pipeline.OutcomeFailed {
+			attention = append(attention, fmt.Sprintf("the last run, %d, failed: %s", run.ID, pipeline.FinishHintAfter(run, r.Runs[:i])))
+		}
 		if run.Error != "" && run.Outcome == pipeline.OutcomeFailed {
 			if !said {
 				fmt.Fprintf(w, "    error: %s\n", run.Error)
@@ -597,6 +606,7 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 		if run.Outcome == pipeline.OutcomeRunning && !leaseOn(r, run.ID) {
 			// No process holds it (one that could not record how it ended,
 			// on a full disk): the next to take the lease records it failed.
+			attention = append(attention, fmt.Sprintf("run %d ended without recording how: %s", run.ID, pipeline.FinishHintAfter(run, r.Runs[:i])))
 			fmt.Fprintf(w, "    no process is running it: it ended without recording how (the next run, rerun, ingest, report or init records it "+
 				"as failed)\n    %s\n", pipeline.FinishHintAfter(run, r.Runs[:i]))
 		}
@@ -606,16 +616,22 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 	} else {
 		fmt.Fprintln(w, "\nthe whole ledger was never verified (zhutui ledger verify; zhutui daemon does it weekly)")
 	}
-	printBackups(w, cfg)
+	if stale := printBackups(w, cfg, r.Runs); stale != "" {
+		attention = append(attention, stale)
+	}
 	if r.Verdict != "" && r.Verdict != pipeline.Reconciled {
 		dir := r.VerdictDir // where that report went (zhutui report --out may have put it elsewhere)
 		if dir == "" {
 			dir = filepath.Join(cfg.Reports, fmt.Sprintf("run-%d", r.VerdictRun))
 		}
+		attention = append(attention, fmt.Sprintf("the books do not agree: the report of run %d says %s", r.VerdictRun, r.Verdict))
 		fmt.Fprintf(w, "\nTHE BOOKS DO NOT AGREE: the report of run %d says %s\n"+
 			"    no batch is made or delivered until a report reconciles: find the cause (zhutui ledger verify,\n"+
 			"    %s), mend it, then write the report again (zhutui report)\n",
 			r.VerdictRun, r.Verdict, filepath.Join(dir, "summary.txt"))
+	}
+	if r.LeaseCutOff {
+		attention = append(attention, fmt.Sprintf("%s stopped without giving up the run lease", r.LeaseHolder))
 	}
 	switch {
 	case r.LeaseCutOff && r.LeaseRunID != 0:
@@ -676,7 +692,21 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 			fmt.Fprintf(w, "  %-22s %6d  %s, oldest submitted %s\n", x.Status, x.Count, x.Status.Text(), x.OldestSubmitted)
 		}
 	}
-	return nil
+	if !*check {
+		return nil
+	}
+	if len(attention) == 0 {
+		fmt.Fprintln(w, "\nnothing needs attention")
+		return nil
+	}
+	fmt.Fprintln(w, "\nNEEDS ATTENTION:")
+	for _, a := range attention {
+		fmt.Fprintf(w, "  - %s\n", pipeline.OneLine(a))
+	}
+	if len(attention) == 1 {
+		return errors.New("1 thing needs attention (listed at the end of the status)")
+	}
+	return fmt.Errorf("%d things need attention (listed at the end of the status)", len(attention))
 }
 
 // leaseOn says whether the run lease's holder may be working on run id: it

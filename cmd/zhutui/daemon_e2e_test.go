@@ -141,6 +141,25 @@ func TestDaemonBacksUp(t *testing.T) {
 	if out := w.ok("run"); strings.Contains(out, "delivered") {
 		t.Errorf("the night after, on the copy, delivered again:\n%s", out)
 	}
+	if out := w.ok("status", "--check"); !strings.HasSuffix(out, "\nnothing needs attention\n") {
+		t.Errorf("status --check with a copy after the last nightly run:\n%s", out)
+	}
+	// With the copies gone (as when the copy after a night fails), status
+	// --check says the last nightly run has none since.
+	for _, c := range copies {
+		os.Remove(w.path("backups", c))
+	}
+	if out, _, code := w.zhutui("status", "--check"); code != 1 ||
+		!regexp.MustCompile(`\n  - no copy of the database in \S+, though nightly run \d+ finished \(the daemon's log says why\)\n$`).MatchString(out) {
+		t.Errorf("status --check with no copy after the nightly runs: exit %d\n%s", code, out)
+	}
+	if err := os.WriteFile(w.path("backups", "zhutui-20140101-000000.db"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, code := w.zhutui("status", "--check"); code != 1 || !strings.Contains(out, "    it is older than nightly run ") ||
+		!regexp.MustCompile(`\n  - no copy of the database since nightly run \d+: the newest, zhutui-20140101-000000.db, is older`).MatchString(out) {
+		t.Errorf("status --check with an old copy only: exit %d\n%s", code, out)
+	}
 }
 
 // TestDaemonBackupFails: a copy that cannot be made (the backup folder is

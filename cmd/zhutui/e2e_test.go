@@ -562,11 +562,20 @@ func TestNoPayerAccount(t *testing.T) {
 	if st := w.ok("status"); !strings.Contains(st, "stage batch failed: ") || !strings.Contains(st, "finish it with: zhutui rerun 1") {
 		t.Errorf("status after the night:\n%s", st)
 	}
+	// For monitoring: status --check lists it and exits 1, until the rerun.
+	if out, errs, code := w.zhutui("status", "--check"); code != 1 ||
+		!strings.HasSuffix(out, "\nNEEDS ATTENTION:\n  - the last run, 1, failed: finish it with: zhutui rerun 1\n") ||
+		errs != "zhutui status: 1 thing needs attention (listed at the end of the status)\n" {
+		t.Errorf("status --check after the night: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
 	if err := os.WriteFile(w.path("zhutui.toml"), []byte(testConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if out := w.ok("rerun", "1"); !strings.Contains(out, "batch B2014020101: 11 lines, 19000.00 yuan") {
 		t.Errorf("the rerun with a payer account:\n%s", out)
+	}
+	if out := w.ok("status", "--check"); !strings.HasSuffix(out, "\nnothing needs attention\n") {
+		t.Errorf("status --check after the rerun:\n%s", out)
 	}
 }
 

@@ -424,6 +424,10 @@ func TestLedgerTamper(t *testing.T) {
 		!strings.Contains(st, "approved, for the next run to deliver:\n  B2014020101") {
 		t.Errorf("status after a held run:\n%s", st)
 	}
+	if out, _, code := w.zhutui("status", "--check"); code != 1 ||
+		!strings.Contains(out, "\nNEEDS ATTENTION:\n  - the books do not agree: the report of run 2 says NOT RECONCILED") {
+		t.Errorf("status --check after a held run: exit %d\n%s", code, out)
+	}
 	// The next night holds too, on the last report's word.
 	if _, errs, code := w.zhutui("run", "--as-of", "2014-02-03"); code != 1 || !strings.Contains(errs, "the report of run 2 says NOT RECONCILED") {
 		t.Fatalf("the night after: exit %d, %q", code, errs)
