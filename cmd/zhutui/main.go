@@ -87,18 +87,19 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"init":   {"init", "create or migrate the database and load the programme", cmdInit},
-	"run":    {"run [--as-of DATE]", "one nightly cycle over the configured locations", cmdRun},
-	"ingest": {"ingest registrations|certificates|results FILE...", "take input files by hand", cmdIngest},
-	"batch":  {batchUsage, "payment batches", cmdBatch},
-	"ledger": {"ledger verify", "recompute the ledger's chain and balances", cmdLedger},
-	"daemon": {"daemon", "the nightly schedule (cron expression in the config)", cmdDaemon},
-	"rerun":  {"rerun RUN_ID", "finish a run that failed", cmdRerun},
-	"report": {"report [--run RUN_ID] [--out DIR]", "write the reconciliation report", cmdReport},
-	"status": {"status", "show the last runs and what is waiting", cmdStatus},
-	"demo":   {"demo [--dir DIR]", "the whole cycle on the built-in fixtures, no set-up", cmdDemo},
-	"gen":    {"gen --registrations N --out DIR", "generate synthetic input files (for benchmarks)", cmdGen},
-	"backup": {"backup FILE", "a whole copy of the database, also while a night runs", cmdBackup},
+	"init":    {"init", "create or migrate the database and load the programme", cmdInit},
+	"run":     {"run [--as-of DATE]", "one nightly cycle over the configured locations", cmdRun},
+	"ingest":  {"ingest registrations|certificates|results FILE...", "take input files by hand", cmdIngest},
+	"batch":   {batchUsage, "payment batches", cmdBatch},
+	"ledger":  {"ledger verify", "recompute the ledger's chain and balances", cmdLedger},
+	"daemon":  {"daemon", "the nightly schedule (cron expression in the config)", cmdDaemon},
+	"rerun":   {"rerun RUN_ID", "finish a run that failed", cmdRerun},
+	"report":  {"report [--run RUN_ID] [--out DIR]", "write the reconciliation report", cmdReport},
+	"status":  {"status", "show the last runs and what is waiting", cmdStatus},
+	"demo":    {"demo [--dir DIR]", "the whole cycle on the built-in fixtures, no set-up", cmdDemo},
+	"gen":     {"gen --registrations N --out DIR", "generate synthetic input files (for benchmarks)", cmdGen},
+	"backup":  {"backup FILE", "a whole copy of the database, also while a night runs", cmdBackup},
+	"restore": {"restore COPY", "put a copy of the database in its place, checked first (zhutui stopped)", cmdRestore},
 }
 
 // Main runs the command line and returns the exit status.

@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"bytes"
+	"database/sql"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -319,6 +321,96 @@ func TestBackup(t *testing.T) {
 	w.ledgerVerifies(t)
 	if out := w.ok("run", "--as-of", "2014-02-02"); strings.Contains(out, "delivered") {
 		t.Errorf("the night after, on the copy:\n%s", out)
+	}
+}
+
+// TestRestore: zhutui restore puts a copy in the database's place only when
+// that is safe, and never over anything: not while a process has the
+// database open, not a copy older than a delivery (it would pay again) or
+// one that is no database; the database replaced is moved aside with its
+// -wal and -shm files (a -wal left beside the copy would be read as its
+// own), and the copy itself is left as it was.
+func TestRestore(t *testing.T) {
+	w := night1Workdir(t)
+	w.ok("backup", "before.db")
+	w.ok("run", "--as-of", "2014-02-01") // delivers ZTPAY_B2014020101.txt
+	w.ok("backup", "after.db")
+	copied := w.read("after.db")
+	unchanged := func(what string) {
+		t.Helper()
+		if left, _ := filepath.Glob(w.path("zhutui.db.re*")); len(left) > 0 {
+			t.Errorf("%s: left %v", what, left)
+		}
+		if runs, err := w.sql(`SELECT count(*) FROM runs`); err != nil || runs != "1" {
+			t.Errorf("%s: the database has %s runs (%v), want 1", what, runs, err)
+		}
+	}
+	_, errs, code := w.zhutui("restore", "before.db")
+	if code != 1 || !strings.Contains(errs, "zhutui restore: restore: before.db is not put in the database's place: the database is older than "+
+		"what was delivered from it: run 1 delivered ZTPAY_B2014020101.txt") || !strings.Contains(errs, "; nothing was changed") {
+		t.Errorf("a copy older than a delivery: exit %d, %s", code, errs)
+	}
+	unchanged("a copy older than a delivery")
+	if err := os.WriteFile(w.path("junk.db"), []byte("not a database, though long enough to look like one's first page\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := w.zhutui("restore", "junk.db"); code == 0 || !strings.Contains(errs, "junk.db is not put in the database's place: ") {
+		t.Errorf("a copy that is no database: exit %d, %s", code, errs)
+	}
+	unchanged("a copy that is no database")
+	if _, errs, code := w.zhutui("restore", "zhutui.db"); code != 2 || !strings.Contains(errs, "is the database itself, not a copy of it") {
+		t.Errorf("the database as its own copy: exit %d, %s", code, errs)
+	}
+
+	// A night stopped by a kill (or a power cut) leaves its write-ahead log
+	// beside the database, with what it recorded: the restore moves it aside
+	// with the database it belongs to.
+	night, _ := w.pausedAt(t, "stage:report:before", "run", "--as-of", "2014-02-02")
+	_, errs, code = w.zhutui("restore", "after.db")
+	night.Process.Kill()
+	night.Wait()
+	if fi, err := os.Stat(w.path("zhutui.db-wal")); err != nil || fi.Size() == 0 {
+		t.Fatalf("the killed night left no write-ahead log: %v, %v", fi, err)
+	}
+	if code != 1 || !strings.Contains(errs, fmt.Sprintf("is open in process %d (", night.Process.Pid)) || !strings.Contains(errs, "stop it first; nothing was changed") {
+		t.Errorf("a restore during a night: exit %d, %s", code, errs)
+	}
+
+	out := w.ok("restore", "after.db")
+	if !regexp.MustCompile(`^restored \S+/zhutui.db from after.db: its ledger has \d+ entries, head hash [0-9a-f]{64}, and verifies`).MatchString(out) {
+		t.Errorf("the restore:\n%s", out)
+	}
+	aside, _ := filepath.Glob(w.path("zhutui.db.replaced-*"))
+	if len(aside) == 0 || !strings.Contains(out, "the database it replaced is kept as "+strings.TrimSuffix(strings.TrimSuffix(aside[0], "-wal"), "-shm")) {
+		t.Fatalf("the database replaced: %v\n%s", aside, out)
+	}
+	if !bytes.Equal(w.read("after.db"), copied) {
+		t.Error("the copy was changed")
+	}
+	// The database replaced, with night 2 in its log, is whole where it was
+	// moved; the one restored has none of it.
+	if runs, err := w.sql(`SELECT count(*) FROM runs`); err != nil || runs != "1" {
+		t.Errorf("the database restored has %s runs (%v), want 1", runs, err)
+	}
+	db, err := sql.Open("sqlite3", "file:"+aside[0]+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs int
+	if err := db.QueryRow(`SELECT count(*) FROM runs`).Scan(&runs); err != nil || runs != 2 {
+		t.Errorf("the database moved aside has %d runs (%v), want 2", runs, err)
+	}
+	db.Close()
+	w.ledgerVerifies(t)
+	if out := w.ok("run", "--as-of", "2014-02-02"); strings.Contains(out, "delivered") {
+		t.Errorf("the night after the restore delivered again:\n%s", out)
+	}
+	// Again, in the same second: the next database replaced gets a name of
+	// its own, nothing is renamed over.
+	w.ok("restore", "after.db")
+	w.ok("restore", "after.db")
+	if dbs, _ := filepath.Glob(w.path("zhutui.db.replaced-*[0-9]")); len(dbs) != 3 {
+		t.Errorf("three databases replaced, kept as %v", dbs)
 	}
 }
 

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"zhutui/connectors/sqlite"
+	"zhutui/pipeline"
+)
+
+// cmdRestore puts a copy of the database (zhutui backup's, or the daemon's)
+// in the database's place, as the README's "A database put back from a copy"
+// says to, without the steps a person can get wrong:
+//   - nothing may have the database open (zhutui daemon keeps it open
+//     between nights, and a night or a shell has it too): the swap would
+//     leave them writing to the file moved aside;
+//   - the copy is checked before anything is moved: its ledger verifies
+//     whole with this installation's key, and it is not older than what the
+//     anchor file says was delivered (a copy that is would pay again);
+//   - the database replaced is moved aside with its -wal and -shm files,
+//     never deleted, and never left beside the copy: a -wal file left
+//     behind would be read as the copy's own and mix the two.
+//
+// The copy itself is not changed: it is copied to DATABASE.restoring first,
+// checked there, and renamed into place.
+func cmdRestore(ctx context.Context, app *App, args []string) error {
+	flags := app.flags("restore")
+	if err := app.parse(flags, args); err != nil {
+		return err
+	}
+	if flags.NArg() != 1 {
+		return configErrorf("usage: zhutui restore COPY")
+	}
+	from := flags.Arg(0)
+	cfg, err := app.config()
+	if err != nil {
+		return err
+	}
+	db := cfg.Database
+	if fi, err := os.Stat(from); err != nil {
+		return configErrorf("restore: the copy: %v", err)
+	} else if !fi.Mode().IsRegular() {
+		return configErrorf("restore: the copy %s is not a file", from)
+	}
+	if same, _ := sameFile(from, db); same {
+		return configErrorf("restore: %s is the database itself, not a copy of it", from)
+	}
+	if pids, err := openedBy(db, db+"-wal"); err != nil {
+		return fmt.Errorf("restore: whether a process has the database open cannot be told (%w); nothing was changed", err)
+	} else if len(pids) > 0 {
+		return fmt.Errorf("restore: the database %s is open in %s (zhutui daemon keeps it open; a night, a command or a shell may too): "+
+			"stop it first; nothing was changed", db, processes(pids))
+	}
+
+	// The copy, checked where it will be used.
+	staged := db + ".restoring"
+	removeDatabase(staged) // left by a restore that stopped before its swap
+	if err := copyPrivate(from, staged); err != nil {
+		removeDatabase(staged)
+		return fmt.Errorf("restore: copy %s to %s: %w; nothing was changed", from, staged, err)
+	}
+	c, err := app.checkCopy(ctx, cfg, staged)
+	if err != nil {
+		removeDatabase(staged)
+		return fmt.Errorf("restore: %s is not put in the database's place: %w; nothing was changed", from, err)
+	}
+
+	// The swap. The database replaced keeps its name with a stamp.
+	aside := freeName(db + ".replaced-" + app.now().In(pipeline.Beijing).Format(copyStamp))
+	moved := 0
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		err := os.Rename(db+suffix, aside+suffix)
+		switch {
+		case err == nil:
+			moved++
+		case errors.Is(err, fs.ErrNotExist):
+		default:
+			return fmt.Errorf("restore: move %s aside to %s: %w (the copy, checked, is at %s; move the database's files "+
+				"aside by hand and rename it to %s)", db+suffix, aside+suffix, err, staged, db)
+		}
+	}
+	if err := os.Rename(staged, db); err != nil {
+		return fmt.Errorf("restore: rename %s to %s: %w (the database replaced is at %s)", staged, db, err, aside)
+	}
+	if err := syncDir(filepath.Dir(db)); err != nil {
+		return fmt.Errorf("restore: the copy is in place, but its folder could not be synced: %w", err)
+	}
+	w := app.stdout
+	fmt.Fprintf(w, "restored %s from %s: its ledger has %d entries, head hash %s, and verifies, and it lacks no delivery the anchor file records\n",
+		db, from, c.Entries, c.Head)
+	if moved > 0 {
+		fmt.Fprintf(w, "    the database it replaced is kept as %s (with its -wal and -shm files, if it had them); "+
+			"it holds every member's ID and card number in full: remove it once it is no longer needed\n", aside)
+	}
+	fmt.Fprintln(w, "    what happened after the copy was made and delivered nothing (files taken, decisions) the next run does again")
+	return nil
+}
+
+// checkCopy opens the copy at path as zhutui's database (migrating an older
+// one), and checks that this installation's ledger key is its key, that its
+// whole ledger verifies, and that the anchor file has no delivery it lacks.
+// It closes it again, so that its write-ahead log is folded into the file.
+func (app *App) checkCopy(ctx context.Context, cfg *Config, path string) (c sqlite.Copy, err error) {
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return c, err
+	}
+	defer func() {
+		if cerr := st.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	st.Now = app.now
+	if err := app.useLedgerKey(ctx, st, cfg, false); err != nil {
+		return c, err
+	}
+	rep, err := verifyWholeLedger(ctx, st)
+	if err != nil {
+		return c, err
+	}
+	if !rep.OK() {
+		return c, fmt.Errorf("its ledger does not verify (%d problems; the first: %s)", len(rep.Problems), rep.Problems[0])
+	}
+	if err := app.anchor(cfg, st).Check(ctx); err != nil {
+		return c, err
+	}
+	c.Entries, c.Head, err = st.LedgerHead(ctx)
+	return c, err
+}
+
+// freeName is base, or base-2, base-3 and so on: the first whose database
+// file, -wal and -shm are all free, so that nothing is renamed over.
+func freeName(base string) string {
+	for n := 1; ; n++ {
+		name := base
+		if n > 1 {
+			name = fmt.Sprintf("%s-%d", base, n)
+		}
+		free := true
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if _, err := os.Lstat(name + suffix); !errors.Is(err, fs.ErrNotExist) {
+				free = false
+			}
+		}
+		if free {
+			return name
+		}
+	}
+}
+
+// copyPrivate copies the file from to a new file to, mode 0600, synced.
+func copyPrivate(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// removeDatabase removes a database file and its -wal and -shm files.
+func removeDatabase(path string) {
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(path + suffix)
+	}
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func sameFile(a, b string) (bool, error) {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	fb, err := os.Stat(b)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(fa, fb), nil
+}
+
+// openedBy lists the other processes that have one of paths open, by their
+// open files under /proc (Linux). Processes of other users, whose files
+// cannot be read, are not seen: zhutui runs as one user.
+func openedBy(paths ...string) ([]int, error) {
+	want := map[string]bool{}
+	for _, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, err
+		}
+		want[abs] = true
+	}
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.ReadDir("/proc/self/fd"); err != nil {
+		return nil, err
+	}
+	self := os.Getpid()
+	var pids []int
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		fds, err := os.ReadDir(filepath.Join("/proc", p.Name(), "fd"))
+		if err != nil {
+			continue // gone, or another user's
+		}
+		for _, fd := range fds {
+			if target, err := os.Readlink(filepath.Join("/proc", p.Name(), "fd", fd.Name())); err == nil && want[target] {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids, nil
+}
+
+// processes names pids with their command lines, for an operator to find.
+func processes(pids []int) string {
+	var names []string
+	for _, pid := range pids {
+		cmd, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+		line := strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " "))
+		if line == "" {
+			line = "?"
+		}
+		names = append(names, fmt.Sprintf("process %d (%s)", pid, pipeline.OneLine(line)))
+	}
+	return strings.Join(names, ", ")
+}
