@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,6 +95,11 @@ func TestDaemonBacksUp(t *testing.T) {
 	}
 	d, out, errs := startDaemon(t, w, nil, "-v")
 	waitForLog(t, errs, "three copies made", func(log string) bool { return strings.Count(log, "database backed up") >= 3 })
+	// The daemon keeps the database open between nights: no restore under it.
+	some, _ := filepath.Glob(w.path("backups/zhutui-2*.db"))
+	if _, rerrs, code := w.zhutui("restore", some[len(some)-1]); code != 1 || !strings.Contains(rerrs, fmt.Sprintf("is open in process %d (", d.Process.Pid)) {
+		t.Errorf("restore while the daemon runs: exit %d, %s", code, rerrs)
+	}
 	if err := d.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
