@@ -336,13 +336,14 @@ func TestRestore(t *testing.T) {
 	w.ok("run", "--as-of", "2014-02-01") // delivers ZTPAY_B2014020101.txt
 	w.ok("backup", "after.db")
 	copied := w.read("after.db")
+	want := "1"
 	unchanged := func(what string) {
 		t.Helper()
 		if left, _ := filepath.Glob(w.path("zhutui.db.re*")); len(left) > 0 {
 			t.Errorf("%s: left %v", what, left)
 		}
-		if runs, err := w.sql(`SELECT count(*) FROM runs`); err != nil || runs != "1" {
-			t.Errorf("%s: the database has %s runs (%v), want 1", what, runs, err)
+		if runs, err := w.sql(`SELECT count(*) FROM runs`); err != nil || runs != want {
+			t.Errorf("%s: the database has %s runs (%v), want %s", what, runs, err, want)
 		}
 	}
 	_, errs, code := w.zhutui("restore", "before.db")
@@ -365,6 +366,8 @@ func TestRestore(t *testing.T) {
 	// A night stopped by a kill (or a power cut) leaves its write-ahead log
 	// beside the database, with what it recorded: the restore moves it aside
 	// with the database it belongs to.
+	w.ok("run", "--as-of", "2014-02-02") // reports/run-2, which the copy does not know of
+	report2 := w.read("reports/run-2/summary.txt")
 	night, _ := w.pausedAt(t, "stage:report:before", "run", "--as-of", "2014-02-02")
 	_, errs, code = w.zhutui("restore", "after.db")
 	night.Process.Kill()
@@ -375,6 +378,8 @@ func TestRestore(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, fmt.Sprintf("is open in process %d (", night.Process.Pid)) || !strings.Contains(errs, "stop it first; nothing was changed") {
 		t.Errorf("a restore during a night: exit %d, %s", code, errs)
 	}
+	want = "3"
+	unchanged("a restore during a night")
 
 	out := w.ok("restore", "after.db")
 	if !regexp.MustCompile(`^restored \S+/zhutui.db from after.db: its ledger has \d+ entries, head hash [0-9a-f]{64}, and verifies`).MatchString(out) {
@@ -392,18 +397,29 @@ func TestRestore(t *testing.T) {
 	if runs, err := w.sql(`SELECT count(*) FROM runs`); err != nil || runs != "1" {
 		t.Errorf("the database restored has %s runs (%v), want 1", runs, err)
 	}
+	// Run 2's report is kept aside: the copy's own run 2 takes its number.
+	moved, _ := filepath.Glob(w.path("reports/run-2.replaced-*"))
+	if len(moved) != 1 || !strings.Contains(out, "the reports of the runs after run 1, which the copy does not know of, are kept as "+moved[0]+"\n") {
+		t.Fatalf("run 2's report moved aside: %v\n%s", moved, out)
+	}
+	if _, err := os.Stat(w.path("reports/run-1")); err != nil {
+		t.Errorf("run 1's report, which the copy knows of: %v", err)
+	}
 	db, err := sql.Open("sqlite3", "file:"+aside[0]+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var runs int
-	if err := db.QueryRow(`SELECT count(*) FROM runs`).Scan(&runs); err != nil || runs != 2 {
-		t.Errorf("the database moved aside has %d runs (%v), want 2", runs, err)
+	if err := db.QueryRow(`SELECT count(*) FROM runs`).Scan(&runs); err != nil || runs != 3 {
+		t.Errorf("the database moved aside has %d runs (%v), want 3", runs, err)
 	}
 	db.Close()
 	w.ledgerVerifies(t)
 	if out := w.ok("run", "--as-of", "2014-02-02"); strings.Contains(out, "delivered") {
 		t.Errorf("the night after the restore delivered again:\n%s", out)
+	}
+	if kept := mustRead(t, filepath.Join(moved[0], "summary.txt")); !bytes.Equal(kept, report2) {
+		t.Error("the report of run 2 moved aside was changed")
 	}
 	// Again, in the same second: the next database replaced gets a name of
 	// its own, nothing is renamed over.

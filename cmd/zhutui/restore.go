@@ -26,7 +26,9 @@ import (
 //     anchor file says was delivered (a copy that is would pay again);
 //   - the database replaced is moved aside with its -wal and -shm files,
 //     never deleted, and never left beside the copy: a -wal file left
-//     behind would be read as the copy's own and mix the two.
+//     behind would be read as the copy's own and mix the two;
+//   - the reports of runs the copy does not know of are moved aside too:
+//     its own next runs take their numbers, and would write over them.
 //
 // The copy itself is not changed: it is copied to DATABASE.restoring first,
 // checked there, and renamed into place.
@@ -66,14 +68,15 @@ func cmdRestore(ctx context.Context, app *App, args []string) error {
 		removeDatabase(staged)
 		return fmt.Errorf("restore: copy %s to %s: %w; nothing was changed", from, staged, err)
 	}
-	c, err := app.checkCopy(ctx, cfg, staged)
+	c, lastRun, err := app.checkCopy(ctx, cfg, staged)
 	if err != nil {
 		removeDatabase(staged)
 		return fmt.Errorf("restore: %s is not put in the database's place: %w; nothing was changed", from, err)
 	}
 
 	// The swap. The database replaced keeps its name with a stamp.
-	aside := freeName(db + ".replaced-" + app.now().In(pipeline.Beijing).Format(copyStamp))
+	stamp := ".replaced-" + app.now().In(pipeline.Beijing).Format(copyStamp)
+	aside := freeName(db + stamp)
 	moved := 0
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		err := os.Rename(db+suffix, aside+suffix)
@@ -92,12 +95,21 @@ func cmdRestore(ctx context.Context, app *App, args []string) error {
 	if err := syncDir(filepath.Dir(db)); err != nil {
 		return fmt.Errorf("restore: the copy is in place, but its folder could not be synced: %w", err)
 	}
+	reports, err := moveReportsAside(cfg.Reports, lastRun, stamp)
+	if err != nil {
+		return fmt.Errorf("restore: the copy is in place (the database replaced is at %s), but the reports of runs after "+
+			"run %d could not all be moved aside, and its next runs would write over them: %w", aside, lastRun, err)
+	}
 	w := app.stdout
 	fmt.Fprintf(w, "restored %s from %s: its ledger has %d entries, head hash %s, and verifies, and it lacks no delivery the anchor file records\n",
 		db, from, c.Entries, c.Head)
 	if moved > 0 {
 		fmt.Fprintf(w, "    the database it replaced is kept as %s (with its -wal and -shm files, if it had them); "+
 			"it holds every member's ID and card number in full: remove it once it is no longer needed\n", aside)
+	}
+	if len(reports) > 0 {
+		fmt.Fprintf(w, "    the reports of the runs after run %d, which the copy does not know of, are kept as %s\n",
+			lastRun, strings.Join(reports, ", "))
 	}
 	fmt.Fprintln(w, "    what happened after the copy was made and delivered nothing (files taken, decisions) the next run does again")
 	return nil
@@ -107,10 +119,10 @@ func cmdRestore(ctx context.Context, app *App, args []string) error {
 // one), and checks that this installation's ledger key is its key, that its
 // whole ledger verifies, and that the anchor file has no delivery it lacks.
 // It closes it again, so that its write-ahead log is folded into the file.
-func (app *App) checkCopy(ctx context.Context, cfg *Config, path string) (c sqlite.Copy, err error) {
+func (app *App) checkCopy(ctx context.Context, cfg *Config, path string) (c sqlite.Copy, lastRun int64, err error) {
 	st, err := sqlite.Open(ctx, path)
 	if err != nil {
-		return c, err
+		return c, 0, err
 	}
 	defer func() {
 		if cerr := st.Close(); err == nil && cerr != nil {
@@ -119,24 +131,55 @@ func (app *App) checkCopy(ctx context.Context, cfg *Config, path string) (c sqli
 	}()
 	st.Now = app.now
 	if err := app.useLedgerKey(ctx, st, cfg, false); err != nil {
-		return c, err
+		return c, 0, err
 	}
 	rep, err := verifyWholeLedger(ctx, st)
 	if err != nil {
-		return c, err
+		return c, 0, err
 	}
 	if !rep.OK() {
-		return c, fmt.Errorf("its ledger does not verify (%d problems; the first: %s)", len(rep.Problems), rep.Problems[0])
+		return c, 0, fmt.Errorf("its ledger does not verify (%d problems; the first: %s)", len(rep.Problems), rep.Problems[0])
 	}
 	if err := app.anchor(cfg, st).Check(ctx); err != nil {
-		return c, err
+		return c, 0, err
 	}
-	c.Entries, c.Head, err = st.LedgerHead(ctx)
-	return c, err
+	if c.Entries, c.Head, err = st.LedgerHead(ctx); err != nil {
+		return c, 0, err
+	}
+	lastRun, err = st.LastRunID(ctx)
+	return c, lastRun, err
 }
 
-// freeName is base, or base-2, base-3 and so on: the first whose database
-// file, -wal and -shm are all free, so that nothing is renamed over.
+// moveReportsAside renames the report folders run-N of the reports folder
+// with N after lastRun to run-N plus suffix (a name of its own), and returns
+// their new names.
+func moveReportsAside(reports string, lastRun int64, suffix string) ([]string, error) {
+	entries, err := os.ReadDir(reports)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var moved []string
+	for _, e := range entries {
+		n, ok := strings.CutPrefix(e.Name(), "run-")
+		id, err := strconv.ParseInt(n, 10, 64)
+		if !ok || err != nil || !e.IsDir() || id <= lastRun || strconv.FormatInt(id, 10) != n {
+			continue
+		}
+		to := freeName(filepath.Join(reports, e.Name()+suffix))
+		if err := os.Rename(filepath.Join(reports, e.Name()), to); err != nil {
+			return moved, err
+		}
+		moved = append(moved, to)
+	}
+	return moved, nil
+}
+
+// freeName is base, or base-2, base-3 and so on: the first name free with
+// its -wal and -shm (a database's files; a folder's take the same names), so
+// that nothing is renamed over.
 func freeName(base string) string {
 	for n := 1; ; n++ {
 		name := base
