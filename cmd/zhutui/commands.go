@@ -548,7 +548,8 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 	fs := app.flags("status")
 	n := fs.Int("runs", 10, "how many of the last runs to show")
 	check := fs.Bool("check", false, "for monitoring: list what needs a person at the end, and exit 1 when something does "+
-		"(runs refused, the last run failed or cut off, the books not agreeing, a database others can read, no copy since the last nightly run)")
+		"(runs refused, the last run failed or cut off, the books not agreeing or the ledger not verifying, a database others can read, "+
+		"no copy since the last nightly run)")
 	if err := app.parse(fs, args); err != nil {
 		return err
 	}
@@ -629,6 +630,9 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 			"    no batch is made or delivered until a report reconciles: find the cause (zhutui ledger verify,\n"+
 			"    %s), mend it, then write the report again (zhutui report)\n",
 			r.VerdictRun, r.Verdict, filepath.Join(dir, "summary.txt"))
+	}
+	if _, failed, ok := strings.Cut(r.FullVerification, ", FAILED: "); ok {
+		attention = append(attention, "the last verification of the whole ledger failed: "+failed)
 	}
 	if r.LeaseCutOff {
 		attention = append(attention, fmt.Sprintf("%s stopped without giving up the run lease", r.LeaseHolder))

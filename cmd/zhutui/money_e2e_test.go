@@ -533,7 +533,8 @@ func TestLedgerTamper(t *testing.T) {
 		t.Errorf("status after a held run:\n%s", st)
 	}
 	if out, _, code := w.zhutui("status", "--check"); code != 1 ||
-		!strings.Contains(out, "\nNEEDS ATTENTION:\n  - the books do not agree: the report of run 2 says NOT RECONCILED") {
+		!strings.Contains(out, "\nNEEDS ATTENTION:\n  - the books do not agree: the report of run 2 says NOT RECONCILED: 1 problem: ledger entry 3 ") ||
+		!strings.Contains(out, "\n  - the last verification of the whole ledger failed: entry 3 ") {
 		t.Errorf("status --check after a held run: exit %d\n%s", code, out)
 	}
 	// The next night holds too, on the last report's word.
