@@ -362,6 +362,14 @@ func TestRestore(t *testing.T) {
 	if _, errs, code := w.zhutui("restore", "zhutui.db"); code != 2 || !strings.Contains(errs, "is the database itself, not a copy of it") {
 		t.Errorf("the database as its own copy: exit %d, %s", code, errs)
 	}
+	copyFile(t, w.path("after.db"), w.path("zhutui.db.restoring")) // an operator's guess after a restore cut off
+	if _, errs, code := w.zhutui("restore", "zhutui.db.restoring"); code != 2 || !strings.Contains(errs, "is the file restore checks a copy in") {
+		t.Errorf("restore's own file as the copy: exit %d, %s", code, errs)
+	}
+	if !bytes.Equal(w.read("zhutui.db.restoring"), copied) {
+		t.Error("restore's own file given as the copy was changed")
+	}
+	os.Remove(w.path("zhutui.db.restoring"))
 
 	// A night stopped by a kill (or a power cut) leaves its write-ahead log
 	// beside the database, with what it recorded: the restore moves it aside

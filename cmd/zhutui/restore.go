@@ -54,15 +54,15 @@ func cmdRestore(ctx context.Context, app *App, args []string) error {
 	if same, _ := sameFile(from, db); same {
 		return configErrorf("restore: %s is the database itself, not a copy of it", from)
 	}
-	if pids, err := openedBy(db, db+"-wal"); err != nil {
-		return fmt.Errorf("restore: whether a process has the database open cannot be told (%w); nothing was changed", err)
-	} else if len(pids) > 0 {
-		return fmt.Errorf("restore: the database %s is open in %s (zhutui daemon keeps it open; a night, a command or a shell may too): "+
-			"stop it first; nothing was changed", db, processes(pids))
+	staged := db + ".restoring"
+	if same, _ := sameFile(from, staged); same {
+		return configErrorf("restore: %s is the file restore checks a copy in, which it removes first: give it another name", from)
+	}
+	if err := notOpen(db); err != nil {
+		return err
 	}
 
 	// The copy, checked where it will be used.
-	staged := db + ".restoring"
 	removeDatabase(staged) // left by a restore that stopped before its swap
 	if err := copyPrivate(from, staged); err != nil {
 		removeDatabase(staged)
@@ -72,6 +72,12 @@ func cmdRestore(ctx context.Context, app *App, args []string) error {
 	if err != nil {
 		removeDatabase(staged)
 		return fmt.Errorf("restore: %s is not put in the database's place: %w; nothing was changed", from, err)
+	}
+	// Again: the check takes a while (22.7 s at 1M), and a night may have
+	// begun meanwhile.
+	if err := notOpen(db); err != nil {
+		removeDatabase(staged)
+		return err
 	}
 
 	// The swap. The database replaced keeps its name with a stamp.
@@ -112,6 +118,19 @@ func cmdRestore(ctx context.Context, app *App, args []string) error {
 			lastRun, strings.Join(reports, ", "))
 	}
 	fmt.Fprintln(w, "    what happened after the copy was made and delivered nothing (files taken, decisions) the next run does again")
+	return nil
+}
+
+// notOpen fails, saying what to do, when a process has the database open.
+func notOpen(db string) error {
+	pids, err := openedBy(db, db+"-wal")
+	if err != nil {
+		return fmt.Errorf("restore: whether a process has the database open cannot be told (%w); nothing was changed", err)
+	}
+	if len(pids) > 0 {
+		return fmt.Errorf("restore: the database %s is open in %s (zhutui daemon keeps it open; a night, a command or a shell may too): "+
+			"stop it first; nothing was changed", db, processes(pids))
+	}
 	return nil
 }
 
