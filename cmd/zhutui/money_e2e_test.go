@@ -347,7 +347,7 @@ func TestRestore(t *testing.T) {
 		}
 	}
 	_, errs, code := w.zhutui("restore", "before.db")
-	if code != 1 || !strings.Contains(errs, "zhutui restore: restore: before.db is not put in the database's place: the database is older than "+
+	if code != 1 || !strings.Contains(errs, "zhutui restore: before.db is not put in the database's place: the database is older than "+
 		"what was delivered from it: run 1 delivered ZTPAY_B2014020101.txt") || !strings.Contains(errs, "; nothing was changed") {
 		t.Errorf("a copy older than a delivery: exit %d, %s", code, errs)
 	}

@@ -47,16 +47,16 @@ func cmdRestore(ctx context.Context, app *App, args []string) error {
 	}
 	db := cfg.Database
 	if fi, err := os.Stat(from); err != nil {
-		return configErrorf("restore: the copy: %v", err)
+		return configErrorf("the copy: %v", err)
 	} else if !fi.Mode().IsRegular() {
-		return configErrorf("restore: the copy %s is not a file", from)
+		return configErrorf("the copy %s is not a file", from)
 	}
 	if same, _ := sameFile(from, db); same {
-		return configErrorf("restore: %s is the database itself, not a copy of it", from)
+		return configErrorf("%s is the database itself, not a copy of it", from)
 	}
 	staged := db + ".restoring"
 	if same, _ := sameFile(from, staged); same {
-		return configErrorf("restore: %s is the file restore checks a copy in, which it removes first: give it another name", from)
+		return configErrorf("%s is the file restore checks a copy in, which it removes first: give it another name", from)
 	}
 	if err := notOpen(db); err != nil {
 		return err
@@ -66,12 +66,12 @@ func cmdRestore(ctx context.Context, app *App, args []string) error {
 	removeDatabase(staged) // left by a restore that stopped before its swap
 	if err := copyPrivate(from, staged); err != nil {
 		removeDatabase(staged)
-		return fmt.Errorf("restore: copy %s to %s: %w; nothing was changed", from, staged, err)
+		return fmt.Errorf("copy %s to %s: %w; nothing was changed", from, staged, err)
 	}
 	c, lastRun, err := app.checkCopy(ctx, cfg, staged)
 	if err != nil {
 		removeDatabase(staged)
-		return fmt.Errorf("restore: %s is not put in the database's place: %w; nothing was changed", from, err)
+		return fmt.Errorf("%s is not put in the database's place: %w; nothing was changed", from, err)
 	}
 	// Again: the check takes a while (22.7 s at 1M), and a night may have
 	// begun meanwhile.
@@ -91,19 +91,19 @@ func cmdRestore(ctx context.Context, app *App, args []string) error {
 			moved++
 		case errors.Is(err, fs.ErrNotExist):
 		default:
-			return fmt.Errorf("restore: move %s aside to %s: %w (the copy, checked, is at %s; move the database's files "+
+			return fmt.Errorf("move %s aside to %s: %w (the copy, checked, is at %s; move the database's files "+
 				"aside by hand and rename it to %s)", db+suffix, aside+suffix, err, staged, db)
 		}
 	}
 	if err := os.Rename(staged, db); err != nil {
-		return fmt.Errorf("restore: rename %s to %s: %w (the database replaced is at %s)", staged, db, err, aside)
+		return fmt.Errorf("rename %s to %s: %w (the database replaced is at %s)", staged, db, err, aside)
 	}
 	if err := syncDir(filepath.Dir(db)); err != nil {
-		return fmt.Errorf("restore: the copy is in place, but its folder could not be synced: %w", err)
+		return fmt.Errorf("the copy is in place, but its folder could not be synced: %w", err)
 	}
 	reports, err := moveReportsAside(cfg.Reports, lastRun, stamp)
 	if err != nil {
-		return fmt.Errorf("restore: the copy is in place (the database replaced is at %s), but the reports of runs after "+
+		return fmt.Errorf("the copy is in place (the database replaced is at %s), but the reports of runs after "+
 			"run %d could not all be moved aside, and its next runs would write over them: %w", aside, lastRun, err)
 	}
 	w := app.stdout
@@ -125,10 +125,10 @@ func cmdRestore(ctx context.Context, app *App, args []string) error {
 func notOpen(db string) error {
 	pids, err := openedBy(db, db+"-wal")
 	if err != nil {
-		return fmt.Errorf("restore: whether a process has the database open cannot be told (%w); nothing was changed", err)
+		return fmt.Errorf("whether a process has the database open cannot be told (%w); nothing was changed", err)
 	}
 	if len(pids) > 0 {
-		return fmt.Errorf("restore: the database %s is open in %s (zhutui daemon keeps it open; a night, a command or a shell may too): "+
+		return fmt.Errorf("the database %s is open in %s (zhutui daemon keeps it open; a night, a command or a shell may too): "+
 			"stop it first; nothing was changed", db, processes(pids))
 	}
 	return nil
