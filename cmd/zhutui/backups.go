@@ -23,10 +23,10 @@ import (
 // databases may share it and nothing else kept there is touched.
 const copyStamp = "20060102-150405"
 
-// copyPattern matches the names of database's copies.
+// copyPattern matches the names of database's copies; its group is the time.
 func copyPattern(database string) *regexp.Regexp {
 	base := strings.TrimSuffix(filepath.Base(database), filepath.Ext(database))
-	return regexp.MustCompile(`^` + regexp.QuoteMeta(base) + `-\d{8}-\d{6}\.db$`)
+	return regexp.MustCompile(`^` + regexp.QuoteMeta(base) + `-(\d{8}-\d{6})\.db$`)
 }
 
 // copies lists the database's copies in folder, the oldest first (their
@@ -120,17 +120,15 @@ func printBackups(w io.Writer, cfg *Config, runs []pipeline.Run) (attention stri
 		return ""
 	}
 	newest := names[len(names)-1]
-	made, err := time.ParseInLocation(copyStamp, strings.TrimSuffix(newest[len(newest)-len(copyStamp)-len(".db"):], ".db"), pipeline.Beijing)
-	if err != nil { // the name matched copyPattern; its digits may still be no time
-		made = time.Time{}
-	}
+	// Digits that are no time (a name made by hand) count as the oldest.
+	made, _ := time.ParseInLocation(copyStamp, copyPattern(cfg.Database).FindStringSubmatch(newest)[1], pipeline.Beijing)
 	fmt.Fprintf(w, "the newest copy of the database: %s (%s kept there; zhutui daemon keeps %d)\n",
 		filepath.Join(folder, newest), pipeline.Counted(int64(len(names)), "copy", "copies"), cfg.Backup.Keep)
 	if night == nil {
 		return ""
 	}
 	finished, err := time.ParseInLocation(pipeline.TimeLayout, night.FinishedAt, pipeline.Beijing)
-	if err != nil || !made.Before(finished.Truncate(time.Second)) {
+	if err != nil || !made.Before(finished) {
 		return ""
 	}
 	fmt.Fprintf(w, "    it is older than nightly run %d, which finished %s: the copy after that night failed (the daemon's log says why)\n",

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"zhutui/connectors/anchor"
 	"zhutui/connectors/csvfile"
 	"zhutui/connectors/localdir"
 	"zhutui/connectors/report"
@@ -571,11 +572,14 @@ func cmdStatus(ctx context.Context, app *App, args []string) error {
 	// What stops the next run before it is recorded shows here too.
 	if err := sameProgramme(ctx, cfg, st); err != nil {
 		fmt.Fprintf(w, "runs are refused: %v\n\n", err)
-		attention = append(attention, "runs are refused: the programme file changed since it was loaded")
+		attention = append(attention, "runs are refused: "+err.Error())
 	}
 	if err := app.anchor(cfg, st).Check(ctx); err != nil {
 		fmt.Fprintf(w, "runs are refused: %v\n\n", err)
-		attention = append(attention, "runs are refused: the database is older than the anchor file's last delivery")
+		if errors.Is(err, anchor.ErrBehind) {
+			err = fmt.Errorf("%w (%s)", anchor.ErrBehind, cfg.Ledger.AnchorFile) // its whole story is above
+		}
+		attention = append(attention, "runs are refused: "+err.Error())
 	}
 	if fi, err := os.Stat(cfg.Database); err == nil && fi.Mode().Perm()&0o004 != 0 {
 		attention = append(attention, "the database can be read by every user of this machine")

@@ -262,6 +262,10 @@ func TestDatabasePutBack(t *testing.T) {
 	if st := w.ok("status"); !strings.Contains(st, "runs are refused: the database is older than what was delivered from it") {
 		t.Errorf("status on the database put back:\n%s", st)
 	}
+	if out, _, code := w.zhutui("status", "--check"); code != 1 || !strings.HasSuffix(out, "\nNEEDS ATTENTION:\n"+
+		"  - runs are refused: the database is older than what was delivered from it ("+w.path("zhutui.ledger.anchor")+")\n") {
+		t.Errorf("status --check on the database put back: exit %d\n%s", code, out)
+	}
 	// Its ledger verifies, as the copy's did; what it lacks is outside it.
 	if _, errs, code := w.zhutui("ledger", "verify"); code != 1 ||
 		!strings.Contains(errs, "the chain, the balances and the payment states agree, but the database is older than what was delivered from it") {
