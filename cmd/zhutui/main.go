@@ -95,7 +95,7 @@ var commands = map[string]command{
 	"daemon":  {"daemon", "the nightly schedule (cron expression in the config)", cmdDaemon},
 	"rerun":   {"rerun RUN_ID", "finish a run that failed", cmdRerun},
 	"report":  {"report [--run RUN_ID] [--out DIR]", "write the reconciliation report", cmdReport},
-	"status":  {"status", "show the last runs and what is waiting", cmdStatus},
+	"status":  {"status [--runs N] [--check]", "show the last runs and what is waiting (--check: exit 1 when something needs a person)", cmdStatus},
 	"demo":    {"demo [--dir DIR]", "the whole cycle on the built-in fixtures, no set-up", cmdDemo},
 	"gen":     {"gen --registrations N --out DIR", "generate synthetic input files (for benchmarks)", cmdGen},
 	"backup":  {"backup FILE", "a whole copy of the database, also while a night runs", cmdBackup},
