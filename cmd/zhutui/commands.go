@@ -41,6 +41,9 @@ func cmdInit(ctx context.Context, app *App, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := restoreCutOff(cfg.Database); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(filepath.Dir(cfg.Database), 0o755); err != nil {
 		return err
 	}

@@ -440,6 +440,33 @@ func TestRestore(t *testing.T) {
 	if dbs, _ := filepath.Glob(w.path("zhutui.db.replaced-*[0-9]")); len(dbs) != 3 {
 		t.Errorf("three databases replaced, kept as %v", dbs)
 	}
+
+	// Cut off between moving the database aside and putting the checked
+	// copy in its place: no command opens or makes a database there (an
+	// init would make an empty one), and the restore run again finishes.
+	w.killedAt(t, "restore:swap", "restore", "after.db")
+	for _, args := range [][]string{{"status"}, {"init"}, {"run"}} {
+		if _, errs, code := w.zhutui(args...); code != 2 || !strings.Contains(errs, "a restore was cut off, its copy not yet in place") {
+			t.Errorf("zhutui %s after a restore cut off: exit %d, %s", args[0], code, errs)
+		}
+	}
+	if _, err := os.Stat(w.path("zhutui.db")); !os.IsNotExist(err) {
+		t.Fatalf("a database was made after a restore cut off: %v", err)
+	}
+	w.ok("restore", "after.db")
+	w.ledgerVerifies(t)
+
+	// A -wal file with no database beside it belongs with the database it
+	// was written for: restore does not move it aside under a name of its own.
+	if err := os.Rename(w.path("zhutui.db"), w.path("elsewhere.db")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.path("zhutui.db-wal"), []byte("a log"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := w.zhutui("restore", "after.db"); code != 1 || !strings.Contains(errs, "there is no database "+w.path("zhutui.db")+" but there is its -wal file") {
+		t.Errorf("a restore beside a lone -wal file: exit %d, %s", code, errs)
+	}
 }
 
 // TestReissueSaysWhatItSkips: a returned payment whose registration is no

@@ -13,6 +13,7 @@ import (
 
 	"zhutui/connectors/sqlite"
 	"zhutui/pipeline"
+	"zhutui/pipeline/crashpoint"
 )
 
 // cmdRestore puts a copy of the database (zhutui backup's, or the daemon's)
@@ -61,6 +62,13 @@ func cmdRestore(ctx context.Context, app *App, args []string) error {
 	if err := notOpen(db); err != nil {
 		return err
 	}
+	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(db + "-wal"); err == nil {
+			return fmt.Errorf("there is no database %s but there is its -wal file, which belongs with the database it was "+
+				"written for (a restore cut off while moving one aside leaves its files apart: put them together "+
+				"under one name first); nothing was changed", db)
+		}
+	}
 
 	// The copy, checked where it will be used.
 	removeDatabase(staged) // left by a restore that stopped before its swap
@@ -95,6 +103,7 @@ func cmdRestore(ctx context.Context, app *App, args []string) error {
 				"aside by hand and rename it to %s)", db+suffix, aside+suffix, err, staged, db)
 		}
 	}
+	crashpoint.Here("restore:swap")
 	if err := os.Rename(staged, db); err != nil {
 		return fmt.Errorf("rename %s to %s: %w (the database replaced is at %s)", staged, db, err, aside)
 	}
@@ -119,6 +128,21 @@ func cmdRestore(ctx context.Context, app *App, args []string) error {
 	}
 	fmt.Fprintln(w, "    what happened after the copy was made and delivered nothing (files taken, decisions) the next run does again")
 	return nil
+}
+
+// restoreCutOff refuses, with what to do, to open or make a database where
+// there is none because a restore was cut off between moving the database
+// aside and renaming the checked copy into place: an init there would make
+// an empty database beside the two.
+func restoreCutOff(db string) error {
+	if _, err := os.Stat(db); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if _, err := os.Stat(db + ".restoring"); err != nil {
+		return nil
+	}
+	return configErrorf("there is no database %[1]s, and %[1]s.restoring is there: a restore was cut off, its copy not yet "+
+		"in place (the database it replaced, if any, is %[1]s.replaced-…); run zhutui restore again with the copy", db)
 }
 
 // notOpen fails, saying what to do, when a process has the database open.

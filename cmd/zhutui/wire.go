@@ -23,6 +23,9 @@ func (app *App) openStore(ctx context.Context) (*Config, *sqlite.Store, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := restoreCutOff(cfg.Database); err != nil {
+		return nil, nil, err
+	}
 	if _, err := os.Stat(cfg.Database); os.IsNotExist(err) {
 		return nil, nil, configErrorf("no database at %s: run `zhutui init` first", cfg.Database)
 	}
