@@ -744,15 +744,29 @@ func cmdBackup(ctx context.Context, app *App, args []string) error {
 	if err := app.parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return configErrorf("usage: zhutui backup FILE")
+	if fs.NArg() > 1 {
+		return configErrorf("usage: zhutui backup [FILE]")
 	}
-	_, st, err := app.openStore(ctx)
+	cfg, st, err := app.openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c, err := st.Backup(ctx, fs.Arg(0))
+	// No FILE: the copy the daemon makes after a night, for nights run
+	// by another scheduler (zhutui run && zhutui backup).
+	path := fs.Arg(0)
+	var removed []string
+	var c sqlite.Copy
+	if path == "" {
+		if cfg.Backup.Folder == "" {
+			return configErrorf("usage: zhutui backup FILE, or zhutui backup alone with [backup] folder set")
+		}
+		var nc nightlyCopy
+		nc, err = backUpAfterTheNight(ctx, cfg, st, app.now())
+		path, c, removed = nc.Path, nc.Copy, nc.Removed
+	} else {
+		c, err = st.Backup(ctx, path)
+	}
 	if errors.Is(err, sqlite.ErrBackupExists) {
 		return configError{err}
 	}
@@ -761,6 +775,9 @@ func cmdBackup(ctx context.Context, app *App, args []string) error {
 	}
 	fmt.Fprintf(app.stdout, "backed up to %s (%d bytes, mode 0600): its ledger has %d entries, head hash %s\n"+
 		"    it holds every member's ID and card number in full; keep the ledger key and the anchor file apart from it\n",
-		fs.Arg(0), c.Size, c.Entries, c.Head)
+		path, c.Size, c.Entries, c.Head)
+	for _, old := range removed {
+		fmt.Fprintf(app.stdout, "    removed the oldest copy %s ([backup] keep = %d)\n", old, cfg.Backup.Keep)
+	}
 	return nil
 }

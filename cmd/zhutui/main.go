@@ -98,7 +98,7 @@ var commands = map[string]command{
 	"status":  {"status [--runs N] [--check]", "show the last runs and what is waiting (--check: exit 1 when something needs a person)", cmdStatus},
 	"demo":    {"demo [--dir DIR]", "the whole cycle on the built-in fixtures, no set-up", cmdDemo},
 	"gen":     {"gen --registrations N --out DIR", "generate synthetic input files (for benchmarks)", cmdGen},
-	"backup":  {"backup FILE", "a whole copy of the database, also while a night runs", cmdBackup},
+	"backup":  {"backup [FILE]", "a whole copy of the database, also while a night runs (no FILE: into [backup] folder, as the daemon)", cmdBackup},
 	"restore": {"restore COPY", "put a copy of the database in its place, checked first (zhutui stopped)", cmdRestore},
 }
 

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -325,6 +326,38 @@ func TestBackup(t *testing.T) {
 	w.ledgerVerifies(t)
 	if out := w.ok("run", "--as-of", "2014-02-02"); strings.Contains(out, "delivered") {
 		t.Errorf("the night after, on the copy:\n%s", out)
+	}
+}
+
+// TestBackupIntoTheFolder: zhutui backup with no FILE makes the copy the
+// daemon makes after a night, for nights another scheduler runs: into
+// [backup] folder under its own name, the oldest beyond [backup] keep removed.
+func TestBackupIntoTheFolder(t *testing.T) {
+	w := night1Workdir(t)
+	if _, errs, code := w.zhutui("backup"); code != 2 || !strings.Contains(errs, "zhutui backup alone with [backup] folder set") {
+		t.Errorf("backup with no FILE and no folder: exit %d, %s", code, errs)
+	}
+	w.editConfig(t, "[approval]\n", "[backup]\nfolder = \"backups\"\nkeep = 2\n[approval]\n")
+	w.ok("run", "--as-of", "2014-02-01")
+	if err := os.MkdirAll(w.path("backups"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, old := range []string{"zhutui-20140101-000000.db", "zhutui-20140102-000000.db"} {
+		if err := os.WriteFile(w.path("backups", old), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := w.ok("backup")
+	m := regexp.MustCompile(`^backed up to (\S+/backups/zhutui-\d{8}-\d{6}\.db) \(\d+ bytes, mode 0600\)`).FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "\n    removed the oldest copy "+w.path("backups", "zhutui-20140101-000000.db")+" ([backup] keep = 2)\n") {
+		t.Fatalf("backup into the folder:\n%s", out)
+	}
+	left, _ := filepath.Glob(w.path("backups", "*"))
+	if want := []string{w.path("backups", "zhutui-20140102-000000.db"), m[1]}; !slices.Equal(left, want) {
+		t.Errorf("the folder holds %v, want %v", left, want)
+	}
+	if st := w.ok("status"); !strings.Contains(st, "the newest copy of the database: "+m[1]+" (2 copies kept there") {
+		t.Errorf("status after the copy:\n%s", st)
 	}
 }
 
