@@ -81,7 +81,7 @@ type Config struct {
 
 	Backup struct {
 		// Folder is where zhutui daemon copies the database after each
-		// nightly run, as zhutui backup does (default "": no copies).
+		// nightly run, and zhutui backup with no FILE (default "": none).
 		Folder string `toml:"folder"`
 		// Keep is how many of the newest copies stay in Folder (default 7);
 		// older ones, by zhutui's own names only, are removed.
@@ -364,7 +364,7 @@ const defaultConfig = `# zhutui configuration. Every key has a default; relative
 # verify_cron = "0 4 * * 0"  # zhutui daemon verifies the whole ledger, as zhutui ledger verify does ("off": never)
 
 [backup]
-# folder = ""               # zhutui daemon copies the database here after each nightly run, as zhutui backup does ("": no copies);
+# folder = ""               # zhutui daemon copies the database here after each nightly run, and zhutui backup with no FILE ("": none);
 #                           # the copies hold every ID and card number in full: a folder of their own, apart from the ledger key
 # keep = 7                  # the newest copies kept; older ones (named DATABASE-YYYYMMDD-HHMMSS.db) are removed
 
