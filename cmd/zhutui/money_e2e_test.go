@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"zhutui/fixtures/bank"
 )
@@ -329,6 +330,50 @@ func TestBackup(t *testing.T) {
 	}
 }
 
+// TestRestoreReports: a restore leaves the reports folder the copy's. A copy
+// restored, then a night on it, then a newer copy restored: the newer copy's
+// run 2, moved aside by the first restore, comes back, and the night run on
+// the older copy under the same number is moved aside in its turn. Which run
+// a report is of is told by its start, in its summary.
+func TestRestoreReports(t *testing.T) {
+	w := night1Workdir(t)
+	w.ok("run", "--as-of", "2014-02-01")
+	w.ok("backup", "older.db")
+	w.ok("run", "--as-of", "2014-02-02") // nothing new: no delivery
+	w.ok("backup", "newer.db")
+	newer2 := w.read("reports/run-2/summary.txt")
+	if out := w.ok("restore", "older.db"); !strings.Contains(out, "the reports of runs that are not the copy's are kept as "+w.path("reports/run-2.replaced-")) {
+		t.Fatalf("the older copy restored:\n%s", out)
+	}
+	time.Sleep(1100 * time.Millisecond) // the next run 2 starts in another second than the first
+	w.ok("run", "--as-of", "2014-02-02")
+	older2 := w.read("reports/run-2/summary.txt")
+	if bytes.Equal(older2, newer2) {
+		t.Fatal("the two runs 2 wrote the same summary: nothing tells them apart")
+	}
+	out := w.ok("restore", "newer.db")
+	if !strings.Contains(out, "the copy's own reports, moved aside by an earlier restore, are back: "+w.path("reports/run-2")+"\n") ||
+		!strings.Contains(out, "the reports of runs that are not the copy's are kept as "+w.path("reports/run-2.replaced-")) {
+		t.Fatalf("the newer copy restored:\n%s", out)
+	}
+	if got := w.read("reports/run-2/summary.txt"); !bytes.Equal(got, newer2) {
+		t.Errorf("reports/run-2 is not the newer copy's run 2:\n%s", got)
+	}
+	if !bytes.Contains(w.read("reports/run-1/summary.txt"), []byte("run 1 (manual)")) {
+		t.Error("run 1's report, both copies', is not in its place")
+	}
+	var kept int
+	folders, _ := filepath.Glob(w.path("reports/run-2.replaced-*"))
+	for _, f := range folders {
+		if bytes.Equal(mustRead(t, filepath.Join(f, "summary.txt")), older2) {
+			kept++
+		}
+	}
+	if len(folders) != 1 || kept != 1 {
+		t.Errorf("the older copy's run 2 is not kept aside alone: %v", folders)
+	}
+}
+
 // TestBackupIntoTheFolder: zhutui backup with no FILE makes the copy the
 // daemon makes after a night, for nights another scheduler runs: into
 // [backup] folder under its own name, the oldest beyond [backup] keep removed.
@@ -444,7 +489,7 @@ func TestRestore(t *testing.T) {
 	}
 	// Run 2's report is kept aside: the copy's own run 2 takes its number.
 	moved, _ := filepath.Glob(w.path("reports/run-2.replaced-*"))
-	if len(moved) != 1 || !strings.Contains(out, "the reports of the runs after run 1, which the copy does not know of, are kept as "+moved[0]+"\n") {
+	if len(moved) != 1 || !strings.Contains(out, "the reports of runs that are not the copy's are kept as "+moved[0]+"\n") {
 		t.Fatalf("run 2's report moved aside: %v\n%s", moved, out)
 	}
 	if _, err := os.Stat(w.path("reports/run-1")); err != nil {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -28,8 +29,9 @@ import (
 //   - the database replaced is moved aside with its -wal and -shm files,
 //     never deleted, and never left beside the copy: a -wal file left
 //     behind would be read as the copy's own and mix the two;
-//   - the reports of runs the copy does not know of are moved aside too:
-//     its own next runs take their numbers, and would write over them.
+//   - the report folders that are not the copy's runs' are moved aside too
+//     (its own next runs take their numbers, and would write over them),
+//     and the copy's own, moved aside by an earlier restore, are put back.
 //
 // The copy itself is not changed: it is copied to DATABASE.restoring first,
 // checked there, and renamed into place.
@@ -76,7 +78,7 @@ func cmdRestore(ctx context.Context, app *App, args []string) error {
 		removeDatabase(staged)
 		return fmt.Errorf("copy %s to %s: %w; nothing was changed", from, staged, err)
 	}
-	c, lastRun, err := app.checkCopy(ctx, cfg, staged)
+	c, starts, err := app.checkCopy(ctx, cfg, staged)
 	if err != nil {
 		removeDatabase(staged)
 		return fmt.Errorf("%s is not put in the database's place: %w; nothing was changed", from, err)
@@ -110,10 +112,10 @@ func cmdRestore(ctx context.Context, app *App, args []string) error {
 	if err := syncDir(filepath.Dir(db)); err != nil {
 		return fmt.Errorf("the copy is in place, but its folder could not be synced: %w", err)
 	}
-	reports, err := moveReportsAside(cfg.Reports, lastRun, stamp)
+	away, back, err := reportsOfTheCopy(cfg.Reports, starts, stamp)
 	if err != nil {
-		return fmt.Errorf("the copy is in place (the database replaced is at %s), but the reports of runs after "+
-			"run %d could not all be moved aside, and its next runs would write over them: %w", aside, lastRun, err)
+		return fmt.Errorf("the copy is in place (the database replaced is at %s), but the report folders could not all "+
+			"be sorted (moved aside: %v; put back: %v): %w", aside, away, back, err)
 	}
 	w := app.stdout
 	fmt.Fprintf(w, "restored %s from %s: its ledger has %d entries, head hash %s, and verifies, and it lacks no delivery the anchor file records\n",
@@ -122,9 +124,11 @@ func cmdRestore(ctx context.Context, app *App, args []string) error {
 		fmt.Fprintf(w, "    the database it replaced is kept as %s (with its -wal and -shm files, if it had them); "+
 			"it holds every member's ID and card number in full: remove it once it is no longer needed\n", aside)
 	}
-	if len(reports) > 0 {
-		fmt.Fprintf(w, "    the reports of the runs after run %d, which the copy does not know of, are kept as %s\n",
-			lastRun, strings.Join(reports, ", "))
+	if len(away) > 0 {
+		fmt.Fprintf(w, "    the reports of runs that are not the copy's are kept as %s\n", strings.Join(away, ", "))
+	}
+	if len(back) > 0 {
+		fmt.Fprintf(w, "    the copy's own reports, moved aside by an earlier restore, are back: %s\n", strings.Join(back, ", "))
 	}
 	fmt.Fprintln(w, "    what happened after the copy was made and delivered nothing (files taken, decisions) the next run does again")
 	return nil
@@ -162,10 +166,10 @@ func notOpen(db string) error {
 // one), and checks that this installation's ledger key is its key, that its
 // whole ledger verifies, and that the anchor file has no delivery it lacks.
 // It closes it again, so that its write-ahead log is folded into the file.
-func (app *App) checkCopy(ctx context.Context, cfg *Config, path string) (c sqlite.Copy, lastRun int64, err error) {
+func (app *App) checkCopy(ctx context.Context, cfg *Config, path string) (c sqlite.Copy, starts map[int64]string, err error) {
 	st, err := sqlite.Open(ctx, path)
 	if err != nil {
-		return c, 0, err
+		return c, nil, err
 	}
 	defer func() {
 		if cerr := st.Close(); err == nil && cerr != nil {
@@ -174,51 +178,97 @@ func (app *App) checkCopy(ctx context.Context, cfg *Config, path string) (c sqli
 	}()
 	st.Now = app.now
 	if err := app.useLedgerKey(ctx, st, cfg, false); err != nil {
-		return c, 0, err
+		return c, nil, err
 	}
 	rep, err := verifyWholeLedger(ctx, st)
 	if err != nil {
-		return c, 0, err
+		return c, nil, err
 	}
 	if !rep.OK() {
-		return c, 0, fmt.Errorf("its ledger does not verify (%d problems; the first: %s)", len(rep.Problems), rep.Problems[0])
+		return c, nil, fmt.Errorf("its ledger does not verify (%d problems; the first: %s)", len(rep.Problems), rep.Problems[0])
 	}
 	if err := app.anchor(cfg, st).Check(ctx); err != nil {
-		return c, 0, err
+		return c, nil, err
 	}
 	if c.Entries, c.Head, err = st.LedgerHead(ctx); err != nil {
-		return c, 0, err
+		return c, nil, err
 	}
-	lastRun, err = st.LastRunID(ctx)
-	return c, lastRun, err
+	starts, err = st.RunStarts(ctx)
+	return c, starts, err
 }
 
-// moveReportsAside renames the report folders run-N of the reports folder
-// with N after lastRun to run-N plus suffix (a name of its own), and returns
-// their new names.
-func moveReportsAside(reports string, lastRun int64, suffix string) ([]string, error) {
+// reportsOfTheCopy makes the report folders the copy's: a folder run-N that
+// is not the copy's run N (the copy has none, or the report's summary names
+// another start) is moved aside as run-N plus suffix, and a folder an
+// earlier restore moved aside that is the copy's run N, where run-N is free,
+// is put back. A report whose start cannot be read stays where it is. It
+// returns the folders moved aside and those put back.
+func reportsOfTheCopy(reports string, starts map[int64]string, suffix string) (away, back []string, err error) {
 	entries, err := os.ReadDir(reports)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var moved []string
+	inPlace, movedAside := regexp.MustCompile(`^run-([1-9][0-9]*)$`), regexp.MustCompile(`^run-([1-9][0-9]*)\.replaced-`)
+	theCopys := func(id int64, dir string) (yes, known bool) {
+		started := reportStart(filepath.Join(reports, dir))
+		return starts[id] != "" && started == starts[id], started != ""
+	}
 	for _, e := range entries {
-		n, ok := strings.CutPrefix(e.Name(), "run-")
-		id, err := strconv.ParseInt(n, 10, 64)
-		if !ok || err != nil || !e.IsDir() || id <= lastRun || strconv.FormatInt(id, 10) != n {
+		m := inPlace.FindStringSubmatch(e.Name())
+		if m == nil || !e.IsDir() {
+			continue
+		}
+		id, _ := strconv.ParseInt(m[1], 10, 64)
+		if yes, known := theCopys(id, e.Name()); yes || !known && starts[id] != "" {
 			continue
 		}
 		to := freeName(filepath.Join(reports, e.Name()+suffix))
 		if err := os.Rename(filepath.Join(reports, e.Name()), to); err != nil {
-			return moved, err
+			return away, back, err
 		}
-		moved = append(moved, to)
+		away = append(away, to)
 	}
-	return moved, nil
+	for _, e := range entries {
+		m := movedAside.FindStringSubmatch(e.Name())
+		if m == nil || !e.IsDir() {
+			continue
+		}
+		id, _ := strconv.ParseInt(m[1], 10, 64)
+		to := filepath.Join(reports, "run-"+m[1])
+		if _, err := os.Lstat(to); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if yes, _ := theCopys(id, e.Name()); !yes {
+			continue
+		}
+		if err := os.Rename(filepath.Join(reports, e.Name()), to); err != nil {
+			return away, back, err
+		}
+		back = append(back, to)
+	}
+	return away, back, nil
 }
+
+// reportStart is when the run a report folder is of started, as its
+// summary.txt says, or "" when that cannot be read.
+func reportStart(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "summary.txt"))
+	if err != nil {
+		return ""
+	}
+	m := summaryStart.FindSubmatch(b)
+	if m == nil {
+		return ""
+	}
+	return string(m[1])
+}
+
+// summaryStart finds the start in summary.txt's second line (see
+// connectors/report's summary: "… · started 2014-02-01 02:30:00 Beijing time").
+var summaryStart = regexp.MustCompile(`(?m)^programme .* · run \d+ \(.*\) · business date \S+ · started (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) Beijing time$`)
 
 // freeName is base, or base-2, base-3 and so on: the first name free with
 // its -wal and -shm (a database's files; a folder's take the same names), so

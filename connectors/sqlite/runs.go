@@ -81,6 +81,22 @@ func runsAfter(ctx context.Context, q sqlx.QueryerContext, id int64) ([]pipeline
 	return out, nil
 }
 
+// RunStarts returns when each run started, by its id (as Run gives it).
+func (s *Store) RunStarts(ctx context.Context) (map[int64]string, error) {
+	var rows []struct {
+		ID        int64  `db:"id"`
+		StartedAt string `db:"started_at"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT id, started_at FROM runs`); err != nil {
+		return nil, fmt.Errorf("read when the runs started: %w", err)
+	}
+	starts := make(map[int64]string, len(rows))
+	for _, r := range rows {
+		starts[r.ID] = r.StartedAt
+	}
+	return starts, nil
+}
+
 // LastRunID returns the id of the latest run, 0 when there is none.
 func (s *Store) LastRunID(ctx context.Context) (int64, error) {
 	var id int64
