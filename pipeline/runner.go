@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"regexp"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -35,6 +36,8 @@ type Store interface {
 	Reconcile(ctx context.Context, runID int64, p *Programme) (ReconcileCounts, error)
 	CreateBatches(ctx context.Context, runID int64, spec BatchSpec, render func(*Batch) ([]byte, error)) ([]Batch, error)
 	BatchesToDeliver(ctx context.Context) ([]string, error)
+	// UnknownBatches returns those of ids that no batch has.
+	UnknownBatches(ctx context.Context, ids []string) ([]string, error)
 	Batch(ctx context.Context, id string) (*Batch, error)
 	// BeginDelivery records that a run is about to put a batch's sidecar,
 	// which tells the bank to take its payment file (from then on the batch
@@ -380,6 +383,9 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 		} else if held != "" {
 			return HeldPrefix + held, nil
 		}
+		if err := r.strangersAtTheBank(ctx, runID); err != nil {
+			return "", err
+		}
 	}
 	// Each batch is read and rendered while the one before it is put and
 	// marked sent, so that the two overlap on two cores; at most one batch
@@ -482,6 +488,52 @@ func (r *Runner) deliver(ctx context.Context, runID int64, res *Result) (string,
 	}
 	return fmt.Sprintf("delivered=%d", len(res.Delivered)), nil
 }
+
+// strangersAtTheBank stops the delivery while the bank's folder holds a
+// payment file, or its sidecar, of a batch this database never made. Such a
+// file was put by a database that knew more than this one: this one put back
+// from a copy together with its anchor file (which then cannot tell), or
+// another installation delivering to the same folder. Either way the bank
+// would pay both. A folder that cannot be listed (one the bank lets zhutui
+// write to but not read) is not checked, which the log says.
+func (r *Runner) strangersAtTheBank(ctx context.Context, runID int64) error {
+	loc := r.Bank.Payments
+	names, err := loc.List(ctx)
+	if err != nil {
+		r.log().Warn("the bank's folder cannot be listed: whether it holds payment files this database did not make is not checked",
+			"run", runID, "location", loc.String(), "err", err)
+		return nil
+	}
+	files := map[string]string{} // batch id: a file of it
+	var ids []string
+	for _, name := range names {
+		if m := paymentFile.FindStringSubmatch(name); m != nil {
+			if _, seen := files[m[1]]; !seen {
+				files[m[1]] = name
+				ids = append(ids, m[1])
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	unknown, err := r.Store.UnknownBatches(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("check the bank's folder for payment files this database did not make: %w", err)
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	return fmt.Errorf("nothing is delivered: the bank's folder %s holds %s of batch %s, which this database never made "+
+		"(%s in all). It was put by a database that knew more than this one: this one put back from a copy "+
+		"together with its anchor file (put the newest copy back, without the anchor file), or another installation "+
+		"delivering to this folder. The bank would pay both; once the file is explained, whoever may removes it from the folder",
+		loc.String(), files[unknown[0]], unknown[0], Counted(int64(len(unknown)), "such batch", "such batches"))
+}
+
+// paymentFile matches a payment file's name, or its sidecar's, and gives the
+// batch id.
+var paymentFile = regexp.MustCompile(`^ZTPAY_(B[0-9]+)\.txt(?:\.sha256)?$`)
 
 // takenByTheBank finishes the delivery of a batch that an earlier attempt
 // (run b.DeliveryRun, cut off before it recorded the batch as SENT) began,

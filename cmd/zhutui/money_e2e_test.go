@@ -280,12 +280,29 @@ func TestDatabasePutBack(t *testing.T) {
 	}
 
 	// No newer copy, and the bank told: the operator moves the anchor aside.
+	// The database is now as a whole folder put back would leave it (the
+	// anchor file as old as the copy): the anchor cannot tell, and the bank's
+	// folder does, while night 1's files are there. Once the bank has them
+	// explained and they are gone, the night delivers.
 	putBack(w.path("copy.db"))
 	if err := os.Rename(w.path("zhutui.ledger.anchor"), w.path("zhutui.ledger.anchor.before-copy")); err != nil {
 		t.Fatal(err)
 	}
-	if out := w.ok("run", "--as-of", "2014-02-03"); !strings.Contains(out, "delivered ZTPAY_B2014020301.txt") {
-		t.Errorf("a run after the anchor was moved aside:\n%s", out)
+	if _, errs, code := w.zhutui("run", "--as-of", "2014-02-03"); code != 1 ||
+		!strings.Contains(errs, "run 1, stage deliver: nothing is delivered: the bank's folder file://"+w.path("outbox/payments")+
+			" holds ZTPAY_B2014020101.txt of batch B2014020101, which this database never made (1 such batch in all)") {
+		t.Fatalf("a run with night 1's files at the bank, unknown to the database: exit %d, %s", code, errs)
+	}
+	if files, _ := filepath.Glob(w.path("outbox/payments/ZTPAY_B20140203*")); len(files) != 0 {
+		t.Fatalf("a payment file went out beside one this database never made: %v", files)
+	}
+	for _, f := range []string{"ZTPAY_B2014020101.txt", "ZTPAY_B2014020101.txt.sha256"} {
+		if err := os.Remove(w.path("outbox/payments", f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out := w.ok("rerun", "1"); !strings.Contains(out, "delivered ZTPAY_B2014020301.txt") {
+		t.Errorf("the night rerun once the bank's folder was cleared:\n%s", out)
 	}
 	if a := string(w.read("zhutui.ledger.anchor")); !strings.Contains(a, " run=1 ") || !strings.Contains(a, "delivered=ZTPAY_B2014020301.txt") {
 		t.Errorf("the new anchor file:\n%s", a)

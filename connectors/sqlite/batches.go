@@ -567,6 +567,21 @@ func (s *Store) BatchesToDeliver(ctx context.Context) ([]string, error) {
 	return ids, err
 }
 
+// UnknownBatches returns those of ids that no batch has.
+func (s *Store) UnknownBatches(ctx context.Context, ids []string) ([]string, error) {
+	var unknown []string
+	for _, id := range ids {
+		var n int
+		if err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM batches WHERE id = ?`, id); err != nil {
+			return nil, fmt.Errorf("read batch %s: %w", id, err)
+		}
+		if n == 0 {
+			unknown = append(unknown, id)
+		}
+	}
+	return unknown, nil
+}
+
 // BeginDelivery records, in a transaction of its own, that run runID is
 // about to put batch id's sidecar at location (the file that tells the bank
 // to take the payment file), and returns the batch's status. Only an APPROVED
