@@ -1,10 +1,14 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -39,15 +43,27 @@ func TestDeliverStoppedBetweenBatches(t *testing.T) {
 // With stop, recording the first as sent stops the night, and reading any
 // other waits for the stop.
 type deliverStore struct {
-	Store    // the deliver stage uses only the methods below
-	ids      []string
-	began    map[string]int64
-	rejected string
-	stop     func()
-	sent     []string
+	Store     // the deliver stage uses only the methods below
+	ids       []string
+	began     map[string]int64
+	rejected  string
+	stop      func()
+	sent      []string
+	delivered []string // batches delivered before, known to the store
 }
 
 func (s *deliverStore) BatchesToDeliver(context.Context) ([]string, error) { return s.ids, nil }
+
+// UnknownBatches knows the batches to deliver and those delivered before.
+func (s *deliverStore) UnknownBatches(_ context.Context, ids []string) ([]string, error) {
+	var unknown []string
+	for _, id := range ids {
+		if !slices.Contains(s.ids, id) && !slices.Contains(s.delivered, id) {
+			unknown = append(unknown, id)
+		}
+	}
+	return unknown, nil
+}
 func (s *deliverStore) LastVerdict(context.Context) (int64, string, error) { return 0, Reconciled, nil }
 func (s *deliverStore) VerifyNewEntries(context.Context) ([]string, error) { return nil, nil }
 
@@ -103,5 +119,51 @@ func TestDeliverGoesOnPastABatchItDoesNotPut(t *testing.T) {
 		!slices.Equal(bank.names, []string{"ZTPAY_B2.txt", "ZTPAY_B3.txt", "ZTPAY_B3.txt.sha256"}) {
 		t.Fatalf("sent %q, delivered %q, files put %q; want B1 and B3 sent, B3's files and B2's payment file put",
 			st.sent, res.Delivered, bank.names)
+	}
+}
+
+// TestDeliverRefusesStrangersAtTheBank: with a payment file or sidecar in the
+// bank's folder of a batch the store never made (a database put back with
+// its anchor file, or another installation delivering there), nothing is
+// delivered: the bank would pay both. The store's own earlier files are no
+// strangers, and a folder that cannot be listed is not checked.
+func TestDeliverRefusesStrangersAtTheBank(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		there    []string
+		unlisted bool
+		refused  string
+	}{
+		{"a payment file and its sidecar", []string{"ZTPAY_B9.txt", "ZTPAY_B9.txt.sha256"}, false, "holds ZTPAY_B9.txt of batch B9"},
+		{"a sidecar alone", []string{"ZTPAY_B9.txt.sha256"}, false, "holds ZTPAY_B9.txt.sha256 of batch B9"},
+		{"the store's own", []string{"ZTPAY_B0.txt", "ZTPAY_B0.txt.sha256", "ZTRES_B9.txt", ".ZTPAY_B9.txt.part"}, false, ""},
+		{"a folder not listed", []string{"ZTPAY_B9.txt"}, true, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st := &deliverStore{ids: []string{"B1"}, delivered: []string{"B0"}}
+			bank := &memFolder{url: "mem:///bank", files: map[string]string{}}
+			for _, n := range c.there {
+				bank.files[n] = "x"
+			}
+			if c.unlisted {
+				bank.unlisted = errors.New("permission denied")
+			}
+			var log bytes.Buffer
+			r := &Runner{Store: st, Bank: Banking{Format: textFormat{}, Payments: bank}, Log: slog.New(slog.NewTextHandler(&log, nil))}
+			_, err := r.deliver(context.Background(), 1, &Result{})
+			if said := strings.Contains(log.String(), "the bank's folder cannot be listed"); said != c.unlisted {
+				t.Errorf("the log says the folder was not checked: %v, want %v\n%s", said, c.unlisted, log.String())
+			}
+			if c.refused == "" {
+				if err != nil || !slices.Equal(st.sent, []string{"B1"}) {
+					t.Fatalf("refused (%v) or not delivered: sent %q", err, st.sent)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "nothing is delivered: the bank's folder mem:///bank "+c.refused+
+				", which this database never made (1 such batch in all)") || len(st.sent) > 0 || len(bank.names) > 0 {
+				t.Fatalf("delivered beside a stranger: err %v, sent %q, put %q", err, st.sent, bank.names)
+			}
+		})
 	}
 }

@@ -83,15 +83,19 @@ func TestTakeGoesOnPastAFileItCannotTake(t *testing.T) {
 // into it in their order; opening a file named in broken fails with its
 // error.
 type memFolder struct {
-	url     string
-	files   map[string]string
-	broken  map[string]error
-	growing map[string]string // what a file has more once it is rewound
-	names   []string
+	url      string
+	files    map[string]string
+	broken   map[string]error
+	growing  map[string]string // what a file has more once it is rewound
+	names    []string
+	unlisted error // List's error: a folder zhutui may write to but not read
 }
 
 func (f *memFolder) String() string { return f.url }
 func (f *memFolder) List(context.Context) ([]string, error) {
+	if f.unlisted != nil {
+		return nil, f.unlisted
+	}
 	return slices.Sorted(maps.Keys(f.files)), nil
 }
 func (f *memFolder) Open(_ context.Context, name string) (io.ReadSeekCloser, error) {
