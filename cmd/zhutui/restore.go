@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"zhutui/connectors/report"
 	"zhutui/connectors/sqlite"
 	"zhutui/pipeline"
 	"zhutui/pipeline/crashpoint"
@@ -83,8 +84,8 @@ func cmdRestore(ctx context.Context, app *App, args []string) error {
 		removeDatabase(staged)
 		return fmt.Errorf("%s is not put in the database's place: %w; nothing was changed", from, err)
 	}
-	// Again: the check takes a while (22.7 s at 1M), and a night may have
-	// begun meanwhile.
+	// Again: the copy and its check take a while (a whole restore took
+	// 22.7 s at 1M), and a night may have begun meanwhile.
 	if err := notOpen(db); err != nil {
 		removeDatabase(staged)
 		return err
@@ -213,7 +214,7 @@ func reportsOfTheCopy(reports string, starts map[int64]string, suffix string) (a
 	}
 	inPlace, movedAside := regexp.MustCompile(`^run-([1-9][0-9]*)$`), regexp.MustCompile(`^run-([1-9][0-9]*)\.replaced-`)
 	theCopys := func(id int64, dir string) (yes, known bool) {
-		started := reportStart(filepath.Join(reports, dir))
+		started := report.RunStarted(filepath.Join(reports, dir))
 		return starts[id] != "" && started == starts[id], started != ""
 	}
 	for _, e := range entries {
@@ -251,24 +252,6 @@ func reportsOfTheCopy(reports string, starts map[int64]string, suffix string) (a
 	}
 	return away, back, nil
 }
-
-// reportStart is when the run a report folder is of started, as its
-// summary.txt says, or "" when that cannot be read.
-func reportStart(dir string) string {
-	b, err := os.ReadFile(filepath.Join(dir, "summary.txt"))
-	if err != nil {
-		return ""
-	}
-	m := summaryStart.FindSubmatch(b)
-	if m == nil {
-		return ""
-	}
-	return string(m[1])
-}
-
-// summaryStart finds the start in summary.txt's second line (see
-// connectors/report's summary: "… · started 2014-02-01 02:30:00 Beijing time").
-var summaryStart = regexp.MustCompile(`(?m)^programme .* · run \d+ \(.*\) · business date \S+ · started (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) Beijing time$`)
 
 // freeName is base, or base-2, base-3 and so on: the first name free with
 // its -wal and -shm (a database's files; a folder's take the same names), so

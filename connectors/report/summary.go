@@ -3,10 +3,30 @@ package report
 import (
 	"bufio"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"text/tabwriter"
 
 	"zhutui/pipeline"
 )
+
+// RunStarted is when the run a report folder is of started, as its
+// summary.txt's second line says, or "" when that cannot be read. zhutui
+// restore tells apart, by it, the reports of two runs under one number.
+func RunStarted(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "summary.txt"))
+	if err != nil {
+		return ""
+	}
+	if m := runLine.FindSubmatch(b); m != nil {
+		return string(m[1])
+	}
+	return ""
+}
+
+// runLine finds the start in the line writeSummaryText writes second.
+var runLine = regexp.MustCompile(`(?m)^programme .* · run \d+ \(.*\) · business date \S+ · started (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) Beijing time$`)
 
 // writeSummaryText writes summary.txt, the page a finance officer reads first.
 func writeSummaryText(b *bufio.Writer, sum *pipeline.Summary) error {

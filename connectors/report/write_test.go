@@ -149,6 +149,9 @@ func TestWriteSummary(t *testing.T) {
 		t.Fatalf("problems %q, verdict %q: want the sent and paid accounts' two", problems, src.verdict)
 	}
 	text := string(mustRead(t, filepath.Join(dir, "summary.txt")))
+	if got := RunStarted(dir); got != "2014-02-01 02:30:00" {
+		t.Errorf("RunStarted reads %q from summary.txt, want its run's start 2014-02-01 02:30:00", got)
+	}
 	want := []string{
 		"\n不符 What does not add up\n  - " + problems[0] + "\n  - " + problems[1] + "\n",
 		"  … 另有 1 条，见 alerts.csv (and 1 more, all in alerts.csv)\n",
