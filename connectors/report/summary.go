@@ -26,7 +26,7 @@ func RunStarted(dir string) string {
 }
 
 // runLine finds the start in the line writeSummaryText writes second.
-var runLine = regexp.MustCompile(`(?m)^programme .* · run \d+ \(.*\) · business date \S+ · started (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) Beijing time$`)
+var runLine = regexp.MustCompile(`(?m)^programme .* · run \d+ .* · started (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) Beijing time$`)
 
 // writeSummaryText writes summary.txt, the page a finance officer reads first.
 func writeSummaryText(b *bufio.Writer, sum *pipeline.Summary) error {
