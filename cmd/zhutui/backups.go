@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strings"
 	"time"
 
 	"zhutui/connectors/sqlite"
@@ -25,8 +24,7 @@ const copyStamp = "20060102-150405"
 
 // copyPattern matches the names of database's copies; its group is the time.
 func copyPattern(database string) *regexp.Regexp {
-	base := strings.TrimSuffix(filepath.Base(database), filepath.Ext(database))
-	return regexp.MustCompile(`^` + regexp.QuoteMeta(base) + `-(\d{8}-\d{6})\.db$`)
+	return regexp.MustCompile(`^` + regexp.QuoteMeta(databaseName(database)) + `-(\d{8}-\d{6})\.db$`)
 }
 
 // copies lists the database's copies in folder, the oldest first (their
@@ -68,8 +66,7 @@ func backUpAfterTheNight(ctx context.Context, cfg *Config, st *sqlite.Store, now
 	if err := os.MkdirAll(folder, 0o700); err != nil {
 		return nc, fmt.Errorf("backup folder: %w", err)
 	}
-	base := strings.TrimSuffix(filepath.Base(cfg.Database), filepath.Ext(cfg.Database))
-	nc.Path = filepath.Join(folder, base+"-"+now.In(pipeline.Beijing).Format(copyStamp)+".db")
+	nc.Path = filepath.Join(folder, databaseName(cfg.Database)+"-"+now.In(pipeline.Beijing).Format(copyStamp)+".db")
 	c, err := st.Backup(ctx, nc.Path)
 	if err != nil {
 		return nc, err

@@ -211,8 +211,7 @@ func (c *Config) defaults() error {
 	if c.Ledger.AnchorFile == "" {
 		// Named after the database, so that two in one folder keep two
 		// (zhutui.db: zhutui.ledger.anchor), and not matched by zhutui.db*.
-		base := strings.TrimSuffix(filepath.Base(c.Database), filepath.Ext(c.Database))
-		c.Ledger.AnchorFile = filepath.Join(filepath.Dir(c.Database), base+".ledger.anchor")
+		c.Ledger.AnchorFile = filepath.Join(filepath.Dir(c.Database), databaseName(c.Database)+".ledger.anchor")
 	} else {
 		c.Ledger.AnchorFile = c.path(c.Ledger.AnchorFile)
 	}
@@ -300,6 +299,12 @@ func folderKey(raw string) string {
 		host = net.JoinHostPort(host, port)
 	}
 	return u.Scheme + "://" + u.User.Username() + "@" + host + path.Clean("/"+u.Path)
+}
+
+// databaseName is the database file's name without its extension (zhutui
+// for zhutui.db): the files named after the database start with it.
+func databaseName(path string) string {
+	return strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 }
 
 // inside says whether path is dir or in it, by their names.
